@@ -1,0 +1,26 @@
+/**
+ * Every container image the pipeline runs, in one place, each at an exact version tag.
+ * Digests are not pinned here because none could be verified from where this was written;
+ * pin them (`name:tag@sha256:...`) once resolved against the real registries.
+ */
+export const IMAGES = {
+  /** App runtime, test runner and model training (same Python minor as the app's wheels). */
+  python: "python:3.11.11-slim-bookworm",
+  /** Runs the model-store command (Azure SDK needs Node >= 22). */
+  node: "node:24.11.1-bookworm-slim",
+  /** kubectl: distroless, no shell. */
+  kubectl: "registry.k8s.io/kubectl:v1.32.4",
+  /** Embedded default: Blob Storage emulator. */
+  azurite: "mcr.microsoft.com/azure-storage/azurite:3.35.0",
+  /** Embedded default: OCI registry. */
+  registry: "registry:2.8.3",
+  /** Embedded default: single-node Kubernetes. */
+  k3s: "rancher/k3s:v1.32.4-k3s1",
+} as const;
+
+/** Where the app lives in the runtime image, and where it reads the model from. */
+export const APP_DIR = "/app";
+export const MODEL_DIR = "/models";
+/** Unprivileged user the runtime image runs as (numeric so `runAsNonRoot` can verify it). */
+export const APP_UID = 10001;
+export const APP_PORT = 8000;

@@ -1,0 +1,88 @@
+/** The runtime image: app + verified model, non-root, labelled with where both came from. */
+import { createHash } from "node:crypto";
+import { Container, dag, Directory } from "@dagger.io/dagger";
+import { APP_DIR, APP_PORT, APP_UID, IMAGES, MODEL_DIR } from "../images.js";
+import { checksumList, MANIFEST_NAME, ModelManifest, modelDigest, parseManifest } from "../model-store/manifest.js";
+import { execAllowingFailure, tail } from "./exec.js";
+import { pythonWithPipCache, withoutPipCache, withRequirements } from "./python.js";
+
+export const GUNICORN_COMMAND = ["gunicorn", "-c", "gunicorn.conf.py", "scoring:create_app()"];
+
+export interface BuildOptions {
+  revision: string;
+  /** Where the source lives (repository URL), for the OCI source label. */
+  sourceUrl?: string;
+}
+
+/** OCI and model labels for an image built from `revision` with `manifest`. */
+export function imageLabels(manifest: ModelManifest, opts: BuildOptions): Record<string, string> {
+  const labels: Record<string, string> = {
+    "org.opencontainers.image.title": "ai-app",
+    "org.opencontainers.image.revision": opts.revision,
+    "org.opencontainers.image.version": `${opts.revision}+model.${manifest.version}`,
+    "ai-app-pipeline.model.name": manifest.name,
+    "ai-app-pipeline.model.version": manifest.version,
+    "ai-app-pipeline.model.sha256": modelDigest(manifest, sha256Hex),
+  };
+  if (opts.sourceUrl) labels["org.opencontainers.image.source"] = opts.sourceUrl;
+  return labels;
+}
+
+function sha256Hex(s: string): string {
+  return createHash("sha256").update(s).digest("hex");
+}
+
+/**
+ * Reads `model.json` from the model directory and checks every listed file's sha256 in a
+ * throwaway container, so a bad model fails here, before anything is built.
+ */
+export async function verifyModelDirectory(model: Directory): Promise<ModelManifest> {
+  if (!(await model.exists(MANIFEST_NAME))) {
+    throw new Error(
+      `the model directory has no ${MANIFEST_NAME}: pass a directory produced by model/train.py ` +
+        `or fetched from the model store (it holds the model files plus ${MANIFEST_NAME})`,
+    );
+  }
+  const manifest = parseManifest(await model.file(MANIFEST_NAME).contents(), `model directory ${MANIFEST_NAME}`);
+  const check = dag
+    .container()
+    .from(IMAGES.python)
+    .withDirectory("/check", model)
+    .withNewFile("/tmp/SHA256SUMS", checksumList(manifest))
+    .withWorkdir("/check");
+  const { exitCode, output } = await execAllowingFailure(check, ["sha256sum", "--check", "--strict", "--quiet", "/tmp/SHA256SUMS"]);
+  if (exitCode !== 0) {
+    throw new Error(
+      `model ${manifest.name} ${manifest.version} does not match its ${MANIFEST_NAME} ` +
+        `(a file is missing or altered; re-fetch or re-train it):\n${tail(output, 20)}`,
+    );
+  }
+  return manifest;
+}
+
+/** Dependency layer, then code, then the model; runs as an unprivileged numeric user. */
+export function runtimeImage(source: Directory, model: Directory, manifest: ModelManifest, opts: BuildOptions): Container {
+  const app = source.directory("app");
+  const base = withRequirements(
+    pythonWithPipCache().withExec(["useradd", "--uid", String(APP_UID), "--no-create-home", "--shell", "/usr/sbin/nologin", "app"]),
+    app,
+    ["requirements.txt"],
+  );
+  const image = withoutPipCache(base)
+    .withDirectory(APP_DIR, app, { exclude: ["tests", "**/__pycache__", ".pytest_cache", "requirements-dev.txt"] })
+    .withDirectory(MODEL_DIR, model)
+    .withEnvVariable("MODEL_DIR", MODEL_DIR)
+    .withEnvVariable("PORT", String(APP_PORT))
+    .withEnvVariable("GIT_REVISION", opts.revision)
+    .withWorkdir(APP_DIR)
+    .withUser(`${APP_UID}:${APP_UID}`)
+    .withExposedPort(APP_PORT)
+    .withEntrypoint(GUNICORN_COMMAND);
+  return Object.entries(imageLabels(manifest, opts)).reduce((c, [k, v]) => c.withLabel(k, v), image);
+}
+
+/** Verifies the model, then assembles the image. */
+export async function buildImage(source: Directory, model: Directory, opts: BuildOptions): Promise<Container> {
+  const manifest = await verifyModelDirectory(model);
+  return runtimeImage(source, model, manifest, opts);
+}

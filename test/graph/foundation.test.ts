@@ -1,0 +1,130 @@
+/**
+ * Recorded-graph tests of test/train/build/serve: the graph the module would send to a
+ * Dagger engine, captured by the fake engine. Nothing here runs a container.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { AiAppPipeline } from "../../dagger/src/index.js";
+import { APP_UID, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
+import { Op } from "../support/fake-engine.js";
+import { baseImages, contextDir, execsStartingWith, indexOf, isPinnedImage } from "../support/graph.js";
+import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
+
+const SHA = "b".repeat(64);
+const MANIFEST = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: SHA, size: 4 }] });
+
+/** Answers model.json reads with MANIFEST, and lets `overrides` fail chosen steps. */
+function responder(overrides: (chain: Op[]) => unknown = () => undefined) {
+  return (chain: Op[]) => {
+    const o = overrides(chain);
+    if (o !== undefined) return o;
+    const leaf = chain.at(-1)!;
+    const prev = chain.at(-2);
+    if (leaf.field === "contents" && prev?.field === "file" && prev.args.path === "model.json") return MANIFEST;
+    return undefined;
+  };
+}
+
+const isExec = (argv0: string) => (chain: Op[]) =>
+  chain.at(-1)?.field === "exitCode" && (chain.at(-2)?.args.args as string[] | undefined)?.[0] === argv0;
+
+const pipeline = () => new AiAppPipeline(contextDir("/"), "0123456789abcdef0123456789abcdef01234567");
+
+test("test: pinned python, requirements layer before the source, pytest last", async () => {
+  const { engine, error, result } = await recordGraph(() => pipeline().test(), {
+    respond: responder((c) => (c.at(-1)?.field === "combinedOutput" ? "....\n4 passed in 0.1s\n" : undefined)),
+  });
+  assert.is(error, undefined, String(error));
+  assert.is(result, "4 passed in 0.1s");
+  assert.ok(baseImages(engine).every(isPinnedImage), baseImages(engine).join());
+  assert.ok(baseImages(engine).includes(IMAGES.python));
+  const [pytest] = execsStartingWith(engine, ["python", "-m", "pytest"]);
+  assert.ok(pytest, "pytest exec missing");
+  const chain = pytest!.prefix;
+  const install = indexOf(chain, (o) => o.field === "withExec" && (o.args.args as string[])[0] === "pip");
+  const source = indexOf(chain, (o) => o.field === "withDirectory" && o.args.path === "/src/app");
+  assert.ok(install >= 0 && source > install, "pip install must come before the app source is copied");
+  assert.ok(chain.some((o) => o.field === "withMountedCache" && o.args.path === "/root/.cache/pip"), "pip cache volume");
+});
+
+test("test: a failing suite fails the function with pytest's output", async () => {
+  const { error } = await recordGraph(() => pipeline().test(), {
+    respond: responder((c) =>
+      isExec("python")(c) ? 1 : c.at(-1)?.field === "combinedOutput" ? "FAILED tests/test_api.py::test_score - assert 400 == 200\n1 failed in 0.2s" : undefined),
+  });
+  assert.ok(error, "expected a failure");
+  assert.match(error!.message, /app tests failed \(pytest exit code 1\)/);
+  assert.match(error!.message, /FAILED tests\/test_api.py::test_score/);
+});
+
+test("build: verified model mounted at /models, non-root, labelled, deps before code", async () => {
+  const { engine, error, result } = await recordGraph(async () => {
+    const ctr = await pipeline().build(contextDir("/model/out"));
+    return ctr.id();
+  }, { respond: responder() });
+  assert.is(error, undefined, String(error));
+  const chain = engine.chainOf(String(result));
+  const verify = execsStartingWith(engine, ["sha256sum", "--check"]);
+  assert.is(verify.length, 1, "model verified once before building");
+  const model = chain.find((o) => o.field === "withDirectory" && o.args.path === MODEL_DIR);
+  assert.ok(model, "model directory at /models");
+  assert.equal(engine.chainOf(String(model!.args.source)).at(-1), { field: "directory", args: { path: "context:/model/out" } });
+  const env = Object.fromEntries(chain.filter((o) => o.field === "withEnvVariable").map((o) => [o.args.name, o.args.value]));
+  assert.is(env.MODEL_DIR, MODEL_DIR);
+  const user = chain.filter((o) => o.field === "withUser").at(-1);
+  assert.is(user?.args.name, `${APP_UID}:${APP_UID}`);
+  const labels = Object.fromEntries(chain.filter((o) => o.field === "withLabel").map((o) => [o.args.name, o.args.value]));
+  assert.is(labels["org.opencontainers.image.revision"], "0123456789abcdef0123456789abcdef01234567");
+  assert.is(labels["ai-app-pipeline.model.version"], "1.4.0");
+  assert.is(labels["ai-app-pipeline.model.sha256"], SHA);
+  const deps = indexOf(chain, (o) => o.field === "withExec" && (o.args.args as string[])[0] === "pip");
+  const code = indexOf(chain, (o) => o.field === "withDirectory" && o.args.path === "/app");
+  assert.ok(deps >= 0 && code > deps, "dependencies layer before the app code");
+  assert.ok(indexOf(chain, (o) => o.field === "withoutMount") > deps, "pip cache mount dropped from the image");
+  assert.ok(baseImages(engine).every(isPinnedImage));
+  const entry = chain.filter((o) => o.field === "withEntrypoint").at(-1);
+  assert.equal((entry?.args.args as string[])[0], "gunicorn");
+});
+
+test("build: no manifest or a hash mismatch fails before anything is built", async () => {
+  const noManifest = await recordGraph(() => pipeline().build(contextDir("/empty")), {
+    respond: responder((c) => (c.at(-1)?.field === "exists" ? false : undefined)),
+  });
+  assert.match(noManifest.error?.message ?? "", /has no model\.json/);
+  assert.is(noManifest.engine.find("withLabel").length, 0);
+
+  const corrupt = await recordGraph(() => pipeline().build(contextDir("/bad")), {
+    respond: responder((c) =>
+      isExec("sha256sum")(c) ? 1 : c.at(-1)?.field === "combinedOutput" ? "model.onnx: FAILED\nsha256sum: WARNING: 1 computed checksum did NOT match" : undefined),
+  });
+  assert.match(corrupt.error?.message ?? "", /does not match its model\.json/);
+  assert.match(corrupt.error?.message ?? "", /model\.onnx: FAILED/);
+});
+
+test("through the SDK entrypoint: build decodes --model and returns a container", async () => {
+  const run = await callThroughEntrypoint({
+    call: {
+      parentName: "AiAppPipeline",
+      name: "build",
+      parent: { source: contextDirectoryId("/"), revision: "abc1234" },
+      inputArgs: { model: contextDirectoryId("/model/out") },
+    },
+    respond: responder(),
+  });
+  assert.is(run.error, undefined, run.output);
+  assert.is(run.exitCode, 0, run.output);
+  const chain = run.engine.chainOf(String(run.value));
+  assert.ok(chain.some((o) => o.field === "withDirectory" && o.args.path === MODEL_DIR));
+  assert.ok(chain.some((o) => o.field === "withLabel" && o.args.value === "abc1234"));
+});
+
+test("through the SDK entrypoint: a failing test suite is returned as the function's error", async () => {
+  const run = await callThroughEntrypoint({
+    call: { parentName: "AiAppPipeline", name: "test", parent: { source: contextDirectoryId("/"), revision: "dev" } },
+    respond: responder((c) => (isExec("python")(c) ? 2 : c.at(-1)?.field === "combinedOutput" ? "ERROR collecting tests" : undefined)),
+  });
+  assert.is(run.exitCode, 1);
+  assert.match(run.error ?? "", /app tests failed \(pytest exit code 2\)/);
+});
+
+test.run();

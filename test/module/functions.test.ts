@@ -1,0 +1,57 @@
+/** The module as `dagger functions` would show it, read with the SDK's own introspector. */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { clientGenFile, introspectModule } from "../support/introspect.js";
+import { MODULE_SRC, ROOT, SDK_DIST } from "../support/session.js";
+
+/** The functions this module exposes, in CLI spelling. Adding one means adding it here. */
+const EXPECTED = ["build", "serve", "test", "train-sample-model"];
+
+test("the module exposes exactly the expected functions", async () => {
+  const m = await introspectModule();
+  assert.is(m.name, "AiAppPipeline");
+  assert.equal(Object.values(m.main.functions).map((f) => f.cliName).sort(), EXPECTED);
+});
+
+test("the object, every function and every argument has a description", async () => {
+  const m = await introspectModule();
+  const missing: string[] = [];
+  if (!m.main.description.trim()) missing.push("object AiAppPipeline");
+  for (const a of Object.values(m.main.constructorArgs)) if (!a.description.trim()) missing.push(`constructor --${a.cliName}`);
+  for (const f of Object.values(m.main.functions)) {
+    if (!f.description.trim()) missing.push(f.cliName);
+    for (const a of Object.values(f.args)) if (!a.description.trim()) missing.push(`${f.cliName} --${a.cliName}`);
+  }
+  assert.equal(missing, [], `undocumented: ${missing.join(", ")}`);
+});
+
+test("test is a check, serve is an up service, source defaults to the repository", async () => {
+  const m = await introspectModule();
+  assert.ok(m.main.functions.test?.isCheck, "test should be @check()");
+  assert.ok(m.main.functions.serve?.isUp, "serve should be @up()");
+  const source = m.main.constructorArgs.source!;
+  assert.is(source.type, "Directory");
+  assert.is(source.defaultPath, "/");
+  for (const p of ["**/node_modules", ".venv", "model/out"]) assert.ok(source.ignore?.includes(p), `source should ignore ${p}`);
+});
+
+test("no argument has a type the runtime cannot register", async () => {
+  const m = await introspectModule();
+  for (const f of Object.values(m.main.functions)) {
+    assert.not.match(f.returnType, /\?/, `${f.cliName} return type unresolved`);
+    for (const a of Object.values(f.args)) assert.not.match(a.type, /\?/, `${f.cliName} --${a.cliName} type unresolved`);
+  }
+});
+
+test("the runtime's own introspection entrypoint accepts the module (DRY_RUN)", () => {
+  const r = spawnSync(process.execPath, [join(SDK_DIST, "module/entrypoint/introspection_entrypoint.js"), "ai-app-pipeline", MODULE_SRC, clientGenFile()], {
+    cwd: ROOT, env: { ...process.env, DRY_RUN: "1" }, encoding: "utf8",
+  });
+  assert.is(r.status, 0, r.stderr);
+  const json = JSON.parse(r.stdout) as { objects: Record<string, { methods: Record<string, unknown> }> };
+  assert.equal(Object.keys(json.objects.AiAppPipeline!.methods).length, EXPECTED.length);
+});
+
+test.run();
