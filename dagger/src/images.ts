@@ -14,6 +14,8 @@ export const IMAGES = {
   azurite: "mcr.microsoft.com/azure-storage/azurite:3.35.0",
   /** Embedded default: OCI registry. */
   registry: "registry:2.8.3",
+  /** Embedded default: pushes the built image into the registry service. */
+  skopeo: "quay.io/skopeo/stable:v1.16.1",
   /** Embedded default: single-node Kubernetes. */
   k3s: "rancher/k3s:v1.32.4-k3s1",
 } as const;

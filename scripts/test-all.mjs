@@ -1,0 +1,58 @@
+// The project's one test command: type checks, the TypeScript suites (uvu) and the Python
+// suites (pytest), each streamed as it runs, then one closing summary line.
+import { spawn } from "node:child_process";
+
+const steps = [
+  { name: "typecheck (tests, tools, module)", cmd: ["tsc", "-p", "tsconfig.json", "--noEmit"], kind: "check" },
+  { name: "typecheck (module, as the runtime sees it)", cmd: ["tsc", "-p", "dagger/tsconfig.json", "--noEmit"], kind: "check" },
+  { name: "TypeScript tests (uvu)", cmd: ["uvu", "-r", "tsx", "test", "\\.test\\.ts$"], kind: "uvu" },
+  { name: "Python tests (pytest)", cmd: ["sh", "scripts/pytest.sh"], kind: "pytest" },
+];
+
+function run(cmd) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd[0], cmd.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" } });
+    let out = "";
+    const tee = (stream) => (d) => { out += d; stream.write(d); };
+    child.stdout.on("data", tee(process.stdout));
+    child.stderr.on("data", tee(process.stderr));
+    child.on("close", (code) => resolve({ code: code ?? 1, out }));
+  });
+}
+
+/** Counts from a runner's own closing lines; a step with none counts as one check. */
+function counts(kind, code, out) {
+  const plain = out.replace(/\x1b\[[0-9;]*m/g, "");
+  if (kind === "uvu") {
+    const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
+    const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
+    if (Number.isFinite(total) && Number.isFinite(passed)) {
+      return { passed, failed: total - passed + (code !== 0 && total === passed ? 1 : 0) };
+    }
+  }
+  if (kind === "pytest") {
+    const line = plain.trimEnd().split("\n").reverse().find((l) => /\d+ (passed|failed)/.test(l)) ?? "";
+    const n = (w) => Number(new RegExp(`(\\d+) ${w}`).exec(line)?.[1] ?? 0);
+    if (line) return { passed: n("passed"), failed: n("failed") + n("errors?") + (code !== 0 && n("failed") === 0 ? 1 : 0) };
+  }
+  return code === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
+}
+
+const started = Date.now();
+const results = [];
+for (const step of steps) {
+  console.log(`\n=== ${step.name}: ${step.cmd.join(" ")}`);
+  const t = Date.now();
+  const { code, out } = await run(step.cmd);
+  results.push({ ...step, code, secs: (Date.now() - t) / 1000, ...counts(step.kind, code, out) });
+}
+
+console.log("\n=== summary");
+for (const r of results) {
+  console.log(`${r.code === 0 ? "ok  " : "FAIL"} ${r.name}: ${r.passed} passed, ${r.failed} failed (${r.secs.toFixed(1)}s)`);
+}
+const passed = results.reduce((s, r) => s + r.passed, 0);
+const failed = results.reduce((s, r) => s + r.failed, 0);
+console.log(`total time ${((Date.now() - started) / 1000).toFixed(1)}s`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(results.every((r) => r.code === 0) ? 0 : 1);

@@ -1,0 +1,41 @@
+/** Every `dagger call` shown to users (README, CI files) names functions and flags that exist. */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { checkDaggerCall, findDaggerCalls, shellWords } from "../support/dagger-call.js";
+import { introspectModule } from "../support/introspect.js";
+import { ROOT } from "../support/session.js";
+
+function docs(): { file: string; text: string }[] {
+  const files = ["README.md", "azure-pipelines.yml", "app/README.md", "model/README.md"];
+  const wf = join(ROOT, ".github/workflows");
+  if (existsSync(wf)) for (const f of readdirSync(wf)) files.push(`.github/workflows/${f}`);
+  return files.filter((f) => existsSync(join(ROOT, f))).map((file) => ({ file, text: readFileSync(join(ROOT, file), "utf8") }));
+}
+
+test("the checker itself rejects unknown functions, flags and missing required flags", async () => {
+  const mod = await introspectModule();
+  assert.ok(checkDaggerCall("dagger call nope", mod).length > 0);
+  assert.ok(checkDaggerCall("dagger call build --no-such-flag x", mod).length > 0);
+  assert.ok(checkDaggerCall("dagger call --bogus build", mod).length > 0);
+  assert.ok(checkDaggerCall("dagger call build frobnicate", mod).length > 0);
+  assert.equal(checkDaggerCall("dagger call build terminal", mod), []);
+  assert.equal(shellWords(`dagger call --revision "$(git rev-parse HEAD)" test`), ["dagger", "call", "--revision", "$(git rev-parse HEAD)", "test"]);
+});
+
+test("README and CI files: every dagger call example is valid", async () => {
+  const mod = await introspectModule();
+  const problems: string[] = [];
+  let count = 0;
+  for (const { file, text } of docs()) {
+    for (const cmd of findDaggerCalls(text)) {
+      count++;
+      for (const p of checkDaggerCall(cmd, mod)) problems.push(`${file}: ${p}`);
+    }
+  }
+  assert.equal(problems, []);
+  assert.ok(count > 0 || !existsSync(join(ROOT, "README.md")), "README has dagger call examples");
+});
+
+test.run();

@@ -1,0 +1,137 @@
+/**
+ * Checks `dagger call` command lines (from README and CI files) against the module's function
+ * table from the SDK introspector: every function and flag must exist, required ones be given.
+ */
+import { FunctionInfo, ModuleInfo } from "./introspect.js";
+
+/** Functions of core types that a chained call may end with, per type (CLI spelling). */
+const CORE_CHAIN: Record<string, Record<string, string[]>> = {
+  Container: { terminal: [], export: ["path"], publish: ["address"], stdout: [], "as-service": [], up: ["ports"], "with-exec": ["args"], file: ["path"], directory: ["path"] },
+  Directory: { export: ["path"], entries: [], terminal: [], file: ["path"] },
+  File: { export: ["path"], contents: [] },
+  Service: { up: ["ports"], endpoint: [] },
+};
+
+export interface ParsedCall {
+  text: string;
+  constructorFlags: Record<string, string | true>;
+  chain: { name: string; flags: Record<string, string | true> }[];
+}
+
+/** Shell-like split that keeps quoted strings and $(...) whole. */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let cur = "";
+  let quote: string | null = null;
+  let depth = 0;
+  let has = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+      else cur += c;
+      continue;
+    }
+    if (c === "$" && line[i + 1] === "(") depth++;
+    if (c === ")" && depth > 0) depth--;
+    if ((c === '"' || c === "'") && depth === 0) {
+      quote = c;
+      has = true;
+      continue;
+    }
+    if (/\s/.test(c) && depth === 0) {
+      if (has || cur) words.push(cur);
+      cur = "";
+      has = false;
+      continue;
+    }
+    cur += c;
+    has = true;
+  }
+  if (has || cur) words.push(cur);
+  return words;
+}
+
+/** Every `dagger call ...` command in `text`, with line continuations joined. */
+export function findDaggerCalls(text: string): string[] {
+  const joined = text.replace(/\\\r?\n\s*/g, " ");
+  const out: string[] = [];
+  for (const line of joined.split("\n")) {
+    const i = line.indexOf("dagger call");
+    if (i < 0) continue;
+    let cmd = line.slice(i).replace(/\s+#.*$/, "");
+    cmd = cmd.split(/\s(?:&&|\|\||\||;)\s/)[0]!.replace(/[`]+.*$/, "").trim();
+    out.push(cmd);
+  }
+  return out;
+}
+
+function parseFlags(words: string[], i: number): [Record<string, string | true>, number] {
+  const flags: Record<string, string | true> = {};
+  while (i < words.length && words[i]!.startsWith("--")) {
+    const w = words[i]!.slice(2);
+    const eq = w.indexOf("=");
+    if (eq >= 0) {
+      flags[w.slice(0, eq)] = w.slice(eq + 1);
+      i++;
+    } else if (i + 1 < words.length && !words[i + 1]!.startsWith("--")) {
+      // a flag followed by a value; booleans are written --flag or --flag=false
+      flags[w] = words[i + 1]!;
+      i += 2;
+    } else {
+      flags[w] = true;
+      i++;
+    }
+  }
+  return [flags, i];
+}
+
+/** Parses and checks one command; returns the list of problems (empty when it is valid). */
+export function checkDaggerCall(cmd: string, mod: ModuleInfo): string[] {
+  const words = shellWords(cmd);
+  if (words[0] !== "dagger" || words[1] !== "call") return [`not a dagger call: ${cmd}`];
+  let i = 2;
+  const problems: string[] = [];
+  const globalFlags = new Set(["progress", "silent", "quiet", "verbose", "debug", "mod", "m", "interactive", "json", "output", "o"]);
+  // constructor flags (and dagger's own global flags) come before the function name
+  const ctorArgs = Object.values(mod.main.constructorArgs);
+  while (i < words.length && words[i]!.startsWith("-")) {
+    const [flags, next] = parseFlags(words, i);
+    for (const f of Object.keys(flags)) {
+      if (!ctorArgs.some((a) => a.cliName === f) && !globalFlags.has(f)) problems.push(`${cmd}: unknown constructor flag --${f}`);
+    }
+    i = next;
+  }
+  let fns: Record<string, FunctionInfo> | undefined = Object.fromEntries(Object.values(mod.main.functions).map((f) => [f.cliName, f]));
+  let coreType: string | undefined;
+  while (i < words.length) {
+    const name = words[i++]!;
+    const [flags, next] = parseFlags(words, i);
+    i = next;
+    if (fns) {
+      const fn = fns[name];
+      if (!fn) {
+        problems.push(`${cmd}: no function "${name}"`);
+        break;
+      }
+      const known = new Map(Object.values(fn.args).map((a) => [a.cliName, a]));
+      for (const f of Object.keys(flags)) if (!known.has(f)) problems.push(`${cmd}: ${name} has no flag --${f}`);
+      for (const a of known.values()) if (!a.optional && !(a.cliName in flags)) problems.push(`${cmd}: ${name} needs --${a.cliName}`);
+      const objType = mod.objects[fn.returnType];
+      if (objType) {
+        fns = Object.fromEntries(Object.values(objType.functions).map((f) => [f.cliName, f]));
+      } else {
+        fns = undefined;
+        coreType = fn.returnType;
+      }
+    } else {
+      const core = coreType ? CORE_CHAIN[coreType] : undefined;
+      if (!core || !(name in core)) {
+        problems.push(`${cmd}: cannot chain "${name}" after a ${coreType ?? "value"}`);
+        break;
+      }
+      coreType = undefined;
+    }
+  }
+  return problems;
+}
