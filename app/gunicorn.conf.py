@@ -1,0 +1,37 @@
+"""gunicorn settings for the scoring service.
+
+Production entry (cwd = app/):  gunicorn -c gunicorn.conf.py "scoring:create_app()"
+Environment: HOST (default 0.0.0.0), PORT (default 8000), WEB_CONCURRENCY (workers, default 2),
+plus the app's own variables (MODEL_DIR, MAX_BATCH, ...; see README.md).
+"""
+
+import os
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{int(os.environ.get('PORT', '8000'))}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "sync"  # CPU-bound, millisecond requests: one request per process at a time
+# Load the app once in the master, before forking workers: it verifies the manifest and every
+# file's size and sha256, and test-runs the model with onnxruntime in a child process. If the
+# model is unusable, create_app() raises ModelError (a RuntimeError): gunicorn prints
+# "Error: <one line>" and exits with status 1 before any worker starts.
+preload_app = True
+# onnxruntime is not fork-safe (importing it starts a native thread; a forked child then hangs
+# at exit), so the master never imports it and each worker opens its own session at boot.
+os.environ.setdefault("MODEL_SESSION", "per-worker")
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+accesslog = "-"  # stdout
+errorlog = "-"  # stderr
+loglevel = os.environ.get("LOG_LEVEL", "info")
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
+# Writable tmp for worker heartbeats even with a read-only root filesystem (Linux /dev/shm).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """Open this worker's onnxruntime session (and test-run it) before it accepts requests."""
+    from scoring import open_worker_session
+
+    open_worker_session(worker.wsgi)

@@ -1,0 +1,88 @@
+"""Digit-scoring service: a Flask app factory that serves one verified ONNX model."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from .model import LoadedModel, ModelError, load_model
+
+__version__ = "0.1.0"
+__all__ = ["ModelError", "create_app", "open_worker_session", "__version__"]
+
+EXTENSION_KEY = "scoring.model"
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ModelError(f"configuration error: {name}={raw!r} is not an integer") from None
+    if value < 1:
+        raise ModelError(f"configuration error: {name}={raw!r} must be at least 1")
+    return value
+
+
+def default_config() -> dict:
+    """Settings read from the environment; ``create_app(config)`` entries override them."""
+    return {
+        "MODEL_DIR": os.environ.get("MODEL_DIR", "/models"),
+        "MAX_BATCH": _env_int("MAX_BATCH", 32),
+        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 4 * 1024 * 1024),
+        "MAX_IMAGE_PIXELS": _env_int("MAX_IMAGE_PIXELS", 4096 * 4096),
+        "ORT_THREADS": _env_int("ORT_THREADS", 1),
+        # "now": open the onnxruntime session in create_app(); "per-worker": gunicorn.conf.py's
+        # choice, since onnxruntime is not fork-safe (see model.LoadedModel.ensure_session).
+        "MODEL_SESSION": os.environ.get("MODEL_SESSION", "now"),
+        "APP_VERSION": os.environ.get("APP_VERSION") or __version__,
+        "GIT_REVISION": os.environ.get("GIT_REVISION") or None,
+        # False only for tools/tests that want an app without a model (it then reports not ready).
+        "MODEL_REQUIRED": True,
+    }
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Builds the app and loads the model once; raises ModelError if the model is unusable."""
+    app = Flask(__name__)
+    app.config.from_mapping(default_config())
+    if config:
+        app.config.update(config)
+    app.json.sort_keys = False
+
+    model: LoadedModel | None = None
+    try:
+        model = load_model(
+            app.config["MODEL_DIR"],
+            threads=int(app.config["ORT_THREADS"]),
+            session=app.config["MODEL_SESSION"],
+        )
+    except ModelError:
+        if app.config["MODEL_REQUIRED"]:
+            raise
+        app.logger.warning("starting without a model: /readyz reports 503", exc_info=True)
+    else:
+        app.logger.info(
+            "loaded model %s %s (%s sha256 %s)",
+            model.name,
+            model.version,
+            model.onnx_file.path,
+            model.onnx_file.sha256,
+        )
+    app.extensions[EXTENSION_KEY] = model
+
+    from . import errors, routes
+
+    errors.register(app)
+    app.register_blueprint(routes.bp)
+    return app
+
+
+def open_worker_session(app) -> None:
+    """Opens this worker's onnxruntime session before it serves (gunicorn post_worker_init)."""
+    model = getattr(app, "extensions", {}).get(EXTENSION_KEY)
+    if model is not None:
+        model.ensure_session()

@@ -1,0 +1,113 @@
+"""HTTP routes: /score, /version, /healthz, /readyz."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from flask import Blueprint, current_app, jsonify, request
+
+from . import EXTENSION_KEY
+from .errors import error_response
+from .model import LoadedModel
+from .preprocess import InputError, preprocess
+
+bp = Blueprint("scoring", __name__)
+TOP_K = 3
+
+
+def _model() -> LoadedModel | None:
+    return current_app.extensions.get(EXTENSION_KEY)
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    if _model() is None:
+        return jsonify(status="not ready", reason="no verified model loaded"), 503
+    return jsonify(status="ready")
+
+
+@bp.get("/version")
+def version():
+    model = _model()
+    return jsonify(
+        app={"version": current_app.config["APP_VERSION"]},
+        git_revision=current_app.config["GIT_REVISION"],
+        model=None
+        if model is None
+        else {
+            "name": model.name,
+            "version": model.version,
+            "sha256": model.onnx_file.sha256,
+            "files": [{"path": f.path, "sha256": f.sha256} for f in model.files],
+            "source_commit": model.manifest.get("source_commit"),
+        },
+    )
+
+
+def _read_inputs() -> list:
+    """Validated ``input`` list from the JSON body, or raise InputError (400) / return a response."""
+    if not request.is_json:
+        raise _UnsupportedMediaType()
+    raw = request.get_data(cache=False)  # enforces MAX_CONTENT_LENGTH (413)
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"malformed JSON body: {exc}") from None
+    except RecursionError:
+        raise InputError("malformed JSON body: nested too deeply") from None
+    if not isinstance(body, dict):
+        raise InputError('body must be a JSON object like {"input": ["<base64 image>", ...]}')
+    if "input" not in body:
+        raise InputError('missing "input": expected {"input": ["<base64 image>", ...]}')
+    items = body["input"]
+    if not isinstance(items, list):
+        raise InputError(f'"input" must be a list of base64 strings, got {type(items).__name__}')
+    if not items:
+        raise InputError('"input" is empty: send at least one image')
+    limit = current_app.config["MAX_BATCH"]
+    if len(items) > limit:
+        raise InputError(f'"input" has {len(items)} images; at most {limit} per request')
+    return items
+
+
+class _UnsupportedMediaType(Exception):
+    pass
+
+
+@bp.post("/score")
+def score():
+    model = _model()
+    if model is None:
+        return error_response(503, "no model loaded")
+    try:
+        items = _read_inputs()
+        max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
+        batch = np.empty((len(items), 64), dtype=np.float32)
+        for index, item in enumerate(items):
+            batch[index] = preprocess(item, index, max_pixels)
+    except _UnsupportedMediaType:
+        return error_response(
+            415, f"Content-Type must be application/json, got {request.mimetype or 'none'}"
+        )
+    except InputError as exc:
+        return error_response(400, str(exc))
+
+    probabilities = model.predict(batch)  # the whole batch in one onnxruntime call
+    labels = model.labels
+    k = min(TOP_K, len(labels))
+    top = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+    predictions = [
+        {
+            "top3": [
+                {"label": labels[j], "probability": round(float(row[j]), 6)} for j in order
+            ]
+        }
+        for row, order in zip(probabilities, top)
+    ]
+    return jsonify(predictions=predictions, model={"name": model.name, "version": model.version})

@@ -1,0 +1,200 @@
+"""Test helpers: a tiny hand-built ONNX model, its manifest, images and a gunicorn launcher.
+
+The model needs no scikit-learn: logits = x @ W + b, softmax. Feature p (row r = p // 8) adds
+ROW_WEIGHT * x_p to the logit of label str(r), so an image whose ink is a horizontal bar on
+8x8 row r is classified as str(r). Labels "8" and "9" only get their small bias. BIAS makes the
+order of the remaining labels deterministic (higher index, higher probability).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from PIL import Image
+
+APP_DIR = Path(__file__).resolve().parents[1]
+LABELS = [str(i) for i in range(10)]
+INPUT_NAME = "pixels"
+ROW_WEIGHT = 0.05
+BIAS = np.arange(10, dtype=np.float32) * 0.1
+
+
+def weights() -> np.ndarray:
+    w = np.zeros((64, 10), dtype=np.float32)
+    for p in range(64):
+        w[p, p // 8] = ROW_WEIGHT
+    return w
+
+
+def build_onnx_bytes() -> bytes:
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", [INPUT_NAME, "W"], ["logits_raw"]),
+            helper.make_node("Add", ["logits_raw", "B"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+        ],
+        "row-bars",
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [None, 64])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 10])],
+        initializer=[
+            numpy_helper.from_array(weights(), "W"),
+            numpy_helper.from_array(BIAS, "B"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def expected_probabilities(features: np.ndarray) -> np.ndarray:
+    logits = features.astype(np.float64) @ weights() + BIAS
+    e = np.exp(logits - logits.max())
+    return e / e.sum()
+
+
+def write_model_dir(directory: Path, onnx_bytes: bytes | None = None, **overrides) -> Path:
+    """Writes model.onnx + model.json (sha256/size computed here, independently of the app)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    data = build_onnx_bytes() if onnx_bytes is None else onnx_bytes
+    (directory / "model.onnx").write_bytes(data)
+    manifest = {
+        "name": "row-bars",
+        "version": "1.2.3",
+        "format": "onnx",
+        "files": [
+            {"path": "model.onnx", "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+        ],
+        "labels": LABELS,
+        "input": {"name": INPUT_NAME, "shape": [None, 64], "dtype": "float32", "range": [0, 16]},
+        "metrics": {"heldout_accuracy": 1.0, "heldout_samples": 10},
+        "created": "2025-01-01T00:00:00Z",
+        "framework": {"onnx": onnx.__version__, "target_opset": 17},
+        "source_commit": None,
+    }
+    manifest.update(overrides)
+    (directory / "model.json").write_text(json.dumps(manifest, indent=2))
+    return directory
+
+
+def bar_image(row: int, size: int = 32, dark_on_light: bool = True, mode: str = "L") -> Image.Image:
+    """A size x size image whose ink fills 8x8-row ``row`` (a horizontal bar)."""
+    ink, paper = (0, 255) if dark_on_light else (255, 0)
+    grid = np.full((size, size), paper, dtype=np.uint8)
+    step = size // 8
+    grid[row * step : (row + 1) * step, :] = ink
+    image = Image.fromarray(grid)
+    return image.convert(mode) if mode != "L" else image
+
+
+def encode(image: Image.Image, fmt: str = "PNG", **save_args) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **save_args)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+# --- gunicorn -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """The production entry point, started as a subprocess on 127.0.0.1 with cwd app/."""
+
+    def __init__(self, model_dir: Path, log_dir: Path, workers: int = 1, extra_env=None):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.stdout_path = log_dir / f"gunicorn-{self.port}.out"
+        self.stderr_path = log_dir / f"gunicorn-{self.port}.err"
+        env = dict(os.environ)
+        env.update(
+            MODEL_DIR=str(model_dir),
+            HOST="127.0.0.1",
+            PORT=str(self.port),
+            WEB_CONCURRENCY=str(workers),
+            PYTHONDONTWRITEBYTECODE="1",
+        )
+        env.update(extra_env or {})
+        self._out = open(self.stdout_path, "wb")
+        self._err = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "scoring:create_app()"],
+            cwd=APP_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._out,
+            stderr=self._err,
+            start_new_session=True,  # own process group: stop() can reap stray workers too
+        )
+
+    def stderr(self) -> str:
+        if not self._err.closed:
+            self._err.flush()
+        return self.stderr_path.read_text(errors="replace")
+
+    def wait_exit(self, timeout: float = 60) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"gunicorn exited with {self.proc.returncode}: {self.stderr()}")
+            try:
+                with urllib.request.urlopen(self.base + "/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"gunicorn not ready after {timeout}s: {self.stderr()}")
+
+    def request(self, method: str, path: str, body=None, headers=None, timeout: float = 30):
+        """(status, parsed JSON body) over real HTTP."""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        for key, value in (headers or {}).items():
+            req.add_header(key, value)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    def stop(self) -> None:
+        """SIGTERM (graceful), then SIGKILL to the whole process group if anything is left."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the group is ours: master pid == pgid
+        except (ProcessLookupError, PermissionError):
+            pass
+        if self.proc.poll() is None:
+            self.proc.wait(timeout=10)
+        for handle in (self._out, self._err):
+            if not handle.closed:
+                handle.close()

@@ -1,0 +1,152 @@
+"""Every bad request gets a JSON error with the right status and a message that says what's wrong."""
+
+import base64
+import io
+import json
+
+import pytest
+from PIL import Image
+
+import support
+from scoring import create_app
+
+PNG = support.encode(support.bar_image(2))
+
+
+def gif_base64():
+    buffer = io.BytesIO()
+    Image.new("L", (8, 8), 0).save(buffer, "GIF")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def post_json(client, body):
+    return client.post("/score", json=body)
+
+
+def assert_error(response, status, *fragments):
+    assert response.status_code == status, response.data
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert set(body) == {"error"}
+    for fragment in fragments:
+        assert fragment in body["error"], (fragment, body["error"])
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "image/png"],
+)
+def test_non_json_content_type_is_415(client, content_type):
+    kwargs = {"data": json.dumps({"input": [PNG]})}
+    if content_type:
+        kwargs["content_type"] = content_type
+    assert_error(client.post("/score", **kwargs), 415, "Content-Type must be application/json")
+
+
+@pytest.mark.parametrize("raw", ['{"input": [', "not json", "", '{"input": ["a"]} trailing', "\xff"])
+def test_malformed_json_is_400(client, raw):
+    response = client.post("/score", data=raw.encode("latin-1"), content_type="application/json")
+    assert_error(response, 400, "malformed JSON body")
+
+
+def test_deeply_nested_json_is_400_not_500(client):
+    raw = "[" * 100_000 + "]" * 100_000
+    assert_error(client.post("/score", data=raw, content_type="application/json"), 400, "malformed JSON")
+
+
+@pytest.mark.parametrize("body", [{}, {"inputs": [PNG]}])
+def test_missing_input_is_400(client, body):
+    assert_error(post_json(client, body), 400, 'missing "input"')
+
+
+@pytest.mark.parametrize("body", [[PNG], "x", 3, None])
+def test_body_not_an_object_is_400(client, body):
+    response = client.post("/score", data=json.dumps(body), content_type="application/json")
+    assert_error(response, 400, "body must be a JSON object")
+
+
+@pytest.mark.parametrize("value, kind", [(PNG, "str"), ({"0": PNG}, "dict"), (7, "int"), (None, "NoneType")])
+def test_input_not_a_list_is_400(client, value, kind):
+    assert_error(post_json(client, {"input": value}), 400, '"input" must be a list', kind)
+
+
+def test_empty_list_is_400(client):
+    assert_error(post_json(client, {"input": []}), 400, '"input" is empty')
+
+
+@pytest.mark.parametrize("element, kind", [(5, "int"), (None, "NoneType"), ([PNG], "list"), ({"b64": PNG}, "dict")])
+def test_element_not_a_string_names_index(client, element, kind):
+    response = post_json(client, {"input": [PNG, PNG, element]})
+    assert_error(response, 400, "input[2]", "must be a base64 string", kind)
+
+
+@pytest.mark.parametrize("element", ["***", "abc", "iVBOR w0KGgo=!", "data:image/png;base64,%%%"])
+def test_bad_base64_names_index(client, element):
+    assert_error(post_json(client, {"input": [PNG, element]}), 400, "input[1]", "not valid base64")
+
+
+def test_empty_string_names_index(client):
+    assert_error(post_json(client, {"input": [""]}), 400, "input[0]", "empty")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        base64.b64encode(b"hello, this is not an image").decode(),
+        gif_base64(),
+        base64.b64encode(b"BM" + b"\0" * 60).decode(),
+    ],
+    ids=["text", "gif", "bmp-ish"],
+)
+def test_not_png_or_jpeg_names_index(client, payload):
+    assert_error(post_json(client, {"input": [PNG, PNG, PNG, payload]}), 400, "input[3]", "not a PNG or JPEG")
+
+
+def test_truncated_png_names_index(client):
+    data = base64.b64decode(support.encode(support.bar_image(2, size=256)))
+    truncated = base64.b64encode(data[: len(data) // 2]).decode()
+    assert_error(post_json(client, {"input": [truncated]}), 400, "input[0]", "damaged or truncated PNG")
+
+
+def test_too_many_pixels_names_index(model_dir):
+    app = create_app({"MODEL_DIR": str(model_dir), "MAX_IMAGE_PIXELS": 100 * 100})
+    big = support.encode(Image.new("L", (101, 100), 255))
+    response = app.test_client().post("/score", json={"input": [PNG, big]})
+    assert_error(response, 400, "input[1]", "101x100", "10000 pixels")
+
+
+def test_batch_limit(client):
+    ok = post_json(client, {"input": [PNG] * 32})
+    assert ok.status_code == 200 and len(ok.get_json()["predictions"]) == 32
+    assert_error(post_json(client, {"input": [PNG] * 33}), 400, "33 images", "at most 32")
+
+
+def test_batch_limit_is_configurable(model_dir, monkeypatch):
+    monkeypatch.setenv("MAX_BATCH", "2")
+    app = create_app({"MODEL_DIR": str(model_dir)})
+    assert app.config["MAX_BATCH"] == 2
+    assert_error(app.test_client().post("/score", json={"input": [PNG] * 3}), 400, "at most 2")
+
+
+def test_body_over_4_mib_is_413(client):
+    filler = "A" * (4 * 1024 * 1024)
+    response = client.post("/score", data=json.dumps({"input": [filler]}), content_type="application/json")
+    assert_error(response, 413, "request body too large", str(4 * 1024 * 1024))
+
+
+def test_body_just_under_limit_is_not_413(client):
+    body = json.dumps({"input": [PNG]})
+    padded = body[:-1] + " " * (4 * 1024 * 1024 - len(body) - 1) + "}"
+    assert len(padded) < 4 * 1024 * 1024
+    assert client.post("/score", data=padded, content_type="application/json").status_code == 200
+
+
+def test_unknown_route_is_json_404(client):
+    assert_error(client.get("/predict/nothing"), 404, "no route /predict/nothing")
+
+
+@pytest.mark.parametrize("method, path", [("get", "/score"), ("put", "/score"), ("post", "/healthz"), ("delete", "/version")])
+def test_wrong_method_is_json_405(client, method, path):
+    response = getattr(client, method)(path)
+    assert_error(response, 405, f"method {method.upper()} not allowed on {path}")
+    assert response.headers["Allow"]

@@ -1,0 +1,32 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+MODEL_DIR = Path(__file__).resolve().parents[1]
+if str(MODEL_DIR) not in sys.path:
+    sys.path.insert(0, str(MODEL_DIR))
+
+import train  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """One model trained through the real CLI (subprocess), shared by the read-only tests."""
+    import subprocess
+
+    out = tmp_path_factory.mktemp("trained") / "digits"
+    result = subprocess.run(
+        [sys.executable, str(MODEL_DIR / "train.py"), "--out", str(out), "--version", "1.0.0",
+         "--source-commit", "0123456789abcdef0123456789abcdef01234567"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"wrote {out}: digits-classifier 1.0.0")
+    return out
+
+
+@pytest.fixture(scope="session")
+def heldout():
+    _, x_heldout, _, y_heldout = train.load_split()
+    return x_heldout, y_heldout
