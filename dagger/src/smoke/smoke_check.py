@@ -8,6 +8,7 @@ Standard library plus Pillow (which the app image ships), so it needs nothing in
 import base64
 import io
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -28,7 +29,10 @@ def digit_png(pixels):
     return base64.b64encode(out.getvalue()).decode("ascii")
 
 
-def call(url, body=None, attempts=10):
+ATTEMPTS = int(os.environ.get("SMOKE_ATTEMPTS", "10"))
+
+
+def call(url, body=None, attempts=ATTEMPTS):
     data = None if body is None else json.dumps(body).encode()
     headers = {"Content-Type": "application/json"} if body is not None else {}
     last = None
@@ -42,7 +46,8 @@ def call(url, body=None, attempts=10):
         except (urllib.error.URLError, OSError) as e:  # endpoints may still be propagating
             last = e
             time.sleep(3)
-    raise SystemExit(json.dumps({"ok": False, "error": f"cannot reach {url}: {last}"}))
+    print(json.dumps({"ok": False, "problems": [f"cannot reach {url}: {last}"], "seen": {}}))
+    raise SystemExit(1)
 
 
 def main(argv):
