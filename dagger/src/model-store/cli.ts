@@ -1,0 +1,167 @@
+/**
+ * `npm run model -- publish|list|resolve|fetch`: the model store for people and for the
+ * Dagger steps (which run this same file in a Node container). Errors are one clear line on
+ * stderr with a non-zero exit; secrets are redacted from anything printed.
+ */
+import { pathToFileURL } from "node:url";
+import { CredentialError } from "../credentials/auth-mode.js";
+import { SECRET_ENV } from "../credentials/env.js";
+import { redact } from "../credentials/redact.js";
+import { CLI_LABELS, CliOptions, parseCli, USAGE, UsageError } from "./cli-args.js";
+import { connect, retryFromEnv } from "./connect.js";
+import { StoreError } from "./errors.js";
+import { fetchModel } from "./fetch.js";
+import { publishModel, readLocalModel } from "./publish.js";
+import { ModelStore, VersionReport } from "./store.js";
+import { parseSelector } from "./versions.js";
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const processIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+/** Runs one command; resolves to the exit code (0 ok, 1 failed, 2 usage). */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io = processIo, signal?: AbortSignal): Promise<number> {
+  const secrets = Object.values(SECRET_ENV).map((k) => env[k]);
+  try {
+    const opts = parseCli(argv, env);
+    await run(opts, io, env, signal);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      const isHelp = e.message === USAGE;
+      (isHelp ? io.out : io.err)(isHelp ? e.message : `error: ${redact(e.message, secrets)}\n`);
+      return isHelp ? 0 : 2;
+    }
+    const known = e instanceof StoreError || e instanceof CredentialError;
+    const message = known ? (e as Error).message : `unexpected failure: ${(e as Error)?.message ?? String(e)}`;
+    io.err(`error: ${redact(message, secrets)}\n`);
+    if (!known && env.MODEL_STORE_DEBUG) io.err(redact(String((e as Error)?.stack), secrets) + "\n");
+    return 1;
+  }
+}
+
+async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<void> {
+  const log = (line: string) => io.err(`${line}\n`);
+  if (opts.command === "publish") {
+    // Local checks first: a bad directory fails before any credential or network use.
+    const local = await readLocalModel(opts.dir!);
+    const store = open(opts, env, "write", log);
+    if (opts.createContainer) await store.call("create the container", () => store.connection.container.createIfNotExists());
+    const r = await publishModel(store, local, { ...(opts.version ? { version: opts.version } : {}), ...(signal ? { signal } : {}) });
+    io.out(
+      opts.json
+        ? JSON.stringify(r) + "\n"
+        : `published ${r.name} ${r.version} to container "${store.containerName}" at ${store.connection.context.endpoint}: ` +
+            `${r.files} file(s), ${humanBytes(r.uploadedBytes)} uploaded${r.reusedFiles ? `, ${r.reusedFiles} already there` : ""}, manifest sha256 ${r.manifestSha256}\n`,
+    );
+    return;
+  }
+  const selector = parseSelector(opts.version ?? "latest", opts.prerelease);
+  const store = open(opts, env, "read", log);
+  if (opts.command === "list") {
+    const { versions, ignored } = await store.listVersions(opts.name);
+    io.out(opts.json ? JSON.stringify(listJson(opts, versions, ignored)) + "\n" : listTable(opts, store, versions, ignored));
+    return;
+  }
+  const model = await store.resolve(opts.name, selector);
+  if (opts.expectManifestSha256 && opts.expectManifestSha256 !== model.manifestSha256) {
+    throw new StoreError(
+      `${model.name} ${model.version}: model.json is not the one expected (sha256 ${model.manifestSha256}, expected ${opts.expectManifestSha256}); it changed since it was resolved`,
+    );
+  }
+  if (opts.command === "resolve") {
+    const summary = { name: model.name, version: model.version, manifestSha256: model.manifestSha256, files: model.manifest.files };
+    io.out(opts.json ? JSON.stringify(summary) + "\n" : `${model.name} ${model.version} (manifest sha256 ${model.manifestSha256})\n`);
+    return;
+  }
+  const r = await fetchModel(store, model, opts.out!, { ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}), ...(signal ? { signal } : {}) });
+  io.out(
+    opts.json
+      ? JSON.stringify(r) + "\n"
+      : r.upToDate
+        ? `${r.target} already holds ${r.name} ${r.version} (verified, nothing downloaded)\n`
+        : `fetched ${r.name} ${r.version} into ${r.target}: ${r.files} file(s) verified, ${humanBytes(r.downloadedBytes)} downloaded, ${humanBytes(r.reusedBytes)} reused\n`,
+  );
+}
+
+function open(opts: CliOptions, env: NodeJS.ProcessEnv, access: "read" | "write", log: (l: string) => void): ModelStore {
+  const conn = connect(
+    { container: opts.container, auth: opts.auth, retry: retryFromEnv(env), ...(opts.authorityHost ? { authorityHost: opts.authorityHost } : {}) },
+    CLI_LABELS,
+    access,
+  );
+  return new ModelStore(conn, log);
+}
+
+/** The version "latest" would pick: the first complete release in highest-first order. */
+function latestOf(versions: VersionReport[]): string | undefined {
+  return versions.find((v) => v.status.state === "complete" && !v.prerelease)?.version;
+}
+
+function listJson(opts: CliOptions, versions: VersionReport[], ignored: string[]) {
+  const latest = latestOf(versions);
+  return {
+    name: opts.name,
+    container: opts.container,
+    latest: latest ?? null,
+    versions: versions.map((v) => ({
+      version: v.version,
+      complete: v.status.state === "complete",
+      prerelease: v.prerelease,
+      ...(v.status.state === "incomplete" ? { reason: v.status.reason } : {}),
+      files: v.fileCount,
+      bytes: v.totalBytes,
+      ...(v.lastModified ? { published: v.lastModified.toISOString() } : {}),
+    })),
+    ignored,
+  };
+}
+
+function listTable(opts: CliOptions, store: ModelStore, versions: VersionReport[], ignored: string[]): string {
+  const head = `${opts.name} in container "${opts.container}" at ${store.connection.context.endpoint}`;
+  if (versions.length === 0) return `${head}: no versions\n`;
+  const latest = latestOf(versions);
+  const rows = versions.map((v) => [
+    v.version,
+    v.status.state === "complete"
+      ? ["complete", v.prerelease ? "prerelease" : "", v.version === latest ? "latest" : ""].filter(Boolean).join(", ")
+      : `incomplete: ${v.status.reason}`,
+    String(v.fileCount),
+    humanBytes(v.totalBytes),
+    v.lastModified?.toISOString() ?? "-",
+  ]);
+  const table = [["VERSION", "STATUS", "FILES", "SIZE", "PUBLISHED"], ...rows];
+  const width = (i: number) => Math.max(...table.map((r) => r[i]!.length));
+  // The status column can be long (reasons); it goes last so the table stays aligned.
+  const lines = table.map((r) =>
+    [r[0]!.padEnd(width(0)), r[2]!.padStart(width(2)), r[3]!.padStart(width(3)), r[4]!.padEnd(width(4)), r[1]!].join("  ").trimEnd(),
+  );
+  const extra = ignored.length ? `ignored (not semantic versions): ${ignored.join(", ")}\n` : "";
+  return `${head}\n${lines.map((l) => `  ${l}`).join("\n")}\n${extra}`;
+}
+
+export function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const controller = new AbortController();
+  const stop = () => {
+    if (controller.signal.aborted) process.exit(130); // second signal: stop now
+    controller.abort();
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  process.exitCode = await main(process.argv.slice(2), process.env, processIo, controller.signal);
+}

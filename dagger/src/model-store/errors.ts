@@ -1,0 +1,102 @@
+/**
+ * One error type for everything the store reports to people, and the translation of Azure
+ * SDK errors into sentences that say what failed and what to do. Messages never carry
+ * request URLs or headers (where SAS signatures and tokens live).
+ */
+
+export class StoreError extends Error {
+  override name = "StoreError";
+}
+
+/** What was being done, to name it in the message: e.g. { action: "list versions", container, account }. */
+export interface ErrorContext {
+  action: string;
+  container: string;
+  /** Human description of the endpoint (account name or URL host), never a URL with a query. */
+  endpoint: string;
+  /** Human description of the credential in use, e.g. "account key (AZURE_STORAGE_KEY)". */
+  credential: string;
+}
+
+interface AzureLikeError {
+  name?: string;
+  message?: string;
+  statusCode?: number;
+  code?: string;
+}
+
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/** A StoreError explaining `e`; StoreErrors pass through unchanged. */
+export function explainAzureError(e: unknown, ctx: ErrorContext): Error {
+  if (e instanceof StoreError) return e;
+  const err = (e ?? {}) as AzureLikeError;
+  const code = err.code ?? "";
+  const status = err.statusCode;
+  const firstLine = (err.message ?? String(e)).split("\n")[0]!.trim();
+  const where = `container "${ctx.container}" at ${ctx.endpoint}`;
+
+  if (isIdentityError(err)) {
+    return new StoreError(`could not sign in with ${ctx.credential} to ${ctx.action}: ${identityReason(err.message ?? "")}`);
+  }
+  if (status === 404 && code === "ContainerNotFound") {
+    return new StoreError(`${where} does not exist: create it (az storage container create --name ${ctx.container} ...) or pass the right container name`);
+  }
+  if (status === 403 && (code === "AuthenticationFailed" || code === "AuthorizationFailure" || code === "InvalidAuthenticationInfo")) {
+    return new StoreError(
+      `the storage service rejected the ${ctx.credential} while trying to ${ctx.action} (${where}): ` +
+        `wrong key or token, a token for another account, an expired token, or a clock far off (${code})`,
+    );
+  }
+  if (status === 403) {
+    return new StoreError(
+      `the ${ctx.credential} is not allowed to ${ctx.action} in ${where} (${code || "403"}): ` +
+        `grant the needed SAS permissions, or the role "Storage Blob Data Contributor" (publish) / "Storage Blob Data Reader" (fetch)`,
+    );
+  }
+  if (NETWORK_CODES.has(code) || (err.name === "RestError" && status === undefined && /connect|socket|network/i.test(firstLine))) {
+    return new StoreError(`cannot reach the storage endpoint ${ctx.endpoint} to ${ctx.action} (${code || firstLine}); check the account URL and the network`);
+  }
+  if (status !== undefined && status >= 500) {
+    return new StoreError(`the storage service kept failing while trying to ${ctx.action} in ${where} (HTTP ${status} ${code}); retries exhausted, try again later`);
+  }
+  if (status !== undefined) {
+    return new StoreError(`could not ${ctx.action} in ${where}: HTTP ${status} ${code}: ${firstLine}`);
+  }
+  return new StoreError(`could not ${ctx.action} in ${where}: ${firstLine}`);
+}
+
+/** Errors from @azure/identity (and the MSAL errors it passes through) while signing in. */
+const IDENTITY_ERRORS = new Set([
+  "AuthenticationError",
+  "AuthenticationRequiredError",
+  "CredentialUnavailableError",
+  "AggregateAuthenticationError",
+  "ServerError",
+  "ClientAuthError",
+  "ClientConfigurationError",
+]);
+
+function isIdentityError(err: AzureLikeError): boolean {
+  return IDENTITY_ERRORS.has(err.name ?? "") || /\bAADSTS\d+/.test(err.message ?? "");
+}
+
+/** The useful part of an @azure/identity error: the AADSTS line or the first sentence. */
+function identityReason(message: string): string {
+  const aadsts = /AADSTS\d+:[^\r\n.]*/.exec(message)?.[0];
+  if (aadsts) return aadsts;
+  const line = message.split("\n").find((l) => l.trim() !== "") ?? "unknown error";
+  return line.trim().slice(0, 300);
+}
+
+/** True when `e` says the blob changed under a conditional request (ETag mismatch). */
+export function isConditionFailure(e: unknown): boolean {
+  const err = e as AzureLikeError;
+  return err?.statusCode === 412 || err?.code === "ConditionNotMet";
+}
+
+/** True when a create-only write hit an existing blob. */
+export function isAlreadyExists(e: unknown): boolean {
+  const err = e as AzureLikeError;
+  return err?.statusCode === 409 || err?.code === "BlobAlreadyExists" || (err?.statusCode === 412 && err?.code === "ConditionNotMet");
+}

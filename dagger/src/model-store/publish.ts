@@ -1,0 +1,148 @@
+/**
+ * A local model directory to a new version in the store. Everything is checked locally
+ * before the first byte is sent; files go first, the manifest last and create-only, so a
+ * version becomes visible ("complete") in one step and two racing publishers cannot both win.
+ */
+import { lstat, readdir, readFile } from "node:fs/promises";
+import { join, relative, resolve, sep } from "node:path";
+import { BlockBlobClient } from "@azure/storage-blob";
+import { isAlreadyExists, StoreError } from "./errors.js";
+import { fileBlobName, manifestBlobName, versionPrefix } from "./layout.js";
+import { hashFile } from "./local-files.js";
+import { MANIFEST_NAME, ManifestError, ModelFile, ModelManifest, parseManifest } from "./manifest.js";
+import { ModelStore, sha256 } from "./store.js";
+
+export interface LocalModel {
+  dir: string;
+  manifest: ModelManifest;
+  manifestBytes: Buffer;
+  manifestSha256: string;
+}
+
+export interface PublishOptions {
+  /** When given, must equal the manifest's version (a guard against publishing the wrong build). */
+  version?: string;
+  /** Block size and parallel blocks per file for large uploads. */
+  blockSize?: number;
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+export interface PublishResult {
+  name: string;
+  version: string;
+  files: number;
+  uploadedBytes: number;
+  /** Files already present with identical content (a re-run after an interrupted publish). */
+  reusedFiles: number;
+  manifestSha256: string;
+}
+
+/** Reads and checks a model directory: manifest valid, every listed file present with its size and sha256, nothing unlisted. */
+export async function readLocalModel(dirPath: string): Promise<LocalModel> {
+  const dir = resolve(dirPath);
+  const st = await lstat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) throw new StoreError(`model directory ${dirPath} does not exist or is not a directory`);
+  const manifestBytes = await readFile(join(dir, MANIFEST_NAME)).catch(() => undefined);
+  if (!manifestBytes) {
+    throw new StoreError(`model directory ${dirPath} has no ${MANIFEST_NAME}: produce it with model/train.py (it lists every file with its sha256 and size)`);
+  }
+  let manifest: ModelManifest;
+  try {
+    manifest = parseManifest(manifestBytes.toString("utf8"), join(dirPath, MANIFEST_NAME));
+  } catch (e) {
+    if (e instanceof ManifestError) throw new StoreError(e.message);
+    throw e;
+  }
+  const problems: string[] = [];
+  for (const f of manifest.files) problems.push(...(await fileProblems(dir, f)));
+  const listed = new Set([MANIFEST_NAME, ...manifest.files.map((f) => f.path)]);
+  for (const path of await filesUnder(dir)) {
+    if (!listed.has(path)) problems.push(`${path} is not listed in ${MANIFEST_NAME} (remove it or add it to the manifest)`);
+  }
+  if (problems.length > 0) {
+    throw new StoreError(`model directory ${dirPath} does not match its ${MANIFEST_NAME}; nothing was uploaded:\n  - ${problems.join("\n  - ")}`);
+  }
+  return { dir, manifest, manifestBytes, manifestSha256: sha256(manifestBytes) };
+}
+
+async function fileProblems(dir: string, f: ModelFile): Promise<string[]> {
+  const st = await lstat(join(dir, f.path)).catch(() => undefined);
+  if (!st) return [`${f.path} is listed but missing`];
+  if (!st.isFile()) return [`${f.path} is not a regular file`];
+  if (st.size !== f.size) return [`${f.path} is ${st.size} bytes, ${MANIFEST_NAME} says ${f.size}`];
+  const actual = await hashFile(join(dir, f.path));
+  return actual === f.sha256 ? [] : [`${f.path} has sha256 ${actual}, ${MANIFEST_NAME} says ${f.sha256}`];
+}
+
+/** Every non-directory entry under `dir`, as a /-separated relative path. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => !e.isDirectory()).map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join("/"));
+}
+
+export async function publishModel(store: ModelStore, local: LocalModel, opts: PublishOptions = {}): Promise<PublishResult> {
+  const { name, version } = local.manifest;
+  if (opts.version !== undefined && opts.version !== version) {
+    throw new StoreError(`${MANIFEST_NAME} says version ${version} but ${opts.version} was asked for; re-run model/train.py with --version ${opts.version} (or drop the version argument)`);
+  }
+  const existing = await store.listBlobs(versionPrefix(name, version));
+  const published = existing.find((b) => b.name === manifestBlobName(name, version));
+  if (published) {
+    const when = published.lastModified ? ` on ${published.lastModified.toISOString()}` : "";
+    throw new StoreError(`${name} ${version} already exists in container "${store.containerName}" (published${when}); versions are immutable: publish a new version`);
+  }
+  const result: PublishResult = { name, version, files: local.manifest.files.length, uploadedBytes: 0, reusedFiles: 0, manifestSha256: local.manifestSha256 };
+  // One file at a time in a fixed order: of two racers with different content, the first to
+  // commit the first differing file wins it, the other stops there, so at most one can finish.
+  const files = [...local.manifest.files].sort((a, b) => (a.path < b.path ? -1 : 1));
+  for (const f of files) {
+    const blobName = fileBlobName(name, version, f.path);
+    const client = store.connection.container.getBlockBlobClient(blobName);
+    const uploaded = await store.call(`upload ${blobName}`, () => uploadCreateOnly(client, join(local.dir, f.path), f, opts));
+    if (uploaded) result.uploadedBytes += f.size;
+    else result.reusedFiles++;
+  }
+  const manifestName = manifestBlobName(name, version);
+  await store.call(`publish ${manifestName}`, async () => {
+    try {
+      await store.connection.container.getBlockBlobClient(manifestName).upload(local.manifestBytes, local.manifestBytes.length, {
+        conditions: { ifNoneMatch: "*" },
+        blobHTTPHeaders: { blobContentType: "application/json" },
+        metadata: { sha256: local.manifestSha256 },
+        ...(opts.signal ? { abortSignal: opts.signal } : {}),
+      });
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+      throw new StoreError(`${name} ${version} was published by someone else while this upload ran; versions are immutable: publish a new version`);
+    }
+  });
+  return result;
+}
+
+/**
+ * Uploads one file unless a blob with that name exists. Returns false when the existing blob
+ * holds the same content (an earlier, interrupted attempt), throws when it differs.
+ */
+async function uploadCreateOnly(client: BlockBlobClient, path: string, f: ModelFile, opts: PublishOptions): Promise<boolean> {
+  try {
+    await client.uploadFile(path, {
+      blockSize: opts.blockSize ?? 8 * 1024 * 1024,
+      maxSingleShotSize: opts.blockSize ?? 8 * 1024 * 1024,
+      concurrency: opts.concurrency ?? 4,
+      conditions: { ifNoneMatch: "*" },
+      metadata: { sha256: f.sha256 },
+      blobHTTPHeaders: { blobContentType: "application/octet-stream" },
+      ...(opts.signal ? { abortSignal: opts.signal } : {}),
+    });
+    return true;
+  } catch (e) {
+    if (!isAlreadyExists(e)) throw e;
+  }
+  const props = await client.getProperties();
+  if (props.metadata?.sha256 === f.sha256 && props.contentLength === f.size) return false;
+  throw new StoreError(
+    `${client.name} already exists with different content: another publish of this version is running or stopped half-way. ` +
+      `If none is running, delete the leftovers (az storage blob delete-batch --source <container> --pattern "${client.name.replace(/[^/]*$/, "")}*") or publish a new version`,
+  );
+}

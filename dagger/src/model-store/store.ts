@@ -1,0 +1,177 @@
+/**
+ * The model store over one Blob container: list versions with their status and resolve a
+ * selector to one complete version. Fetch and publish build on it (fetch.ts, publish.ts).
+ */
+import { createHash } from "node:crypto";
+import { BlobClient } from "@azure/storage-blob";
+import { Connection } from "./connect.js";
+import { explainAzureError, StoreError } from "./errors.js";
+import { modelPrefix, versionPrefix } from "./layout.js";
+import { MANIFEST_NAME, ModelFile, ModelManifest } from "./manifest.js";
+import {
+  BlobEntry,
+  candidates,
+  describeSelector,
+  groupVersions,
+  VersionListing,
+  VersionSelector,
+  VersionStatus,
+  versionStatus,
+} from "./versions.js";
+
+/** Manifests are small; anything larger is not one of ours and is not read into memory. */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+export interface ResolvedFile {
+  file: ModelFile;
+  blobName: string;
+  etag: string;
+}
+
+/** One complete version, pinned to the exact manifest bytes and blob ETags seen when resolving. */
+export interface ResolvedModel {
+  name: string;
+  version: string;
+  manifest: ModelManifest;
+  manifestBytes: Buffer;
+  manifestSha256: string;
+  files: ResolvedFile[];
+}
+
+export interface VersionReport {
+  version: string;
+  prerelease: boolean;
+  status: VersionStatus;
+  fileCount: number;
+  totalBytes: number;
+  lastModified?: Date;
+}
+
+export type Log = (line: string) => void;
+
+export class ModelStore {
+  constructor(
+    readonly connection: Connection,
+    readonly log: Log = () => {},
+  ) {}
+
+  get containerName(): string {
+    return this.connection.context.container;
+  }
+
+  blob(name: string): BlobClient {
+    return this.connection.container.getBlobClient(name);
+  }
+
+  /** Runs an Azure call, turning its failure into a StoreError that says what was being done. */
+  async call<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw explainAzureError(e, { action, ...this.connection.context });
+    }
+  }
+
+  /** Every blob under `prefix`, with size and ETag. */
+  async listBlobs(prefix: string): Promise<BlobEntry[]> {
+    return this.call(`list ${prefix}`, async () => {
+      const out: BlobEntry[] = [];
+      for await (const b of this.connection.container.listBlobsFlat({ prefix })) {
+        out.push({
+          name: b.name,
+          size: b.properties.contentLength ?? 0,
+          etag: b.properties.etag ?? "",
+          ...(b.properties.lastModified ? { lastModified: b.properties.lastModified } : {}),
+        });
+      }
+      return out;
+    });
+  }
+
+  /** Every version of `name` with its status, highest first. */
+  async listVersions(name: string): Promise<{ versions: VersionReport[]; ignored: string[] }> {
+    const { versions, ignored } = groupVersions(name, await this.listBlobs(modelPrefix(name)));
+    const reports = await mapLimit(versions, 8, async (listing) => {
+      const { status } = await this.inspect(name, listing);
+      const files = status.state === "complete" ? status.manifest.files : [...listing.files.values()];
+      const manifestBlob = listing.files.get(MANIFEST_NAME);
+      return {
+        version: listing.version,
+        prerelease: listing.semver.prerelease.length > 0,
+        status,
+        fileCount: files.length,
+        totalBytes: files.reduce((n, f) => n + f.size, 0),
+        ...(manifestBlob?.lastModified ? { lastModified: manifestBlob.lastModified } : {}),
+      };
+    });
+    return { versions: reports, ignored };
+  }
+
+  /** The complete version `selector` picks, or a StoreError saying why there is none. */
+  async resolve(name: string, selector: VersionSelector): Promise<ResolvedModel> {
+    const { versions } = groupVersions(name, await this.listBlobs(modelPrefix(name)));
+    const where = `in container "${this.containerName}" at ${this.connection.context.endpoint}`;
+    if (versions.length === 0) throw new StoreError(`no versions of model "${name}" ${where}`);
+    const tried = candidates(versions, selector);
+    if (tried.length === 0) {
+      const all = versions.map((v) => v.version).join(", ");
+      if (selector.kind === "exact") throw new StoreError(`model "${name}" has no version ${selector.version} ${where}; it has: ${all}`);
+      throw new StoreError(`model "${name}" has only prereleases (${all}) ${where}; ask for one explicitly or allow prereleases`);
+    }
+    const skipped: string[] = [];
+    for (const listing of tried) {
+      const { status, bytes } = await this.inspect(name, listing);
+      if (status.state === "complete" && bytes) {
+        return {
+          name,
+          version: listing.version,
+          manifest: status.manifest,
+          manifestBytes: bytes,
+          manifestSha256: sha256(bytes),
+          files: status.manifest.files.map((file) => {
+            const blob = listing.files.get(file.path)!;
+            return { file, blobName: blob.name, etag: blob.etag };
+          }),
+        };
+      }
+      const why = status.state === "incomplete" ? status.reason : "manifest unreadable";
+      if (selector.kind === "exact") {
+        throw new StoreError(`${name} ${listing.version} is incomplete and cannot be used: ${why}`);
+      }
+      this.log(`skipping ${name} ${listing.version}: incomplete (${why})`);
+      skipped.push(`${listing.version} (${why})`);
+    }
+    throw new StoreError(`no complete version of "${name}" matches ${describeSelector(selector)} ${where}; incomplete: ${skipped.join("; ")}`);
+  }
+
+  /** A version's status, with its manifest's exact bytes (read pinned to the listed ETag) when it has one. */
+  private async inspect(name: string, listing: VersionListing): Promise<{ status: VersionStatus; bytes?: Buffer }> {
+    const entry = listing.files.get(MANIFEST_NAME);
+    if (!entry) return { status: versionStatus(name, listing, undefined) };
+    if (entry.size > MAX_MANIFEST_BYTES) {
+      return { status: { state: "incomplete", reason: `${MANIFEST_NAME} is ${entry.size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit` } };
+    }
+    const bytes = await this.call(`read ${versionPrefix(name, listing.version)}${MANIFEST_NAME}`, () =>
+      this.blob(entry.name).downloadToBuffer(0, entry.size || undefined, { conditions: { ifMatch: entry.etag } }),
+    );
+    return { status: versionStatus(name, listing, bytes.toString("utf8")), bytes };
+  }
+}
+
+export function sha256(data: Buffer | string): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** Like Promise.all over `items`, at most `limit` at a time, results in order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

@@ -1,0 +1,101 @@
+/**
+ * Versions of one model as the store lists them, their completeness, and which one a
+ * selector ("latest" or an exact semver) picks. Pure: the store feeds it listings and manifests.
+ */
+import { ManifestError, ModelManifest, parseManifest } from "./manifest.js";
+import { compareSemver, parseSemver, Semver } from "./semver.js";
+import { MANIFEST_NAME } from "./manifest.js";
+import { splitBlobName } from "./layout.js";
+import { StoreError } from "./errors.js";
+
+export interface BlobEntry {
+  name: string;
+  size: number;
+  etag: string;
+  lastModified?: Date;
+}
+
+/** The blobs found under `<name>/<version>/`, keyed by their path inside the version. */
+export interface VersionListing {
+  version: string;
+  semver: Semver;
+  files: Map<string, BlobEntry>;
+}
+
+export type VersionStatus =
+  | { state: "complete"; manifest: ModelManifest }
+  | { state: "incomplete"; reason: string };
+
+export type VersionSelector = { kind: "latest"; prerelease: boolean } | { kind: "exact"; version: string };
+
+/** Groups a flat listing by version, highest semver first; folders that are not semver are reported apart. */
+export function groupVersions(name: string, entries: Iterable<BlobEntry>): { versions: VersionListing[]; ignored: string[] } {
+  const byVersion = new Map<string, Map<string, BlobEntry>>();
+  for (const e of entries) {
+    const where = splitBlobName(name, e.name);
+    if (!where) continue;
+    let files = byVersion.get(where.version);
+    if (!files) byVersion.set(where.version, (files = new Map()));
+    files.set(where.path, e);
+  }
+  const versions: VersionListing[] = [];
+  const ignored: string[] = [];
+  for (const [version, files] of byVersion) {
+    const semver = parseSemver(version);
+    if (semver) versions.push({ version, semver, files });
+    else ignored.push(version);
+  }
+  versions.sort((a, b) => compareSemver(b.semver, a.semver) || (a.version < b.version ? -1 : 1));
+  return { versions, ignored: ignored.sort() };
+}
+
+/**
+ * A version is complete when its manifest parses, names this model and version, and every
+ * file it lists is there with the listed size. `manifestText` is undefined when there is none.
+ */
+export function versionStatus(name: string, listing: VersionListing, manifestText: string | undefined): VersionStatus {
+  if (manifestText === undefined) return { state: "incomplete", reason: `no ${MANIFEST_NAME} (upload unfinished or abandoned)` };
+  let manifest: ModelManifest;
+  try {
+    manifest = parseManifest(manifestText, `${name}/${listing.version}/${MANIFEST_NAME}`);
+  } catch (e) {
+    if (e instanceof ManifestError) return { state: "incomplete", reason: e.message };
+    throw e;
+  }
+  if (manifest.name !== name || manifest.version !== listing.version) {
+    return {
+      state: "incomplete",
+      reason: `${MANIFEST_NAME} describes ${manifest.name} ${manifest.version}, not ${name} ${listing.version}`,
+    };
+  }
+  const problems: string[] = [];
+  for (const f of manifest.files) {
+    const blob = listing.files.get(f.path);
+    if (!blob) problems.push(`${f.path} is missing`);
+    else if (blob.size !== f.size) problems.push(`${f.path} is ${blob.size} bytes, ${MANIFEST_NAME} says ${f.size}`);
+  }
+  if (problems.length > 0) return { state: "incomplete", reason: problems.join("; ") };
+  return { state: "complete", manifest };
+}
+
+/** "latest" or an exact semantic version; anything else is a clear error. */
+export function parseSelector(text: string, prerelease = false): VersionSelector {
+  const t = text.trim();
+  if (t === "" || t === "latest") return { kind: "latest", prerelease };
+  const v = t.replace(/^v(?=\d)/, "");
+  if (!parseSemver(v)) {
+    throw new StoreError(`version ${JSON.stringify(text)} is not "latest" or a semantic version such as 1.2.0 or 1.3.0-rc.1`);
+  }
+  return { kind: "exact", version: v };
+}
+
+/** The versions a selector may pick, in the order to try them (best first). */
+export function candidates(versions: readonly VersionListing[], selector: VersionSelector): VersionListing[] {
+  if (selector.kind === "exact") return versions.filter((v) => v.version === selector.version);
+  return versions.filter((v) => selector.prerelease || v.semver.prerelease.length === 0);
+}
+
+export function describeSelector(selector: VersionSelector): string {
+  if (selector.kind === "exact") return `version ${selector.version}`;
+  return selector.prerelease ? "the latest version (prereleases included)" : "the latest release";
+}

@@ -1,0 +1,240 @@
+/**
+ * The model store inside Dagger: the same command people run (src/model-store/cli.ts), run in a
+ * pinned Node container built from this module's own source. Secrets enter only as secret
+ * variables, a store that is a Dagger service (Azurite) is reached through a service binding,
+ * and model files land on the container's disk and come back as a Directory.
+ *
+ * Caching: resolving, listing and publishing talk to the outside world and carry a per-call
+ * nonce; the download step does not: its arguments name the exact version and the sha256 of its
+ * model.json, so Dagger's own cache answers an unchanged model without moving a byte.
+ */
+import { randomUUID } from "node:crypto";
+import { Container, dag, Directory, ExecError, Secret, Service } from "@dagger.io/dagger";
+import { AuthInput, FieldLabels, selectAuth } from "../credentials/auth-mode.js";
+import { OIDC_REQUEST_URI_ENV, SECRET_ENV, SecretField } from "../credentials/env.js";
+import { IMAGES } from "../images.js";
+import { AZURITE_ACCOUNT, AZURITE_BLOB_PORT, AZURITE_KEY } from "../model-store/azurite-dev.js";
+import { DEFAULT_CONTAINER } from "../model-store/layout.js";
+
+/** Store arguments as the Dagger functions take them: secrets as Secrets, or an Azurite service. */
+export interface StoreArgs {
+  container?: string;
+  account?: string;
+  accountUrl?: string;
+  connectionString?: Secret;
+  sasToken?: Secret;
+  accountKey?: Secret;
+  tenantId?: string;
+  clientId?: string;
+  clientSecret?: Secret;
+  federatedToken?: Secret;
+  serviceConnectionId?: string;
+  systemAccessToken?: Secret;
+  oidcRequestUri?: string;
+  managedIdentity?: boolean;
+  /** An Azurite service instead of Azure (its development account is used). */
+  storeService?: Service;
+}
+
+/** How the functions' users spell each auth field, for the shared selection errors. */
+export const DAGGER_LABELS: FieldLabels = {
+  account: "--account",
+  accountUrl: "--account-url",
+  tenantId: "--tenant-id",
+  clientId: "--client-id",
+  serviceConnectionId: "--service-connection-id",
+  oidcRequestUri: "--oidc-request-uri",
+  managedIdentity: "--managed-identity",
+  federatedTokenFile: "--federated-token (file: or env: source)",
+  connectionString: "--connection-string",
+  sasToken: "--sas-token",
+  accountKey: "--account-key",
+  clientSecret: "--client-secret",
+  federatedToken: "--federated-token",
+  systemAccessToken: "--system-access-token",
+};
+
+/** Everything a container needs to reach one store. */
+export interface StoreTarget {
+  /** Non-secret CLI flags (container, endpoint, ids). */
+  flags: string[];
+  /** Secrets, each set as the environment variable the CLI reads. */
+  secrets: { env: string; secret: Secret }[];
+  /** Plain environment variables (Azure Pipelines' OIDC endpoint). */
+  env: { name: string; value: string }[];
+  /** A Dagger service the store lives in, bound as STORE_HOST. */
+  service?: Service;
+}
+
+export const STORE_HOST = "blob-store";
+const CLI_DIR = "/opt/model-store";
+/** The CLI as plain JavaScript: transpiled once in a cached layer, so runs skip tsx (~50 MB and a compile per start). */
+export const CLI = ["node", "dist/model-store/cli.js"];
+/** Where fetched models land in the fetch container, and the content cache volume's mount. */
+export const FETCH_OUT = "/model";
+const BLOB_CACHE = "/var/cache/model-store";
+const NONCE_ENV = "MODEL_STORE_CALL_ID";
+
+/** Checks the arguments (same rules and messages as the CLI) and maps them onto a container. */
+export function storeTarget(args: StoreArgs): StoreTarget {
+  const { storeService, container: containerArg, ...azure } = args;
+  const container = containerArg || DEFAULT_CONTAINER;
+  if (storeService) {
+    const extra = (Object.keys(azure) as (keyof typeof azure)[]).filter((k) => isGiven(azure[k]));
+    if (extra.length > 0) {
+      throw new Error(`--store-service (Azurite) replaces the Azure storage arguments; remove ${extra.map((k) => DAGGER_LABELS[k]).join(", ")}`);
+    }
+    return azuriteTarget(storeService, container);
+  }
+  selectAuth(azure as AuthInput<unknown>, DAGGER_LABELS);
+  const flag = (name: string, v: string | undefined) => (v ? [name, v] : []);
+  const secrets = (Object.keys(SECRET_ENV) as SecretField[]).flatMap((f) => {
+    const secret = azure[f];
+    return secret ? [{ env: SECRET_ENV[f], secret }] : [];
+  });
+  return {
+    flags: [
+      "--container", container,
+      ...flag("--account", args.account),
+      ...flag("--account-url", args.accountUrl),
+      ...flag("--tenant-id", args.tenantId),
+      ...flag("--client-id", args.clientId),
+      ...flag("--service-connection-id", args.serviceConnectionId),
+      ...(args.managedIdentity ? ["--managed-identity"] : []),
+    ],
+    secrets,
+    env: args.oidcRequestUri ? [{ name: OIDC_REQUEST_URI_ENV, value: args.oidcRequestUri }] : [],
+  };
+}
+
+/** An Azurite service (blob port 10000) as the store, with its development account. */
+export function azuriteTarget(service: Service, container = DEFAULT_CONTAINER): StoreTarget {
+  return {
+    flags: ["--container", container, "--account-url", `http://${STORE_HOST}:${AZURITE_BLOB_PORT}/${AZURITE_ACCOUNT}`],
+    secrets: [{ env: SECRET_ENV.accountKey, secret: dag.setSecret("azurite-development-key", AZURITE_KEY) }],
+    env: [],
+    service,
+  };
+}
+
+/**
+ * The model-store command: pinned Node, runtime dependencies in their own cached layer, then only
+ * the store's code, transpiled by the esbuild that tsx (a runtime dependency) brings.
+ */
+export function modelStoreCli(): Container {
+  const src = dag.currentModule().source();
+  return dag
+    .container()
+    .from(IMAGES.node)
+    .withMountedCache("/root/.npm", dag.cacheVolume("model-store-npm"))
+    .withWorkdir(CLI_DIR)
+    .withDirectory(CLI_DIR, src, { include: ["package.json", "package-lock.json"] })
+    .withExec(["npm", "ci", "--omit=dev", "--no-audit", "--no-fund"])
+    .withDirectory(`${CLI_DIR}/src`, src.directory("src"), { include: ["model-store/**", "credentials/**"] })
+    .withExec(TRANSPILE);
+}
+
+/** esbuild expands the glob itself (no shell here); output keeps the ./x.js import specifiers valid. */
+export const TRANSPILE = ["node_modules/.bin/esbuild", "src/**/*.ts", "--outdir=dist", "--format=esm", "--platform=node", "--log-level=warning"];
+
+/** The command container wired to `target`. */
+export function withStore(ctr: Container, target: StoreTarget): Container {
+  let c = target.service ? ctr.withServiceBinding(STORE_HOST, target.service) : ctr;
+  for (const e of target.env) c = c.withEnvVariable(e.name, e.value);
+  for (const s of target.secrets) c = c.withSecretVariable(s.env, s.secret);
+  return c;
+}
+
+/** A step that must run on every call (it reads or changes the store as it is now). */
+function uncached(ctr: Container): Container {
+  return ctr.withEnvVariable(NONCE_ENV, randomUUID());
+}
+
+export interface ModelRef {
+  name: string;
+  version: string;
+  manifestSha256: string;
+}
+
+/** Resolves `version` ("latest" or exact) to one complete version, asking the store every time. */
+export async function resolveModel(target: StoreTarget, name: string, version: string, prerelease: boolean): Promise<ModelRef> {
+  const args = ["resolve", "--name", name, "--version", version, ...(prerelease ? ["--prerelease"] : []), "--json", ...target.flags];
+  return parseModelRef(await runCli(uncached(withStore(modelStoreCli(), target)), args, "resolve"));
+}
+
+/** The `resolve --json` output, checked. */
+export function parseModelRef(stdout: string): ModelRef {
+  const line = stdout.trim().split("\n").at(-1) ?? "";
+  const v = JSON.parse(line) as Partial<ModelRef>;
+  if (typeof v.name !== "string" || typeof v.version !== "string" || !/^[0-9a-f]{64}$/.test(v.manifestSha256 ?? "")) {
+    throw new Error(`model store resolve: unexpected output ${JSON.stringify(line.slice(0, 200))}`);
+  }
+  return { name: v.name, version: v.version, manifestSha256: v.manifestSha256! };
+}
+
+/**
+ * The download step, keyed only by what identifies the content (version + model.json sha256):
+ * an unchanged model is a Dagger cache hit. The content cache volume still saves the bytes when
+ * the key changes for other reasons (e.g. a rotated token, since secrets key by value).
+ */
+export function fetchStep(target: StoreTarget, ref: ModelRef): Container {
+  return withStore(modelStoreCli(), target)
+    .withMountedCache(BLOB_CACHE, dag.cacheVolume("model-store-blobs"))
+    .withExec([
+      ...CLI, "fetch",
+      "--name", ref.name,
+      "--version", ref.version,
+      "--expect-manifest-sha256", ref.manifestSha256,
+      "--out", FETCH_OUT,
+      "--cache-dir", BLOB_CACHE,
+      ...target.flags,
+    ]);
+}
+
+/** Resolves, downloads and verifies a model; the returned Directory holds model.json and its files. */
+export async function fetchModelDirectory(target: StoreTarget, name: string, version: string, prerelease = false): Promise<Directory> {
+  const ref = await resolveModel(target, name, version, prerelease);
+  const step = fetchStep(target, ref);
+  try {
+    await step.sync(); // fail here with the store's message, not later inside a build
+  } catch (e) {
+    throw explainCliFailure(e, "fetch");
+  }
+  return step.directory(FETCH_OUT);
+}
+
+/**
+ * Publishes a model directory as a new version; returns the command's summary line. A store
+ * that is a Dagger service (a fresh Azurite) gets its container created on first use.
+ */
+export async function publishModelDirectory(target: StoreTarget, model: Directory, version?: string): Promise<string> {
+  const ctr = uncached(withStore(modelStoreCli(), target)).withDirectory("/in/model", model);
+  const args = ["publish", "--dir", "/in/model", ...(version ? ["--version", version] : []), ...(target.service ? ["--create-container"] : []), ...target.flags];
+  return (await runCli(ctr, args, "publish")).trim();
+}
+
+/** The versions of `name` with complete/incomplete status, as a table. */
+export async function listModelVersions(target: StoreTarget, name: string): Promise<string> {
+  return runCli(uncached(withStore(modelStoreCli(), target)), ["list", "--name", name, ...target.flags], "list");
+}
+
+async function runCli(ctr: Container, args: string[], what: string): Promise<string> {
+  try {
+    return await ctr.withExec([...CLI, ...args]).stdout();
+  } catch (e) {
+    throw explainCliFailure(e, what);
+  }
+}
+
+/** The CLI's own error line(s) instead of a generic exec failure. */
+export function explainCliFailure(e: unknown, what: string): Error {
+  if (!(e instanceof ExecError)) return e as Error;
+  const lines = e.stderr.trim().split("\n");
+  const from = lines.findIndex((l) => l.startsWith("error: "));
+  const message = (from >= 0 ? lines.slice(from) : lines.slice(-10)).join("\n").replace(/^error: /, "");
+  return new Error(`model store ${what} failed: ${message}`);
+}
+
+function isGiven(v: unknown): boolean {
+  return v !== undefined && v !== null && v !== false && v !== "";
+}

@@ -1,0 +1,70 @@
+/** The command line: options from argv, secrets only from the environment. */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { parseCli, USAGE, UsageError } from "../../dagger/src/model-store/cli-args.js";
+
+const KEY = "k3y-VALUE-never-printed==";
+
+function usageError(argv: string[], env: NodeJS.ProcessEnv = {}): string {
+  try {
+    parseCli(argv, env);
+  } catch (e) {
+    assert.instance(e, UsageError);
+    return (e as Error).message;
+  }
+  assert.unreachable(`expected a usage error for ${argv.join(" ")}`);
+  return "";
+}
+
+test("fetch: defaults (latest, default model and container, a cache dir), secrets from env", () => {
+  const o = parseCli(["fetch", "--out", "m", "--account", "acct01"], { AZURE_STORAGE_KEY: KEY, HOME: "/home/u" });
+  assert.is(o.command, "fetch");
+  assert.is(o.version, "latest");
+  assert.is(o.name, "digits-classifier");
+  assert.is(o.container, "models");
+  assert.is(o.cacheDir, "/home/u/.cache/ai-app-pipeline/models");
+  assert.equal(o.auth, { account: "acct01", accountKey: KEY });
+});
+
+test("publish takes its version from the manifest unless given; --no-cache; env cache dir", () => {
+  assert.is(parseCli(["publish", "--dir", "d"], {}).version, undefined);
+  assert.is(parseCli(["publish", "--dir", "d", "--version", "1.2.0"], {}).version, "1.2.0");
+  assert.is(parseCli(["fetch", "--out", "o", "--no-cache"], {}).cacheDir, undefined);
+  assert.is(parseCli(["fetch", "--out", "o"], { MODEL_STORE_CACHE_DIR: "/c" }).cacheDir, "/c");
+});
+
+test("every Entra option and environment secret maps onto the auth input", () => {
+  const o = parseCli(
+    ["list", "--tenant-id", "t", "--client-id", "c", "--service-connection-id", "s", "--account-url", "https://a.blob.core.windows.net", "--authority-host", "https://login.example"],
+    { SYSTEM_ACCESSTOKEN: "tok", SYSTEM_OIDCREQUESTURI: "https://oidc", AZURE_FEDERATED_TOKEN_FILE: "/f", AZURE_CLIENT_SECRET: "", AZURE_STORAGE_SAS_TOKEN: " " },
+  );
+  assert.equal(o.auth, {
+    accountUrl: "https://a.blob.core.windows.net", tenantId: "t", clientId: "c", serviceConnectionId: "s",
+    oidcRequestUri: "https://oidc", federatedTokenFile: "/f", systemAccessToken: "tok",
+  }, "empty variables count as absent");
+  assert.is(o.authorityHost, "https://login.example");
+  assert.ok(parseCli(["list", "--managed-identity"], {}).auth.managedIdentity);
+});
+
+test("a secret on the command line is refused without echoing it", () => {
+  for (const flag of ["--account-key", "--sas-token", "--connection-string", "--client-secret", "--federated-token", "--system-access-token"]) {
+    const msg = usageError(["fetch", "--out", "o", `${flag}=${KEY}`]);
+    assert.match(msg, /secrets are read from the environment only/);
+    assert.not.ok(msg.includes(KEY));
+    assert.not.ok(usageError(["fetch", flag, KEY]).includes(KEY));
+  }
+});
+
+test("usage errors: unknown command or flag, missing --dir/--out, bad sha, stray argument", () => {
+  assert.match(usageError(["frobnicate"]), /unknown command "frobnicate"/);
+  assert.match(usageError(["list", "--colour"]), /Unknown option '--colour'/);
+  assert.match(usageError(["publish"]), /publish needs --dir/);
+  assert.match(usageError(["fetch"]), /fetch needs --out/);
+  assert.match(usageError(["fetch", "--out", "o", "--expect-manifest-sha256", "xyz"]), /64 lowercase hex/);
+  assert.match(usageError(["list", "extra"]), /unexpected argument "extra"/);
+  assert.match(usageError(["fetch", "--out", "o", "--no-cache", "--cache-dir", "c"]), /not both/);
+  assert.match(usageError(["list", "--create-container"]), /only applies to publish/);
+  assert.is(usageError(["--help"]), USAGE);
+});
+
+test.run();

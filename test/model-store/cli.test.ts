@@ -1,0 +1,142 @@
+/**
+ * The model-store command driven as a person or CI would drive it: separate processes,
+ * options in argv, secrets in the environment, output and exit codes checked. Each Blob
+ * auth mode (connection string, SAS, account key) runs end to end here; Entra modes in entra-e2e.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from "../support/azure.js";
+import { Azurite, startAzurite } from "../support/azurite.js";
+import { FaultProxy } from "../support/fault-proxy.js";
+import { runCli, startCli } from "../support/model-cli.js";
+import { randomModel, strayEntries, tempDir } from "../support/model-fixtures.js";
+
+let az: Azurite;
+let root: string;
+
+test.before(async () => {
+  az = await startAzurite();
+  await az.admin.getContainerClient("models").create();
+  root = tempDir();
+});
+
+test.after(async () => {
+  await az?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const keyEnv = () => ({ HOME: root, AZURE_STORAGE_KEY: az.key });
+const at = () => ["--account-url", az.accountUrl];
+
+/** No stack trace, one "error:" line first. */
+function assertCleanError(stderr: string): void {
+  assert.match(stderr, /^error: /);
+  assert.not.match(stderr, /^\s+at /m, `stack trace printed:\n${stderr}`);
+}
+
+test("publish, list, fetch, refetch with an account key, as a data scientist would", async () => {
+  const dir = randomModel(root, "1.3.0", 50_000);
+  const pub = await runCli(["publish", "--dir", dir, "--version", "1.3.0", ...at()], keyEnv());
+  assert.is(pub.code, 0, pub.stderr);
+  assert.match(pub.stdout, /^published digits-classifier 1.3.0 to container "models" at http:\/\/127.0.0.1:\d+\/devstoreaccount1: 2 file\(s\), 48.\d+ KiB uploaded, manifest sha256 [0-9a-f]{64}\n$/);
+
+  await az.admin.getContainerClient("models").getBlockBlobClient("digits-classifier/1.4.0/model.onnx").upload("x", 1);
+  const list = await runCli(["list", ...at()], keyEnv());
+  assert.is(list.code, 0, list.stderr);
+  assert.match(list.stdout, /1\.4\.0 .*incomplete: no model.json/);
+  assert.match(list.stdout, /1\.3\.0 .*complete, latest/);
+  const json = JSON.parse((await runCli(["list", "--json", ...at()], keyEnv())).stdout);
+  assert.is(json.latest, "1.3.0");
+  assert.equal(json.versions.map((v: { version: string; complete: boolean }) => [v.version, v.complete]), [["1.4.0", false], ["1.3.0", true]]);
+
+  const out = join(root, "fetched");
+  const fetched = await runCli(["fetch", "--out", out, ...at()], keyEnv());
+  assert.is(fetched.code, 0, fetched.stderr);
+  assert.match(fetched.stdout, /^fetched digits-classifier 1.3.0 into .*fetched: 2 file\(s\) verified, 48.\d+ KiB downloaded, 0 B reused\n$/);
+  assert.ok(readFileSync(join(out, "model.onnx")).equals(readFileSync(join(dir, "model.onnx"))));
+  const again = await runCli(["fetch", "--out", out, "--json", ...at()], keyEnv());
+  assert.equal(JSON.parse(again.stdout).downloadedBytes, 0);
+  assert.ok(existsSync(join(root, ".cache/ai-app-pipeline/models/sha256")), "default content cache under $HOME/.cache");
+});
+
+test("publish --create-container sets up a new store; without it a missing container is an error", async () => {
+  const dir = randomModel(root, "0.1.0", 100, "fresh");
+  const refused = await runCli(["publish", "--dir", dir, "--container", "fresh-store", ...at()], keyEnv());
+  assert.is(refused.code, 1);
+  assert.match(refused.stderr, /container "fresh-store" .* does not exist/);
+  const created = await runCli(["publish", "--dir", dir, "--container", "fresh-store", "--create-container", ...at()], keyEnv());
+  assert.is(created.code, 0, created.stderr);
+  assert.match(created.stdout, /published fresh 0.1.0 to container "fresh-store"/);
+});
+
+test("connection string and SAS token modes, end to end", async () => {
+  await runCli(["publish", "--dir", randomModel(root, "2.0.0", 1000, "modes"), ...at()], keyEnv());
+  const cs = await runCli(["resolve", "--name", "modes", "--json"], { HOME: root, AZURE_STORAGE_CONNECTION_STRING: az.connectionString });
+  assert.is(cs.code, 0, cs.stderr);
+  assert.is(JSON.parse(cs.stdout).version, "2.0.0");
+  const token = generateBlobSASQueryParameters(
+    { containerName: "models", permissions: ContainerSASPermissions.parse("rl"), expiresOn: new Date(Date.now() + 3600_000) },
+    new StorageSharedKeyCredential(az.account, az.key),
+  ).toString();
+  const out = join(root, "via-sas");
+  const viaSas = await runCli(["fetch", "--name", "modes", "--out", out, "--no-cache", ...at()], { HOME: root, AZURE_STORAGE_SAS_TOKEN: `?${token}` });
+  assert.is(viaSas.code, 0, viaSas.stderr);
+  assert.ok(existsSync(join(out, "model.json")));
+  const publishWithIt = await runCli(["publish", "--dir", randomModel(root, "2.1.0", 10, "modes"), ...at()], { HOME: root, AZURE_STORAGE_SAS_TOKEN: token });
+  assert.is(publishWithIt.code, 1);
+  assertCleanError(publishWithIt.stderr);
+  assert.match(publishWithIt.stderr, /grants "rl" but publishing also needs write/);
+  assert.not.ok(publishWithIt.stderr.includes(token.match(/sig=([^&]+)/)![1]!));
+});
+
+test("bad input: one clear line, exit 1 (2 for usage), no secret echoed", async () => {
+  const cases: [string[], Record<string, string>, RegExp, number][] = [
+    [["list", ...at()], { HOME: root }, /no storage credentials given; give exactly one of/, 1],
+    [["list", ...at()], { HOME: root, AZURE_STORAGE_KEY: az.key, AZURE_CLIENT_SECRET: "also-a-secret-123" }, /conflicting storage credentials: account key \(AZURE_STORAGE_KEY\) and Entra ID client secret \(AZURE_CLIENT_SECRET\)/, 1],
+    [["list", ...at()], { HOME: root, AZURE_STORAGE_KEY: Buffer.from("wrong-key-wrong-key-wrong-key-wrong-key").toString("base64") }, /rejected the account key/, 1],
+    [["fetch", "--out", join(root, "x"), "--version", "1.2", ...at()], keyEnv(), /not "latest" or a semantic version/, 1],
+    [["fetch", "--out", join(root, "x"), "--version", "7.7.7", ...at()], keyEnv(), /has no version 7.7.7/, 1],
+    [["list", "--container", "nope", ...at()], keyEnv(), /container "nope" .* does not exist/, 1],
+    [["list", "--account-url", "http://127.0.0.1:1/devstoreaccount1"], keyEnv(), /cannot reach the storage endpoint http:\/\/127.0.0.1:1\/devstoreaccount1/, 1],
+    [["publish", "--dir", join(root, "missing")], keyEnv(), /model directory .*missing does not exist/, 1],
+    [["list", "--account-key", az.key], { HOME: root }, /--account-key is not accepted: secrets are read from the environment only; set AZURE_STORAGE_KEY/, 2],
+    [["lsit"], { HOME: root }, /unknown command "lsit"/, 2],
+  ];
+  for (const [args, env, message, code] of cases) {
+    const r = await runCli(args, env);
+    assert.is(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+    assertCleanError(r.stderr);
+    assert.match(r.stderr, message);
+    for (const secret of [az.key, "also-a-secret-123"]) assert.not.ok(r.stderr.includes(secret) || r.stdout.includes(secret), `secret echoed by ${args[0]}`);
+    assert.is(r.stdout, "");
+  }
+});
+
+test("SIGTERM during a download: the command stops and leaves no partial directory", async () => {
+  await runCli(["publish", "--dir", randomModel(root, "1.0.0", 4 * 1024 * 1024, "interrupted"), ...at()], keyEnv());
+  const proxy = await new FaultProxy(az.port).start();
+  try {
+    proxy.reset({ stallAfterBytes: { bytes: 1024 * 1024, times: 1 } });
+    const parent = tempDir("cli-fetch-", root);
+    const run = startCli(["fetch", "--name", "interrupted", "--out", join(parent, "model"), "--no-cache", "--account-url", `http://127.0.0.1:${proxy.port}/${az.account}`], keyEnv());
+    while (proxy.stalls === 0) await new Promise((r) => setTimeout(r, 20));
+    run.child.kill("SIGTERM");
+    const r = await run.done;
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /cancelled/);
+    assert.equal(strayEntries(parent), []);
+    rmSync(parent, { recursive: true });
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test("npm run model -- ... is wired to the same command", () => {
+  const out = execFileSync("npm", ["run", "-s", "model", "--", "--help"], { cwd: resolve(import.meta.dirname, "../.."), encoding: "utf8" });
+  assert.match(out, /^Usage: npm run model -- <command> \[options\]/);
+});
+
+test.run();

@@ -1,0 +1,252 @@
+/**
+ * Recorded-graph tests of publish-model, model and models: the graph the module would send to a
+ * Dagger engine, captured by the fake engine. Nothing here runs a container; what runs inside
+ * (the CLI) is tested against Azurite in the other files of this folder.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { AiAppPipeline } from "../../dagger/src/index.js";
+import { IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
+import { CLI, explainCliFailure, FETCH_OUT, STORE_HOST, TRANSPILE } from "../../dagger/src/steps/model-store.js";
+import { Op } from "../support/fake-engine.js";
+import { baseImages, contextDir, execsStartingWith, isPinnedImage, queriesOutsideSetSecret } from "../support/graph.js";
+import { introspectModule } from "../support/introspect.js";
+import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
+import { dag, ExecError, Secret, Service } from "../support/sdk.js";
+
+const KEY = "account-KEY-plaintext-0123456789==";
+const SHA = "c".repeat(64);
+const MANIFEST_SHA = "d".repeat(64);
+const RESOLVED = JSON.stringify({ name: "digits-classifier", version: "1.4.0", manifestSha256: MANIFEST_SHA, files: [] });
+const MODEL_JSON = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: SHA, size: 4 }] });
+
+const argv = (op: Op) => (op.args.args as string[] | undefined) ?? [];
+const cliCommand = (chain: Op[]) => {
+  const exec = [...chain].reverse().find((o) => o.field === "withExec");
+  return exec && CLI.every((a, i) => argv(exec)[i] === a) ? argv(exec)[CLI.length] : undefined;
+};
+
+/** Answers the CLI's stdout per command, and model.json reads for build. */
+function respond(chain: Op[]): unknown {
+  const leaf = chain.at(-1)!;
+  if (leaf.field === "stdout") {
+    const cmd = cliCommand(chain);
+    if (cmd === "resolve") return RESOLVED + "\n";
+    if (cmd === "list") return "digits-classifier in container \"models\"\n  1.4.0  1  4 B  -  complete, latest\n";
+    if (cmd === "publish") return "published digits-classifier 1.4.0 to container \"models\"\n";
+  }
+  const prev = chain.at(-2);
+  if (leaf.field === "contents" && prev?.field === "file" && prev.args.path === "model.json") return MODEL_JSON;
+  return undefined;
+}
+
+const pipeline = () => new AiAppPipeline(contextDir("/"), "0123456789abcdef0123456789abcdef01234567", "", "");
+
+/** with-store's arguments, by name, in their positional order. */
+interface StoreOpts {
+  container?: string;
+  account?: string;
+  accountUrl?: string;
+  connectionString?: Secret;
+  sasToken?: Secret;
+  accountKey?: Secret;
+  tenantId?: string;
+  clientId?: string;
+  clientSecret?: Secret;
+  federatedToken?: Secret;
+  serviceConnectionId?: string;
+  systemAccessToken?: Secret;
+  oidcRequestUri?: string;
+  managedIdentity?: boolean;
+  storeService?: Service;
+}
+const store = (o: StoreOpts) =>
+  [
+    o.container ?? "models", o.account, o.accountUrl, o.connectionString, o.sasToken, o.accountKey, o.tenantId, o.clientId,
+    o.clientSecret, o.federatedToken, o.serviceConnectionId, o.systemAccessToken, o.oidcRequestUri, o.managedIdentity ?? false, o.storeService,
+  ] as const;
+const withKey = () => store({ account: "acct01", accountKey: dag.setSecret("storage-key", KEY) });
+
+/** model() with an account key as a Secret. */
+function fetchWithKey(p: AiAppPipeline, version = "latest") {
+  return p.withStore(...withKey()).model("digits-classifier", version, false);
+}
+
+const execsOf = (engine: Parameters<typeof execsStartingWith>[0], cmd: string) => execsStartingWith(engine, [...CLI, cmd]);
+const envOf = (prefix: Op[]) => Object.fromEntries(prefix.filter((o) => o.field === "withEnvVariable").map((o) => [o.args.name, o.args.value]));
+
+test("model: pinned Node, dependencies layer before the store code, the module's own source, transpiled once", async () => {
+  const { engine, error } = await recordGraph(async () => (await fetchWithKey(pipeline())).id(), { respond });
+  assert.is(error, undefined, String(error));
+  assert.ok(baseImages(engine).every(isPinnedImage), baseImages(engine).join());
+  assert.ok(baseImages(engine).includes(IMAGES.node));
+  const [fetch] = execsOf(engine, "fetch");
+  const chain = fetch!.prefix;
+  const npmCi = chain.findIndex((o) => o.field === "withExec" && argv(o).join(" ") === "npm ci --omit=dev --no-audit --no-fund");
+  const code = chain.findIndex((o) => o.field === "withDirectory" && o.args.path === "/opt/model-store/src");
+  assert.ok(npmCi >= 0 && code > npmCi, "npm ci (cached layer) before the store's code is copied");
+  const codeOp = chain[code]!;
+  assert.equal(codeOp.args.include, ["model-store/**", "credentials/**"]);
+  const transpile = chain.findIndex((o) => o.field === "withExec" && argv(o).join(" ") === TRANSPILE.join(" "));
+  assert.ok(transpile > code, "the code is transpiled after it is copied, before the CLI runs");
+  assert.ok(engine.chainOf(String(codeOp.args.source)).some((o) => o.field === "currentModule"), "code comes from the module's own source");
+});
+
+test("model: resolution runs on every call; the download is keyed by version + manifest sha256 only", async () => {
+  const { engine, error, result } = await recordGraph(async () => {
+    const p = pipeline();
+    return [await (await fetchWithKey(p)).id(), await (await fetchWithKey(p)).id()];
+  }, { respond });
+  assert.is(error, undefined, String(error));
+  const resolves = execsOf(engine, "resolve");
+  assert.is(resolves.length, 2);
+  const nonces = resolves.map((r) => envOf(r.prefix).MODEL_STORE_CALL_ID);
+  assert.ok(nonces[0] && nonces[1] && nonces[0] !== nonces[1], "each resolve carries its own nonce, so Dagger never answers it from cache");
+  assert.equal(argv(resolves[0]!.op).slice(CLI.length, CLI.length + 5), ["resolve", "--name", "digits-classifier", "--version", "latest"]);
+
+  const fetches = execsOf(engine, "fetch");
+  assert.is(fetches.length, 1, "both calls produce the very same download step (one cache key)");
+  assert.equal(result![0], result![1], "same Directory id for an unchanged model");
+  const fetch = fetches[0]!;
+  const args = argv(fetch.op);
+  assert.ok(args.join(" ").includes(`--version 1.4.0 --expect-manifest-sha256 ${MANIFEST_SHA}`), args.join(" "));
+  assert.not.ok(args.includes("latest"));
+  assert.is(envOf(fetch.prefix).MODEL_STORE_CALL_ID, undefined, "no nonce on the download step");
+  assert.ok(fetch.prefix.some((o) => o.field === "withMountedCache" && o.args.path === "/var/cache/model-store"), "content cache volume");
+  const returned = engine.chainOf(String(result![0]));
+  assert.equal(returned.at(-1), { field: "directory", args: { path: FETCH_OUT } });
+});
+
+test("model, models, publish-model: never cached by Dagger (cache: never); with-store takes secrets as Secrets", async () => {
+  const m = await introspectModule();
+  for (const f of ["model", "models", "publishModel"]) assert.is(m.main.functions[f]?.cache, "never", f);
+  const model = m.main.functions.model!;
+  assert.is(model.returnType, "Directory");
+  assert.is(model.args.version?.defaultValue, "latest");
+  const withStore = m.main.functions.withStore!;
+  assert.is(withStore.returnType, "AiAppPipeline", "with-store chains");
+  for (const s of ["connectionString", "sasToken", "accountKey", "clientSecret", "federatedToken", "systemAccessToken"]) {
+    assert.is(withStore.args[s]?.type, "Secret", `${s} must be a Secret`);
+  }
+  assert.is(withStore.args.storeService?.type, "Service");
+});
+
+test("secrets enter only as secret variables; no plaintext in any query but setSecret", async () => {
+  const { engine, error } = await recordGraph(async () => {
+    const p = pipeline();
+    await (await p.withStore(...withKey()).model("digits-classifier", "latest", false)).id();
+    await p.withStore(...withKey()).models("digits-classifier");
+    await p.withStore(...withKey()).publishModel(contextDir("/model/out"), "1.4.0");
+  }, { respond });
+  assert.is(error, undefined, String(error));
+  for (const cmd of ["resolve", "fetch", "list", "publish"]) {
+    const [exec] = execsOf(engine, cmd);
+    assert.ok(exec, `${cmd} ran`);
+    const secretVars = exec!.prefix.filter((o) => o.field === "withSecretVariable").map((o) => o.args.name);
+    assert.equal(secretVars, ["AZURE_STORAGE_KEY"], cmd);
+    assert.not.ok(argv(exec!.op).some((a) => a.includes(KEY)), `${cmd} argv holds the key`);
+  }
+  const leaks = queriesOutsideSetSecret(engine).filter((q) => q.includes(KEY));
+  assert.equal(leaks, [], "plaintext secret outside setSecret");
+  assert.ok(engine.recorded.some((r) => r.query.includes(KEY)), "the key did go through setSecret");
+});
+
+test("the fetched Directory is what build mounts at /models", async () => {
+  const { engine, error, result } = await recordGraph(async () => {
+    const p = pipeline();
+    return (await p.build(await fetchWithKey(p))).id();
+  }, { respond });
+  assert.is(error, undefined, String(error));
+  const image = engine.chainOf(String(result));
+  const models = image.find((o) => o.field === "withDirectory" && o.args.path === MODEL_DIR);
+  assert.ok(models, "model mounted at /models");
+  const source = engine.chainOf(String(models!.args.source));
+  assert.equal(source.at(-1), { field: "directory", args: { path: FETCH_OUT } });
+  const exec = [...source].reverse().find((o) => o.field === "withExec")!;
+  assert.equal(argv(exec).slice(CLI.length, CLI.length + 1), ["fetch"]);
+});
+
+test("an Azurite service is reached through a service binding with its development account", async () => {
+  const { engine, error } = await recordGraph(async () => {
+    const azurite = dag.container().from(IMAGES.azurite).asService();
+    await (await pipeline().withStore(...store({ storeService: azurite })).model("digits-classifier", "latest", false)).id();
+  }, { respond });
+  assert.is(error, undefined, String(error));
+  const [fetch] = execsOf(engine, "fetch");
+  const binding = fetch!.prefix.find((o) => o.field === "withServiceBinding");
+  assert.is(binding?.args.alias, STORE_HOST);
+  assert.ok(argv(fetch!.op).join(" ").includes(`--account-url http://${STORE_HOST}:10000/devstoreaccount1`));
+  assert.equal(fetch!.prefix.filter((o) => o.field === "withSecretVariable").map((o) => o.args.name), ["AZURE_STORAGE_KEY"]);
+});
+
+test("publishing to an Azurite service creates its container; publishing to Azure never does", async () => {
+  const { engine, error } = await recordGraph(async () => {
+    const p = pipeline();
+    await p.withStore(...store({ storeService: dag.container().from(IMAGES.azurite).asService() })).publishModel(contextDir("/model/out"), undefined);
+    await p.withStore(...withKey()).publishModel(contextDir("/model/out"), undefined);
+  }, { respond });
+  assert.is(error, undefined, String(error));
+  const creates = execsOf(engine, "publish").map((e) => argv(e.op).includes("--create-container"));
+  assert.equal(creates.sort(), [false, true]);
+});
+
+test("arguments that do not form one credential fail before any container runs, in Dagger's words", async () => {
+  const conflict = await recordGraph(
+    () => pipeline().withStore(...store({ account: "acct01", accountKey: dag.setSecret("k", KEY), clientSecret: dag.setSecret("c", "client-secret-value") })).models("digits-classifier"),
+    { respond },
+  );
+  assert.match(conflict.error?.message ?? "", /conflicting storage credentials: account key \(--account-key\) and Entra ID client secret \(--client-secret\)/);
+  assert.is(conflict.engine.find("withExec").length, 0);
+  const none = await recordGraph(() => pipeline().withStore(...store({ account: "acct01" })).models("digits-classifier"), { respond });
+  assert.match(none.error?.message ?? "", /no storage credentials given/);
+  const both = await recordGraph(
+    () => pipeline().withStore(...store({ account: "acct01", storeService: dag.container().from(IMAGES.azurite).asService() })).models("digits-classifier"),
+    { respond },
+  );
+  assert.match(both.error?.message ?? "", /--store-service \(Azurite\) replaces the Azure storage arguments; remove --account/);
+});
+
+test("publish-model and models return the command's output", async () => {
+  const { result, engine, error } = await recordGraph(async () => {
+    const p = pipeline();
+    return [await p.withStore(...withKey()).publishModel(contextDir("/model/out"), "1.4.0"), await p.withStore(...withKey()).models("digits-classifier")];
+  }, { respond });
+  assert.is(error, undefined, String(error));
+  assert.match(result![0]!, /^published digits-classifier 1.4.0/);
+  assert.match(result![1]!, /complete, latest/);
+  const [pub] = execsOf(engine, "publish");
+  assert.ok(argv(pub!.op).join(" ").includes("publish --dir /in/model --version 1.4.0 --container models --account acct01"));
+  const mount = pub!.prefix.find((o) => o.field === "withDirectory" && o.args.path === "/in/model");
+  assert.equal(engine.chainOf(String(mount!.args.source)).at(-1), { field: "directory", args: { path: "context:/model/out" } });
+  assert.ok(envOf(pub!.prefix).MODEL_STORE_CALL_ID, "publish is never answered from cache");
+});
+
+test("a failing store command surfaces the CLI's own error line", () => {
+  const e = new ExecError("process exited", {
+    cmd: [...CLI, "fetch"], exitCode: 1, stdout: "",
+    stderr: "model.onnx: connection lost at byte 5 of 9 (ECONNRESET); resuming (1/8)\nerror: model \"digits-classifier\" has no version 9.9.9 in container \"models\"\n",
+  });
+  assert.is(explainCliFailure(e, "fetch").message, 'model store fetch failed: model "digits-classifier" has no version 9.9.9 in container "models"');
+  const other = new Error("graphql down");
+  assert.is(explainCliFailure(other, "fetch"), other);
+});
+
+test("through the SDK entrypoint: model decodes its arguments and returns the fetched directory", async () => {
+  const run = await callThroughEntrypoint({
+    call: {
+      parentName: "AiAppPipeline",
+      name: "model",
+      parent: { source: contextDirectoryId("/"), revision: "abc1234", created: "", sourceUrl: "", store: { container: "models", account: "acct01", managedIdentity: true } },
+      inputArgs: { name: "digits-classifier", version: "1.4.0" },
+    },
+    respond,
+  });
+  assert.is(run.error, undefined, run.output);
+  assert.is(run.exitCode, 0, run.output);
+  const chain = run.engine.chainOf(String(run.value));
+  assert.equal(chain.at(-1), { field: "directory", args: { path: FETCH_OUT } });
+  const [resolve] = execsOf(run.engine, "resolve");
+  assert.ok(argv(resolve!.op).join(" ").includes("resolve --name digits-classifier --version 1.4.0 --json --container models --account acct01 --managed-identity"));
+});
+
+test.run();

@@ -1,0 +1,72 @@
+/** Version grouping, completeness and selection: which version "latest" or a pin picks. */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { StoreError } from "../../dagger/src/model-store/errors.js";
+import { splitBlobName } from "../../dagger/src/model-store/layout.js";
+import { BlobEntry, candidates, groupVersions, parseSelector, versionStatus } from "../../dagger/src/model-store/versions.js";
+
+const SHA = "a".repeat(64);
+const blob = (name: string, size = 4): BlobEntry => ({ name, size, etag: `"${name}"` });
+const manifest = (version: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ name: "m", version, files: [{ path: "model.onnx", sha256: SHA, size: 4 }], ...extra });
+
+const LISTING = [
+  "m/1.0.0/model.onnx", "m/1.0.0/model.json",
+  "m/1.10.0/model.onnx", "m/1.10.0/model.json",
+  "m/1.2.0/model.onnx", "m/1.2.0/model.json",
+  "m/2.0.0-rc.1/model.onnx", "m/2.0.0-rc.1/model.json",
+  "m/2.0.0/model.onnx", // half-uploaded: no manifest
+  "m/latest/model.onnx", // not a version
+  "other/9.9.9/model.json", // another model
+].map((n) => blob(n));
+
+test("groupVersions: by version, semver order (1.10 > 1.2), non-semver folders reported apart", () => {
+  const { versions, ignored } = groupVersions("m", LISTING);
+  assert.equal(versions.map((v) => v.version), ["2.0.0", "2.0.0-rc.1", "1.10.0", "1.2.0", "1.0.0"]);
+  assert.equal(ignored, ["latest"]);
+  assert.equal([...versions[0]!.files.keys()], ["model.onnx"]);
+});
+
+test("versionStatus: complete only with a valid manifest for this version and every file at its size", () => {
+  const { versions } = groupVersions("m", LISTING);
+  const v = (s: string) => versions.find((x) => x.version === s)!;
+  assert.is(versionStatus("m", v("1.2.0"), manifest("1.2.0")).state, "complete");
+  const noManifest = versionStatus("m", v("2.0.0"), undefined);
+  assert.equal(noManifest, { state: "incomplete", reason: "no model.json (upload unfinished or abandoned)" });
+  const wrongVersion = versionStatus("m", v("1.2.0"), manifest("1.3.0"));
+  assert.match(wrongVersion.state === "incomplete" ? wrongVersion.reason : "", /describes m 1.3.0, not m 1.2.0/);
+  const missingFile = versionStatus("m", v("1.2.0"), JSON.stringify({ name: "m", version: "1.2.0", files: [{ path: "extra.bin", sha256: SHA, size: 1 }] }));
+  assert.match(missingFile.state === "incomplete" ? missingFile.reason : "", /extra.bin is missing/);
+  const wrongSize = versionStatus("m", v("1.2.0"), JSON.stringify({ name: "m", version: "1.2.0", files: [{ path: "model.onnx", sha256: SHA, size: 5 }] }));
+  assert.match(wrongSize.state === "incomplete" ? wrongSize.reason : "", /4 bytes, model.json says 5/);
+  const garbage = versionStatus("m", v("1.2.0"), "{not json");
+  assert.match(garbage.state === "incomplete" ? garbage.reason : "", /not valid JSON/);
+});
+
+test("candidates: latest skips prereleases unless asked; exact matches only itself", () => {
+  const { versions } = groupVersions("m", LISTING);
+  const names = (sel: Parameters<typeof candidates>[1]) => candidates(versions, sel).map((v) => v.version);
+  assert.equal(names({ kind: "latest", prerelease: false }), ["2.0.0", "1.10.0", "1.2.0", "1.0.0"]);
+  assert.equal(names({ kind: "latest", prerelease: true }), ["2.0.0", "2.0.0-rc.1", "1.10.0", "1.2.0", "1.0.0"]);
+  assert.equal(names({ kind: "exact", version: "1.2.0" }), ["1.2.0"]);
+  assert.equal(names({ kind: "exact", version: "3.0.0" }), []);
+});
+
+test("parseSelector: latest, exact (a leading v tolerated), bad semver is a clear error", () => {
+  assert.equal(parseSelector("latest"), { kind: "latest", prerelease: false });
+  assert.equal(parseSelector("", true), { kind: "latest", prerelease: true });
+  assert.equal(parseSelector("1.2.3-rc.1"), { kind: "exact", version: "1.2.3-rc.1" });
+  assert.equal(parseSelector("v1.2.3"), { kind: "exact", version: "1.2.3" });
+  for (const bad of ["1.2", "01.2.3", "1.2.3.4", "newest", "1.2.x"]) {
+    assert.throws(() => parseSelector(bad), (e: Error) => e instanceof StoreError && e.message.includes("not \"latest\" or a semantic version"));
+  }
+});
+
+test("splitBlobName: only blobs inside a version folder of this model", () => {
+  assert.equal(splitBlobName("m", "m/1.0.0/sub/dir/f.bin"), { version: "1.0.0", path: "sub/dir/f.bin" });
+  assert.is(splitBlobName("m", "mm/1.0.0/f"), undefined);
+  assert.is(splitBlobName("m", "m/1.0.0/"), undefined);
+  assert.is(splitBlobName("m", "m/file-at-root"), undefined);
+});
+
+test.run();

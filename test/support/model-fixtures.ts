@@ -1,0 +1,60 @@
+/** Model directories and store connections for the model-store tests. */
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { CLI_LABELS } from "../../dagger/src/model-store/cli-args.js";
+import { connect, RetryTuning, StoreConfig } from "../../dagger/src/model-store/connect.js";
+import { DownloadTuning } from "../../dagger/src/model-store/download.js";
+import { ModelStore } from "../../dagger/src/model-store/store.js";
+import type { Azurite } from "./azurite.js";
+
+export const FAST_RETRY: RetryTuning = { maxTries: 3, retryDelayMs: 10, maxRetryDelayMs: 50 };
+/** Short waits for tests; the idle timeout stays well above scheduling hiccups of a loaded machine. */
+export const FAST_DOWNLOAD: DownloadTuning = { idleTimeoutMs: 1500, maxResumes: 3, backoffMs: () => 10 };
+
+/** A new temp dir, under `parent` when given (so one cleanup of the parent removes it even if a test fails). */
+export function tempDir(prefix = "model-store-", parent = tmpdir()): string {
+  return mkdtempSync(join(parent, prefix));
+}
+
+/** Writes `files` (path -> content) and a model.json listing them; returns the directory. */
+export function writeModelDir(
+  dir: string,
+  name: string,
+  version: string,
+  files: Record<string, Buffer | string>,
+  extra: Record<string, unknown> = { metrics: { accuracy: 0.97 }, created: "2025-01-01T00:00:00Z" },
+): string {
+  mkdirSync(dir, { recursive: true });
+  const listed = Object.entries(files).map(([path, content]) => {
+    const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content);
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), bytes);
+    return { path, sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
+  });
+  writeFileSync(join(dir, "model.json"), JSON.stringify({ name, version, files: listed, ...extra }, null, 2) + "\n");
+  return dir;
+}
+
+export function randomModel(root: string, version: string, size = 256 * 1024, name = "digits-classifier"): string {
+  return writeModelDir(join(root, `${name}-${version}-${randomBytes(3).toString("hex")}`), name, version, {
+    "model.onnx": randomBytes(size),
+    "labels.json": JSON.stringify([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+  });
+}
+
+/** A store over Azurite with the account key, optionally through another URL (a fault proxy). */
+export function azuriteStore(az: Azurite, opts: { accountUrl?: string; container?: string; log?: (l: string) => void; retry?: RetryTuning } = {}): ModelStore {
+  const config: StoreConfig = {
+    container: opts.container ?? "models",
+    auth: { accountUrl: opts.accountUrl ?? az.accountUrl, accountKey: az.key },
+    retry: opts.retry ?? FAST_RETRY,
+  };
+  return new ModelStore(connect(config, CLI_LABELS, "write"), opts.log);
+}
+
+/** Entries of `dir` other than the expected ones: leftovers of a failed fetch would show here. */
+export function strayEntries(dir: string, expected: string[] = []): string[] {
+  return readdirSync(dir).filter((e) => !expected.includes(e));
+}
