@@ -12,6 +12,22 @@ export interface BuildOptions {
   revision: string;
   /** Where the source lives (repository URL), for the OCI source label. */
   sourceUrl?: string;
+  /**
+   * The OCI `created` label (RFC 3339). Pass the commit time (`git log -1 --format=%cI`), not
+   * the wall clock: the same commit and model then give the same image config and digest.
+   * Omitted from the labels when not given.
+   */
+  created?: string;
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Checks an RFC 3339 timestamp such as 2025-01-31T12:00:00Z or 2025-01-31T13:00:00+01:00. */
+export function checkCreated(value: string): string {
+  if (!RFC3339.test(value) || Number.isNaN(Date.parse(value))) {
+    throw new Error(`created ${JSON.stringify(value)} is not an RFC 3339 time such as 2025-01-31T12:00:00Z (git log -1 --format=%cI prints one)`);
+  }
+  return value;
 }
 
 /** OCI and model labels for an image built from `revision` with `manifest`. */
@@ -20,12 +36,22 @@ export function imageLabels(manifest: ModelManifest, opts: BuildOptions): Record
     "org.opencontainers.image.title": "ai-app",
     "org.opencontainers.image.revision": opts.revision,
     "org.opencontainers.image.version": `${opts.revision}+model.${manifest.version}`,
+    "org.opencontainers.image.base.name": IMAGES.python,
     "ai-app-pipeline.model.name": manifest.name,
     "ai-app-pipeline.model.version": manifest.version,
     "ai-app-pipeline.model.sha256": modelDigest(manifest, sha256Hex),
   };
   if (opts.sourceUrl) labels["org.opencontainers.image.source"] = opts.sourceUrl;
+  if (opts.created) labels["org.opencontainers.image.created"] = checkCreated(opts.created);
   return labels;
+}
+
+/** Read-only for everyone (directories traversable): the app user can read the model, nobody can change it. */
+export const MODEL_PERMISSIONS = 0o555;
+
+/** Glob-escapes a manifest path so `include` matches exactly that file. */
+function literalPattern(path: string): string {
+  return path.replace(/[\\*?[\]]/g, "\\$&");
 }
 
 function sha256Hex(s: string): string {
@@ -70,7 +96,12 @@ export function runtimeImage(source: Directory, model: Directory, manifest: Mode
   );
   const image = withoutPipCache(base)
     .withDirectory(APP_DIR, app, { exclude: ["tests", "**/__pycache__", ".pytest_cache", "requirements-dev.txt"] })
-    .withDirectory(MODEL_DIR, model)
+    // Exactly the verified files (manifest + what it lists), root-owned and read-only.
+    .withDirectory(MODEL_DIR, model, {
+      include: [MANIFEST_NAME, ...manifest.files.map((f) => literalPattern(f.path))],
+      owner: "0:0",
+      permissions: MODEL_PERMISSIONS,
+    })
     .withEnvVariable("MODEL_DIR", MODEL_DIR)
     .withEnvVariable("PORT", String(APP_PORT))
     .withEnvVariable("GIT_REVISION", opts.revision)

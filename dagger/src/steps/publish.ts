@@ -1,0 +1,139 @@
+/**
+ * Publish: names checked, credentials ready, tests passed, model verified, image built, then
+ * pushed under its tags and returned by digest. Also tag -> digest for the nightly release.
+ * Credentials enter the engine only as Secrets through `withRegistryAuth`.
+ */
+import { Container, dag, Directory, Secret, Service } from "@dagger.io/dagger";
+import { AccessTokenSource, entraTokenFor, exchangeEntraToken } from "../registry/acr.js";
+import { RegistryAuth } from "../registry/auth.js";
+import { ACR_REFRESH_TOKEN_USER, RegistryCredentials, resolveDigest } from "../registry/client.js";
+import { HttpOptions } from "../registry/http.js";
+import { buildTags, channelTag, checkRepository, checkTag, ImageNameError, parseRegistry, revisionTag } from "../registry/names.js";
+import { BuildOptions, checkCreated, runtimeImage, verifyModelDirectory } from "./build.js";
+import { runAppTests } from "./test.js";
+
+export interface PublishTarget {
+  /** `host[:port]`, e.g. myacr.azurecr.io. */
+  registry: string;
+  /** e.g. ai-app. */
+  repository: string;
+  /** Branch name for the moving channel tag (e.g. main, refs/heads/main). */
+  channel: string;
+}
+
+export interface PublishOptions extends PublishTarget {
+  auth: RegistryAuth<Secret>;
+  build: BuildOptions;
+  /** Registry reached as a Dagger service (passed to `Container.publish`). */
+  registryService?: Service;
+  /** HTTP settings for the ACR token exchange. */
+  http?: HttpOptions;
+}
+
+export interface Published {
+  /** `registry/repository@sha256:...` */
+  reference: string;
+  digest: string;
+  /** Every tag pushed, all pointing at `digest`. */
+  tags: string[];
+}
+
+/** Everything checkable without the engine: registry, repository, the revision and channel tags, created. */
+export function checkPublishTarget(target: PublishTarget & { revision: string; created?: string }): void {
+  parseRegistry(target.registry);
+  checkRepository(target.repository, target.registry);
+  revisionTag(target.revision);
+  channelTag(target.channel);
+  if (target.created !== undefined) checkCreated(target.created);
+}
+
+/** The user name and Secret for `withRegistryAuth`, or undefined for an open registry. */
+export async function registryLogin(
+  registry: string,
+  auth: RegistryAuth<Secret>,
+  http?: HttpOptions,
+): Promise<{ username: string; secret: Secret } | undefined> {
+  switch (auth.kind) {
+    case "anonymous":
+      return undefined;
+    case "basic":
+      return { username: auth.username, secret: auth.password };
+    case "entra": {
+      const refresh = await exchangeEntraToken(registry, await entraToken(auth.token), { ...(auth.tenant ? { tenant: auth.tenant } : {}), ...(http ? { http } : {}) });
+      // The refresh token is minted here, in module code; it enters the engine once, as a Secret.
+      return { username: ACR_REFRESH_TOKEN_USER, secret: dag.setSecret(`acr-refresh-token-${registry}`, refresh) };
+    }
+  }
+}
+
+/** Credentials for the OCI distribution API (plain values, used only in HTTP headers/forms). */
+export async function apiCredentials(registry: string, auth: RegistryAuth<Secret>, http?: HttpOptions): Promise<RegistryCredentials> {
+  switch (auth.kind) {
+    case "anonymous":
+      return { kind: "anonymous" };
+    case "basic":
+      return { kind: "basic", username: auth.username, password: await auth.password.plaintext() };
+    case "entra": {
+      const refreshToken = await exchangeEntraToken(registry, await entraToken(auth.token), { ...(auth.tenant ? { tenant: auth.tenant } : {}), ...(http ? { http } : {}) });
+      return { kind: "acr-refresh-token", refreshToken };
+    }
+  }
+}
+
+async function entraToken(token: Secret | AccessTokenSource): Promise<string> {
+  return isTokenSource(token) ? entraTokenFor(token) : (await token.plaintext()).trim();
+}
+
+function isTokenSource(t: Secret | AccessTokenSource): t is AccessTokenSource {
+  return typeof (t as Partial<AccessTokenSource>).getToken === "function";
+}
+
+const DIGEST_SUFFIX = /@(sha256:[0-9a-f]{64})$/;
+
+/** Pushes `image` under every tag; all must land on one digest. */
+export async function pushTags(image: Container, target: { registry: string; repository: string }, tags: string[], registryService?: Service): Promise<Published> {
+  const digests = new Set<string>();
+  for (const tag of tags) {
+    const address = `${target.registry}/${target.repository}:${checkTag(tag)}`;
+    const pushed = await image.publish(address, registryService ? { registryService } : undefined);
+    const digest = DIGEST_SUFFIX.exec(pushed)?.[1];
+    if (!digest) throw new Error(`publishing ${address} returned ${JSON.stringify(pushed)}, which has no sha256 digest`);
+    digests.add(digest);
+  }
+  if (digests.size !== 1) {
+    throw new Error(`the tags ${tags.join(", ")} of ${target.registry}/${target.repository} were pushed with different digests: ${[...digests].join(", ")}`);
+  }
+  const [digest] = [...digests] as [string];
+  return { reference: `${target.registry}/${target.repository}@${digest}`, digest, tags };
+}
+
+/**
+ * test -> verify model -> build -> push (revision, model version and channel tags).
+ * Names and auth are checked, and an Entra token exchanged, before the tests start.
+ */
+export async function publishImage(source: Directory, model: Directory, opts: PublishOptions): Promise<Published> {
+  checkPublishTarget({ ...opts, revision: opts.build.revision, ...(opts.build.created !== undefined ? { created: opts.build.created } : {}) });
+  const login = await registryLogin(opts.registry, opts.auth, opts.http);
+  await runAppTests(source);
+  const manifest = await verifyModelDirectory(model);
+  const tags = buildTags({ revision: opts.build.revision, modelVersion: manifest.version, channel: opts.channel });
+  let image = runtimeImage(source, model, manifest, opts.build);
+  // The full image address (not the bare host): the engine derives the registry host from it the same way for any host form.
+  if (login) image = image.withRegistryAuth(`${opts.registry}/${opts.repository}`, login.username, login.secret);
+  return pushTags(image, opts, tags, opts.registryService);
+}
+
+/** `registry/repository@sha256:...` for a tag, through the OCI API (never cached: tags move). */
+export async function imageDigest(
+  target: { registry: string; repository: string; tag: string },
+  auth: RegistryAuth<Secret>,
+  http?: HttpOptions,
+): Promise<string> {
+  parseRegistry(target.registry);
+  checkRepository(target.repository, target.registry);
+  checkTag(target.tag);
+  const credentials = await apiCredentials(target.registry, auth, http);
+  return (await resolveDigest(target, credentials, http)).reference;
+}
+
+export { ImageNameError };

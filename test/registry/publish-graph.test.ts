@@ -1,0 +1,293 @@
+/**
+ * Recorded-graph tests of `publish` and `image-digest`: the graph the module would send to a
+ * Dagger engine, captured by the fake engine. Nothing here runs a container or pushes to a
+ * registry through Dagger; the HTTP parts (ACR exchange, tag -> digest) do run for real
+ * against local servers.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { AiAppPipeline } from "../../dagger/src/index.js";
+import { APP_UID, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
+import { ACR_REFRESH_TOKEN_USER } from "../../dagger/src/registry/client.js";
+import { MODEL_PERMISSIONS } from "../../dagger/src/steps/build.js";
+import { FakeEngine, Op } from "../support/fake-engine.js";
+import { contextDir, execsStartingWith, queriesOutsideSetSecret } from "../support/graph.js";
+import { introspectModule } from "../support/introspect.js";
+import { basicAuth, callWithSecrets, fakeEntraToken, pushImage, signRegistryToken, startFakeAcr, startRegistry } from "../support/registry.js";
+import { dag } from "../support/sdk.js";
+import { contextDirectoryId, recordGraph } from "../support/session.js";
+
+const REVISION = "0123456789abcdef0123456789abcdef01234567";
+const CREATED = "2025-01-31T12:00:00Z";
+const SOURCE_URL = "https://dev.azure.com/contoso/ai/_git/ai-app";
+const MODEL_SHA = "b".repeat(64);
+const MANIFEST = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: MODEL_SHA, size: 4 }] });
+const DIGEST = `sha256:${"d".repeat(64)}`;
+const PASSWORD = "sp-client-secret-Zq8~example";
+const REGISTRY = "myacr.azurecr.io";
+
+type Overrides = (chain: Op[]) => unknown;
+
+const pytestExit = (chain: Op[]) =>
+  chain.at(-1)?.field === "exitCode" && (chain.at(-2)?.args.args as string[] | undefined)?.slice(0, 3).join(" ") === "python -m pytest";
+
+/** model.json reads, pytest output, publish answers (`<address>@DIGEST`) and setSecret plaintexts. */
+function responder(overrides: Overrides = () => undefined) {
+  return (chain: Op[]) => {
+    const o = overrides(chain);
+    if (o !== undefined) return o;
+    const leaf = chain.at(-1)!;
+    const prev = chain.at(-2);
+    if (leaf.field === "contents" && prev?.field === "file" && prev.args.path === "model.json") return MANIFEST;
+    if (leaf.field === "combinedOutput") return "....\n4 passed in 0.1s\n";
+    if (leaf.field === "publish") return `${String(leaf.args.address)}@${DIGEST}`;
+    if (leaf.field === "plaintext") {
+      const set = chain.find((op) => op.field === "setSecret");
+      if (set) return String(set.args.plaintext);
+    }
+    return undefined;
+  };
+}
+
+const pipeline = (revision = REVISION, created = CREATED) => new AiAppPipeline(contextDir("/"), revision, created, SOURCE_URL);
+
+/** Index in the recorded query order of the first query whose chain satisfies `pred`. */
+const firstRecorded = (engine: FakeEngine, pred: (chain: Op[]) => boolean) => engine.recorded.findIndex((r) => pred(r.chain));
+
+const leafIs = (field: string) => (chain: Op[]) => chain.at(-1)?.field === field;
+
+function secretOf(engine: FakeEngine, auth: Op): Op[] {
+  return engine.chainOf(String(auth.args.secret));
+}
+
+test("publish with --username/--password: tests first, three tags, one digest reference, password only as a Secret", async () => {
+  const { engine, error, result } = await recordGraph(
+    () => pipeline().publish(REGISTRY, "ai-app", contextDir("/model/out"), "refs/heads/main", "acr-push-sp", dag.setSecret("acr-password", PASSWORD)),
+    { respond: responder() },
+  );
+  assert.is(error, undefined, String(error));
+  assert.is(result, `${REGISTRY}/ai-app@${DIGEST}`);
+
+  const publishes = engine.find("publish");
+  assert.equal(publishes.map((p) => p.op.args.address), [`${REGISTRY}/ai-app:${REVISION}`, `${REGISTRY}/ai-app:model-1.4.0`, `${REGISTRY}/ai-app:main`]);
+
+  const pytest = firstRecorded(engine, pytestExit);
+  const firstPublish = firstRecorded(engine, leafIs("publish"));
+  assert.ok(pytest >= 0, "pytest ran");
+  assert.ok(pytest < firstPublish, "pytest finished before the first publish");
+  assert.ok(pytest < firstRecorded(engine, (c) => c.at(-2)?.field === "withExec" && (c.at(-2)!.args.args as string[])[0] === "sha256sum"), "tests before the model check");
+
+  for (const p of publishes) {
+    const auths = p.prefix.filter((o) => o.field === "withRegistryAuth");
+    assert.is(auths.length, 1, "one registry login per push");
+    assert.equal({ address: auths[0]!.args.address, username: auths[0]!.args.username }, { address: `${REGISTRY}/ai-app`, username: "acr-push-sp" });
+    assert.equal(secretOf(engine, auths[0]!), [{ field: "setSecret", args: { name: "acr-password", plaintext: PASSWORD } }]);
+
+    const labels = Object.fromEntries(p.prefix.filter((o) => o.field === "withLabel").map((o) => [o.args.name, o.args.value]));
+    assert.equal(labels, {
+      "org.opencontainers.image.title": "ai-app",
+      "org.opencontainers.image.revision": REVISION,
+      "org.opencontainers.image.version": `${REVISION}+model.1.4.0`,
+      "org.opencontainers.image.base.name": IMAGES.python,
+      "org.opencontainers.image.source": SOURCE_URL,
+      "org.opencontainers.image.created": CREATED,
+      "ai-app-pipeline.model.name": "digits-classifier",
+      "ai-app-pipeline.model.version": "1.4.0",
+      "ai-app-pipeline.model.sha256": MODEL_SHA,
+    });
+    const model = p.prefix.find((o) => o.field === "withDirectory" && o.args.path === MODEL_DIR)!;
+    assert.equal({ owner: model.args.owner, permissions: model.args.permissions, include: model.args.include }, { owner: "0:0", permissions: MODEL_PERMISSIONS, include: ["model.json", "model.onnx"] });
+    assert.is(MODEL_PERMISSIONS & 0o222, 0, "no write bit for anyone");
+    assert.is(p.prefix.filter((o) => o.field === "withUser").at(-1)?.args.name, `${APP_UID}:${APP_UID}`);
+    const app = p.prefix.find((o) => o.field === "withDirectory" && o.args.path === "/app")!;
+    assert.ok((app.args.exclude as string[]).includes("tests"), "no tests in the image");
+    assert.ok(p.prefix.some((o) => o.field === "withoutMount" && o.args.path === "/root/.cache/pip"), "no pip cache in the image");
+  }
+  const leaks = queriesOutsideSetSecret(engine).filter((q) => q.includes(PASSWORD));
+  assert.equal(leaks, [], "the password appears only in setSecret");
+});
+
+test("a failing test suite: nothing verified, built, logged in or published", async () => {
+  const { engine, error } = await recordGraph(
+    () => pipeline().publish(REGISTRY, "ai-app", contextDir("/model/out"), "main", "acr-push-sp", dag.setSecret("acr-password", PASSWORD)),
+    { respond: responder((c) => (pytestExit(c) ? 1 : c.at(-1)?.field === "combinedOutput" ? "FAILED tests/test_api.py::test_score\n1 failed" : undefined)) },
+  );
+  assert.match(error?.message ?? "", /app tests failed \(pytest exit code 1\)/);
+  assert.is(engine.find("publish").length, 0, "no publish op at all");
+  assert.is(engine.find("withRegistryAuth").length, 0);
+  assert.is(execsStartingWith(engine, ["sha256sum"]).length, 0);
+});
+
+test("different digests for the tags of one build are an error", async () => {
+  let n = 0;
+  const { error } = await recordGraph(
+    () => pipeline().publish(REGISTRY, "ai-app", contextDir("/model/out"), "main"),
+    { respond: responder((c) => (c.at(-1)?.field === "publish" ? `${String(c.at(-1)!.args.address)}@sha256:${String(n++).repeat(64)}` : undefined)) },
+  );
+  assert.match(error?.message ?? "", /were pushed with different digests/);
+});
+
+test("publish without credentials pushes without any registry login", async () => {
+  const { engine, error, result } = await recordGraph(() => pipeline().publish("127.0.0.1:5000", "team/ai-app", contextDir("/model/out")), { respond: responder() });
+  assert.is(error, undefined, String(error));
+  assert.is(result, `127.0.0.1:5000/team/ai-app@${DIGEST}`);
+  assert.is(engine.find("withRegistryAuth").length, 0);
+  assert.is(engine.find("publish").length, 3);
+});
+
+test("invalid names, created time or auth arguments fail before the engine is asked anything", async () => {
+  const pw = () => dag.setSecret("acr-password", PASSWORD);
+  const cases: [string, () => Promise<string>, RegExp][] = [
+    ["scheme in registry", () => pipeline().publish("https://myacr.azurecr.io", "ai-app", contextDir("/model/out")), /without a scheme/],
+    ["registry with a path", () => pipeline().publish("myacr.azurecr.io/team", "ai-app", contextDir("/model/out")), /put the path in --repository/],
+    ["uppercase repository", () => pipeline().publish(REGISTRY, "AI-App", contextDir("/model/out")), /repository names are lowercase/],
+    ["empty channel", () => pipeline().publish(REGISTRY, "ai-app", contextDir("/model/out"), "refs/heads/"), /empty channel tag/],
+    ["blank revision", () => pipeline("  ").publish(REGISTRY, "ai-app", contextDir("/model/out")), /gives an empty tag/],
+    ["bad created", () => pipeline(REVISION, "yesterday").publish(REGISTRY, "ai-app", contextDir("/model/out")), /not an RFC 3339 time/],
+    ["username alone", () => pipeline().publish(REGISTRY, "ai-app", contextDir("/model/out"), "main", "acr-push-sp"), /--username needs --password/],
+    ["password alone", () => pipeline().publish(REGISTRY, "ai-app", contextDir("/model/out"), "main", undefined, pw()), /--password needs --username/],
+    ["two modes", () => pipeline().publish(REGISTRY, "ai-app", contextDir("/model/out"), "main", "u", pw(), pw()), /two different ways to log in/],
+    ["digest: bad tag", () => pipeline().imageDigest(REGISTRY, "ai-app", "-bad"), /not a valid OCI tag/],
+  ];
+  for (const [name, fn, re] of cases) {
+    const { engine, error } = await recordGraph(fn, { respond: responder() });
+    assert.match(error?.message ?? "(no error)", re, `${name}: ${error?.message}`);
+    assert.is(engine.recorded.length, 0, `${name}: the engine was asked ${engine.recorded.map((r) => engine.describe(r.chain)).join("; ")}`);
+    assert.not.match(error!.message, new RegExp(PASSWORD.replace(/[.*+?^${}()|[\]\\~]/g, "\\$&")));
+  }
+});
+
+test("publish with --entra-token: exchanged before the tests run, refresh token enters only via setSecret as user 0000...", async () => {
+  const tenant = "11111111-2222-3333-4444-555555555555";
+  const entra = fakeEntraToken(tenant);
+  const events: string[] = [];
+  const acr = await startFakeAcr({ entraToken: entra, tenant, onRequest: (r) => events.push(r.path) });
+  acr.setRegistryService(acr.address);
+  try {
+    const { engine, error, result } = await recordGraph(
+      () => pipeline().publish(acr.address, "ai-app", contextDir("/model/out"), "main", undefined, undefined, dag.setSecret("entra", entra)),
+      { respond: responder((c) => (pytestExit(c) ? (events.push("pytest"), 0) : undefined)) },
+    );
+    assert.is(error, undefined, String(error));
+    assert.is(result, `${acr.address}/ai-app@${DIGEST}`);
+    assert.ok(events.indexOf("/oauth2/exchange") >= 0 && events.indexOf("/oauth2/exchange") < events.indexOf("pytest"), `exchange first: ${events.join(", ")}`);
+    const exchange = acr.requests.find((r) => r.path === "/oauth2/exchange")!;
+    assert.equal(exchange.form, { grant_type: "access_token", service: acr.address, tenant, access_token: entra });
+    const [refresh] = acr.refreshTokens;
+    const publishes = engine.find("publish");
+    assert.is(publishes.length, 3);
+    for (const p of publishes) {
+      const auth = p.prefix.find((o) => o.field === "withRegistryAuth")!;
+      assert.equal({ address: auth.args.address, username: auth.args.username }, { address: `${acr.address}/ai-app`, username: ACR_REFRESH_TOKEN_USER });
+      assert.equal(secretOf(engine, auth), [{ field: "setSecret", args: { name: `acr-refresh-token-${acr.address}`, plaintext: refresh } }]);
+    }
+    const outside = queriesOutsideSetSecret(engine);
+    assert.equal(outside.filter((q) => q.includes(refresh!) || q.includes(entra)), [], "no token outside setSecret");
+  } finally {
+    await acr.stop();
+  }
+});
+
+test("publish with a rejected Entra token fails before tests, build or push", async () => {
+  const tenant = "11111111-2222-3333-4444-555555555555";
+  const acr = await startFakeAcr({ entraToken: fakeEntraToken(tenant), tenant });
+  acr.setRegistryService(acr.address);
+  const wrong = fakeEntraToken(tenant);
+  try {
+    const { engine, error } = await recordGraph(
+      () => pipeline().publish(acr.address, "ai-app", contextDir("/model/out"), "main", undefined, undefined, dag.setSecret("entra", wrong)),
+      { respond: responder() },
+    );
+    assert.match(error?.message ?? "", /rejected the Entra ID token \(HTTP 401/);
+    assert.not.ok(error!.message.includes(wrong));
+    assert.is(engine.find("withExec").length, 0, "nothing ran");
+    assert.is(engine.find("publish").length, 0);
+  } finally {
+    await acr.stop();
+  }
+});
+
+test("through the SDK entrypoint: publish decodes --password as a Secret id and returns the digest reference", async () => {
+  const run = await callWithSecrets({
+    secrets: { pw: PASSWORD },
+    call: {
+      parentName: "AiAppPipeline",
+      name: "publish",
+      parent: { source: contextDirectoryId("/"), revision: REVISION, created: CREATED, sourceUrl: SOURCE_URL },
+      inputArgs: (ids) => ({ registry: REGISTRY, model: contextDirectoryId("/model/out"), channel: "refs/heads/release/2.0", username: "acr-push-sp", password: ids.pw }),
+    },
+    respond: responder(),
+  });
+  assert.is(run.error, undefined, run.output);
+  assert.is(run.exitCode, 0, run.output);
+  assert.is(run.value, `${REGISTRY}/ai-app@${DIGEST}`);
+  const publishes = run.engine.find("publish");
+  assert.equal(publishes.map((p) => p.op.args.address), [`${REGISTRY}/ai-app:${REVISION}`, `${REGISTRY}/ai-app:model-1.4.0`, `${REGISTRY}/ai-app:release-2.0`]);
+  const auth = publishes[0]!.prefix.find((o) => o.field === "withRegistryAuth")!;
+  assert.equal(secretOf(run.engine, auth), [{ field: "setSecret", args: { name: "pw", plaintext: PASSWORD } }]);
+  assert.equal(queriesOutsideSetSecret(run.engine).filter((q) => q.includes(PASSWORD)), []);
+});
+
+test("through the SDK entrypoint: image-digest resolves a tag on a real htpasswd registry with a Secret password", async () => {
+  const reg = await startRegistry({ users: { alice: PASSWORD } });
+  try {
+    const pushed = await pushImage({ url: reg.url, authorization: basicAuth("alice", PASSWORD) }, "ai-app", ["main"]);
+    const call = (password: string) =>
+      callWithSecrets({
+        secrets: { pw: password },
+        call: { parentName: "AiAppPipeline", name: "imageDigest", parent: { source: contextDirectoryId("/"), revision: "dev" }, inputArgs: (ids) => ({ registry: reg.address, username: "alice", password: ids.pw }) },
+      });
+    const ok = await call(PASSWORD);
+    assert.is(ok.error, undefined, ok.output);
+    assert.is(ok.value, `${reg.address}/ai-app@${pushed.digest}`);
+    assert.equal(queriesOutsideSetSecret(ok.engine).filter((q) => q.includes(PASSWORD)), []);
+    const bad = await call("not-the-password");
+    assert.is(bad.exitCode, 1);
+    assert.match(bad.error ?? "", /rejected the credentials \(HTTP 401\)/);
+    assert.not.ok((bad.error ?? "").includes("not-the-password"));
+  } finally {
+    await reg.stop();
+  }
+});
+
+test("through the SDK entrypoint: image-digest with --entra-token: exchange, refresh_token grant, real registry with token auth", async () => {
+  const tenant = "11111111-2222-3333-4444-555555555555";
+  const entra = fakeEntraToken(tenant);
+  const acr = await startFakeAcr({ entraToken: entra, tenant });
+  acr.setRegistryService("fakeacr.azurecr.io");
+  const reg = await startRegistry({ token: { realm: `${acr.url}/oauth2/token`, service: "fakeacr.azurecr.io", issuer: acr.issuer, certPath: acr.key.certPath } });
+  try {
+    const setup = signRegistryToken(acr.key, { issuer: acr.issuer, service: "fakeacr.azurecr.io", subject: "setup", access: [{ type: "repository", name: "ai-app", actions: ["pull", "push"] }] });
+    const pushed = await pushImage({ url: reg.url, authorization: `Bearer ${setup}` }, "ai-app", ["main"]);
+    const run = await callWithSecrets({
+      secrets: { entra },
+      call: { parentName: "AiAppPipeline", name: "imageDigest", parent: { source: contextDirectoryId("/"), revision: "dev" }, inputArgs: (ids) => ({ registry: reg.address, tag: "main", entraToken: ids.entra }) },
+    });
+    assert.is(run.error, undefined, run.output);
+    assert.is(run.value, `${reg.address}/ai-app@${pushed.digest}`);
+    assert.equal(acr.requests.filter((r) => r.method === "POST").map((r) => [r.path, r.form?.grant_type]), [
+      ["/oauth2/exchange", "access_token"],
+      ["/oauth2/token", "refresh_token"],
+    ]);
+    assert.equal(queriesOutsideSetSecret(run.engine).filter((q) => q.includes(entra) || acr.refreshTokens.some((t) => q.includes(t))), []);
+  } finally {
+    await reg.stop();
+    await acr.stop();
+  }
+});
+
+test("publish and image-digest are never cached; secrets are typed Secret", async () => {
+  const m = await introspectModule();
+  for (const name of ["publish", "imageDigest"]) {
+    const f = m.main.functions[name]!;
+    assert.is(f.cache, "never", `${name} must not be served from Dagger's function cache`);
+    assert.is(f.args.password?.type, "Secret");
+    assert.is(f.args.entraToken?.type, "Secret");
+    assert.is(f.args.username?.type, "string");
+    assert.ok(f.args.registry && !f.args.registry.optional, "registry is required");
+  }
+  assert.is(m.main.functions.publish!.args.model?.type, "Directory");
+  assert.is(m.main.functions.publish!.returnType, "string");
+});
+
+test.run();
