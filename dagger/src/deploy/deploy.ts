@@ -1,0 +1,222 @@
+/**
+ * The deploy step, composed: k8s/ rendered for an image digest and validated (pure TypeScript),
+ * then kubectl in a container: server-side dry run, server-side apply, rollout status, and on
+ * failure the pods' reasons, `rollout undo` and an error that says both.
+ */
+import { Container, dag, Directory, Secret } from "@dagger.io/dagger";
+import { isManifestFileName, ManifestFile, parseManifests } from "../manifests/documents.js";
+import { requireDigestRef } from "../manifests/image-ref.js";
+import { IMAGE_LABELS, ImageMetadata, imageMetadataFromLabels, renderManifests, RenderError } from "../manifests/render.js";
+import { assertValidManifests } from "../manifests/validate.js";
+import { ClusterAccess, KubectlSession, kubectlContainer, kubectlWithDiffTools, ServiceBinding } from "../steps/kubectl.js";
+import {
+  ApplyOptions,
+  DEFAULT_NAMESPACE,
+  DEFAULT_TIMEOUT,
+  diffArgs,
+  isGoDuration,
+  serviceGetArgs,
+  Target,
+} from "./commands.js";
+import { DeployOutcome, KubectlResult, kubectlSays, runDeploy, StepRecord } from "./decide.js";
+
+export interface RenderForImageOptions {
+  namespace?: string;
+  /**
+   * Where the image came from (its labels): given, or read when needed (after the cheap checks),
+   * e.g. `() => registryImageMetadata(image)` or `() => readImageMetadata(builtContainer)`.
+   */
+  metadata?: ImageMetadata | (() => Promise<ImageMetadata>);
+  replicas?: number;
+}
+
+export interface KubectlOptions extends RenderForImageOptions, ApplyOptions {
+  /** A context of the kubeconfig (default: its current context). */
+  context?: string;
+  /** Entra ID access token for AKS, replacing the kubeconfig's user. */
+  token?: Secret;
+  /** Services the kubeconfig's server points at (an in-Dagger k3s), bound by host name. */
+  services?: ServiceBinding[];
+}
+
+export interface DeployOptions extends KubectlOptions {
+  /** How long the rollout (and a rollback) may take, as a Go duration (default 5m). */
+  timeout?: string;
+}
+
+/** The manifests as rendered and validated for one image. */
+export interface RenderedManifests {
+  files: ManifestFile[];
+  directory: Directory;
+  deployment: { name: string; selector: Record<string, string> };
+}
+
+export interface DeployReport {
+  /** The Deployment that was rolled out (its name in k8s/). */
+  deployment: string;
+  outcome: DeployOutcome;
+  /** Every kubectl command run, with its exit code. */
+  commands: { step: string; args: string[]; exitCode: number }[];
+  summary: string;
+}
+
+/** Raised when a deploy fails; `report.outcome.status` says how (rejected, rolled-back, rollback-failed...). */
+export class DeployError extends Error {
+  override name = "DeployError";
+  constructor(readonly report: DeployReport) {
+    super(report.summary);
+  }
+}
+
+/** The manifest files of a directory (k8s/), in name order. */
+export async function loadManifestFiles(dir: Directory): Promise<ManifestFile[]> {
+  const names = (await dir.entries()).filter((n) => !n.endsWith("/") && isManifestFileName(n)).sort();
+  const files: ManifestFile[] = [];
+  for (const path of names) files.push({ path, text: await dir.file(path).contents() });
+  if (!files.length) throw new RenderError("the manifests directory holds no .yaml/.yml/.json file");
+  return files;
+}
+
+/** Model and revision from an image's labels (as the build step writes them). */
+export async function readImageMetadata(image: Container): Promise<ImageMetadata> {
+  const read = async (name: string) => (await image.label(name)) ?? "";
+  return imageMetadataFromLabels({
+    revision: await read(IMAGE_LABELS.revision),
+    modelName: await read(IMAGE_LABELS.modelName),
+    modelVersion: await read(IMAGE_LABELS.modelVersion),
+    modelSha256: await read(IMAGE_LABELS.modelSha256),
+  });
+}
+
+/**
+ * Metadata of an image published by this pipeline, from its labels; fails when the image does not
+ * carry its model, since every deployed image must be traceable to one.
+ */
+export async function requireImageMetadata(imageRef: string, image: Container): Promise<ImageMetadata> {
+  const metadata = await readImageMetadata(image);
+  if (!metadata.model) {
+    throw new Error(
+      `image ${imageRef} has no model labels (${IMAGE_LABELS.modelName}, ${IMAGE_LABELS.modelVersion}, ${IMAGE_LABELS.modelSha256}): ` +
+        `deploy images built by this pipeline (dagger call build / publish)`,
+    );
+  }
+  return metadata;
+}
+
+/**
+ * Metadata of a published image, read from the registry by the engine (the Dagger CLI passes on
+ * the host's registry logins, e.g. `az acr login`; `base` may carry `withRegistryAuth` instead).
+ * Checks that `imageRef` is a digest reference first, so that a tag never reaches the registry
+ * or the cluster.
+ */
+export async function registryImageMetadata(imageRef: string, base: Container = dag.container()): Promise<ImageMetadata> {
+  requireDigestRef(imageRef);
+  try {
+    return await requireImageMetadata(imageRef, base.from(imageRef));
+  } catch (e) {
+    if (e instanceof Error && e.message.startsWith(`image ${imageRef} has no model labels`)) throw e;
+    throw new Error(
+      `could not read the labels of ${imageRef} from its registry (log in first, e.g. az acr login --name <registry>): ${(e as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Renders `manifests` (k8s/) for `image` and validates the result; throws with every violation
+ * before anything reaches a cluster. Pure TypeScript apart from reading the files.
+ */
+export async function renderForImage(manifests: Directory, image: string, opts: RenderForImageOptions = {}): Promise<RenderedManifests> {
+  requireDigestRef(image);
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  const files = await loadManifestFiles(manifests);
+  const metadata = typeof opts.metadata === "function" ? await opts.metadata() : opts.metadata;
+  const rendered = renderManifests(files, {
+    image,
+    namespace,
+    ...(metadata ? { metadata } : {}),
+    ...(opts.replicas != null ? { replicas: opts.replicas } : {}),
+  });
+  await assertValidManifests(rendered);
+  const directory = rendered.reduce((d, f) => d.withNewFile(f.path, f.text), dag.directory());
+  return { files: rendered, directory, deployment: findDeployment(rendered) };
+}
+
+function findDeployment(files: ManifestFile[]): RenderedManifests["deployment"] {
+  // Validation has established that there is exactly one Deployment, with a matchLabels selector.
+  const doc = parseManifests(files).docs.find((d) => (d.object as { kind?: unknown }).kind === "Deployment");
+  if (!doc) throw new RenderError("no Deployment in the rendered manifests");
+  const d = doc.object as { metadata: { name: string }; spec: { selector: { matchLabels: Record<string, string> } } };
+  return { name: d.metadata.name, selector: d.spec.selector.matchLabels };
+}
+
+function target(namespace: string, opts: KubectlOptions): Target {
+  return { namespace, ...(opts.context ? { context: opts.context } : {}), ...(opts.token ? { token: true } : {}) };
+}
+
+function access(kubeconfig: Secret, opts: KubectlOptions): ClusterAccess {
+  return { kubeconfig, ...(opts.token ? { token: opts.token } : {}), ...(opts.services ? { services: opts.services } : {}) };
+}
+
+/**
+ * Deploys `image` (a digest reference) with the manifests in `manifests` (k8s/): render, validate,
+ * dry run, apply, wait, and on failure diagnose and roll back. Returns the report when the new
+ * version is rolled out; throws `DeployError` (whose message says what failed and whether it was
+ * rolled back) otherwise.
+ */
+export async function deployImage(kubeconfig: Secret, image: string, manifests: Directory, opts: DeployOptions = {}): Promise<DeployReport> {
+  const timeout = opts.timeout ?? DEFAULT_TIMEOUT;
+  if (!isGoDuration(timeout)) throw new Error(`timeout "${timeout}" is not a duration such as 90s, 5m or 1h`);
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  const rendered = await renderForImage(manifests, image, { ...opts, namespace });
+  const session = new KubectlSession(kubectlContainer(access(kubeconfig, opts), rendered.directory));
+  const { outcome, history } = await runDeploy(
+    {
+      ...target(namespace, opts),
+      deployment: rendered.deployment.name,
+      selector: rendered.deployment.selector,
+      image,
+      timeout,
+      ...(opts.fieldManager ? { fieldManager: opts.fieldManager } : {}),
+      ...(opts.forceConflicts ? { forceConflicts: true } : {}),
+    },
+    (_step, args) => session.run(args),
+  );
+  const report = toReport(rendered.deployment.name, outcome, history);
+  if (!outcome.ok) throw new DeployError(report);
+  return report;
+}
+
+function toReport(deployment: string, outcome: DeployOutcome, history: StepRecord[]): DeployReport {
+  const commands = history.map((h) => ({ step: h.step, args: h.args, exitCode: h.result.exitCode }));
+  const summary = [outcome.message, "", "kubectl commands:", ...commands.map((c) => `  [exit ${c.exitCode}] ${c.args.join(" ")}`)].join("\n");
+  return { deployment, outcome, commands, summary };
+}
+
+/**
+ * What deploying `image` would change (`kubectl diff --server-side`). Returns the diff, or a line
+ * saying there is none; throws when kubectl fails (exit code above 1).
+ */
+export async function diffImage(kubeconfig: Secret, image: string, manifests: Directory, opts: KubectlOptions = {}): Promise<string> {
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  const rendered = await renderForImage(manifests, image, { ...opts, namespace });
+  const session = new KubectlSession(kubectlContainer(access(kubeconfig, opts), rendered.directory, kubectlWithDiffTools()));
+  const result = await session.run(diffArgs(target(namespace, opts), opts));
+  if (result.exitCode === 0) return `no differences: the cluster already runs these manifests for ${image} in namespace ${namespace}`;
+  if (result.exitCode === 1) return result.stdout;
+  throw new Error(`kubectl diff failed (exit ${result.exitCode}):\n${kubectlSays(result)}`);
+}
+
+/**
+ * GET `path` (e.g. /readyz, /version) from the app's pods through the API server's service proxy:
+ * a smoke test that needs only the kubeconfig. Returns kubectl's result (exit 0 and the body, or
+ * non-zero with the server's error) for the caller to judge; never cached.
+ */
+export async function serviceGet(
+  kubeconfig: Secret,
+  path: string,
+  opts: Omit<KubectlOptions, "metadata" | "replicas" | "fieldManager" | "forceConflicts"> & { service?: string; port?: string } = {},
+): Promise<KubectlResult> {
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  const session = new KubectlSession(kubectlContainer(access(kubeconfig, opts)));
+  return session.run(serviceGetArgs(opts.service ?? "ai-app", opts.port ?? "http", path, target(namespace, opts)));
+}

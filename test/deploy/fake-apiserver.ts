@@ -1,0 +1,205 @@
+/**
+ * A stand-in Kubernetes API server for the real kubectl binary: HTTPS on 127.0.0.1 with a
+ * throwaway certificate, the discovery documents kubectl needs, and just the resources the deploy
+ * step reads (one Deployment, its ReplicaSets, pods, events). It answers from a small state that
+ * tests set ("rollout stuck", "progress deadline exceeded", "no such Deployment"...), records every
+ * request, and applies `rollout undo`'s PATCH. It is not Kubernetes: no controllers, no admission,
+ * no apply (kubectl's apply needs the server's OpenAPI documents, which this does not serve).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, Server } from "node:https";
+import { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { kubeconfigText } from "./support.js";
+
+export type RolloutState = "complete" | "progressing" | "deadline-exceeded";
+
+export interface ApiState {
+  namespace: string;
+  /** Absent: the Deployment does not exist yet. */
+  deployment?: { name: string; revision: string; image: string; rollout: RolloutState };
+  /** Revision -> image of the ReplicaSets the Deployment owns. */
+  replicaSets: Record<string, string>;
+  pods: unknown[];
+  events: unknown[];
+  /** What the app answers through the service proxy, by path. */
+  app?: Record<string, { status: number; body: string }>;
+}
+
+export interface Recorded {
+  method: string;
+  url: string;
+  headers: IncomingMessage["headers"];
+  body: string;
+}
+
+const LABELS = { "app.kubernetes.io/name": "ai-app" };
+
+export class FakeApiServer {
+  readonly requests: Recorded[] = [];
+  private server?: Server;
+  private dir = mkdtempSync(join(tmpdir(), "fake-apiserver-"));
+  url = "";
+
+  constructor(public state: ApiState) {}
+
+  async start(): Promise<this> {
+    const key = join(this.dir, "key.pem");
+    const cert = join(this.dir, "cert.pem");
+    const gen = spawnSync("openssl", [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+      "-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+    ], { encoding: "utf8" });
+    if (gen.status !== 0) throw new Error(`openssl is needed to run the fake API server: ${gen.stderr ?? gen.error}`);
+    this.server = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+      let body = "";
+      req.on("data", (d: Buffer) => (body += d.toString()));
+      req.on("end", () => {
+        this.requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body });
+        this.handle(req, res, body);
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
+    this.url = `https://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+    writeFileSync(join(this.dir, "config"), kubeconfigText(this.url, { caData: readFileSync(cert).toString("base64") }));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  /** A kubeconfig (static token user) for this server. */
+  get kubeconfig(): string {
+    return join(this.dir, "config");
+  }
+
+  /** Runs the real kubectl against this server, without blocking the event loop that serves it. */
+  kubectl(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("KUBE")) env[k] = v;
+    Object.assign(env, { KUBECONFIG: this.kubeconfig, HOME: this.dir });
+    return new Promise((resolve, reject) => {
+      const child = spawn("kubectl", args, { env, stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ exitCode: code ?? -1, stdout, stderr }));
+    });
+  }
+
+  // ---- the API ----------------------------------------------------------------------------
+
+  private handle(req: IncomingMessage, res: ServerResponse, body: string): void {
+    const u = new URL(req.url ?? "/", this.url);
+    const send = (code: number, obj: unknown) => {
+      res.writeHead(code, { "content-type": "application/json" });
+      res.end(JSON.stringify(obj));
+    };
+    const notFound = (what: string) => send(404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404, message: `${what} not found` });
+    const discovery = DISCOVERY[u.pathname];
+    if (discovery) return send(200, discovery);
+
+    const ns = this.state.namespace;
+    const d = this.state.deployment;
+    const deployments = `/apis/apps/v1/namespaces/${ns}/deployments`;
+    if (u.pathname === `${deployments}/${d?.name}` && d) {
+      if (req.method === "PATCH") return this.undo(body, send);
+      return send(200, this.deploymentObject());
+    }
+    if (u.pathname.startsWith(`${deployments}/`)) return notFound(`deployments.apps "${u.pathname.split("/").at(-1)}"`);
+    if (u.pathname === deployments) {
+      if (u.searchParams.get("watch")) {
+        // A watch that never reports a change: the rollout stays where the list left it.
+        res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
+        res.flushHeaders();
+        return;
+      }
+      return send(200, { kind: "DeploymentList", apiVersion: "apps/v1", metadata: { resourceVersion: "10" }, items: d ? [this.deploymentObject()] : [] });
+    }
+    if (u.pathname === `/apis/apps/v1/namespaces/${ns}/replicasets`) {
+      const items = Object.entries(this.state.replicaSets).map(([revision, image]) => replicaSet(ns, d?.name ?? "ai-app", revision, image));
+      return send(200, { kind: "ReplicaSetList", apiVersion: "apps/v1", metadata: { resourceVersion: "11" }, items });
+    }
+    const proxy = `/api/v1/namespaces/${ns}/services/http:ai-app:http/proxy`;
+    if (u.pathname.startsWith(proxy) && this.state.app) {
+      const answer = this.state.app[u.pathname.slice(proxy.length)];
+      if (!answer) return notFound(u.pathname);
+      res.writeHead(answer.status, { "content-type": "application/json" });
+      res.end(answer.body);
+      return;
+    }
+    if (u.pathname === `/api/v1/namespaces/${ns}/pods`) return send(200, { kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "12" }, items: this.state.pods });
+    if (u.pathname === `/api/v1/namespaces/${ns}/events`) return send(200, { kind: "EventList", apiVersion: "v1", metadata: { resourceVersion: "13" }, items: this.state.events });
+    return notFound(u.pathname);
+  }
+
+  /** `kubectl rollout undo` patches the Deployment's template with the chosen ReplicaSet's. */
+  private undo(body: string, send: (code: number, obj: unknown) => void): void {
+    const d = this.state.deployment!;
+    const image = /"image":"([^"]+)"/.exec(body)?.[1];
+    const revision = Object.entries(this.state.replicaSets).find(([, img]) => img === image)?.[0];
+    if (image && revision) {
+      const next = String(Math.max(...Object.keys(this.state.replicaSets).map(Number)) + 1);
+      delete this.state.replicaSets[revision];
+      this.state.replicaSets[next] = image;
+      this.state.deployment = { ...d, image, revision: next, rollout: "complete" };
+    }
+    send(200, this.deploymentObject());
+  }
+
+  private deploymentObject(): unknown {
+    const d = this.state.deployment!;
+    const status =
+      d.rollout === "complete"
+        ? { observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2, conditions: [{ type: "Progressing", status: "True", reason: "NewReplicaSetAvailable" }] }
+        : d.rollout === "deadline-exceeded"
+          ? { observedGeneration: 2, replicas: 3, updatedReplicas: 1, readyReplicas: 2, availableReplicas: 2, conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message: `ReplicaSet "${d.name}-${d.revision}" has timed out progressing.` }] }
+          : { observedGeneration: 2, replicas: 3, updatedReplicas: 1, readyReplicas: 2, availableReplicas: 2 };
+    return {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: d.name, namespace: this.state.namespace, uid: "deployment-uid", generation: 2, resourceVersion: "10", annotations: { "deployment.kubernetes.io/revision": d.revision } },
+      spec: { replicas: 2, selector: { matchLabels: LABELS }, template: podTemplate(d.image) },
+      status,
+    };
+  }
+}
+
+function podTemplate(image: string) {
+  return { metadata: { labels: LABELS }, spec: { containers: [{ name: "app", image }] } };
+}
+
+function replicaSet(namespace: string, deployment: string, revision: string, image: string) {
+  return {
+    apiVersion: "apps/v1",
+    kind: "ReplicaSet",
+    metadata: {
+      name: `${deployment}-${revision}`,
+      namespace,
+      uid: `rs-${revision}`,
+      annotations: { "deployment.kubernetes.io/revision": revision },
+      ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: deployment, uid: "deployment-uid", controller: true }],
+    },
+    spec: { replicas: 0, selector: { matchLabels: LABELS }, template: podTemplate(image) },
+  };
+}
+
+const group = (name: string) => ({ name, versions: [{ groupVersion: `${name}/v1`, version: "v1" }], preferredVersion: { groupVersion: `${name}/v1`, version: "v1" } });
+const resource = (name: string, kind: string, namespaced = true) => ({ name, singularName: kind.toLowerCase(), namespaced, kind, verbs: ["get", "list", "watch", "patch", "create"] });
+
+/** Legacy (non-aggregated) discovery: kubectl 1.32 accepts it when the server offers nothing newer. */
+const DISCOVERY: Record<string, unknown> = {
+  "/version": { major: "1", minor: "32", gitVersion: "v1.32.4" },
+  "/api": { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [] },
+  "/apis": { kind: "APIGroupList", apiVersion: "v1", groups: [group("apps"), group("policy")] },
+  "/api/v1": { kind: "APIResourceList", groupVersion: "v1", resources: [resource("pods", "Pod"), resource("events", "Event"), resource("services", "Service")] },
+  "/apis/apps/v1": { kind: "APIResourceList", groupVersion: "apps/v1", resources: [resource("deployments", "Deployment"), resource("replicasets", "ReplicaSet")] },
+  "/apis/policy/v1": { kind: "APIResourceList", groupVersion: "policy/v1", resources: [resource("poddisruptionbudgets", "PodDisruptionBudget")] },
+};
