@@ -1,6 +1,10 @@
 // The project's one test command: type checks, the TypeScript suites (uvu) and the Python
 // suites (pytest), each streamed as it runs, then one closing summary line.
 import { spawn } from "node:child_process";
+import { delimiter, resolve } from "node:path";
+
+// Tools the setup scripts provide (kubectl) come first, before whatever the machine has.
+process.env.PATH = [resolve(".tools/bin"), resolve("node_modules/.bin"), process.env.PATH].join(delimiter);
 
 const steps = [
   { name: "typecheck (tests, tools, module)", cmd: ["tsc", "-p", "tsconfig.json", "--noEmit"], kind: "check" },

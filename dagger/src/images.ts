@@ -8,14 +8,12 @@ export const IMAGES = {
   python: "python:3.11.11-slim-bookworm",
   /** Runs the model-store command (Azure SDK needs Node >= 22). */
   node: "node:24.11.1-bookworm-slim",
-  /** kubectl: distroless, no shell. */
-  kubectl: "registry.k8s.io/kubectl:v1.32.4",
+  /** kubectl: distroless, no shell. Same version as the binary the tests drive (scripts/setup-kubectl.sh). */
+  kubectl: "registry.k8s.io/kubectl:v1.32.3",
   /** Embedded default: Blob Storage emulator. */
   azurite: "mcr.microsoft.com/azure-storage/azurite:3.35.0",
   /** Embedded default: OCI registry. */
   registry: "registry:2.8.3",
-  /** Embedded default: pushes the built image into the registry service. */
-  skopeo: "quay.io/skopeo/stable:v1.16.1",
   /** Embedded default: single-node Kubernetes. */
   k3s: "rancher/k3s:v1.32.4-k3s1",
 } as const;

@@ -1,7 +1,15 @@
-import { argument, check, Container, Directory, func, object, Service, up } from "@dagger.io/dagger";
-import { buildImage } from "./steps/build.js";
+import { argument, check, Container, Directory, func, object, Secret, Service, up } from "@dagger.io/dagger";
+import { selectRegistryAuth } from "./registry/auth.js";
+import { BuildOptions, buildImage } from "./steps/build.js";
+import { imageDigest, publishImage } from "./steps/publish.js";
+import { fetchModelDirectory, listModelVersions, publishModelDirectory, StoreTarget, storeTarget } from "./steps/model-store.js";
+import { ModelStoreSettings } from "./pipeline/settings.js";
+import { runCi } from "./pipeline/ci.js";
+import { runRelease } from "./pipeline/release.js";
+import { formatCiReport, formatReleaseReport } from "./pipeline/report.js";
 import { runAppTests } from "./steps/test.js";
 import { trainSampleModel } from "./steps/train.js";
+import { deployImage, diffImage, registryImageMetadata, renderForImage } from "./deploy/deploy.js";
 
 /** Paths never sent to the engine with the source directory. */
 const SOURCE_IGNORE = [
@@ -26,17 +34,26 @@ const SOURCE_IGNORE = [
 export class AiAppPipeline {
   source: Directory;
   revision: string;
+  created: string;
+  sourceUrl: string;
+  store?: ModelStoreSettings;
 
   /**
    * @param source The repository: the app, the model code and the Kubernetes manifests (defaults to this repository).
    * @param revision The git revision being built, recorded in image labels and the model manifest (e.g. $(git rev-parse HEAD)).
+   * @param created Commit time of the revision for the image's created label, RFC 3339 (e.g. $(git log -1 --format=%cI)); omitted when empty.
+   * @param sourceUrl Repository URL for the image's source label (e.g. https://dev.azure.com/org/project/_git/repo); omitted when empty.
    */
   constructor(
     @argument({ defaultPath: "/", ignore: SOURCE_IGNORE }) source: Directory,
     revision = "dev",
+    created = "",
+    sourceUrl = "",
   ) {
     this.source = source;
     this.revision = revision;
+    this.created = created;
+    this.sourceUrl = sourceUrl;
   }
 
   /**
@@ -66,7 +83,7 @@ export class AiAppPipeline {
    */
   @func()
   async build(model?: Directory): Promise<Container> {
-    return buildImage(this.source, model ?? this.trainSampleModel(), { revision: this.revision });
+    return buildImage(this.source, model ?? this.trainSampleModel(), this.buildOptions());
   }
 
   /**
@@ -78,5 +95,296 @@ export class AiAppPipeline {
   @up()
   async serve(model?: Directory): Promise<Service> {
     return (await this.build(model)).asService({ useEntrypoint: true });
+  }
+
+  /**
+   * Configure the model store (Azure Blob Storage, or an Azurite service) for the functions that follow: publish-model, model, models, publish, ci.
+   *
+   * @param container Blob container holding the models (<container>/<model-name>/<version>/).
+   * @param account Storage account name (endpoint https://<account>.blob.core.windows.net).
+   * @param accountUrl Blob endpoint instead of --account, e.g. https://myaccount.blob.core.windows.net.
+   * @param connectionString Storage connection string, as a secret (e.g. env://AZURE_STORAGE_CONNECTION_STRING).
+   * @param sasToken SAS token (sv=...&sig=...) with --account or --account-url, as a secret.
+   * @param accountKey Storage account key with --account, as a secret.
+   * @param tenantId Entra ID tenant (with --client-secret, --federated-token or --system-access-token).
+   * @param clientId Entra ID application (client) id; for --managed-identity, selects a user-assigned identity.
+   * @param clientSecret Entra ID client secret of --client-id, as a secret.
+   * @param federatedToken Federated (workload identity) token for --client-id, e.g. env://idToken from AzureCLI@2 addSpnToEnvironment or a GitHub OIDC token.
+   * @param serviceConnectionId Azure Pipelines service connection id (with --system-access-token).
+   * @param systemAccessToken Azure Pipelines System.AccessToken (with --service-connection-id), as a secret.
+   * @param oidcRequestUri Azure Pipelines OIDC endpoint, $(System.OidcRequestUri) (with --system-access-token).
+   * @param managedIdentity Sign in with the managed identity of the machine running the engine.
+   * @param storeService An Azurite service to use instead of Azure (e.g. tcp://localhost:10000); its development account is used.
+   */
+  @func()
+  withStore(
+    container = "models",
+    account?: string,
+    accountUrl?: string,
+    connectionString?: Secret,
+    sasToken?: Secret,
+    accountKey?: Secret,
+    tenantId?: string,
+    clientId?: string,
+    clientSecret?: Secret,
+    federatedToken?: Secret,
+    serviceConnectionId?: string,
+    systemAccessToken?: Secret,
+    oidcRequestUri?: string,
+    managedIdentity = false,
+    storeService?: Service,
+  ): AiAppPipeline {
+    const settings = Object.assign(new ModelStoreSettings(), {
+      container, account, accountUrl, connectionString, sasToken, accountKey, tenantId, clientId, clientSecret,
+      federatedToken, serviceConnectionId, systemAccessToken, oidcRequestUri, managedIdentity, storeService,
+    });
+    storeTarget(settings); // check the auth arguments now, where the user typed them
+    this.store = settings;
+    return this;
+  }
+
+  /**
+   * Publish a model directory to the Blob model store as a new, immutable version (files first, model.json last).
+   *
+   * @param modelDir Model directory holding model.json and every file it lists (e.g. model/train.py output).
+   * @param version Version to publish; must equal the version in model.json (a guard against publishing the wrong build).
+   */
+  @func({ cache: "never" })
+  async publishModel(modelDir: Directory, version?: string): Promise<string> {
+    return publishModelDirectory(this.storeTarget(), modelDir, version);
+  }
+
+  /**
+   * Fetch a model version from the Blob model store, every file verified against model.json; returns the model directory.
+   *
+   * @param name Model name (the folder under the container).
+   * @param version "latest" (highest complete release) or an exact semantic version; resolved on every call.
+   * @param prerelease Let "latest" pick prereleases (e.g. 1.4.0-rc.1) too.
+   */
+  @func({ cache: "never" })
+  async model(name = "digits-classifier", version = "latest", prerelease = false): Promise<Directory> {
+    return fetchModelDirectory(this.storeTarget(), name, version, prerelease);
+  }
+
+  /**
+   * List the versions of a model in the Blob model store with their complete/incomplete status and which one is latest.
+   *
+   * @param name Model name (the folder under the container).
+   */
+  @func({ cache: "never" })
+  async models(name = "digits-classifier"): Promise<string> {
+    return listModelVersions(this.storeTarget(), name);
+  }
+
+  /**
+   * Test, build and push the image under its revision, model-version and channel tags; returns registry/repository@sha256:... .
+   *
+   * @param registry Registry host[:port], e.g. myacr.azurecr.io.
+   * @param repository Repository in the registry.
+   * @param model Model directory holding model.json and the files it lists (defaults to the latest model of with-store's store, or else a freshly trained sample model).
+   * @param channel Branch for the moving channel tag: main, or refs/heads/feature/x which becomes feature-x.
+   * @param username Registry user: the ACR admin user or a service principal's application id (with --password).
+   * @param password Password or service principal client secret for --username, as a secret (e.g. env:ACR_PASSWORD).
+   * @param entraToken Microsoft Entra ID access token (e.g. env:AZ_TOKEN from az account get-access-token), exchanged for an ACR refresh token.
+   * @param tenant Entra tenant id for --entra-token (defaults to the token's own tenant).
+   */
+  @func({ cache: "never" })
+  async publish(
+    registry: string,
+    repository = "ai-app",
+    model?: Directory,
+    channel = "main",
+    username?: string,
+    password?: Secret,
+    entraToken?: Secret,
+    tenant?: string,
+  ): Promise<string> {
+    const auth = selectRegistryAuth({ username, password, entraToken, tenant });
+    const published = await publishImage(this.source, model ?? (await this.defaultModel()), {
+      registry, repository, channel, auth, build: this.buildOptions(),
+    });
+    return published.reference;
+  }
+
+  /**
+   * Resolve a tag to its digest reference (registry/repository@sha256:...) through the registry API; never cached.
+   *
+   * @param registry Registry host[:port], e.g. myacr.azurecr.io.
+   * @param repository Repository in the registry.
+   * @param tag Tag to resolve: a channel (main), a revision or model-<version>.
+   * @param username Registry user: the ACR admin user or a service principal's application id (with --password).
+   * @param password Password or service principal client secret for --username, as a secret (e.g. env:ACR_PASSWORD).
+   * @param entraToken Microsoft Entra ID access token (e.g. env:AZ_TOKEN from az account get-access-token), exchanged for an ACR refresh token.
+   * @param tenant Entra tenant id for --entra-token (defaults to the token's own tenant).
+   */
+  @func({ cache: "never" })
+  async imageDigest(
+    registry: string,
+    repository = "ai-app",
+    tag = "main",
+    username?: string,
+    password?: Secret,
+    entraToken?: Secret,
+    tenant?: string,
+  ): Promise<string> {
+    return imageDigest({ registry, repository, tag }, selectRegistryAuth({ username, password, entraToken, tenant }));
+  }
+
+  /**
+   * Render k8s/ for an image: image by digest, namespace, revision and model annotations; validated, for review or GitOps.
+   *
+   * @param image Image as a digest reference, registry/repository@sha256:<digest> (what publish prints); its model labels are read from the registry.
+   * @param namespace Namespace set on every object.
+   * @param replicas Replica count of the Deployment (default: the 2 in k8s/deployment.yaml).
+   */
+  @func()
+  async manifests(image: string, namespace = "default", replicas?: number): Promise<Directory> {
+    const metadata = () => registryImageMetadata(image);
+    return (await renderForImage(this.source.directory("k8s"), image, { namespace, replicas, metadata })).directory;
+  }
+
+  /**
+   * Show what deploying an image would change in the cluster (kubectl diff, server-side); returns the diff or says there is none.
+   *
+   * @param image Image as a digest reference, registry/repository@sha256:<digest> (what publish prints).
+   * @param kubeconfig Kubeconfig of the cluster as a secret, e.g. file:./kubeconfig written by az aks get-credentials --file ./kubeconfig.
+   * @param namespace Namespace the app is deployed in (must exist).
+   * @param context Kubeconfig context to use (default: the kubeconfig's current context).
+   * @param token Entra ID access token for AKS (az account get-access-token --resource 6dae42f8-4368-4678-94ff-3960e28e3630), used instead of the kubeconfig's user.
+   * @param replicas Replica count of the Deployment (default: the 2 in k8s/deployment.yaml).
+   */
+  @func({ cache: "never" })
+  async diff(image: string, kubeconfig: Secret, namespace = "default", context?: string, token?: Secret, replicas?: number): Promise<string> {
+    const metadata = () => registryImageMetadata(image);
+    return diffImage(kubeconfig, image, this.source.directory("k8s"), { namespace, context, token, replicas, metadata });
+  }
+
+  /**
+   * Deploy an image with kubectl: validate, server-side apply, wait for the rollout, roll back and fail if it does not complete.
+   *
+   * @param image Image as a digest reference, registry/repository@sha256:<digest> (what publish prints).
+   * @param kubeconfig Kubeconfig of the cluster as a secret, e.g. file:./kubeconfig written by az aks get-credentials --file ./kubeconfig.
+   * @param namespace Namespace to deploy into (must exist).
+   * @param context Kubeconfig context to use (default: the kubeconfig's current context).
+   * @param token Entra ID access token for AKS (az account get-access-token --resource 6dae42f8-4368-4678-94ff-3960e28e3630), used instead of the kubeconfig's user.
+   * @param timeout How long the rollout may take before it is rolled back, as a duration (90s, 5m, 1h).
+   * @param replicas Replica count of the Deployment (default: the 2 in k8s/deployment.yaml).
+   * @param forceConflicts Take over fields that another field manager (kubectl edit, kubectl scale) changed, instead of failing.
+   */
+  @func({ cache: "never" })
+  async deploy(
+    image: string,
+    kubeconfig: Secret,
+    namespace = "default",
+    context?: string,
+    token?: Secret,
+    timeout = "5m",
+    replicas?: number,
+    forceConflicts = false,
+  ): Promise<string> {
+    const metadata = () => registryImageMetadata(image);
+    const opts = { namespace, context, token, timeout, replicas, forceConflicts, metadata };
+    return (await deployImage(kubeconfig, image, this.source.directory("k8s"), opts)).summary;
+  }
+
+  /** Labels that describe this build: revision, its commit time, where the source lives. */
+  /**
+   * The per-commit job: test -> latest model from the store -> build -> publish; with no Azure arguments, the whole pipeline locally (Azurite, registry, k3s).
+   *
+   * @param registry Registry host to publish to, e.g. myacr.azurecr.io; without it nothing is published (pull requests).
+   * @param repository Repository in the registry.
+   * @param channel Branch for the moving channel tag: main, or refs/heads/feature/x which becomes feature-x.
+   * @param username Registry user: the ACR admin user or a service principal's application id (with --password).
+   * @param password Password or service principal client secret for --username, as a secret (e.g. env://ACR_PASSWORD).
+   * @param entraToken Microsoft Entra ID access token (e.g. env://ACR_TOKEN from az account get-access-token), exchanged for an ACR refresh token.
+   * @param tenant Entra tenant id for --entra-token (defaults to the token's own tenant).
+   * @param model Model directory to build with instead of the store's (model.json plus its files).
+   * @param modelName Model name in the store.
+   * @param modelVersion Model version to build with: "latest" (highest complete release) or an exact semantic version.
+   * @param prerelease Let "latest" pick prereleases (e.g. 1.4.0-rc.1) too.
+   */
+  @func({ cache: "never" })
+  async ci(
+    registry?: string,
+    repository = "ai-app",
+    channel = "main",
+    username?: string,
+    password?: Secret,
+    entraToken?: Secret,
+    tenant?: string,
+    model?: Directory,
+    modelName = "digits-classifier",
+    modelVersion = "latest",
+    prerelease = false,
+  ): Promise<string> {
+    const auth = selectRegistryAuth({ username, password, entraToken, tenant });
+    if (!registry && auth.kind !== "anonymous") throw new Error("ci: registry credentials were given without --registry: add --registry <host> or drop them");
+    const report = await runCi({
+      source: this.source, build: this.buildOptions(), modelName, modelVersion, prerelease, repository, channel,
+      ...(model ? { model } : {}),
+      ...(this.store ? { store: storeTarget(this.store) } : {}),
+      ...(registry ? { registry: { registry, repository, channel, auth } } : {}),
+    });
+    return formatCiReport(report);
+  }
+
+  /**
+   * The nightly job: resolve the channel tag to its digest, deploy it with kubectl, smoke-test it, roll back on any failure.
+   *
+   * @param registry Registry host, e.g. myacr.azurecr.io.
+   * @param kubeconfig Kubeconfig of the cluster as a secret, e.g. env://KUBECONFIG_DATA from az aks get-credentials --file -.
+   * @param repository Repository in the registry.
+   * @param tag Tag to release: the channel (main) that ci moves on every commit.
+   * @param username Registry user: the ACR admin user or a service principal's application id (with --password).
+   * @param password Password or service principal client secret for --username, as a secret.
+   * @param entraToken Microsoft Entra ID access token, exchanged for an ACR refresh token.
+   * @param tenant Entra tenant id for --entra-token (defaults to the token's own tenant).
+   * @param namespace Namespace to deploy into (must exist).
+   * @param context Kubeconfig context to use (default: the kubeconfig's current context).
+   * @param token Entra ID access token for AKS (az account get-access-token --resource 6dae42f8-4368-4678-94ff-3960e28e3630), used instead of the kubeconfig's user.
+   * @param timeout How long the rollout may take before it is rolled back, as a duration (90s, 5m, 1h).
+   */
+  @func({ cache: "never" })
+  async release(
+    registry: string,
+    kubeconfig: Secret,
+    repository = "ai-app",
+    tag = "main",
+    username?: string,
+    password?: Secret,
+    entraToken?: Secret,
+    tenant?: string,
+    namespace = "default",
+    context?: string,
+    token?: Secret,
+    timeout = "5m",
+  ): Promise<string> {
+    const report = await runRelease({
+      manifests: this.source.directory("k8s"), registry, repository, tag, namespace, timeout,
+      auth: selectRegistryAuth({ username, password, entraToken, tenant }),
+      access: { kubeconfig, ...(token ? { token } : {}) },
+      ...(context ? { context } : {}),
+    });
+    return formatReleaseReport(report);
+  }
+
+  /** The latest model of the configured store, or else the freshly trained sample model. */
+  private async defaultModel(): Promise<Directory> {
+    return this.store ? fetchModelDirectory(storeTarget(this.store), "digits-classifier", "latest") : this.trainSampleModel();
+  }
+
+  private storeTarget(): StoreTarget {
+    if (!this.store) {
+      throw new Error("no model store configured: start the call with with-store, e.g. dagger call with-store --account NAME --sas-token env://AZURE_STORAGE_SAS_TOKEN models");
+    }
+    return storeTarget(this.store);
+  }
+
+  private buildOptions(): BuildOptions {
+    return {
+      revision: this.revision,
+      ...(this.created ? { created: this.created } : {}),
+      ...(this.sourceUrl ? { sourceUrl: this.sourceUrl } : {}),
+    };
   }
 }

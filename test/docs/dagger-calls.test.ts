@@ -3,15 +3,35 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { checkDaggerCall, findDaggerCalls, shellWords } from "../support/dagger-call.js";
+import { checkDaggerCall, findDaggerCalls, markdownCode, shellWords } from "../support/dagger-call.js";
+import { parse } from "../support/yaml.js";
 import { introspectModule } from "../support/introspect.js";
 import { ROOT } from "../support/session.js";
+
+/** Shell code of a file: Markdown code blocks, or the script fields of a CI YAML file. */
+function shellCode(file: string, text: string): string {
+  if (file.endsWith(".md")) return markdownCode(text);
+  const scripts: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) {
+        if (["run", "inlineScript", "bash", "script"].includes(k) && typeof x === "string") scripts.push(x);
+        else walk(x);
+      }
+    }
+  };
+  walk(parse(text));
+  return scripts.join("\n");
+}
 
 function docs(): { file: string; text: string }[] {
   const files = ["README.md", "azure-pipelines.yml", "app/README.md", "model/README.md"];
   const wf = join(ROOT, ".github/workflows");
   if (existsSync(wf)) for (const f of readdirSync(wf)) files.push(`.github/workflows/${f}`);
-  return files.filter((f) => existsSync(join(ROOT, f))).map((file) => ({ file, text: readFileSync(join(ROOT, file), "utf8") }));
+  return files
+    .filter((f) => existsSync(join(ROOT, f)))
+    .map((file) => ({ file, text: shellCode(file, readFileSync(join(ROOT, file), "utf8")) }));
 }
 
 test("the checker itself rejects unknown functions, flags and missing required flags", async () => {

@@ -2,7 +2,7 @@
  * Checks `dagger call` command lines (from README and CI files) against the module's function
  * table from the SDK introspector: every function and flag must exist, required ones be given.
  */
-import { FunctionInfo, ModuleInfo } from "./introspect.js";
+import { ArgInfo, FunctionInfo, ModuleInfo, ObjectInfo } from "./introspect.js";
 
 /** Functions of core types that a chained call may end with, per type (CLI spelling). */
 const CORE_CHAIN: Record<string, Record<string, string[]>> = {
@@ -52,7 +52,13 @@ export function shellWords(line: string): string[] {
   return words;
 }
 
-/** Every `dagger call ...` command in `text`, with line continuations joined. */
+/** The fenced code blocks of a Markdown text: where runnable examples live, unlike prose. */
+export function markdownCode(text: string): string {
+  const blocks = [...text.matchAll(/^\s*```[^\n]*\n([\s\S]*?)^\s*```/gm)].map((m) => m[1]);
+  return blocks.join("\n");
+}
+
+/** Every `dagger call ...` command in `text` (shell code), with line continuations joined. */
 export function findDaggerCalls(text: string): string[] {
   const joined = text.replace(/\\\r?\n\s*/g, " ");
   const out: string[] = [];
@@ -86,8 +92,16 @@ function parseFlags(words: string[], i: number): [Record<string, string | true>,
   return [flags, i];
 }
 
+/** One flag as a call passes it, with what the module says about it. */
+export interface UsedArg {
+  fn: string;
+  flag: string;
+  type: string;
+  value: string | true;
+}
+
 /** Parses and checks one command; returns the list of problems (empty when it is valid). */
-export function checkDaggerCall(cmd: string, mod: ModuleInfo): string[] {
+export function checkDaggerCall(cmd: string, mod: ModuleInfo, onArg: (a: UsedArg) => void = () => {}): string[] {
   const words = shellWords(cmd);
   if (words[0] !== "dagger" || words[1] !== "call") return [`not a dagger call: ${cmd}`];
   let i = 2;
@@ -97,8 +111,10 @@ export function checkDaggerCall(cmd: string, mod: ModuleInfo): string[] {
   const ctorArgs = Object.values(mod.main.constructorArgs);
   while (i < words.length && words[i]!.startsWith("-")) {
     const [flags, next] = parseFlags(words, i);
-    for (const f of Object.keys(flags)) {
-      if (!ctorArgs.some((a) => a.cliName === f) && !globalFlags.has(f)) problems.push(`${cmd}: unknown constructor flag --${f}`);
+    for (const [f, v] of Object.entries(flags)) {
+      const arg = ctorArgs.find((a) => a.cliName === f);
+      if (arg) onArg({ fn: "(constructor)", flag: f, type: arg.type, value: v });
+      else if (!globalFlags.has(f)) problems.push(`${cmd}: unknown constructor flag --${f}`);
     }
     i = next;
   }
@@ -109,17 +125,21 @@ export function checkDaggerCall(cmd: string, mod: ModuleInfo): string[] {
     const [flags, next] = parseFlags(words, i);
     i = next;
     if (fns) {
-      const fn = fns[name];
+      const fn: FunctionInfo | undefined = fns[name];
       if (!fn) {
         problems.push(`${cmd}: no function "${name}"`);
         break;
       }
-      const known = new Map(Object.values(fn.args).map((a) => [a.cliName, a]));
-      for (const f of Object.keys(flags)) if (!known.has(f)) problems.push(`${cmd}: ${name} has no flag --${f}`);
+      const known = new Map<string, ArgInfo>(Object.values(fn.args).map((a) => [a.cliName, a]));
+      for (const [f, v] of Object.entries(flags)) {
+        const arg = known.get(f);
+        if (arg) onArg({ fn: name, flag: f, type: arg.type, value: v });
+        else problems.push(`${cmd}: ${name} has no flag --${f}`);
+      }
       for (const a of known.values()) if (!a.optional && !(a.cliName in flags)) problems.push(`${cmd}: ${name} needs --${a.cliName}`);
-      const objType = mod.objects[fn.returnType];
+      const objType: ObjectInfo | undefined = mod.objects[fn.returnType];
       if (objType) {
-        fns = Object.fromEntries(Object.values(objType.functions).map((f) => [f.cliName, f]));
+        fns = Object.fromEntries(Object.values(objType.functions).map((f): [string, FunctionInfo] => [f.cliName, f]));
       } else {
         fns = undefined;
         coreType = fn.returnType;

@@ -197,6 +197,8 @@ export class FakeEngine {
     switch (leaf.field) {
       case "id":
       case "sync":
+      case "start":
+      case "stop":
         return this.idFor(parent);
       case "exitCode":
       case "size":

@@ -1,5 +1,8 @@
 /** Assertions over a recorded graph, shared by the recorded-graph tests. */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { Directory, dag } from "./sdk.js";
+import { ROOT } from "./session.js";
 import { FakeEngine, Op, contextDirectoryId } from "./fake-engine.js";
 
 /** A Directory that the fake engine resolves as a context directory at `path`. */
@@ -35,4 +38,30 @@ export function execsStartingWith(engine: FakeEngine, argv: string[]): { op: Op;
 /** Every raw query except the SDK's own `setSecret`, which is where a plaintext may legitimately appear. */
 export function queriesOutsideSetSecret(engine: FakeEngine): string[] {
   return engine.recorded.map((r) => r.query).filter((q) => !/\bsetSecret\s*\(/.test(q));
+}
+
+/** The repository path a context-directory chain stands for, e.g. `k8s/deployment.yaml`. */
+export function contextPath(chain: Op[]): string | undefined {
+  const root = chain[1];
+  if (chain[0]?.field !== "host" || root?.field !== "directory" || !String(root.args.path).startsWith("context:")) return undefined;
+  const parts = [String(root.args.path).slice("context:".length)];
+  for (const op of chain.slice(2)) {
+    if (op.field === "directory" || op.field === "file") parts.push(String(op.args.path));
+    else return undefined;
+  }
+  return join(...parts).replace(/^\/+/, "");
+}
+
+/**
+ * Answers `entries` and `contents` on context directories with the real repository's files,
+ * so code that reads k8s/ or a model.json sees what is on disk. Undefined for anything else.
+ */
+export function repositoryFiles(chain: Op[]): unknown {
+  const leaf = chain.at(-1)!;
+  if (leaf.field !== "entries" && leaf.field !== "contents") return undefined;
+  const path = contextPath(chain.slice(0, -1));
+  if (path === undefined) return undefined;
+  const abs = join(ROOT, path);
+  if (leaf.field === "entries") return readdirSync(abs).map((n) => (statSync(join(abs, n)).isDirectory() ? `${n}/` : n));
+  return readFileSync(abs, "utf8");
 }

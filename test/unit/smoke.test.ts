@@ -5,9 +5,10 @@ import { parseSmokeOutput, smokeTestArgs } from "../../dagger/src/smoke/smoke.js
 const target = { image: "myacr.azurecr.io/ai-app@sha256:" + "a".repeat(64), namespace: "prod", url: "http://ai-app.prod.svc:80", modelSha256: "b".repeat(64), runId: "Build_42" };
 
 test("smoke pod runs the deployed image by digest, hardened, with the check script and its arguments", () => {
-  const args = smokeTestArgs(target);
-  assert.is(args[0], "run");
-  assert.is(args[1], "smoke-build-42");
+  const args = smokeTestArgs(target, ["--namespace=prod", "--context=aks", "--user=tok"]);
+  assert.equal(args.slice(0, 3), ["kubectl", "run", "smoke-build-42"]);
+  assert.ok(args.indexOf("--context=aks") < args.indexOf("--command"), "target flags before the pod command");
+  assert.not.ok(args.includes("--namespace=prod"), "namespace given once");
   assert.is(args[args.indexOf("--image") + 1], target.image);
   assert.ok(args.includes("--rm") && args.includes("--attach") && args.includes("--restart=Never"));
   const overrides = JSON.parse(args.find((a) => a.startsWith("--overrides="))!.slice("--overrides=".length));

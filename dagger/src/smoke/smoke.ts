@@ -34,16 +34,20 @@ function overrides(): string {
   });
 }
 
-/** kubectl arguments (no shell) that run the smoke check and exit with its status. */
-export function smokeTestArgs(t: SmokeTarget): string[] {
+/**
+ * kubectl arguments (no shell) that run the smoke check and exit with its status;
+ * `targetFlags` (context, user) go before the pod's command.
+ */
+export function smokeTestArgs(t: SmokeTarget, targetFlags: string[] = []): string[] {
   const name = `smoke-${t.runId}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "");
   return [
-    "run", name,
+    "kubectl", "run", name,
     "--namespace", t.namespace,
     "--image", t.image,
     "--restart=Never", "--rm", "--attach", "--quiet",
     "--pod-running-timeout=3m",
     `--overrides=${overrides()}`,
+    ...targetFlags.filter((f) => !f.startsWith("--namespace")),
     "--command", "--",
     "python", "-c", SCRIPT, t.url, t.modelSha256 ?? "",
   ];

@@ -1,0 +1,116 @@
+/**
+ * `ci`: test -> model -> build -> publish, one step in any CI. With no Azure arguments it runs
+ * the embedded default instead: the sample model published into an Azurite service, the image
+ * pushed to a registry service and deployed to a k3s service, then smoke-tested.
+ */
+import { randomUUID } from "node:crypto";
+import { Directory, Secret, Service } from "@dagger.io/dagger";
+import { deployImage, readImageMetadata } from "../deploy/deploy.js";
+import { azuriteService, LOCAL_REGISTRY, registryService } from "../local/services.js";
+import { RegistryAuth } from "../registry/auth.js";
+import { buildTags } from "../registry/names.js";
+import { BuildOptions, runtimeImage, verifyModelDirectory } from "../steps/build.js";
+import { azuriteTarget, fetchModelDirectory, publishModelDirectory, StoreTarget } from "../steps/model-store.js";
+import { publishImage, pushTags } from "../steps/publish.js";
+import { runAppTests } from "../steps/test.js";
+import { trainSampleModel } from "../steps/train.js";
+import { modelDigest } from "../model-store/manifest.js";
+import { localCluster } from "./local-cluster.js";
+import { APP_SERVICE } from "./release.js";
+import { CiReport } from "./report.js";
+import { runSmokeTest } from "./smoke-step.js";
+import { createHash } from "node:crypto";
+
+/** The version the embedded default publishes its freshly trained sample model under. */
+export const SAMPLE_MODEL_VERSION = "1.0.0";
+const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
+
+export interface CiInputs {
+  source: Directory;
+  build: BuildOptions;
+  modelName: string;
+  modelVersion: string;
+  prerelease: boolean;
+  /** A model directory to use instead of the store's. */
+  model?: Directory;
+  /** The Azure model store, when one was configured. */
+  store?: StoreTarget;
+  /** Where to publish, when a registry was given. */
+  registry?: { registry: string; repository: string; channel: string; auth: RegistryAuth<Secret> };
+  repository: string;
+  channel: string;
+}
+
+export type CiMode = "embedded" | "azure";
+
+/** No store, no registry and no model given: nothing points at Azure, so run everything locally. */
+export function ciMode(i: Pick<CiInputs, "store" | "registry" | "model">): CiMode {
+  return i.store || i.registry || i.model ? "azure" : "embedded";
+}
+
+export async function runCi(i: CiInputs): Promise<CiReport> {
+  return ciMode(i) === "embedded" ? embeddedCi(i) : azureCi(i);
+}
+
+async function azureCi(i: CiInputs): Promise<CiReport> {
+  if (!i.model && !i.store) {
+    throw new Error("ci: --registry was given but no model: configure the model store first (dagger call with-store ... ci ...) or pass --model DIR");
+  }
+  const tests = await runAppTests(i.source); // first: a failing suite publishes nothing
+  const model = i.model ?? (await fetchModelDirectory(i.store!, i.modelName, i.modelVersion, i.prerelease));
+  const manifest = await verifyModelDirectory(model);
+  const modelInfo = { name: manifest.name, version: manifest.version, sha256: modelDigest(manifest, sha256Hex) };
+  if (!i.registry) {
+    await runtimeImage(i.source, model, manifest, i.build).sync(); // build only (pull requests)
+    return { mode: "azure", tests, model: modelInfo };
+  }
+  const published = await publishImage(i.source, model, { ...i.registry, build: i.build });
+  return { mode: "azure", tests, model: modelInfo, image: published.reference, tags: published.tags };
+}
+
+async function embeddedCi(i: CiInputs): Promise<CiReport> {
+  const tests = await runAppTests(i.source);
+  // Started explicitly so that one instance of each lives through every step of this run.
+  const azurite = await azuriteService().start();
+  const registry = await registryService().start();
+  const started: Service[] = [azurite, registry];
+  try {
+    const store = azuriteTarget(azurite);
+    const sample = trainSampleModel(i.source, { name: i.modelName, version: SAMPLE_MODEL_VERSION, revision: i.build.revision });
+    await publishModelDirectory(store, sample);
+    const model = await fetchModelDirectory(store, i.modelName, "latest");
+    const manifest = await verifyModelDirectory(model);
+    const image = runtimeImage(i.source, model, manifest, i.build);
+    const tags = buildTags({ revision: i.build.revision, modelVersion: manifest.version, channel: i.channel });
+    const published = await pushTags(image, { registry: LOCAL_REGISTRY, repository: i.repository }, tags, registry);
+
+    const cluster = localCluster(registry);
+    started.push(await cluster.service.start());
+    const namespace = "default";
+    const deployed = await deployImage(cluster.access.kubeconfig, published.reference, i.source.directory("k8s"), {
+      namespace,
+      ...(cluster.access.token ? { token: cluster.access.token } : {}),
+      ...(cluster.access.services ? { services: cluster.access.services } : {}),
+      metadata: await readImageMetadata(image),
+    });
+    const model256 = modelDigest(manifest, sha256Hex);
+    const smoke = await runSmokeTest(cluster.access, {
+      image: published.reference,
+      namespace,
+      url: `http://${APP_SERVICE}.${namespace}.svc`,
+      modelSha256: model256,
+      runId: randomUUID().slice(0, 8),
+    });
+    return {
+      mode: "embedded",
+      tests,
+      model: { name: manifest.name, version: manifest.version, sha256: model256 },
+      image: published.reference,
+      tags: published.tags,
+      deployed: deployed.outcome.message,
+      smoke,
+    };
+  } finally {
+    for (const s of started.reverse()) await s.stop();
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * Recorded-graph tests of `ci` and `release`: the order of steps and which services are started,
+ * as the module would send them to a Dagger engine. Nothing here runs a container or a cluster.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { AiAppPipeline } from "../../dagger/src/index.js";
+import { IMAGES } from "../../dagger/src/images.js";
+import { IMAGE_LABELS } from "../../dagger/src/manifests/render.js";
+import { ciMode } from "../../dagger/src/pipeline/ci.js";
+import { CLI } from "../../dagger/src/steps/model-store.js";
+import { FakeEngine, Op } from "../support/fake-engine.js";
+import { contextDir, queriesOutsideSetSecret, repositoryFiles } from "../support/graph.js";
+import { dag } from "../support/sdk.js";
+import { pushImage, RunningRegistry, startRegistry } from "../support/registry.js";
+import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
+
+const REVISION = "0123456789abcdef0123456789abcdef01234567";
+const SHA = "e".repeat(64);
+const MODEL_JSON = JSON.stringify({ name: "digits-classifier", version: "1.0.0", files: [{ path: "model.onnx", sha256: SHA, size: 4 }] });
+const RESOLVED = JSON.stringify({ name: "digits-classifier", version: "1.0.0", manifestSha256: "f".repeat(64) });
+const SMOKE_OK = '{"ok": true, "problems": [], "seen": {"model": {"name": "digits-classifier", "version": "1.0.0"}}}';
+const DIGEST_REF = `myacr.azurecr.io/ai-app@sha256:${"a".repeat(64)}`;
+const ACR_PASSWORD = "acr-PASSWORD-plaintext-42";
+const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: KUBE-TOKEN-plaintext}}]\n";
+
+const argvOf = (op: Op | undefined) => (op?.args.args as string[] | undefined) ?? [];
+const lastExec = (chain: Op[]) => [...chain].reverse().find((o) => o.field === "withExec");
+
+interface Knobs {
+  pytestExit?: number;
+  smoke?: string;
+  rolloutExit?: number;
+}
+
+/** Answers what ci/release read: pytest, the store command, model.json, k8s/, labels, kubectl. */
+function responder(k: Knobs = {}) {
+  return (chain: Op[]): unknown => {
+    const repo = repositoryFiles(chain);
+    if (repo !== undefined) return repo;
+    const leaf = chain.at(-1)!;
+    const parent = chain.slice(0, -1);
+    const exec = argvOf(parent.at(-1)?.field === "withExec" ? parent.at(-1) : undefined);
+    if (leaf.field === "contents" && parent.at(-1)?.field === "file" && parent.at(-1)?.args.path === "model.json") return MODEL_JSON;
+    if (leaf.field === "label") {
+      const labels: Record<string, string> = {
+        [IMAGE_LABELS.revision]: REVISION, [IMAGE_LABELS.modelName]: "digits-classifier",
+        [IMAGE_LABELS.modelVersion]: "1.0.0", [IMAGE_LABELS.modelSha256]: SHA,
+      };
+      return labels[String(leaf.args.name)] ?? null;
+    }
+    if (exec[0] === "python" && exec[2] === "pytest") {
+      if (leaf.field === "exitCode") return k.pytestExit ?? 0;
+      if (leaf.field === "combinedOutput") return k.pytestExit ? "FAILED tests/test_routes.py::test_version\n1 failed in 0.3s" : "12 passed in 0.4s";
+    }
+    if (leaf.field === "stdout" && CLI.every((a, i) => exec[i] === a)) {
+      const cmd = exec[CLI.length];
+      if (cmd === "resolve") return RESOLVED + "\n";
+      if (cmd === "publish") return 'published digits-classifier 1.0.0 to container "models"\n';
+    }
+    if (exec[0] === "kubectl") {
+      if (exec[1] === "run" && leaf.field === "stdout") return (k.smoke ?? SMOKE_OK) + "\n";
+      if (exec[1] === "run" && leaf.field === "exitCode") return k.smoke ? 1 : 0;
+      if (exec[1] === "rollout" && exec[2] === "status" && leaf.field === "exitCode") return k.rolloutExit ?? 0;
+      if (exec[1] === "get" && String(exec[2]).startsWith("deployment/") && leaf.field === "stdout") return "3\n";
+    }
+    return undefined;
+  };
+}
+
+const pipeline = () => new AiAppPipeline(contextDir("/"), REVISION, "", "");
+
+/** Images that ran as services: the chains that `start` was called on. */
+function startedServices(engine: FakeEngine): string[] {
+  return engine.find("start").map((s) => String(s.prefix.find((o) => o.field === "from")?.args.address));
+}
+
+/** Position of the first recorded query whose chain matches. */
+function firstQuery(engine: FakeEngine, pred: (chain: Op[]) => boolean): number {
+  return engine.recorded.findIndex((r) => pred(r.chain));
+}
+const isCli = (cmd: string) => (chain: Op[]) => {
+  const e = argvOf(lastExec(chain));
+  return CLI.every((a, i) => e[i] === a) && e[CLI.length] === cmd;
+};
+
+test("ci mode: embedded only when nothing points at Azure", () => {
+  assert.is(ciMode({}), "embedded");
+  assert.is(ciMode({ registry: { registry: "r.io", repository: "a", channel: "main", auth: { kind: "anonymous" } } }), "azure");
+  assert.is(ciMode({ store: { flags: [], secrets: [], env: [] } }), "azure");
+});
+
+test("ci with no Azure arguments: Azurite, registry and k3s started; sample model published before it is fetched; the pushed digest deployed and smoke-tested", async () => {
+  const { engine, error, result } = await recordGraph(() => pipeline().ci(), { respond: responder() });
+  assert.is(error, undefined, String(error));
+  assert.equal(startedServices(engine).sort(), [IMAGES.azurite, IMAGES.k3s, IMAGES.registry].sort());
+  const tests = firstQuery(engine, (c) => argvOf(lastExec(c))[2] === "pytest");
+  const published = firstQuery(engine, isCli("publish"));
+  const resolved = firstQuery(engine, isCli("resolve"));
+  assert.ok(tests >= 0 && published > tests && resolved > published, `order: tests ${tests} < publish-model ${published} < resolve ${resolved}`);
+  // the sample model is what gets published: the publish container mounts train.py's output
+  const pub = engine.find("withExec").find((e) => isCli("publish")([...e.prefix, e.op]))!;
+  const mounted = pub.prefix.find((o) => o.field === "withDirectory" && o.args.path === "/in/model");
+  assert.ok(engine.chainOf(String(mounted!.args.source)).some((o) => o.field === "withExec" && argvOf(o)[1] === "model/train.py"));
+  // pushed to the registry service, three tags, and that digest is what kubectl applies and smoke-tests
+  const pushes = engine.find("publish");
+  assert.is(pushes.length, 3);
+  for (const p of pushes) assert.match(String(p.op.args.address), /^registry:5000\/ai-app:/);
+  const digestRef = /image: (registry:5000\/ai-app@sha256:[0-9a-f]{64})/.exec(String(result))?.[1];
+  assert.ok(digestRef, String(result));
+  const smoke = engine.find("withExec").find((e) => argvOf(e.op)[1] === "run")!;
+  assert.is(argvOf(smoke.op)[argvOf(smoke.op).indexOf("--image") + 1], digestRef);
+  const applied = engine.find("withExec").filter((e) => argvOf(e.op)[1] === "apply");
+  assert.ok(applied.length >= 1, "kubectl apply ran");
+  assert.match(String(result), /smoke test: passed/);
+  assert.match(String(result), /mode: embedded default/);
+});
+
+test("ci with no Azure arguments: a failing test suite stops everything before any service or push", async () => {
+  const { engine, error } = await recordGraph(() => pipeline().ci(), { respond: responder({ pytestExit: 1 }) });
+  assert.match(error?.message ?? "", /app tests failed/);
+  assert.is(engine.find("start").length, 0);
+  assert.is(engine.find("publish").length, 0);
+});
+
+test("ci with Azure arguments: no local service; model from the store; published with the registry credential as a Secret", async () => {
+  const { engine, error, result } = await recordGraph(
+    () => pipeline()
+      .withStore("models", "acct01", undefined, undefined, undefined, dag.setSecret("storage-key", "storage-KEY-plaintext=="))
+      .ci("myacr.azurecr.io", "ai-app", "refs/heads/main", "ci-sp", dag.setSecret("acr-password", ACR_PASSWORD)),
+    { respond: responder() },
+  );
+  assert.is(error, undefined, String(error));
+  assert.is(engine.find("start").length, 0, "no Azurite, registry or k3s");
+  assert.ok(firstQuery(engine, isCli("resolve")) >= 0, "model resolved from the store");
+  assert.is(firstQuery(engine, isCli("publish")), -1, "nothing published into the store");
+  const pushes = engine.find("publish").map((p) => String(p.op.args.address));
+  assert.equal(pushes.map((a) => a.split(":").at(-1)).sort(), ["main", "model-1.0.0", REVISION].sort());
+  assert.ok(engine.find("withRegistryAuth").every((a) => a.op.args.username === "ci-sp"));
+  for (const q of queriesOutsideSetSecret(engine)) {
+    assert.not.ok(q.includes(ACR_PASSWORD) || q.includes("storage-KEY-plaintext"), "no plaintext secret outside setSecret");
+  }
+  assert.match(String(result), /^mode: Azure/m);
+  assert.match(String(result), /image: myacr\.azurecr\.io\/ai-app@sha256:/);
+});
+
+test("ci: a pull request build (store, no registry) publishes nothing", async () => {
+  const { engine, error, result } = await recordGraph(
+    () => pipeline().withStore("models", "acct01", undefined, undefined, undefined, dag.setSecret("k", "key==")).ci(),
+    { respond: responder() },
+  );
+  assert.is(error, undefined, String(error));
+  assert.is(engine.find("publish").length, 0);
+  assert.match(String(result), /image: not published/);
+});
+
+test("ci: registry credentials without --registry are refused before anything runs", async () => {
+  const { engine, error } = await recordGraph(() => pipeline().ci(undefined, "ai-app", "main", "user", dag.setSecret("p", "x")), { respond: responder() });
+  assert.match(error?.message ?? "", /without --registry/);
+  assert.is(engine.find("withExec").length, 0);
+});
+
+let registry: RunningRegistry | undefined;
+test.after(async () => {
+  await registry?.stop();
+});
+
+/** A real registry (Debian's docker-registry on 127.0.0.1) holding ai-app:main; returns its digest. */
+async function registryWithMain(): Promise<string> {
+  registry ??= await startRegistry();
+  const pushed = await pushImage({ url: registry.url }, "ai-app", ["main"], { seed: "release-test" });
+  return pushed.digest;
+}
+
+test("release through the SDK entrypoint: main resolved to its digest by the real registry, deployed by digest, smoke-tested", async () => {
+  const digest = await registryWithMain();
+  const run = await callThroughEntrypoint({
+    call: {
+      parentName: "AiAppPipeline",
+      name: "release",
+      parent: { source: contextDirectoryId("/"), revision: "dev", created: "", sourceUrl: "" },
+      inputArgs: { registry: registry!.address, kubeconfig: contextDirectoryId("/kubeconfig-secret"), namespace: "ai-app" },
+    },
+    respond: responder(),
+  });
+  assert.is(run.error, undefined, run.error);
+  assert.is(run.exitCode, 0, run.output);
+  const ref = `${registry!.address}/ai-app@${digest}`;
+  assert.match(String(run.value), new RegExp(`released: main -> ${ref.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+  const kubectl = run.engine.find("withExec").filter((e) => argvOf(e.op)[0] === "kubectl");
+  const apply = kubectl.find((e) => argvOf(e.op)[1] === "apply" && !argvOf(e.op).includes("--dry-run=server"))!;
+  const rollout = kubectl.find((e) => argvOf(e.op)[1] === "rollout")!;
+  const smoke = kubectl.find((e) => argvOf(e.op)[1] === "run")!;
+  assert.ok(apply && rollout && smoke, "apply, rollout status and the smoke pod ran");
+  assert.is(argvOf(smoke.op)[argvOf(smoke.op).indexOf("--image") + 1], ref, "the smoke pod runs the released digest");
+  assert.ok(argvOf(smoke.op).includes("--namespace") && argvOf(smoke.op).includes("ai-app"));
+  for (const e of kubectl) {
+    assert.ok(e.prefix.some((o) => o.field === "withMountedSecret" && o.args.path === "/run/kube/config"), "kubeconfig mounted as a secret");
+    assert.not.ok(e.prefix.some((o) => o.field === "withEnvVariable" && String(o.args.value).includes("KUBE-TOKEN")));
+  }
+});
+
+test("release: a failed smoke test after a good rollout rolls back to the previous revision and fails", async () => {
+  await registryWithMain();
+  const bad = '{"ok": false, "problems": ["/score classified a known 0 as 6"], "seen": {}}';
+  const { engine, error } = await recordGraph(
+    () => pipeline().release(registry!.address, dag.setSecret("kubeconfig", KUBECONFIG), "ai-app", "main"),
+    { respond: responder({ smoke: bad }) },
+  );
+  assert.match(error?.message ?? "", /smoke test failed .*classified a known 0 as 6/);
+  assert.match(error?.message ?? "", /rolled back to revision 3/);
+  const undo = engine.find("withExec").find((e) => argvOf(e.op).slice(1, 3).join(" ") === "rollout undo");
+  assert.ok(undo, "rollout undo ran");
+  assert.ok(argvOf(undo!.op).includes("--to-revision=3"));
+});
+
+test("release: a tag that does not exist deploys nothing", async () => {
+  await registryWithMain();
+  const { engine, error } = await recordGraph(
+    () => pipeline().release(registry!.address, dag.setSecret("kubeconfig", KUBECONFIG), "ai-app", "no-such-tag"),
+    { respond: responder() },
+  );
+  assert.match(error?.message ?? "", /no-such-tag/);
+  assert.is(engine.find("withExec").length, 0);
+});
+
+test.run();
