@@ -122,6 +122,7 @@ class Gunicorn:
     def __init__(self, model_dir: Path, log_dir: Path, workers: int = 1, extra_env=None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        log_dir.mkdir(parents=True, exist_ok=True)
         self.stdout_path = log_dir / f"gunicorn-{self.port}.out"
         self.stderr_path = log_dir / f"gunicorn-{self.port}.err"
         env = dict(os.environ)
@@ -144,6 +145,12 @@ class Gunicorn:
             stderr=self._err,
             start_new_session=True,  # own process group: stop() can reap stray workers too
         )
+
+    def __enter__(self) -> "Gunicorn":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
     def stderr(self) -> str:
         if not self._err.closed:

@@ -7,12 +7,12 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
-import { CLI, explainCliFailure, FETCH_OUT, STORE_HOST, TRANSPILE } from "../../dagger/src/steps/model-store.js";
+import { CLI, explainCliFailure, FETCH_OUT, STORE_HOST, StoreArgs, TRANSPILE } from "../../dagger/src/steps/model-store.js";
 import { Op } from "../support/fake-engine.js";
 import { baseImages, contextDir, execsStartingWith, isPinnedImage, queriesOutsideSetSecret } from "../support/graph.js";
 import { introspectModule } from "../support/introspect.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
-import { dag, ExecError, Secret, Service } from "../support/sdk.js";
+import { dag, ExecError } from "../support/sdk.js";
 
 const KEY = "account-KEY-plaintext-0123456789==";
 const SHA = "c".repeat(64);
@@ -43,23 +43,7 @@ function respond(chain: Op[]): unknown {
 const pipeline = () => new AiAppPipeline(contextDir("/"), "0123456789abcdef0123456789abcdef01234567", "", "");
 
 /** with-store's arguments, by name, in their positional order. */
-interface StoreOpts {
-  container?: string;
-  account?: string;
-  accountUrl?: string;
-  connectionString?: Secret;
-  sasToken?: Secret;
-  accountKey?: Secret;
-  tenantId?: string;
-  clientId?: string;
-  clientSecret?: Secret;
-  federatedToken?: Secret;
-  serviceConnectionId?: string;
-  systemAccessToken?: Secret;
-  oidcRequestUri?: string;
-  managedIdentity?: boolean;
-  storeService?: Service;
-}
+type StoreOpts = Partial<StoreArgs>;
 const store = (o: StoreOpts) =>
   [
     o.container ?? "models", o.account, o.accountUrl, o.connectionString, o.sasToken, o.accountKey, o.tenantId, o.clientId,

@@ -1,10 +1,9 @@
 /** Configuration objects the pipeline carries between chained calls (`with-store ... ci`). */
 import { object, Secret, Service } from "@dagger.io/dagger";
-import { StoreArgs } from "../steps/model-store.js";
 
 /** Where and how to reach the model store: Azure Blob Storage with one auth mode, or an Azurite service. */
 @object()
-export class ModelStoreSettings implements StoreArgs {
+export class ModelStoreSettings {
   container?: string;
   account?: string;
   accountUrl?: string;

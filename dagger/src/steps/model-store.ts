@@ -15,26 +15,10 @@ import { OIDC_REQUEST_URI_ENV, SECRET_ENV, SecretField } from "../credentials/en
 import { IMAGES } from "../images.js";
 import { AZURITE_ACCOUNT, AZURITE_BLOB_PORT, AZURITE_KEY } from "../model-store/azurite-dev.js";
 import { DEFAULT_CONTAINER } from "../model-store/layout.js";
+import { ModelStoreSettings } from "../pipeline/settings.js";
 
-/** Store arguments as the Dagger functions take them: secrets as Secrets, or an Azurite service. */
-export interface StoreArgs {
-  container?: string;
-  account?: string;
-  accountUrl?: string;
-  connectionString?: Secret;
-  sasToken?: Secret;
-  accountKey?: Secret;
-  tenantId?: string;
-  clientId?: string;
-  clientSecret?: Secret;
-  federatedToken?: Secret;
-  serviceConnectionId?: string;
-  systemAccessToken?: Secret;
-  oidcRequestUri?: string;
-  managedIdentity?: boolean;
-  /** An Azurite service instead of Azure (its development account is used). */
-  storeService?: Service;
-}
+/** Store arguments as the Dagger functions take them (with-store): secrets as Secrets, or an Azurite service. */
+export type StoreArgs = ModelStoreSettings;
 
 /** How the functions' users spell each auth field, for the shared selection errors. */
 export const DAGGER_LABELS: FieldLabels = {
