@@ -7,7 +7,7 @@ import { ModelStoreSettings } from "./pipeline/settings.js";
 import { runCi } from "./pipeline/ci.js";
 import { runRelease } from "./pipeline/release.js";
 import { formatCiReport, formatReleaseReport } from "./pipeline/report.js";
-import { runAppTests } from "./steps/test.js";
+import { appTestContainer, runAppTests } from "./steps/test.js";
 import { trainSampleModel } from "./steps/train.js";
 import { deployImage, diffImage, registryImageMetadata, renderForImage } from "./deploy/deploy.js";
 
@@ -22,13 +22,15 @@ const SOURCE_IGNORE = [
   "dagger/sdk",
   ".tmp",
   "bench-out",
+  ".tools",
   ".git",
 ];
 
 /**
- * The CI/CD pipeline of the AI web app: test the Flask service, take a verified model,
- * build one image holding both, and run it. Every function works the same on a laptop
- * and in any CI.
+ * The CI/CD pipeline of the AI web app: test the Flask service, take a verified model from the
+ * Blob model store, build one image holding both, publish it to ACR by digest, and deploy it to
+ * AKS with kubectl, rolling back on failure. Every function works the same on a laptop and in any
+ * CI; `ci` with no Azure arguments runs it all locally (Azurite, a registry and k3s in Dagger).
  */
 @object()
 export class AiAppPipeline {
@@ -63,6 +65,14 @@ export class AiAppPipeline {
   @check()
   async test(): Promise<string> {
     return runAppTests(this.source);
+  }
+
+  /**
+   * The container the test suite runs in, dependencies installed and the app copied, for debugging (dagger call test-container terminal).
+   */
+  @func()
+  testContainer(): Container {
+    return appTestContainer(this.source);
   }
 
   /**

@@ -7,13 +7,13 @@
  * no apply (kubectl's apply needs the server's OpenAPI documents, which this does not serve).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, Server } from "node:https";
 import { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { kubeconfigText } from "./support.js";
+import { tempDir } from "../support/temp.js";
 
 export type RolloutState = "complete" | "progressing" | "deadline-exceeded";
 
@@ -41,7 +41,7 @@ const LABELS = { "app.kubernetes.io/name": "ai-app" };
 export class FakeApiServer {
   readonly requests: Recorded[] = [];
   private server?: Server;
-  private dir = mkdtempSync(join(tmpdir(), "fake-apiserver-"));
+  private dir = tempDir("fake-apiserver-");
   url = "";
 
   constructor(public state: ApiState) {}

@@ -8,8 +8,7 @@ import { spawnSync } from "node:child_process";
 import { IncomingHttpHeaders } from "node:http";
 import { createServer } from "node:https";
 import { AddressInfo } from "node:net";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import { parseAllDocuments } from "yaml";
@@ -29,6 +28,7 @@ import {
 } from "../../dagger/src/deploy/commands.js";
 import { IMAGES } from "../../dagger/src/images.js";
 import { IMAGE, kubeconfigText, kubectl, renderShipped, writeTemp } from "./support.js";
+import { tempDir } from "../support/temp.js";
 
 type Obj = Record<string, unknown>;
 
@@ -119,7 +119,7 @@ test("the revision query's jsonpath reads the Deployment's revision annotation",
 test("every command the deploy step builds is accepted by kubectl's parser (it gets as far as dialling the cluster)", () => {
   const manifests = writeTemp(renderShipped());
   const targets: Target[] = [{ namespace: "prod" }, { namespace: "prod", context: "aks-prod", token: true }];
-  const dir = mkdtempSync(join(tmpdir(), "kubeconfig-token-"));
+  const dir = tempDir("kubeconfig-token-");
   writeFileSync(join(dir, "token"), "not-a-real-token\n");
   writeFileSync(join(dir, "token-user.yaml"), tokenUserKubeconfig(join(dir, "token")));
   writeFileSync(join(dir, "config"), kubeconfigText("https://127.0.0.1:9", { insecure: true }));
@@ -151,7 +151,7 @@ test("every command the deploy step builds is accepted by kubectl's parser (it g
 
 /** A local HTTPS server standing in for the AKS API server: records request headers. */
 async function withTlsServer<T>(fn: (url: string, caData: string, seen: IncomingHttpHeaders[]) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), "tls-"));
+  const dir = tempDir("tls-");
   const gen = spawnSync("openssl", [
     "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
     "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
@@ -175,7 +175,7 @@ async function withTlsServer<T>(fn: (url: string, caData: string, seen: Incoming
 
 test("Entra token path: KUBECONFIG=kubeconfig:token-user + --user sends the mounted token as a bearer token", async () => {
   await withTlsServer(async (url, caData, seen) => {
-    const dir = mkdtempSync(join(tmpdir(), "entra-"));
+    const dir = tempDir("entra-");
     writeFileSync(join(dir, "config"), kubeconfigText(url, { caData }, "exec"));
     writeFileSync(join(dir, "token"), "eyJ0eXAiOiJKV1Qi.fake.token\n"); // as `az ... -o tsv` writes it, newline included
     const fragment = tokenUserKubeconfig(join(dir, "token"));
@@ -203,7 +203,8 @@ function spawnKubectlAsync(args: string[], kubeconfig: string): Promise<{ status
   return import("node:child_process").then(
     ({ spawn }) =>
       new Promise((resolve) => {
-        const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("KUBE"))), KUBECONFIG: kubeconfig, HOME: mkdtempSync(join(tmpdir(), "home-")) };
+        const home = tempDir("home-");
+        const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("KUBE"))), KUBECONFIG: kubeconfig, HOME: home };
         const child = spawn("kubectl", args, { env, stdio: ["ignore", "pipe", "pipe"] });
         let stderr = "";
         child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));

@@ -1,11 +1,11 @@
 /** Shared by the deploy tests: the shipped k8s/ files, a rendered set, and the real kubectl binary. */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ManifestFile } from "../../dagger/src/manifests/documents.js";
 import { renderManifests, RenderOptions } from "../../dagger/src/manifests/render.js";
 import { ROOT } from "../support/session.js";
+import { tempDir } from "../support/temp.js";
 
 export const DIGEST = `sha256:${"c".repeat(64)}`;
 export const IMAGE = `myacr.azurecr.io/ai-app@${DIGEST}`;
@@ -28,7 +28,7 @@ export function renderShipped(opts: Partial<RenderOptions> = {}): ManifestFile[]
 
 /** Writes files into a fresh temp directory and returns its path. */
 export function writeTemp(files: ManifestFile[], prefix = "k8s-"): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = tempDir(prefix);
   for (const f of files) writeFileSync(join(dir, f.path), f.text);
   return dir;
 }
@@ -55,14 +55,14 @@ export function kubectl(args: string[], opts: { kubeconfig?: string; input?: str
 
 let home: string | undefined;
 function homeDir(): string {
-  return (home ??= mkdtempSync(join(tmpdir(), "kubectl-home-")));
+  return (home ??= tempDir("kubectl-home-"));
 }
 
 let nowhere: string | undefined;
 /** A kubeconfig that points at a port nothing listens on (127.0.0.1:9), with contexts `nowhere` and `aks-prod`. */
 export function nowhereKubeconfig(): string {
   if (nowhere) return nowhere;
-  const dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
+  const dir = tempDir("kubeconfig-");
   nowhere = join(dir, "config");
   writeFileSync(nowhere, kubeconfigText("https://127.0.0.1:9", { insecure: true }));
   return nowhere;

@@ -9,7 +9,7 @@ import { MODULE_SRC, ROOT, SDK_DIST } from "../support/session.js";
 /** The functions this module exposes, in CLI spelling. Adding one means adding it here. */
 const EXPECTED = [
   "build", "ci", "deploy", "diff", "image-digest", "manifests", "model", "models", "publish", "publish-model",
-  "release", "serve", "test", "train-sample-model", "with-store",
+  "release", "serve", "test", "test-container", "train-sample-model", "with-store",
 ];
 
 test("the module exposes exactly the expected functions", async () => {

@@ -4,11 +4,11 @@
  * child process, which decodes arguments exactly as the Dagger runtime does.
  */
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdtempSync, readdirSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { connection } from "./sdk.js";
 import { FakeEngine, FakeEngineOptions } from "./fake-engine.js";
+import { tempDir } from "./temp.js";
 export { contextDirectoryId } from "./fake-engine.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -90,7 +90,7 @@ export async function callThroughEntrypoint(opts: FakeEngineOptions & { call: No
 let clientGen: string | undefined;
 export function clientGenFile(): string {
   if (clientGen) return clientGen;
-  const dir = mkdtempSync(join(tmpdir(), "introspect-"));
+  const dir = tempDir("introspect-");
   const target = join(dir, "client.gen.ts");
   copyFileSync(join(SDK_DIST, "api/client.gen.d.ts"), target);
   return (clientGen = target);
