@@ -30,3 +30,16 @@ def trained(tmp_path_factory):
 def heldout():
     _, x_heldout, _, y_heldout = train.load_split()
     return x_heldout, y_heldout
+
+
+@pytest.fixture(scope="session")
+def server(trained, tmp_path_factory):
+    """The trained model served by the real app under gunicorn on 127.0.0.1 (2 workers)."""
+    import harness
+
+    app = harness.Gunicorn(trained, tmp_path_factory.mktemp("gunicorn-logs"), workers=2)
+    try:
+        app.wait_ready()
+        yield app
+    finally:
+        app.stop()

@@ -12,16 +12,6 @@ import harness
 BATCH = 32
 
 
-@pytest.fixture(scope="module")
-def server(trained, tmp_path_factory):
-    app = harness.Gunicorn(trained, tmp_path_factory.mktemp("gunicorn-logs"), workers=2)
-    try:
-        app.wait_ready()
-        yield app
-    finally:
-        app.stop()
-
-
 def test_heldout_pngs_scored_over_http(server, heldout):
     x_heldout, y_heldout = heldout
     assert len(y_heldout) >= 200

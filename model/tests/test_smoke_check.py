@@ -10,21 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import harness
 
 SMOKE = Path(__file__).resolve().parents[2] / "dagger" / "src" / "smoke" / "smoke_check.py"
-
-
-@pytest.fixture(scope="module")
-def server(trained, tmp_path_factory):
-    app = harness.Gunicorn(trained, tmp_path_factory.mktemp("smoke-logs"), workers=1)
-    try:
-        app.wait_ready()
-        yield app
-    finally:
-        app.stop()
 
 
 def run_smoke(*args):
