@@ -144,6 +144,21 @@ test("ci with Azure arguments: no local service; model from the store; published
   assert.match(String(result), /image: myacr\.azurecr\.io\/ai-app@sha256:/);
 });
 
+test("ci with Azure arguments: the model is fetched first (fresh federated token), and a failing suite publishes nothing", async () => {
+  const { engine, error } = await recordGraph(
+    () => pipeline()
+      .withStore("models", "acct01", undefined, undefined, undefined, dag.setSecret("storage-key", "key=="))
+      .ci("myacr.azurecr.io", "ai-app", "main", "ci-sp", dag.setSecret("acr-password", ACR_PASSWORD)),
+    { respond: responder({ pytestExit: 1 }) },
+  );
+  assert.match(error?.message ?? "", /app tests failed/);
+  const fetched = firstQuery(engine, (c) => argvOf(lastExec(c))[CLI.length] === "fetch");
+  const tests = firstQuery(engine, (c) => argvOf(lastExec(c))[2] === "pytest");
+  assert.ok(fetched >= 0 && tests > fetched, `model fetched (${fetched}) before the tests (${tests})`);
+  assert.is(engine.find("publish").length, 0);
+  assert.is(engine.find("withRegistryAuth").length, 0);
+});
+
 test("ci: a pull request build (store, no registry) publishes nothing", async () => {
   const { engine, error, result } = await recordGraph(
     () => pipeline().withStore("models", "acct01", undefined, undefined, undefined, dag.setSecret("k", "key==")).ci(),

@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { checksumList, isSafeRelativePath, ManifestError, parseManifest } from "../../dagger/src/model-store/manifest.js";
+import { createHash } from "node:crypto";
+import { checksumList, isSafeRelativePath, ManifestError, modelDigest, parseManifest } from "../../dagger/src/model-store/manifest.js";
 
 const sha = "a".repeat(64);
 const good = { name: "digits-classifier", version: "1.2.0", files: [{ path: "model.onnx", sha256: sha, size: 10 }], metrics: { heldout_accuracy: 0.97 } };
@@ -37,6 +38,14 @@ test("not JSON, not an object, no files, duplicate and manifest paths are reject
 test("safe relative paths", () => {
   for (const p of ["model.onnx", "sub/dir/file.bin"]) assert.ok(isSafeRelativePath(p), p);
   for (const p of ["", "/abs", "../up", "a/../b", "a//b", "./a", "a\\b"]) assert.not.ok(isSafeRelativePath(p), p);
+});
+
+test("model digest: the single file's sha256, or the sha256 of the checksum list", () => {
+  const one = parseManifest(JSON.stringify(good));
+  assert.is(modelDigest(one), sha);
+  const two = parseManifest(JSON.stringify({ ...good, files: [...good.files, { path: "labels.txt", sha256: "b".repeat(64), size: 3 }] }));
+  assert.is(modelDigest(two), createHash("sha256").update(checksumList(two)).digest("hex"));
+  assert.is.not(modelDigest(two), sha);
 });
 
 test.run();

@@ -2,6 +2,7 @@
  * The model manifest (`model.json`) written by `model/train.py`: the contract between the
  * data-science stream and the pipeline. Parsed and validated here without any I/O.
  */
+import { createHash } from "node:crypto";
 import { parseSemver } from "./semver.js";
 
 export interface ModelFile {
@@ -91,6 +92,6 @@ export function checksumList(m: ModelManifest): string {
 }
 
 /** One digest for the whole model: the sha256 of its single file, or of the checksum list. */
-export function modelDigest(m: ModelManifest, hash: (s: string) => string): string {
-  return m.files.length === 1 ? m.files[0]!.sha256 : hash(checksumList(m));
+export function modelDigest(m: ModelManifest): string {
+  return m.files.length === 1 ? m.files[0]!.sha256 : createHash("sha256").update(checksumList(m)).digest("hex");
 }

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { Directory, Secret, Service } from "@dagger.io/dagger";
 import { deployImage, readImageMetadata } from "../deploy/deploy.js";
 import { azuriteService, LOCAL_REGISTRY, registryService } from "../local/services.js";
+import { modelDigest } from "../model-store/manifest.js";
 import { RegistryAuth } from "../registry/auth.js";
 import { buildTags } from "../registry/names.js";
 import { BuildOptions, runtimeImage, verifyModelDirectory } from "../steps/build.js";
@@ -14,16 +15,13 @@ import { azuriteTarget, fetchModelDirectory, publishModelDirectory, StoreTarget 
 import { publishImage, pushTags } from "../steps/publish.js";
 import { runAppTests } from "../steps/test.js";
 import { trainSampleModel } from "../steps/train.js";
-import { modelDigest } from "../model-store/manifest.js";
 import { localCluster } from "./local-cluster.js";
 import { APP_SERVICE } from "./release.js";
 import { CiReport } from "./report.js";
 import { runSmokeTest } from "./smoke-step.js";
-import { createHash } from "node:crypto";
 
 /** The version the embedded default publishes its freshly trained sample model under. */
 export const SAMPLE_MODEL_VERSION = "1.0.0";
-const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
 
 export interface CiInputs {
   source: Directory;
@@ -56,10 +54,12 @@ async function azureCi(i: CiInputs): Promise<CiReport> {
   if (!i.model && !i.store) {
     throw new Error("ci: --registry was given but no model: configure the model store first (dagger call with-store ... ci ...) or pass --model DIR");
   }
-  const tests = await runAppTests(i.source); // first: a failing suite publishes nothing
+  // The model first: a federated token (Azure DevOps' idToken lives 10 minutes) is used while
+  // fresh. Fetching publishes nothing; the tests still run before anything is built or pushed.
   const model = i.model ?? (await fetchModelDirectory(i.store!, i.modelName, i.modelVersion, i.prerelease));
+  const tests = await runAppTests(i.source);
   const manifest = await verifyModelDirectory(model);
-  const modelInfo = { name: manifest.name, version: manifest.version, sha256: modelDigest(manifest, sha256Hex) };
+  const modelInfo = { name: manifest.name, version: manifest.version, sha256: modelDigest(manifest) };
   if (!i.registry) {
     await runtimeImage(i.source, model, manifest, i.build).sync(); // build only (pull requests)
     return { mode: "azure", tests, model: modelInfo };
@@ -93,7 +93,7 @@ async function embeddedCi(i: CiInputs): Promise<CiReport> {
       ...(cluster.access.services ? { services: cluster.access.services } : {}),
       metadata: await readImageMetadata(image),
     });
-    const model256 = modelDigest(manifest, sha256Hex);
+    const model256 = modelDigest(manifest);
     const smoke = await runSmokeTest(cluster.access, {
       image: published.reference,
       namespace,

@@ -1,5 +1,4 @@
 /** The runtime image: app + verified model, non-root, labelled with where both came from. */
-import { createHash } from "node:crypto";
 import { Container, dag, Directory } from "@dagger.io/dagger";
 import { APP_DIR, APP_PORT, APP_UID, IMAGES, MODEL_DIR } from "../images.js";
 import { checksumList, MANIFEST_NAME, ModelManifest, modelDigest, parseManifest } from "../model-store/manifest.js";
@@ -39,7 +38,7 @@ export function imageLabels(manifest: ModelManifest, opts: BuildOptions): Record
     "org.opencontainers.image.base.name": IMAGES.python,
     "ai-app-pipeline.model.name": manifest.name,
     "ai-app-pipeline.model.version": manifest.version,
-    "ai-app-pipeline.model.sha256": modelDigest(manifest, sha256Hex),
+    "ai-app-pipeline.model.sha256": modelDigest(manifest),
   };
   if (opts.sourceUrl) labels["org.opencontainers.image.source"] = opts.sourceUrl;
   if (opts.created) labels["org.opencontainers.image.created"] = checkCreated(opts.created);
@@ -52,10 +51,6 @@ export const MODEL_PERMISSIONS = 0o555;
 /** Glob-escapes a manifest path so `include` matches exactly that file. */
 function literalPattern(path: string): string {
   return path.replace(/[\\*?[\]]/g, "\\$&");
-}
-
-function sha256Hex(s: string): string {
-  return createHash("sha256").update(s).digest("hex");
 }
 
 /**
