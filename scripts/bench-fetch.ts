@@ -27,7 +27,10 @@ import { startAzurite } from "../test/support/azurite.js";
 import { buildCliLayout } from "../test/support/model-cli.js";
 import { tempDir } from "../test/support/model-fixtures.js";
 
-const SIZE = 1024 * 1024 * 1024;
+/** Model size: 1 GiB unless BENCH_FETCH_MB says otherwise (the test suite runs it small, as a smoke check). */
+const SIZE_MB = Number(process.env.BENCH_FETCH_MB ?? 1024);
+if (!Number.isInteger(SIZE_MB) || SIZE_MB < 1) throw new Error(`BENCH_FETCH_MB must be a whole number of MiB >= 1, got ${process.env.BENCH_FETCH_MB}`);
+const SIZE = SIZE_MB * 1024 * 1024;
 const NAME = "bench-model";
 const VERSION = "1.0.0";
 
@@ -112,7 +115,7 @@ async function main(): Promise<void> {
   const work = tempDir("bench-fetch-");
   try {
     await az.admin.getContainerClient("models").create();
-    log(`writing a ${SIZE / 2 ** 30} GiB random model...`);
+    log(`writing a ${SIZE_MB} MiB random model...`);
     const modelDir = join(work, "model");
     await writeBigModel(modelDir);
     const store = new ModelStore(connect({ container: "models", auth: { accountUrl: az.accountUrl, accountKey: az.key } }, CLI_LABELS, "write"));

@@ -121,14 +121,15 @@ class Gunicorn:
 
     def __init__(self, model_dir: Path, log_dir: Path, workers: int = 1, extra_env=None):
         self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.host = "127.0.0.1"
+        self.base = f"http://{self.host}:{self.port}"
         log_dir.mkdir(parents=True, exist_ok=True)
         self.stdout_path = log_dir / f"gunicorn-{self.port}.out"
         self.stderr_path = log_dir / f"gunicorn-{self.port}.err"
         env = dict(os.environ)
         env.update(
             MODEL_DIR=str(model_dir),
-            HOST="127.0.0.1",
+            HOST=self.host,
             PORT=str(self.port),
             WEB_CONCURRENCY=str(workers),
             PYTHONDONTWRITEBYTECODE="1",
