@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { clientGenFile, introspectModule } from "../support/introspect.js";
-import { MODULE_SRC, ROOT, SDK_DIST } from "../support/session.js";
+import { callThroughEntrypoint, MODULE_SRC, ROOT, SDK_DIST } from "../support/session.js";
 
 /** The functions this module exposes, in CLI spelling. Adding one means adding it here. */
 const EXPECTED = [
@@ -55,6 +55,21 @@ test("the runtime's own introspection entrypoint accepts the module (DRY_RUN)", 
   assert.is(r.status, 0, r.stderr);
   const json = JSON.parse(r.stdout) as { objects: Record<string, { methods: Record<string, unknown> }> };
   assert.equal(Object.keys(json.objects.AiAppPipeline!.methods).length, EXPECTED.length);
+});
+
+test("the runtime's register step (entrypoint with no parent call) registers every function with its cache policy", async () => {
+  const run = await callThroughEntrypoint({ call: { parentName: "", name: "" } });
+  assert.is(run.exitCode, 0, run.output);
+  assert.is(run.error, undefined);
+  assert.ok(run.engine.isId(run.value), "returns the module's id");
+  const m = await introspectModule();
+  const registered = run.engine.find("function").map((f) => String(f.op.args.name));
+  for (const f of Object.keys(m.main.functions)) assert.ok(registered.includes(f), `${f} registered`);
+  const never = Object.values(m.main.functions).filter((f) => f.cache === "never").length;
+  assert.ok(never >= 5, "resolution, publishing and deploying functions are uncached");
+  assert.is(run.engine.find("withCachePolicy").filter((c) => c.op.args.policy === "Never").length, never);
+  assert.is(run.engine.find("withCheck").length, 1);
+  assert.is(run.engine.find("withUp").length, 1);
 });
 
 test.run();
