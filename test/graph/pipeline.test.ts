@@ -116,6 +116,18 @@ test("ci with no Azure arguments: Azurite, registry and k3s started; sample mode
   assert.match(String(result), /mode: embedded default/);
 });
 
+test("ci through the SDK entrypoint, no arguments at all: the embedded default, as `dagger call ci` runs it", async () => {
+  const run = await callThroughEntrypoint({
+    call: { parentName: "AiAppPipeline", name: "ci", parent: { source: contextDirectoryId("/"), revision: "dev", created: "", sourceUrl: "" } },
+    respond: responder(),
+  });
+  assert.is(run.error, undefined, run.output);
+  assert.is(run.exitCode, 0, run.output);
+  assert.equal(startedServices(run.engine).sort(), [IMAGES.azurite, IMAGES.k3s, IMAGES.registry].sort());
+  assert.match(String(run.value), /^mode: embedded default/);
+  assert.match(String(run.value), /smoke test: passed/);
+});
+
 test("ci with no Azure arguments: a failing test suite stops everything before any service or push", async () => {
   const { engine, error } = await recordGraph(() => pipeline().ci(), { respond: responder({ pytestExit: 1 }) });
   assert.match(error?.message ?? "", /app tests failed/);
