@@ -58,4 +58,11 @@ test("README and CI files: every dagger call example is valid", async () => {
   assert.ok(count > 0 || !existsSync(join(ROOT, "README.md")), "README has dagger call examples");
 });
 
+test("README's function table lists every function the module exposes, and no other", async () => {
+  const mod = await introspectModule();
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const listed = [...readme.matchAll(/^\| `([a-z-]+)` \|/gm)].map((m) => m[1]).sort();
+  assert.equal(listed, Object.values(mod.main.functions).map((f) => f.cliName).sort());
+});
+
 test.run();
