@@ -31,4 +31,4 @@ def b64(data: bytes) -> str:
 
 # The app's own test harness starts gunicorn exactly as production does; the model tests reuse it.
 sys.path.insert(0, str(APP_DIR / "tests"))
-from support import Gunicorn, free_port  # noqa: E402,F401
+from support import Gunicorn, free_port, refused_start  # noqa: E402,F401

@@ -206,3 +206,13 @@ class Gunicorn:
         for handle in (self._out, self._err):
             if not handle.closed:
                 handle.close()
+
+
+def refused_start(model_dir: Path, log_dir: Path, **kwargs) -> tuple[int, list[str]]:
+    """Starts gunicorn on a model that should be refused; returns its exit code and non-empty stderr lines."""
+    proc = Gunicorn(model_dir, log_dir, **kwargs)
+    try:
+        code = proc.wait_exit(timeout=60)
+    finally:
+        proc.stop()
+    return code, [line for line in proc.stderr().splitlines() if line.strip()]

@@ -47,13 +47,8 @@ def test_refuses_to_start_with_corrupt_model(model_dir, tmp_path):
     data = bytearray((model_dir / "model.onnx").read_bytes())
     data[len(data) // 2] ^= 0x01
     (model_dir / "model.onnx").write_bytes(bytes(data))
-    proc = support.Gunicorn(model_dir, tmp_path)
-    try:
-        code = proc.wait_exit(timeout=60)
-    finally:
-        proc.stop()
+    code, lines = support.refused_start(model_dir, tmp_path)
     assert code != 0
-    lines = [line for line in proc.stderr().splitlines() if line.strip()]
     assert len(lines) == 1, lines
     assert "sha256 mismatch" in lines[0] and str(model_dir / "model.onnx") in lines[0]
 
@@ -61,25 +56,15 @@ def test_refuses_to_start_with_corrupt_model(model_dir, tmp_path):
 def test_refuses_to_start_when_onnxruntime_cannot_load_model(tmp_path):
     """sha256 matches, but the bytes are not a model: the master's onnxruntime check says so."""
     model_dir = support.write_model_dir(tmp_path / "m", onnx_bytes=b"not a protobuf at all")
-    proc = support.Gunicorn(model_dir, tmp_path)
-    try:
-        code = proc.wait_exit(timeout=60)
-    finally:
-        proc.stop()
+    code, lines = support.refused_start(model_dir, tmp_path)
     assert code != 0
-    lines = [line for line in proc.stderr().splitlines() if line.strip()]
     assert len(lines) == 1, lines
     assert "onnxruntime cannot load the model" in lines[0]
 
 
 def test_refuses_to_start_without_model_dir(tmp_path):
-    proc = support.Gunicorn(tmp_path / "absent", tmp_path)
-    try:
-        code = proc.wait_exit(timeout=60)
-    finally:
-        proc.stop()
+    code, lines = support.refused_start(tmp_path / "absent", tmp_path)
     assert code != 0
-    lines = [line for line in proc.stderr().splitlines() if line.strip()]
     assert lines == [f"Error: model not usable: {tmp_path / 'absent'}: MODEL_DIR does not exist"]
 
 

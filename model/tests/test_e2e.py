@@ -68,12 +68,7 @@ def test_gunicorn_refuses_corrupted_model(trained, tmp_path):
     data = bytearray((broken / "model.onnx").read_bytes())
     data[100] ^= 0x55
     (broken / "model.onnx").write_bytes(bytes(data))
-    app = harness.Gunicorn(broken, tmp_path / "logs", workers=1)
-    try:
-        code = app.proc.wait(timeout=60)
-    finally:
-        app.stop()
+    code, lines = harness.refused_start(broken, tmp_path / "logs", workers=1)
     assert code != 0
-    lines = [line for line in app.stderr().splitlines() if line.strip()]
     assert len(lines) == 1, lines
     assert "sha256 mismatch" in lines[0] and str(broken / "model.onnx") in lines[0]

@@ -7,21 +7,19 @@ import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { APP_UID, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { Op } from "../support/fake-engine.js";
-import { baseImages, contextDir, execsStartingWith, indexOf, isPinnedImage } from "../support/graph.js";
+import { baseImages, contextDir, execsStartingWith, indexOf, isPinnedImage, modelJsonReads } from "../support/graph.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
 
 const SHA = "b".repeat(64);
 const MANIFEST = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: SHA, size: 4 }] });
+const modelJson = modelJsonReads(MANIFEST);
 
 /** Answers model.json reads with MANIFEST, and lets `overrides` fail chosen steps. */
 function responder(overrides: (chain: Op[]) => unknown = () => undefined) {
   return (chain: Op[]) => {
     const o = overrides(chain);
     if (o !== undefined) return o;
-    const leaf = chain.at(-1)!;
-    const prev = chain.at(-2);
-    if (leaf.field === "contents" && prev?.field === "file" && prev.args.path === "model.json") return MANIFEST;
-    return undefined;
+    return modelJson(chain);
   };
 }
 

@@ -10,7 +10,7 @@ import { IMAGE_LABELS } from "../../dagger/src/manifests/render.js";
 import { ciMode } from "../../dagger/src/pipeline/ci.js";
 import { CLI } from "../../dagger/src/steps/model-store.js";
 import { FakeEngine, Op } from "../support/fake-engine.js";
-import { contextDir, queriesOutsideSetSecret, repositoryFiles } from "../support/graph.js";
+import { contextDir, queriesOutsideSetSecret, repositoryFiles, modelJsonReads } from "../support/graph.js";
 import { dag } from "../support/sdk.js";
 import { pushImage, RunningRegistry, startRegistry } from "../support/registry.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
@@ -18,9 +18,9 @@ import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../suppo
 const REVISION = "0123456789abcdef0123456789abcdef01234567";
 const SHA = "e".repeat(64);
 const MODEL_JSON = JSON.stringify({ name: "digits-classifier", version: "1.0.0", files: [{ path: "model.onnx", sha256: SHA, size: 4 }] });
+const modelJson = modelJsonReads(MODEL_JSON);
 const RESOLVED = JSON.stringify({ name: "digits-classifier", version: "1.0.0", manifestSha256: "f".repeat(64) });
 const SMOKE_OK = '{"ok": true, "problems": [], "seen": {"model": {"name": "digits-classifier", "version": "1.0.0"}}}';
-const DIGEST_REF = `myacr.azurecr.io/ai-app@sha256:${"a".repeat(64)}`;
 const ACR_PASSWORD = "acr-PASSWORD-plaintext-42";
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: KUBE-TOKEN-plaintext}}]\n";
 
@@ -41,7 +41,8 @@ function responder(k: Knobs = {}) {
     const leaf = chain.at(-1)!;
     const parent = chain.slice(0, -1);
     const exec = argvOf(parent.at(-1)?.field === "withExec" ? parent.at(-1) : undefined);
-    if (leaf.field === "contents" && parent.at(-1)?.field === "file" && parent.at(-1)?.args.path === "model.json") return MODEL_JSON;
+    const manifest = modelJson(chain);
+    if (manifest !== undefined) return manifest;
     if (leaf.field === "label") {
       const labels: Record<string, string> = {
         [IMAGE_LABELS.revision]: REVISION, [IMAGE_LABELS.modelName]: "digits-classifier",

@@ -9,7 +9,7 @@ import { AiAppPipeline } from "../../dagger/src/index.js";
 import { IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { CLI, explainCliFailure, FETCH_OUT, STORE_HOST, StoreArgs, TRANSPILE } from "../../dagger/src/steps/model-store.js";
 import { Op } from "../support/fake-engine.js";
-import { baseImages, contextDir, execsStartingWith, isPinnedImage, queriesOutsideSetSecret } from "../support/graph.js";
+import { baseImages, contextDir, execsStartingWith, isPinnedImage, queriesOutsideSetSecret, modelJsonReads } from "../support/graph.js";
 import { introspectModule } from "../support/introspect.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
 import { dag, ExecError } from "../support/sdk.js";
@@ -19,6 +19,7 @@ const SHA = "c".repeat(64);
 const MANIFEST_SHA = "d".repeat(64);
 const RESOLVED = JSON.stringify({ name: "digits-classifier", version: "1.4.0", manifestSha256: MANIFEST_SHA, files: [] });
 const MODEL_JSON = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: SHA, size: 4 }] });
+const modelJson = modelJsonReads(MODEL_JSON);
 
 const argv = (op: Op) => (op.args.args as string[] | undefined) ?? [];
 const cliCommand = (chain: Op[]) => {
@@ -35,8 +36,8 @@ function respond(chain: Op[]): unknown {
     if (cmd === "list") return "digits-classifier in container \"models\"\n  1.4.0  1  4 B  -  complete, latest\n";
     if (cmd === "publish") return "published digits-classifier 1.4.0 to container \"models\"\n";
   }
-  const prev = chain.at(-2);
-  if (leaf.field === "contents" && prev?.field === "file" && prev.args.path === "model.json") return MODEL_JSON;
+  const manifest = modelJson(chain);
+  if (manifest !== undefined) return manifest;
   return undefined;
 }
 

@@ -11,7 +11,7 @@ import { APP_UID, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { ACR_REFRESH_TOKEN_USER } from "../../dagger/src/registry/client.js";
 import { MODEL_PERMISSIONS } from "../../dagger/src/steps/build.js";
 import { FakeEngine, Op } from "../support/fake-engine.js";
-import { contextDir, execsStartingWith, queriesOutsideSetSecret } from "../support/graph.js";
+import { contextDir, execsStartingWith, queriesOutsideSetSecret, modelJsonReads } from "../support/graph.js";
 import { introspectModule } from "../support/introspect.js";
 import { basicAuth, callWithSecrets, fakeEntraToken, pushImage, signRegistryToken, startFakeAcr, startRegistry } from "../support/registry.js";
 import { dag } from "../support/sdk.js";
@@ -22,6 +22,7 @@ const CREATED = "2025-01-31T12:00:00Z";
 const SOURCE_URL = "https://dev.azure.com/contoso/ai/_git/ai-app";
 const MODEL_SHA = "b".repeat(64);
 const MANIFEST = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: MODEL_SHA, size: 4 }] });
+const modelJson = modelJsonReads(MANIFEST);
 const DIGEST = `sha256:${"d".repeat(64)}`;
 const PASSWORD = "sp-client-secret-Zq8~example";
 const REGISTRY = "myacr.azurecr.io";
@@ -37,8 +38,8 @@ function responder(overrides: Overrides = () => undefined) {
     const o = overrides(chain);
     if (o !== undefined) return o;
     const leaf = chain.at(-1)!;
-    const prev = chain.at(-2);
-    if (leaf.field === "contents" && prev?.field === "file" && prev.args.path === "model.json") return MANIFEST;
+    const manifest = modelJson(chain);
+    if (manifest !== undefined) return manifest;
     if (leaf.field === "combinedOutput") return "....\n4 passed in 0.1s\n";
     if (leaf.field === "publish") return `${String(leaf.args.address)}@${DIGEST}`;
     if (leaf.field === "plaintext") {

@@ -65,3 +65,11 @@ export function repositoryFiles(chain: Op[]): unknown {
   if (leaf.field === "entries") return readdirSync(abs).map((n) => (statSync(join(abs, n)).isDirectory() ? `${n}/` : n));
   return readFileSync(abs, "utf8");
 }
+
+/** Answers reads of a model directory's model.json with `manifest`; undefined for anything else. */
+export function modelJsonReads(manifest: string): (chain: Op[]) => string | undefined {
+  return (chain) => {
+    const prev = chain.at(-2);
+    return chain.at(-1)?.field === "contents" && prev?.field === "file" && prev.args.path === "model.json" ? manifest : undefined;
+  };
+}
