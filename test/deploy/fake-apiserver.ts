@@ -27,6 +27,10 @@ export interface ApiState {
   events: unknown[];
   /** What the app answers through the service proxy, by path. */
   app?: Record<string, { status: number; body: string }>;
+  /** How a pod created through the API (kubectl run) ends: its exit code and its log. Default: exit 0, empty log. */
+  podRun?: { exitCode: number; log: string };
+  /** Readiness of the cluster itself, for the wait-for-cluster commands (default: all ready). */
+  cluster?: { readyz?: number; nodeReady?: boolean; defaultServiceAccount?: boolean };
 }
 
 export interface Recorded {
@@ -40,6 +44,8 @@ const LABELS = { "app.kubernetes.io/name": "ai-app" };
 
 export class FakeApiServer {
   readonly requests: Recorded[] = [];
+  /** Pods created through the API (POST), as the server stored them; dry runs are not kept. */
+  readonly createdPods: Record<string, unknown>[] = [];
   private server?: Server;
   private dir = tempDir("fake-apiserver-");
   url = "";
@@ -135,7 +141,30 @@ export class FakeApiServer {
       res.end(answer.body);
       return;
     }
-    if (u.pathname === `/api/v1/namespaces/${ns}/pods`) return send(200, { kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "12" }, items: this.state.pods });
+    const pods = `/api/v1/namespaces/${ns}/pods`;
+    if (u.pathname === pods && req.method === "POST") return this.createPod(body, u.searchParams.has("dryRun"), send);
+    if (u.pathname.startsWith(`${pods}/`)) return this.podRoute(req, res, u, send, notFound);
+    if (u.pathname === pods && u.searchParams.get("watch")) {
+      res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
+      res.flushHeaders();
+      return;
+    }
+    if (u.pathname === pods) {
+      const named = /^metadata\.name=(.+)$/.exec(u.searchParams.get("fieldSelector") ?? "")?.[1];
+      const items = named ? this.createdPods.filter((p) => podName(p) === named) : [...this.state.pods, ...this.createdPods];
+      return send(200, { kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "12" }, items });
+    }
+    if (u.pathname === "/readyz") {
+      const code = this.state.cluster?.readyz ?? 200;
+      res.writeHead(code, { "content-type": "text/plain" });
+      res.end(code === 200 ? "ok" : "[-]poststarthook/rbac/bootstrap-roles failed: not finished\nreadyz check failed");
+      return;
+    }
+    if (u.pathname === "/api/v1/nodes") return send(200, { kind: "NodeList", apiVersion: "v1", metadata: { resourceVersion: "14" }, items: [nodeObject(this.state.cluster?.nodeReady ?? true)] });
+    if (u.pathname === `/api/v1/namespaces/${ns}/serviceaccounts/default`) {
+      if (this.state.cluster?.defaultServiceAccount === false) return notFound('serviceaccounts "default"');
+      return send(200, { kind: "ServiceAccount", apiVersion: "v1", metadata: { name: "default", namespace: ns } });
+    }
     if (u.pathname === `/api/v1/namespaces/${ns}/events`) return send(200, { kind: "EventList", apiVersion: "v1", metadata: { resourceVersion: "13" }, items: this.state.events });
     return notFound(u.pathname);
   }
@@ -154,6 +183,53 @@ export class FakeApiServer {
     send(200, this.deploymentObject());
   }
 
+  /**
+   * Pod creation as the real API server validates it for the fields we send: every container
+   * needs a name and an image (`spec.containers[0].image: Required value`). The pod is stored as
+   * already finished (state.podRun), so `kubectl run --attach --rm` reads its log and deletes it.
+   */
+  private createPod(body: string, dryRun: boolean, send: (code: number, obj: unknown) => void): void {
+    const pod = JSON.parse(body) as { metadata?: { name?: string }; spec?: { containers?: { name?: string; image?: string }[] } };
+    const name = pod.metadata?.name ?? "";
+    const problems: string[] = [];
+    const containers = pod.spec?.containers ?? [];
+    if (!containers.length) problems.push("spec.containers: Required value");
+    containers.forEach((c, i) => {
+      if (!c.name) problems.push(`spec.containers[${i}].name: Required value`);
+      if (!c.image) problems.push(`spec.containers[${i}].image: Required value`);
+    });
+    if (problems.length) {
+      return send(422, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "Invalid", code: 422, message: `Pod "${name}" is invalid: ${problems.join(", ")}` });
+    }
+    const run = this.state.podRun ?? { exitCode: 0, log: "" };
+    const finished = {
+      ...pod,
+      metadata: { ...pod.metadata, namespace: this.state.namespace, uid: `pod-${name}`, resourceVersion: "20" },
+      status: {
+        phase: run.exitCode === 0 ? "Succeeded" : "Failed",
+        containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, ready: false, restartCount: 0, state: { terminated: { exitCode: run.exitCode, reason: run.exitCode === 0 ? "Completed" : "Error" } } })),
+      },
+    };
+    if (!dryRun) this.createdPods.push(finished);
+    send(201, finished);
+  }
+
+  private podRoute(req: IncomingMessage, res: ServerResponse, u: URL, send: (code: number, obj: unknown) => void, notFound: (what: string) => void): void {
+    const [name, sub] = u.pathname.split("/").slice(6);
+    const index = this.createdPods.findIndex((p) => podName(p) === name);
+    if (index < 0) return notFound(`pods "${name}"`);
+    if (sub === "log") {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end(this.state.podRun?.log ?? "");
+      return;
+    }
+    if (req.method === "DELETE") {
+      const [gone] = this.createdPods.splice(index, 1);
+      return send(200, gone);
+    }
+    return send(200, this.createdPods[index]);
+  }
+
   private deploymentObject(): unknown {
     const d = this.state.deployment!;
     const status =
@@ -170,6 +246,17 @@ export class FakeApiServer {
       status,
     };
   }
+}
+
+function podName(p: Record<string, unknown>): string {
+  return ((p.metadata as { name?: string } | undefined)?.name) ?? "";
+}
+
+function nodeObject(ready: boolean) {
+  return {
+    metadata: { name: "k3s-node" },
+    status: { conditions: [{ type: "Ready", status: ready ? "True" : "False", reason: ready ? "KubeletReady" : "KubeletNotReady" }] },
+  };
 }
 
 function podTemplate(image: string) {
@@ -192,14 +279,17 @@ function replicaSet(namespace: string, deployment: string, revision: string, ima
 }
 
 const group = (name: string) => ({ name, versions: [{ groupVersion: `${name}/v1`, version: "v1" }], preferredVersion: { groupVersion: `${name}/v1`, version: "v1" } });
-const resource = (name: string, kind: string, namespaced = true) => ({ name, singularName: kind.toLowerCase(), namespaced, kind, verbs: ["get", "list", "watch", "patch", "create"] });
+const resource = (name: string, kind: string, namespaced = true) => ({ name, singularName: kind.toLowerCase(), namespaced, kind, verbs: ["get", "list", "watch", "patch", "create", "delete"] });
 
 /** Legacy (non-aggregated) discovery: kubectl 1.32 accepts it when the server offers nothing newer. */
 const DISCOVERY: Record<string, unknown> = {
   "/version": { major: "1", minor: "32", gitVersion: "v1.32.4" },
   "/api": { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [] },
   "/apis": { kind: "APIGroupList", apiVersion: "v1", groups: [group("apps"), group("policy")] },
-  "/api/v1": { kind: "APIResourceList", groupVersion: "v1", resources: [resource("pods", "Pod"), resource("events", "Event"), resource("services", "Service")] },
+  "/api/v1": { kind: "APIResourceList", groupVersion: "v1", resources: [
+    resource("pods", "Pod"), resource("pods/log", "Pod"), resource("events", "Event"), resource("services", "Service"),
+    resource("nodes", "Node", false), resource("serviceaccounts", "ServiceAccount"), resource("namespaces", "Namespace", false),
+  ] },
   "/apis/apps/v1": { kind: "APIResourceList", groupVersion: "apps/v1", resources: [resource("deployments", "Deployment"), resource("replicasets", "ReplicaSet")] },
   "/apis/policy/v1": { kind: "APIResourceList", groupVersion: "policy/v1", resources: [resource("poddisruptionbudgets", "PodDisruptionBudget")] },
 };

@@ -20,18 +20,30 @@ export interface SmokeTarget {
   runId: string;
 }
 
-/** Pod-level hardening, so the smoke pod passes the "restricted" Pod Security Standard. */
-function overrides(): string {
-  return JSON.stringify({
+/**
+ * Hardening for the smoke pod, so it passes the "restricted" Pod Security Standard. Applied as a
+ * strategic merge patch (`--override-type=strategic`): kubectl's default, a JSON merge patch,
+ * replaces `spec.containers` whole and the API server then rejects a container with no image.
+ * A strategic merge matches containers by name, and `kubectl run NAME` names its container NAME.
+ */
+export function smokeOverrides(podName: string): Record<string, unknown> {
+  return {
     apiVersion: "v1",
     spec: {
-      securityContext: { runAsNonRoot: true, runAsUser: APP_UID, seccompProfile: { type: "RuntimeDefault" } },
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, runAsUser: APP_UID, runAsGroup: APP_UID, seccompProfile: { type: "RuntimeDefault" } },
       containers: [{
-        name: "smoke",
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+        name: podName,
+        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+        resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
       }],
     },
-  });
+  };
+}
+
+/** The smoke pod's name: `smoke-<runId>`, as a DNS label. */
+export function smokePodName(runId: string): string {
+  return `smoke-${runId}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "");
 }
 
 /**
@@ -39,14 +51,15 @@ function overrides(): string {
  * `targetFlags` (context, user) go before the pod's command.
  */
 export function smokeTestArgs(t: SmokeTarget, targetFlags: string[] = []): string[] {
-  const name = `smoke-${t.runId}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "");
+  const name = smokePodName(t.runId);
   return [
     "kubectl", "run", name,
     "--namespace", t.namespace,
     "--image", t.image,
     "--restart=Never", "--rm", "--attach", "--quiet",
     "--pod-running-timeout=3m",
-    `--overrides=${overrides()}`,
+    "--override-type=strategic",
+    `--overrides=${JSON.stringify(smokeOverrides(name))}`,
     ...targetFlags.filter((f) => !f.startsWith("--namespace")),
     "--command", "--",
     "python", "-c", SCRIPT, t.url, t.modelSha256 ?? "",
