@@ -14,6 +14,11 @@ export const IMAGES = {
   azurite: "mcr.microsoft.com/azure-storage/azurite:3.35.0",
   /** Embedded default: OCI registry. */
   registry: "registry:2.8.3",
+  /**
+   * Embedded default: pushes the image tarball to the plain-HTTP registry service (scratch image,
+   * binary at /regctl). Same version as the binary the tests drive (scripts/setup-regctl.sh).
+   */
+  regctl: "ghcr.io/regclient/regctl:v0.11.7",
   /** Embedded default: single-node Kubernetes. */
   k3s: "rancher/k3s:v1.32.4-k3s1",
 } as const;

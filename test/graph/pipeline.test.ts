@@ -9,6 +9,7 @@ import { IMAGES } from "../../dagger/src/images.js";
 import { IMAGE_LABELS } from "../../dagger/src/manifests/render.js";
 import { ciMode } from "../../dagger/src/pipeline/ci.js";
 import { CLI } from "../../dagger/src/steps/model-store.js";
+import { REGCTL_BINARY, TARBALL_PATH } from "../../dagger/src/registry/tarball-push.js";
 import { FakeEngine, Op } from "../support/fake-engine.js";
 import { contextDir, queriesOutsideSetSecret, repositoryFiles, modelJsonReads } from "../support/graph.js";
 import { dag } from "../support/sdk.js";
@@ -21,6 +22,8 @@ const MODEL_JSON = JSON.stringify({ name: "digits-classifier", version: "1.0.0",
 const modelJson = modelJsonReads(MODEL_JSON);
 const RESOLVED = JSON.stringify({ name: "digits-classifier", version: "1.0.0", manifestSha256: "f".repeat(64) });
 const SMOKE_OK = '{"ok": true, "problems": [], "seen": {"model": {"name": "digits-classifier", "version": "1.0.0"}}}';
+const PUSHED_DIGEST = `sha256:${"a".repeat(64)}`;
+const READY_NODES = JSON.stringify({ items: [{ status: { conditions: [{ type: "Ready", status: "True" }] } }] });
 const ACR_PASSWORD = "acr-PASSWORD-plaintext-42";
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: KUBE-TOKEN-plaintext}}]\n";
 
@@ -59,7 +62,9 @@ function responder(k: Knobs = {}) {
       if (cmd === "resolve") return RESOLVED + "\n";
       if (cmd === "publish") return 'published digits-classifier 1.0.0 to container "models"\n';
     }
+    if (exec[0] === REGCTL_BINARY && exec[4] === "digest" && leaf.field === "stdout") return `${PUSHED_DIGEST}\n`;
     if (exec[0] === "kubectl") {
+      if (exec[1] === "get" && exec[2] === "nodes" && leaf.field === "stdout") return READY_NODES;
       if (exec[1] === "run" && leaf.field === "stdout") return (k.smoke ?? SMOKE_OK) + "\n";
       if (exec[1] === "run" && leaf.field === "exitCode") return k.smoke ? 1 : 0;
       if (exec[1] === "rollout" && exec[2] === "status" && leaf.field === "exitCode") return k.rolloutExit ?? 0;
@@ -103,12 +108,25 @@ test("ci with no Azure arguments: Azurite, registry and k3s started; sample mode
   const pub = engine.find("withExec").find((e) => isCli("publish")([...e.prefix, e.op]))!;
   const mounted = pub.prefix.find((o) => o.field === "withDirectory" && o.args.path === "/in/model");
   assert.ok(engine.chainOf(String(mounted!.args.source)).some((o) => o.field === "withExec" && argvOf(o)[1] === "model/train.py"));
-  // pushed to the registry service, three tags, and that digest is what kubectl applies and smoke-tests
-  const pushes = engine.find("publish");
-  assert.is(pushes.length, 3);
-  for (const p of pushes) assert.match(String(p.op.args.address), /^registry:5000\/ai-app:/);
+  // pushed to the plain-HTTP registry service by regctl from the image tarball (never Container.publish,
+  // which would speak HTTPS to it), three tags, each read back; that digest is what kubectl applies
+  assert.is(engine.find("publish").length, 0, "no Container.publish to the registry service");
+  const imports = engine.find("withExec").filter((e) => argvOf(e.op)[0] === REGCTL_BINARY && argvOf(e.op)[4] === "import");
+  assert.equal(imports.map((e) => argvOf(e.op)[5]), [`registry:5000/ai-app:${REVISION}`, "registry:5000/ai-app:model-1.0.0", "registry:5000/ai-app:main"]);
+  for (const e of imports) {
+    assert.ok(argvOf(e.op).includes("reg=registry:5000,tls=disabled"), "plain HTTP for that one host");
+    const mount = e.prefix.find((o) => o.field === "withMountedFile" && o.args.path === TARBALL_PATH);
+    assert.ok(mount, "the tarball is mounted");
+    assert.ok(engine.chainOf(String(mount!.args.source)).some((o) => o.field === "asTarball"), "it is the built image's tarball");
+    assert.ok(e.prefix.some((o) => o.field === "withServiceBinding" && o.args.alias === "registry"), "bound to the registry service");
+  }
   const digestRef = /image: (registry:5000\/ai-app@sha256:[0-9a-f]{64})/.exec(String(result))?.[1];
-  assert.ok(digestRef, String(result));
+  assert.is(digestRef, `registry:5000/ai-app@${PUSHED_DIGEST}`, String(result));
+  // kubectl waits for k3s to take work (API server, a Ready node, the default ServiceAccount) before applying
+  const kubectlSteps = engine.find("withExec").map((e) => argvOf(e.op)).filter((a) => a[0] === "kubectl").map((a) => `${a[1]} ${a[2]}`);
+  const firstApply = kubectlSteps.findIndex((s) => s.startsWith("apply"));
+  assert.equal(kubectlSteps.slice(0, 3), ["get --raw=/readyz", "get nodes", "get serviceaccount/default"], kubectlSteps.join("\n"));
+  assert.ok(firstApply > 2, "apply after the readiness probes");
   const smoke = engine.find("withExec").find((e) => argvOf(e.op)[1] === "run")!;
   assert.is(argvOf(smoke.op)[argvOf(smoke.op).indexOf("--image") + 1], digestRef);
   const applied = engine.find("withExec").filter((e) => argvOf(e.op)[1] === "apply");

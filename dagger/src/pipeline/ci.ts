@@ -12,7 +12,10 @@ import { RegistryAuth } from "../registry/auth.js";
 import { buildTags } from "../registry/names.js";
 import { BuildOptions, runtimeImage, verifyModelDirectory } from "../steps/build.js";
 import { azuriteTarget, fetchModelDirectory, publishModelDirectory, StoreTarget } from "../steps/model-store.js";
-import { publishImage, pushTags } from "../steps/publish.js";
+import { publishImage } from "../steps/publish.js";
+import { pushTarballTags } from "../steps/push-tarball.js";
+import { KubectlSession, kubectlContainer } from "../steps/kubectl.js";
+import { DEFAULT_CLUSTER_WAIT, waitForCluster, WaitOptions } from "../deploy/cluster-ready.js";
 import { runAppTests } from "../steps/test.js";
 import { trainSampleModel } from "../steps/train.js";
 import { localCluster } from "./local-cluster.js";
@@ -37,6 +40,8 @@ export interface CiInputs {
   registry?: { registry: string; repository: string; channel: string; auth: RegistryAuth<Secret> };
   repository: string;
   channel: string;
+  /** How long the embedded default waits for its k3s to take work (tests shorten it). */
+  clusterWait?: WaitOptions;
 }
 
 export type CiMode = "embedded" | "azure";
@@ -82,11 +87,14 @@ async function embeddedCi(i: CiInputs): Promise<CiReport> {
     const manifest = await verifyModelDirectory(model);
     const image = runtimeImage(i.source, model, manifest, i.build);
     const tags = buildTags({ revision: i.build.revision, modelVersion: manifest.version, channel: i.channel });
-    const published = await pushTags(image, { registry: LOCAL_REGISTRY, repository: i.repository }, tags, registry);
+    const published = await pushTarballTags(image, { registry: LOCAL_REGISTRY, repository: i.repository }, tags, registry);
 
     const cluster = localCluster(registry);
     started.push(await cluster.service.start());
     const namespace = "default";
+    // "Started" only means k3s's port accepts TCP: wait until it can take a Deployment.
+    const probe = new KubectlSession(kubectlContainer(cluster.access));
+    await waitForCluster({ namespace, token: true }, (args) => probe.run(args), i.clusterWait ?? DEFAULT_CLUSTER_WAIT);
     const deployed = await deployImage(cluster.access.kubeconfig, published.reference, i.source.directory("k8s"), {
       namespace,
       ...(cluster.access.token ? { token: cluster.access.token } : {}),

@@ -3,7 +3,7 @@
  * pushed under its tags and returned by digest. Also tag -> digest for the nightly release.
  * Credentials enter the engine only as Secrets through `withRegistryAuth`.
  */
-import { Container, dag, Directory, Secret, Service } from "@dagger.io/dagger";
+import { Container, dag, Directory, Secret } from "@dagger.io/dagger";
 import { AccessTokenSource, entraTokenFor, exchangeEntraToken } from "../registry/acr.js";
 import { RegistryAuth } from "../registry/auth.js";
 import { ACR_REFRESH_TOKEN_USER, RegistryCredentials, resolveDigest } from "../registry/client.js";
@@ -24,8 +24,6 @@ export interface PublishTarget {
 export interface PublishOptions extends PublishTarget {
   auth: RegistryAuth<Secret>;
   build: BuildOptions;
-  /** Registry reached as a Dagger service (passed to `Container.publish`). */
-  registryService?: Service;
   /** HTTP settings for the ACR token exchange. */
   http?: HttpOptions;
 }
@@ -90,12 +88,12 @@ function isTokenSource(t: Secret | AccessTokenSource): t is AccessTokenSource {
 
 const DIGEST_SUFFIX = /@(sha256:[0-9a-f]{64})$/;
 
-/** Pushes `image` under every tag; all must land on one digest. */
-export async function pushTags(image: Container, target: { registry: string; repository: string }, tags: string[], registryService?: Service): Promise<Published> {
+/** Pushes `image` (over HTTPS: see push-tarball.ts for a plain-HTTP registry service) under every tag; all must land on one digest. */
+export async function pushTags(image: Container, target: { registry: string; repository: string }, tags: string[]): Promise<Published> {
   const digests = new Set<string>();
   for (const tag of tags) {
     const address = `${target.registry}/${target.repository}:${checkTag(tag)}`;
-    const pushed = await image.publish(address, registryService ? { registryService } : undefined);
+    const pushed = await image.publish(address);
     const digest = DIGEST_SUFFIX.exec(pushed)?.[1];
     if (!digest) throw new Error(`publishing ${address} returned ${JSON.stringify(pushed)}, which has no sha256 digest`);
     digests.add(digest);
@@ -120,7 +118,7 @@ export async function publishImage(source: Directory, model: Directory, opts: Pu
   let image = runtimeImage(source, model, manifest, opts.build);
   // The full image address (not the bare host): the engine derives the registry host from it the same way for any host form.
   if (login) image = image.withRegistryAuth(`${opts.registry}/${opts.repository}`, login.username, login.secret);
-  return pushTags(image, opts, tags, opts.registryService);
+  return pushTags(image, opts, tags);
 }
 
 /** `registry/repository@sha256:...` for a tag, through the OCI API (never cached: tags move). */
