@@ -134,6 +134,38 @@ test("SIGTERM during a download: the command stops and leaves no partial directo
   }
 });
 
+test("store contents never put a control character on the terminal: no escape sequence, no forged line", async () => {
+  const c = az.admin.getContainerClient("models");
+  await runCli(["publish", "--dir", randomModel(root, "1.0.0", 100, "forged"), ...at()], keyEnv());
+  const forgedLine = "fetched forged 9.9.9 into /models: 1 file(s) verified";
+  const files = [
+    { path: `model\u001b[32m.onnx`, sha256: "a".repeat(64), size: 1 },
+    { path: `model.onnx\n${forgedLine}`, sha256: "a".repeat(64), size: 1 },
+    { path: `model\u202e.onnx`, sha256: "a".repeat(64), size: 1 }, // right-to-left override
+  ];
+  const manifest = JSON.stringify({ name: "forged", version: "2.0.0", files });
+  await c.getBlockBlobClient("forged/2.0.0/model.json").upload(manifest, manifest.length);
+  await c.getBlockBlobClient("forged/\u009b32mOK/model.json").upload("{}", 2); // a folder name with a C1 escape
+  const runs = [
+    await runCli(["list", "--name", "forged", ...at()], keyEnv()),
+    await runCli(["list", "--name", "forged", "--json", ...at()], keyEnv()),
+    await runCli(["fetch", "--name", "forged", "--version", "2.0.0", "--out", join(root, "forged-out"), ...at()], keyEnv()),
+  ];
+  for (const r of runs) {
+    for (const text of [r.stdout, r.stderr]) {
+      assert.not.match(text.replace(/\n/g, ""), /[\p{Cc}\p{Cf}]/u, `raw control character printed:\n${JSON.stringify(text)}`);
+      assert.not.match(text, new RegExp(`^${forgedLine}`, "m"), "a line forged from the manifest");
+    }
+  }
+  assert.match(runs[0]!.stdout, /2\.0\.0 .*invalid: .*"model\\u001b\[32m.onnx" has control or invisible formatting characters/);
+  assert.match(runs[0]!.stdout, /ignored \(not semantic versions\): "\\u009b32mOK"/);
+  const json = JSON.parse(runs[1]!.stdout);
+  assert.equal(json.ignored, ["\u009b32mOK"], "JSON output stays exact once parsed");
+  assert.equal([json.versions[0].version, json.versions[0].state, json.versions[0].complete], ["2.0.0", "invalid", false]);
+  assert.is(runs[2]!.code, 1);
+  assert.match(runs[2]!.stderr, /^error: forged 2.0.0 is invalid and cannot be used: /);
+});
+
 test("npm run model -- ... is wired to the same command", () => {
   const out = execFileSync("npm", ["run", "-s", "model", "--", "--help"], { cwd: resolve(import.meta.dirname, "../.."), encoding: "utf8" });
   assert.match(out, /^Usage: npm run model -- <command> \[options\]/);

@@ -3,7 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { StoreError } from "../../dagger/src/model-store/errors.js";
 import { splitBlobName } from "../../dagger/src/model-store/layout.js";
-import { BlobEntry, candidates, groupVersions, parseSelector, versionStatus } from "../../dagger/src/model-store/versions.js";
+import { BlobEntry, candidates, earlierEqualVersion, groupVersions, parseSelector, versionStatus } from "../../dagger/src/model-store/versions.js";
 
 const SHA = "a".repeat(64);
 const blob = (name: string, size = 4): BlobEntry => ({ name, size, etag: `"${name}"` });
@@ -27,20 +27,20 @@ test("groupVersions: by version, semver order (1.10 > 1.2), non-semver folders r
   assert.equal([...versions[0]!.files.keys()], ["model.onnx"]);
 });
 
-test("versionStatus: complete only with a valid manifest for this version and every file at its size", () => {
+test("versionStatus: complete only with a valid manifest for this version and every file at its size; a manifest that cannot be fetched is invalid", () => {
   const { versions } = groupVersions("m", LISTING);
   const v = (s: string) => versions.find((x) => x.version === s)!;
   assert.is(versionStatus("m", v("1.2.0"), manifest("1.2.0")).state, "complete");
   const noManifest = versionStatus("m", v("2.0.0"), undefined);
   assert.equal(noManifest, { state: "incomplete", reason: "no model.json (upload unfinished or abandoned)" });
   const wrongVersion = versionStatus("m", v("1.2.0"), manifest("1.3.0"));
-  assert.match(wrongVersion.state === "incomplete" ? wrongVersion.reason : "", /describes m 1.3.0, not m 1.2.0/);
+  assert.match(wrongVersion.state === "invalid" ? wrongVersion.reason : "", /describes m 1.3.0, not m 1.2.0/);
   const missingFile = versionStatus("m", v("1.2.0"), JSON.stringify({ name: "m", version: "1.2.0", files: [{ path: "extra.bin", sha256: SHA, size: 1 }] }));
-  assert.match(missingFile.state === "incomplete" ? missingFile.reason : "", /extra.bin is missing/);
+  assert.match(missingFile.state === "invalid" ? missingFile.reason : "", /"extra.bin" is missing/);
   const wrongSize = versionStatus("m", v("1.2.0"), JSON.stringify({ name: "m", version: "1.2.0", files: [{ path: "model.onnx", sha256: SHA, size: 5 }] }));
-  assert.match(wrongSize.state === "incomplete" ? wrongSize.reason : "", /4 bytes, model.json says 5/);
+  assert.match(wrongSize.state === "invalid" ? wrongSize.reason : "", /4 bytes, model.json says 5/);
   const garbage = versionStatus("m", v("1.2.0"), "{not json");
-  assert.match(garbage.state === "incomplete" ? garbage.reason : "", /not valid JSON/);
+  assert.match(garbage.state === "invalid" ? garbage.reason : "", /not valid JSON/);
 });
 
 test("candidates: latest skips prereleases unless asked; exact matches only itself", () => {
@@ -50,6 +50,21 @@ test("candidates: latest skips prereleases unless asked; exact matches only itse
   assert.equal(names({ kind: "latest", prerelease: true }), ["2.0.0", "2.0.0-rc.1", "1.10.0", "1.2.0", "1.0.0"]);
   assert.equal(names({ kind: "exact", version: "1.2.0" }), ["1.2.0"]);
   assert.equal(names({ kind: "exact", version: "3.0.0" }), []);
+});
+
+test("versions equal in precedence: the first published comes first whatever the text order; a plain pin names it", () => {
+  const at = (name: string, t: number): BlobEntry => ({ ...blob(name), createdOn: new Date(t) });
+  const { versions } = groupVersions("m", [
+    at("m/1.0.0+build.1/model.json", 2000), blob("m/1.0.0+build.1/model.onnx"),
+    at("m/1.0.0+build.2/model.json", 1000), blob("m/1.0.0+build.2/model.onnx"),
+    blob("m/1.0.0+build.0/model.onnx"), // no manifest: after the published ones
+  ]);
+  assert.equal(versions.map((v) => v.version), ["1.0.0+build.2", "1.0.0+build.1", "1.0.0+build.0"]);
+  assert.is(earlierEqualVersion(versions[0]!, versions), undefined);
+  assert.is(earlierEqualVersion(versions[1]!, versions), "1.0.0+build.2");
+  assert.is(earlierEqualVersion(versions[2]!, versions), undefined, "no manifest: incomplete, not a duplicate");
+  assert.equal(candidates(versions, { kind: "exact", version: "1.0.0" }).map((v) => v.version)[0], "1.0.0+build.2");
+  assert.equal(candidates(versions, { kind: "exact", version: "1.0.0+build.1" }).map((v) => v.version), ["1.0.0+build.1"]);
 });
 
 test("parseSelector: latest, exact (a leading v tolerated), bad semver is a clear error", () => {

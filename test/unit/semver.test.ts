@@ -1,18 +1,44 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { compareSemver, parseSemver } from "../../dagger/src/model-store/semver.js";
+import { compareSemver, parseSemver, samePrecedence, Semver } from "../../dagger/src/model-store/semver.js";
 
 const order = (vs: string[]) => vs.map((v) => parseSemver(v)!).sort(compareSemver).map((s) => s.raw);
+function parsed(v: string): Semver {
+  const s = parseSemver(v);
+  if (!s) throw new Error(`${v} should parse`);
+  return s;
+}
 
 test("parses valid versions and rejects invalid ones", () => {
-  assert.equal(parseSemver("1.2.3-rc.1+build.5")?.prerelease, ["rc", "1"]);
-  for (const v of ["1.2", "01.2.3", "1.2.3-", "v1.2.3", "1.2.3.4", "latest", ""]) assert.is(parseSemver(v), undefined, v);
+  assert.equal(parseSemver("1.2.3-rc.1+build.5")?.prerelease, ["rc", 1]);
+  assert.equal(parseSemver("1.2.3-rc.1+build.5")?.build, ["build", "5"]);
+  for (const v of ["1.2", "01.2.3", "1.2.3-", "v1.2.3", " 1.2.3", "1.2.3 ", "=1.2.3", "1.2.3.4", "1.0.0-01", "1.0.0+", "latest", ""]) {
+    assert.is(parseSemver(v), undefined, v);
+  }
+});
+
+test("refuses what cannot be ordered reliably: over 256 characters, numbers past 2^53-1", () => {
+  const long = `1.0.0-${"a".repeat(251)}`; // 257 characters
+  assert.is(parseSemver(long), undefined, "over the 256-character limit");
+  assert.ok(parseSemver(long.slice(0, 256)), "exactly 256 characters is fine");
+  assert.is(parseSemver("9007199254740992.0.0"), undefined);
+  assert.ok(parseSemver("9007199254740991.0.0"));
+  // 2^53 and 2^53+1 would compare equal as numbers: such a prerelease identifier is refused.
+  assert.is(parseSemver("1.0.0-rc.9007199254740993"), undefined);
+  assert.ok(parseSemver("1.0.0-rc.9007199254740991"));
 });
 
 test("orders by semver precedence, not by string", () => {
   assert.equal(order(["1.10.0", "1.9.0", "1.0.0-rc.1", "1.0.0", "1.0.0-alpha", "1.0.0-alpha.10", "1.0.0-alpha.2", "1.0.0-beta"]), [
     "1.0.0-alpha", "1.0.0-alpha.2", "1.0.0-alpha.10", "1.0.0-beta", "1.0.0-rc.1", "1.0.0", "1.9.0", "1.10.0",
   ]);
+});
+
+test("build metadata has no precedence (SemVer §10): 1.0.0+build.1 and 1.0.0+build.2 are one version", () => {
+  assert.is(compareSemver(parsed("1.0.0+build.1"), parsed("1.0.0+build.2")), 0);
+  assert.ok(samePrecedence(parsed("1.0.0+build.1"), parsed("1.0.0+build.2")));
+  assert.ok(samePrecedence(parsed("1.0.0"), parsed("1.0.0+x")));
+  assert.not.ok(samePrecedence(parsed("1.0.0-rc.1+x"), parsed("1.0.0+x")));
 });
 
 test.run();

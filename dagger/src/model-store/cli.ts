@@ -11,6 +11,7 @@ import { CLI_LABELS, CliOptions, parseCli, USAGE, UsageError } from "./cli-args.
 import { connect, retryFromEnv } from "./connect.js";
 import { StoreError } from "./errors.js";
 import { fetchModel } from "./fetch.js";
+import { shown, terminalSafe } from "./printable.js";
 import { publishModel, readLocalModel } from "./publish.js";
 import { ModelStore, VersionReport } from "./store.js";
 import { parseSelector } from "./versions.js";
@@ -23,8 +24,10 @@ export interface Io {
 const processIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
 /** Runs one command; resolves to the exit code (0 ok, 1 failed, 2 usage). */
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io = processIo, signal?: AbortSignal): Promise<number> {
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, rawIo: Io = processIo, signal?: AbortSignal): Promise<number> {
   const secrets = Object.values(SECRET_ENV).map((k) => env[k]);
+  // Store contents reach this output: never let a control character through (see printable.ts).
+  const io: Io = { out: (t) => rawIo.out(terminalSafe(t)), err: (t) => rawIo.err(terminalSafe(t)) };
   try {
     const opts = parseCli(argv, env);
     await run(opts, io, env, signal);
@@ -110,8 +113,9 @@ function listJson(opts: CliOptions, versions: VersionReport[], ignored: string[]
     versions: versions.map((v) => ({
       version: v.version,
       complete: v.status.state === "complete",
+      state: v.status.state,
       prerelease: v.prerelease,
-      ...(v.status.state === "incomplete" ? { reason: v.status.reason } : {}),
+      ...(v.status.state !== "complete" ? { reason: v.status.reason } : {}),
       files: v.fileCount,
       bytes: v.totalBytes,
       ...(v.lastModified ? { published: v.lastModified.toISOString() } : {}),
@@ -128,7 +132,7 @@ function listTable(opts: CliOptions, store: ModelStore, versions: VersionReport[
     v.version,
     v.status.state === "complete"
       ? ["complete", v.prerelease ? "prerelease" : "", v.version === latest ? "latest" : ""].filter(Boolean).join(", ")
-      : `incomplete: ${v.status.reason}`,
+      : `${v.status.state}: ${v.status.reason.replace(/\n\s*/g, " ")}`,
     String(v.fileCount),
     humanBytes(v.totalBytes),
     v.lastModified?.toISOString() ?? "-",
@@ -139,7 +143,7 @@ function listTable(opts: CliOptions, store: ModelStore, versions: VersionReport[
   const lines = table.map((r) =>
     [r[0]!.padEnd(width(0)), r[2]!.padStart(width(2)), r[3]!.padStart(width(3)), r[4]!.padEnd(width(4)), r[1]!].join("  ").trimEnd(),
   );
-  const extra = ignored.length ? `ignored (not semantic versions): ${ignored.join(", ")}\n` : "";
+  const extra = ignored.length ? `ignored (not semantic versions): ${ignored.map(shown).join(", ")}\n` : "";
   return `${head}\n${lines.map((l) => `  ${l}`).join("\n")}\n${extra}`;
 }
 

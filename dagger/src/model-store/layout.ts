@@ -7,6 +7,9 @@ import { MANIFEST_NAME } from "./manifest.js";
 export const DEFAULT_CONTAINER = "models";
 export const DEFAULT_MODEL_NAME = "digits-classifier";
 
+/** Azure Blob Storage's limit on a blob name (characters). */
+export const MAX_BLOB_NAME_LENGTH = 1024;
+
 const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;
 
 export function modelPrefix(name: string): string {

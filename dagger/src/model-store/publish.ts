@@ -7,10 +7,12 @@ import { lstat, readdir, readFile } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { BlockBlobClient } from "@azure/storage-blob";
 import { isAlreadyExists, StoreError } from "./errors.js";
-import { fileBlobName, manifestBlobName, versionPrefix } from "./layout.js";
+import { fileBlobName, manifestBlobName, MAX_BLOB_NAME_LENGTH, modelPrefix } from "./layout.js";
 import { hashFile } from "./local-files.js";
-import { MANIFEST_NAME, ManifestError, ModelFile, ModelManifest, parseManifest } from "./manifest.js";
+import { MANIFEST_NAME, ManifestError, MAX_MANIFEST_BYTES, ModelFile, ModelManifest, parseManifest } from "./manifest.js";
+import { parseSemver, samePrecedence, suggestNextVersion } from "./semver.js";
 import { ModelStore, sha256 } from "./store.js";
+import { groupVersions } from "./versions.js";
 
 export interface LocalModel {
   dir: string;
@@ -43,6 +45,10 @@ export async function readLocalModel(dirPath: string): Promise<LocalModel> {
   const dir = resolve(dirPath);
   const st = await lstat(dir).catch(() => undefined);
   if (!st?.isDirectory()) throw new StoreError(`model directory ${dirPath} does not exist or is not a directory`);
+  const manifestSize = (await lstat(join(dir, MANIFEST_NAME)).catch(() => undefined))?.size ?? 0;
+  if (manifestSize > MAX_MANIFEST_BYTES) {
+    throw new StoreError(`${join(dirPath, MANIFEST_NAME)}: ${MANIFEST_NAME} is ${manifestSize} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit (fetch would never read it); keep large data out of the manifest`);
+  }
   const manifestBytes = await readFile(join(dir, MANIFEST_NAME)).catch(() => undefined);
   if (!manifestBytes) {
     throw new StoreError(`model directory ${dirPath} has no ${MANIFEST_NAME}: produce it with model/train.py (it lists every file with its sha256 and size)`);
@@ -86,12 +92,11 @@ export async function publishModel(store: ModelStore, local: LocalModel, opts: P
   if (opts.version !== undefined && opts.version !== version) {
     throw new StoreError(`${MANIFEST_NAME} says version ${version} but ${opts.version} was asked for; re-run model/train.py with --version ${opts.version} (or drop the version argument)`);
   }
-  const existing = await store.listBlobs(versionPrefix(name, version));
-  const published = existing.find((b) => b.name === manifestBlobName(name, version));
-  if (published) {
-    const when = published.lastModified ? ` on ${published.lastModified.toISOString()}` : "";
-    throw new StoreError(`${name} ${version} already exists in container "${store.containerName}" (published${when}); versions are immutable: publish a new version`);
+  const tooLong = local.manifest.files.map((f) => fileBlobName(name, version, f.path)).filter((b) => b.length > MAX_BLOB_NAME_LENGTH);
+  if (tooLong.length > 0) {
+    throw new StoreError(`${tooLong[0]} is over Azure's ${MAX_BLOB_NAME_LENGTH}-character blob name limit; use shorter file paths. Nothing was uploaded`);
   }
+  await refuseExistingVersion(store, name, version);
   const result: PublishResult = { name, version, files: local.manifest.files.length, uploadedBytes: 0, reusedFiles: 0, manifestSha256: local.manifestSha256 };
   // One file at a time in a fixed order: of two racers with different content, the first to
   // commit the first differing file wins it, the other stops there, so at most one can finish.
@@ -118,6 +123,24 @@ export async function publishModel(store: ModelStore, local: LocalModel, opts: P
     }
   });
   return result;
+}
+
+/** Versions are immutable, and one precedence is one version: 1.0.0+build.2 cannot follow 1.0.0+build.1. */
+async function refuseExistingVersion(store: ModelStore, name: string, version: string): Promise<void> {
+  const { versions } = groupVersions(name, await store.listBlobs(modelPrefix(name)));
+  const published = versions.find((v) => v.version === version)?.files.get(MANIFEST_NAME);
+  if (published) {
+    const when = published.lastModified ? ` on ${published.lastModified.toISOString()}` : "";
+    throw new StoreError(`${name} ${version} already exists in container "${store.containerName}" (published${when}); versions are immutable: publish a new version`);
+  }
+  const mine = parseSemver(version)!; // the manifest was validated
+  const same = versions.find((v) => v.version !== version && v.files.has(MANIFEST_NAME) && samePrecedence(v.semver, mine));
+  if (same) {
+    throw new StoreError(
+      `${name} ${version} is the same version as ${same.version} already in container "${store.containerName}" (build metadata does not order versions); ` +
+        `publish a new version such as ${suggestNextVersion(same.version)}`,
+    );
+  }
 }
 
 /**

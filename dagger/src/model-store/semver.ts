@@ -1,44 +1,45 @@
-/** Semantic Versioning 2.0.0: parse and order, as the model store needs them. */
-export interface Semver {
-  major: number;
-  minor: number;
-  patch: number;
-  prerelease: string[];
-  raw: string;
-}
+/**
+ * Semantic Versioning 2.0.0 through the `semver` package (the parser npm uses), held to one
+ * exact spelling. The trainer (model/train.py) and the app (app/scoring/model.py) apply the
+ * same rule; test/unit/semver.test.ts checks all three against the same cases.
+ */
+import semver, { SemVer } from "semver";
 
-// The grammar from semver.org (build metadata accepted and ignored for ordering).
-const SEMVER =
-  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+export type Semver = SemVer;
 
+/** The semver package refuses longer versions; the Python side states the same limit. */
+export const MAX_VERSION_LENGTH = 256;
+
+/**
+ * The version `v` exactly as written, or undefined. Beyond the package's own rules: no "v"
+ * prefix or surrounding spaces (a store folder is one spelling), and no numeric identifier past
+ * 2^53-1 (the package would compare those as rounded numbers or as text).
+ */
 export function parseSemver(v: string): Semver | undefined {
-  const m = SEMVER.exec(v);
-  if (!m) return undefined;
-  const [major, minor, patch] = [m[1], m[2], m[3]].map(Number) as [number, number, number];
-  if (![major, minor, patch].every(Number.isSafeInteger)) return undefined;
-  return { major, minor, patch, prerelease: m[4] ? m[4].split(".") : [], raw: v };
+  if (v.length > MAX_VERSION_LENGTH) return undefined;
+  const parsed = semver.parse(v);
+  if (!parsed || canonical(parsed) !== v) return undefined;
+  if (parsed.prerelease.some((id) => typeof id === "string" && /^\d+$/.test(id) && Number(id) > Number.MAX_SAFE_INTEGER)) return undefined;
+  return parsed;
 }
 
-/** Negative when a < b, following semver precedence rules. */
+/** Negative when a < b in SemVer precedence; build metadata is ignored (SemVer §10). */
 export function compareSemver(a: Semver, b: Semver): number {
-  for (const k of ["major", "minor", "patch"] as const) {
-    if (a[k] !== b[k]) return a[k] - b[k];
-  }
-  if (a.prerelease.length === 0 || b.prerelease.length === 0) {
-    return b.prerelease.length - a.prerelease.length; // a release outranks its prereleases
-  }
-  const n = Math.max(a.prerelease.length, b.prerelease.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.prerelease[i];
-    const y = b.prerelease[i];
-    if (x === undefined) return -1;
-    if (y === undefined) return 1;
-    if (x === y) continue;
-    const xn = /^\d+$/.test(x);
-    const yn = /^\d+$/.test(y);
-    if (xn && yn) return Number(x) - Number(y);
-    if (xn !== yn) return xn ? -1 : 1;
-    return x < y ? -1 : 1;
-  }
-  return 0;
+  return semver.compare(a, b);
+}
+
+/** Equal in precedence: one version as far as ordering goes, however their build metadata differs. */
+export function samePrecedence(a: Semver, b: Semver): boolean {
+  return compareSemver(a, b) === 0;
+}
+
+/** A version to suggest after `v`: the next prerelease of a prerelease, else the next patch. */
+export function suggestNextVersion(v: string): string {
+  const parsed = parseSemver(v);
+  if (!parsed) return v;
+  return semver.inc(parsed.version, parsed.prerelease.length > 0 ? "prerelease" : "patch") ?? v;
+}
+
+function canonical(v: Semver): string {
+  return v.build.length > 0 ? `${v.version}+${v.build.join(".")}` : v.version;
 }

@@ -7,20 +7,19 @@ import { BlobClient } from "@azure/storage-blob";
 import { Connection } from "./connect.js";
 import { explainAzureError, StoreError } from "./errors.js";
 import { modelPrefix, versionPrefix } from "./layout.js";
-import { MANIFEST_NAME, ModelFile, ModelManifest } from "./manifest.js";
+import { MANIFEST_NAME, MAX_MANIFEST_BYTES, ModelFile, ModelManifest } from "./manifest.js";
 import {
   BlobEntry,
   candidates,
   describeSelector,
+  duplicateStatus,
+  earlierEqualVersion,
   groupVersions,
   VersionListing,
   VersionSelector,
   VersionStatus,
   versionStatus,
 } from "./versions.js";
-
-/** Manifests are small; anything larger is not one of ours and is not read into memory. */
-const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 export interface ResolvedFile {
   file: ModelFile;
@@ -82,6 +81,7 @@ export class ModelStore {
           size: b.properties.contentLength ?? 0,
           etag: b.properties.etag ?? "",
           ...(b.properties.lastModified ? { lastModified: b.properties.lastModified } : {}),
+          ...(b.properties.createdOn ? { createdOn: b.properties.createdOn } : {}),
         });
       }
       return out;
@@ -92,7 +92,7 @@ export class ModelStore {
   async listVersions(name: string): Promise<{ versions: VersionReport[]; ignored: string[] }> {
     const { versions, ignored } = groupVersions(name, await this.listBlobs(modelPrefix(name)));
     const reports = await mapLimit(versions, 8, async (listing) => {
-      const { status } = await this.inspect(name, listing);
+      const { status } = await this.inspect(name, listing, versions);
       const files = status.state === "complete" ? status.manifest.files : [...listing.files.values()];
       const manifestBlob = listing.files.get(MANIFEST_NAME);
       return {
@@ -120,7 +120,7 @@ export class ModelStore {
     }
     const skipped: string[] = [];
     for (const listing of tried) {
-      const { status, bytes } = await this.inspect(name, listing);
+      const { status, bytes } = await this.inspect(name, listing, versions);
       if (status.state === "complete" && bytes) {
         return {
           name,
@@ -134,22 +134,28 @@ export class ModelStore {
           }),
         };
       }
-      const why = status.state === "incomplete" ? status.reason : "manifest unreadable";
+      const why = status.state === "complete" ? "manifest unreadable" : status.reason;
+      const state = status.state === "invalid" ? "invalid" : "incomplete";
       if (selector.kind === "exact") {
-        throw new StoreError(`${name} ${listing.version} is incomplete and cannot be used: ${why}`);
+        throw new StoreError(`${name} ${listing.version} is ${state} and cannot be used: ${why}`);
       }
-      this.log(`skipping ${name} ${listing.version}: incomplete (${why})`);
-      skipped.push(`${listing.version} (${why})`);
+      this.log(`skipping ${name} ${listing.version}: ${state} (${why})`);
+      skipped.push(`${listing.version} ${state} (${why})`);
     }
-    throw new StoreError(`no complete version of "${name}" matches ${describeSelector(selector)} ${where}; incomplete: ${skipped.join("; ")}`);
+    throw new StoreError(`no complete version of "${name}" matches ${describeSelector(selector)} ${where}; skipped: ${skipped.join("; ")}`);
   }
 
-  /** A version's status, with its manifest's exact bytes (read pinned to the listed ETag) when it has one. */
-  private async inspect(name: string, listing: VersionListing): Promise<{ status: VersionStatus; bytes?: Buffer }> {
+  /**
+   * A version's status, with its manifest's exact bytes (read pinned to the listed ETag) when it
+   * has one. `versions` is the whole listing, for versions equal in precedence.
+   */
+  private async inspect(name: string, listing: VersionListing, versions: readonly VersionListing[]): Promise<{ status: VersionStatus; bytes?: Buffer }> {
     const entry = listing.files.get(MANIFEST_NAME);
     if (!entry) return { status: versionStatus(name, listing, undefined) };
+    const earlier = earlierEqualVersion(listing, versions);
+    if (earlier) return { status: duplicateStatus(earlier) };
     if (entry.size > MAX_MANIFEST_BYTES) {
-      return { status: { state: "incomplete", reason: `${MANIFEST_NAME} is ${entry.size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit` } };
+      return { status: { state: "invalid", reason: `${MANIFEST_NAME} is ${entry.size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit` } };
     }
     const bytes = await this.call(`read ${versionPrefix(name, listing.version)}${MANIFEST_NAME}`, () =>
       this.blob(entry.name).downloadToBuffer(0, entry.size || undefined, { conditions: { ifMatch: entry.etag } }),

@@ -1,18 +1,22 @@
 /**
  * Versions of one model as the store lists them, their completeness, and which one a
  * selector ("latest" or an exact semver) picks. Pure: the store feeds it listings and manifests.
+ *
+ * Versions equal in SemVer precedence (1.0.0+build.1, 1.0.0+build.2) are one version: the one
+ * whose model.json was created first is it; any other is invalid. Publish refuses to make a second.
  */
-import { ManifestError, ModelManifest, parseManifest } from "./manifest.js";
-import { compareSemver, parseSemver, Semver } from "./semver.js";
-import { MANIFEST_NAME } from "./manifest.js";
-import { splitBlobName } from "./layout.js";
 import { StoreError } from "./errors.js";
+import { splitBlobName } from "./layout.js";
+import { MANIFEST_NAME, ManifestError, ModelManifest, parseManifest } from "./manifest.js";
+import { shown } from "./printable.js";
+import { compareSemver, parseSemver, samePrecedence, Semver } from "./semver.js";
 
 export interface BlobEntry {
   name: string;
   size: number;
   etag: string;
   lastModified?: Date;
+  createdOn?: Date;
 }
 
 /** The blobs found under `<name>/<version>/`, keyed by their path inside the version. */
@@ -22,13 +26,22 @@ export interface VersionListing {
   files: Map<string, BlobEntry>;
 }
 
+/**
+ * complete: fetchable. incomplete: no model.json yet (an upload unfinished or abandoned).
+ * invalid: a model.json that can never be fetched (unreadable, unfetchable paths, files missing,
+ * or the same version as one published earlier).
+ */
 export type VersionStatus =
   | { state: "complete"; manifest: ModelManifest }
-  | { state: "incomplete"; reason: string };
+  | { state: "incomplete"; reason: string }
+  | { state: "invalid"; reason: string };
 
 export type VersionSelector = { kind: "latest"; prerelease: boolean } | { kind: "exact"; version: string };
 
-/** Groups a flat listing by version, highest semver first; folders that are not semver are reported apart. */
+/**
+ * Groups a flat listing by version, highest precedence first, and among versions equal in
+ * precedence the first published first; folders that are not semver are reported apart.
+ */
 export function groupVersions(name: string, entries: Iterable<BlobEntry>): { versions: VersionListing[]; ignored: string[] } {
   const byVersion = new Map<string, Map<string, BlobEntry>>();
   for (const e of entries) {
@@ -45,8 +58,28 @@ export function groupVersions(name: string, entries: Iterable<BlobEntry>): { ver
     if (semver) versions.push({ version, semver, files });
     else ignored.push(version);
   }
-  versions.sort((a, b) => compareSemver(b.semver, a.semver) || (a.version < b.version ? -1 : 1));
+  versions.sort((a, b) => compareSemver(b.semver, a.semver) || publishedFirst(a, b) || (a.version < b.version ? -1 : 1));
   return { versions, ignored: ignored.sort() };
+}
+
+/** Earlier model.json first; versions without one after those with one. */
+function publishedFirst(a: VersionListing, b: VersionListing): number {
+  const when = (v: VersionListing) => {
+    const m = v.files.get(MANIFEST_NAME);
+    return m ? (m.createdOn ?? m.lastModified)?.getTime() ?? 0 : Infinity;
+  };
+  const [x, y] = [when(a), when(b)];
+  return x === y ? 0 : x < y ? -1 : 1;
+}
+
+/**
+ * The version that `listing` duplicates: another one equal in precedence whose model.json came
+ * first (in groupVersions order). Undefined when `listing` is the one version of its precedence.
+ */
+export function earlierEqualVersion(listing: VersionListing, versions: readonly VersionListing[]): string | undefined {
+  if (!listing.files.has(MANIFEST_NAME)) return undefined;
+  const first = versions.find((v) => v.files.has(MANIFEST_NAME) && samePrecedence(v.semver, listing.semver));
+  return first && first !== listing ? first.version : undefined;
 }
 
 /**
@@ -59,23 +92,28 @@ export function versionStatus(name: string, listing: VersionListing, manifestTex
   try {
     manifest = parseManifest(manifestText, `${name}/${listing.version}/${MANIFEST_NAME}`);
   } catch (e) {
-    if (e instanceof ManifestError) return { state: "incomplete", reason: e.message };
+    if (e instanceof ManifestError) return { state: "invalid", reason: e.message };
     throw e;
   }
   if (manifest.name !== name || manifest.version !== listing.version) {
     return {
-      state: "incomplete",
+      state: "invalid",
       reason: `${MANIFEST_NAME} describes ${manifest.name} ${manifest.version}, not ${name} ${listing.version}`,
     };
   }
   const problems: string[] = [];
   for (const f of manifest.files) {
     const blob = listing.files.get(f.path);
-    if (!blob) problems.push(`${f.path} is missing`);
-    else if (blob.size !== f.size) problems.push(`${f.path} is ${blob.size} bytes, ${MANIFEST_NAME} says ${f.size}`);
+    if (!blob) problems.push(`${shown(f.path)} is missing`);
+    else if (blob.size !== f.size) problems.push(`${shown(f.path)} is ${blob.size} bytes, ${MANIFEST_NAME} says ${f.size}`);
   }
-  if (problems.length > 0) return { state: "incomplete", reason: problems.join("; ") };
+  if (problems.length > 0) return { state: "invalid", reason: problems.join("; ") };
   return { state: "complete", manifest };
+}
+
+/** The status of a version that repeats `earlier` (equal in precedence, published after it). */
+export function duplicateStatus(earlier: string): VersionStatus {
+  return { state: "invalid", reason: `same version as ${earlier}, published earlier (build metadata does not order versions); pin ${earlier} or publish a new version` };
 }
 
 /** "latest" or an exact semantic version; anything else is a clear error. */
@@ -91,7 +129,12 @@ export function parseSelector(text: string, prerelease = false): VersionSelector
 
 /** The versions a selector may pick, in the order to try them (best first). */
 export function candidates(versions: readonly VersionListing[], selector: VersionSelector): VersionListing[] {
-  if (selector.kind === "exact") return versions.filter((v) => v.version === selector.version);
+  if (selector.kind === "exact") {
+    // A pin with build metadata names one folder; without, it names the version of that precedence.
+    const wanted = parseSemver(selector.version);
+    if (!wanted || wanted.build.length > 0) return versions.filter((v) => v.version === selector.version);
+    return versions.filter((v) => samePrecedence(v.semver, wanted));
+  }
   return versions.filter((v) => selector.prerelease || v.semver.prerelease.length === 0);
 }
 

@@ -1,0 +1,119 @@
+/**
+ * Manifests that can never be fetched, and versions that are one version by SemVer precedence,
+ * against a real Azurite: publish refuses them before uploading anything; a listing shows the
+ * ones planted by other means as invalid (never "complete"), "latest" skips them and a pin refuses them.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { publishModel, readLocalModel } from "../../dagger/src/model-store/publish.js";
+import { ModelStore } from "../../dagger/src/model-store/store.js";
+import { parseSelector } from "../../dagger/src/model-store/versions.js";
+import { Azurite, startAzurite } from "../support/azurite.js";
+import { rejectsWith } from "../support/expect.js";
+import { azuriteStore, randomModel, tempDir, writeModelDir } from "../support/model-fixtures.js";
+
+let az: Azurite;
+let root: string;
+let store: ModelStore;
+const latest = parseSelector("latest");
+const CONTROL = /[\p{Cc}\p{Cf}]/u;
+
+test.before(async () => {
+  az = await startAzurite();
+  await az.admin.getContainerClient("models").create();
+  root = tempDir();
+  store = azuriteStore(az);
+});
+
+test.after(async () => {
+  await az?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+const entry = (path: string, content = "x") => ({ path, sha256: sha(content), size: Buffer.byteLength(content) });
+const longPath = () => Array.from({ length: 5 }, (_, i) => `${i}${"é".repeat(125)}`).join("/"); // 5 x 251 bytes
+
+/** Lists that no file system can hold as written, with what the refusal must say. */
+const UNFETCHABLE: [string, ReturnType<typeof entry>[], RegExp][] = [
+  ["file and folder", [entry("a"), entry("a/b")], /"a" is listed as a file and also as a folder of "a\/b"/],
+  ["under the manifest", [entry("model.onnx"), entry("model.json/x")], /"model.json\/x" would put a folder where model.json goes/],
+  ["long name", [entry(`${"n".repeat(256)}.onnx`)], /a name over 255 bytes/],
+  ["long path", [entry(longPath())], /over 1024 bytes/],
+  ["escape sequence", [entry("model\u001b[32mOK.onnx")], /control or invisible formatting characters/],
+  ["line feed", [entry("model.onnx\nfetched digits-classifier 9.9.9 OK")], /control or invisible formatting characters/],
+  ["C1 control", [entry("model\u009b2J.onnx")], /control or invisible formatting characters/],
+  ["same name, other case", [entry("Model.onnx"), entry("model.onnx")], /"Model.onnx" and "model.onnx" differ only in letter case or Unicode normalization/],
+];
+
+test("publish refuses a manifest that can never be fetched, before any upload, and says why", async () => {
+  for (const [what, files, message] of UNFETCHABLE) {
+    const dir = join(root, `pub-${randomBytes(3).toString("hex")}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "model.json"), JSON.stringify({ name: "refused", version: "1.0.0", files }));
+    const err = await rejectsWith(readLocalModel(dir), message);
+    assert.not.match(err.message.replace(/\n/g, " "), CONTROL, `${what}: raw control character in the message`);
+  }
+  const big = writeModelDir(join(root, "big-manifest"), "refused", "1.0.0", { "model.onnx": "x" }, { notes: "n".repeat(1024 * 1024) });
+  await rejectsWith(readLocalModel(big), /model.json is \d+ bytes, over the 1048576-byte limit/);
+  assert.equal(await store.listBlobs("refused/"), []);
+});
+
+/** Uploads blobs for `files` (where Azure can hold the name) and a manifest listing them, as a hostile writer could. */
+async function plant(name: string, version: string, files: ReturnType<typeof entry>[], manifestExtra: Record<string, unknown> = {}): Promise<void> {
+  const c = az.admin.getContainerClient("models");
+  for (const f of files) {
+    if (!CONTROL.test(f.path)) await c.getBlockBlobClient(`${name}/${version}/${f.path}`).upload("x", 1);
+  }
+  const manifest = JSON.stringify({ name, version, files, ...manifestExtra });
+  await c.getBlockBlobClient(`${name}/${version}/model.json`).upload(manifest, Buffer.byteLength(manifest));
+}
+
+test("planted unfetchable manifests are listed invalid, skipped by latest, refused when pinned", async () => {
+  await publishModel(store, await readLocalModel(randomModel(root, "1.0.0", 100, "planted")));
+  const planted: [string, RegExp][] = [];
+  for (const [i, [, files, message]] of UNFETCHABLE.entries()) {
+    await plant("planted", `2.0.${i}`, files);
+    planted.push([`2.0.${i}`, message]);
+  }
+  await plant("planted", "3.0.0", [entry("model.onnx")], { notes: "n".repeat(1024 * 1024) });
+  planted.push(["3.0.0", /model.json is \d+ bytes, over the 1048576-byte limit/]);
+
+  const { versions } = await store.listVersions("planted");
+  for (const [version, message] of planted) {
+    const v = versions.find((x) => x.version === version)!;
+    assert.is(v.status.state, "invalid", version);
+    const reason = v.status.state === "invalid" ? v.status.reason : "";
+    assert.match(reason, message);
+    assert.not.match(reason.replace(/\n/g, " "), CONTROL, `${version}: raw control character in the reason`);
+  }
+  assert.is((await store.resolve("planted", latest)).version, "1.0.0");
+  await rejectsWith(store.resolve("planted", parseSelector("2.0.0")), /planted 2.0.0 is invalid and cannot be used: .*listed as a file and also as a folder/s);
+});
+
+test("versions equal in precedence: publish refuses the second; a planted one is invalid and latest keeps the first published", async () => {
+  await publishModel(store, await readLocalModel(randomModel(root, "1.0.0+build.2", 100, "dup")));
+  for (const v of ["1.0.0+build.1", "1.0.0"]) {
+    await rejectsWith(
+      publishModel(store, await readLocalModel(randomModel(root, v, 100, "dup"))),
+      /dup 1.0.0(\+build.1)? is the same version as 1.0.0\+build.2 already in container "models" \(build metadata does not order versions\); publish a new version such as 1.0.1/,
+    );
+  }
+  assert.equal((await store.listBlobs("dup/")).map((b) => b.name.split("/")[1]), ["1.0.0+build.2", "1.0.0+build.2", "1.0.0+build.2"]);
+
+  // What a publisher from before this rule, or a direct writer, leaves: a later one that sorts first as text.
+  await new Promise((r) => setTimeout(r, 1100)); // creation times have one-second resolution
+  await plant("dup", "1.0.0+build.1", [entry("model.onnx")]);
+  const { versions } = await store.listVersions("dup");
+  assert.equal(versions.map((v) => [v.version, v.status.state]), [["1.0.0+build.2", "complete"], ["1.0.0+build.1", "invalid"]]);
+  const shadowed = versions[1]!.status;
+  assert.match(shadowed.state === "invalid" ? shadowed.reason : "", /same version as 1.0.0\+build.2, published earlier \(build metadata does not order versions\)/);
+  assert.is((await store.resolve("dup", latest)).version, "1.0.0+build.2");
+  assert.is((await store.resolve("dup", parseSelector("1.0.0"))).version, "1.0.0+build.2", "a pin without build metadata names the one version");
+  await rejectsWith(store.resolve("dup", parseSelector("1.0.0+build.1")), /dup 1.0.0\+build.1 is invalid and cannot be used: same version as 1.0.0\+build.2/);
+});
+
+test.run();
