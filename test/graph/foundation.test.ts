@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { APP_UID, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { Op } from "../support/fake-engine.js";
-import { baseImages, contextDir, execsStartingWith, indexOf, isPinnedImage, modelJsonReads } from "../support/graph.js";
+import { baseImages, contextDir, execsStartingWith, indexOf, isPinnedImage, modelJsonReads, rootLayerCopies } from "../support/graph.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
 
 const SHA = "b".repeat(64);
@@ -64,9 +64,9 @@ test("build: verified model mounted at /models, non-root, labelled, deps before 
   const chain = engine.chainOf(String(result));
   const verify = execsStartingWith(engine, ["sha256sum", "--check"]);
   assert.is(verify.length, 1, "model verified once before building");
-  const model = chain.find((o) => o.field === "withDirectory" && o.args.path === MODEL_DIR);
-  assert.ok(model, "model directory at /models");
-  assert.equal(engine.chainOf(String(model!.args.source)).at(-1), { field: "directory", args: { path: "context:/model/out" } });
+  const [model, app] = rootLayerCopies(engine, chain);
+  assert.is(model?.path, MODEL_DIR.slice(1), "model directory at /models");
+  assert.equal(engine.chainOf(String(model!.copy.args.source)).at(-1), { field: "directory", args: { path: "context:/model/out" } });
   const env = Object.fromEntries(chain.filter((o) => o.field === "withEnvVariable").map((o) => [o.args.name, o.args.value]));
   assert.is(env.MODEL_DIR, MODEL_DIR);
   const user = chain.filter((o) => o.field === "withUser").at(-1);
@@ -76,8 +76,9 @@ test("build: verified model mounted at /models, non-root, labelled, deps before 
   assert.is(labels["ai-app-pipeline.model.version"], "1.4.0");
   assert.is(labels["ai-app-pipeline.model.sha256"], SHA);
   const deps = indexOf(chain, (o) => o.field === "withExec" && (o.args.args as string[])[0] === "pip");
-  const code = indexOf(chain, (o) => o.field === "withDirectory" && o.args.path === "/app");
-  assert.ok(deps >= 0 && code > deps, "dependencies layer before the app code");
+  assert.is(app?.path, "app");
+  const copies = chain.flatMap((o, i) => (o.field === "withDirectory" && o.args.path === "/" ? [i] : []));
+  assert.ok(deps >= 0 && copies.length === 2 && copies[0]! > deps, "dependencies layer before the model and the app code");
   assert.ok(indexOf(chain, (o) => o.field === "withoutMount") > deps, "pip cache mount dropped from the image");
   assert.ok(baseImages(engine).every(isPinnedImage));
   const entry = chain.filter((o) => o.field === "withEntrypoint").at(-1);
@@ -112,7 +113,7 @@ test("through the SDK entrypoint: build decodes --model and returns a container"
   assert.is(run.error, undefined, run.output);
   assert.is(run.exitCode, 0, run.output);
   const chain = run.engine.chainOf(String(run.value));
-  assert.ok(chain.some((o) => o.field === "withDirectory" && o.args.path === MODEL_DIR));
+  assert.equal(rootLayerCopies(run.engine, chain).map((l) => l.path), [MODEL_DIR.slice(1), "app"]);
   assert.ok(chain.some((o) => o.field === "withLabel" && o.args.value === "abc1234"));
 });
 

@@ -9,9 +9,9 @@ import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { APP_UID, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { ACR_REFRESH_TOKEN_USER } from "../../dagger/src/registry/client.js";
-import { MODEL_PERMISSIONS } from "../../dagger/src/steps/build.js";
+import { LAYER_MTIME, MODEL_PERMISSIONS } from "../../dagger/src/steps/build.js";
 import { FakeEngine, Op } from "../support/fake-engine.js";
-import { contextDir, execsStartingWith, queriesOutsideSetSecret, modelJsonReads } from "../support/graph.js";
+import { contextDir, execsStartingWith, queriesOutsideSetSecret, modelJsonReads, RootLayerCopy, rootLayerCopies } from "../support/graph.js";
 import { introspectModule } from "../support/introspect.js";
 import { basicAuth, callWithSecrets, fakeEntraToken, pushImage, signRegistryToken, startFakeAcr, startRegistry } from "../support/registry.js";
 import { dag } from "../support/sdk.js";
@@ -96,12 +96,20 @@ test("publish with --username/--password: tests first, three tags, one digest re
       "ai-app-pipeline.model.version": "1.4.0",
       "ai-app-pipeline.model.sha256": MODEL_SHA,
     });
-    const model = p.prefix.find((o) => o.field === "withDirectory" && o.args.path === MODEL_DIR)!;
-    assert.equal({ owner: model.args.owner, permissions: model.args.permissions, include: model.args.include }, { owner: "0:0", permissions: MODEL_PERMISSIONS, include: ["model.json", "model.onnx"] });
+    // The model and the app each arrive as one whole new path copied to "/", from a Directory
+    // whose modes and mtimes are fixed there (Container.withDirectory ignores permissions, and a
+    // directory the copy creates gets the copy's time: docs/engine-notes.md sections 6 and 7).
+    const layers = rootLayerCopies(engine, p.prefix);
+    assert.equal(layers.map((l) => l.path), [MODEL_DIR.slice(1), "app"], "model layer before the code layer");
+    const [model, app] = layers as [RootLayerCopy, RootLayerCopy];
+    assert.is(model.owner, "0:0");
+    assert.equal({ permissions: model.copy.args.permissions, include: model.copy.args.include }, { permissions: MODEL_PERMISSIONS, include: ["model.json", "model.onnx"] });
     assert.is(MODEL_PERMISSIONS & 0o222, 0, "no write bit for anyone");
+    assert.is(MODEL_PERMISSIONS & 0o111, 0o111, "directories stay traversable");
+    for (const l of layers) assert.is(l.timestamps, LAYER_MTIME, `${l.path}: fixed mtimes`);
+    assert.ok((app.copy.args.exclude as string[]).includes("tests"), "no tests in the image");
+    assert.ok(!p.prefix.some((o) => o.field === "withDirectory" && (o.args.path === MODEL_DIR || o.args.path === "/app")), "nothing copied into a directory the copy would create");
     assert.is(p.prefix.filter((o) => o.field === "withUser").at(-1)?.args.name, `${APP_UID}:${APP_UID}`);
-    const app = p.prefix.find((o) => o.field === "withDirectory" && o.args.path === "/app")!;
-    assert.ok((app.args.exclude as string[]).includes("tests"), "no tests in the image");
     assert.ok(p.prefix.some((o) => o.field === "withoutMount" && o.args.path === "/root/.cache/pip"), "no pip cache in the image");
   }
   const leaks = queriesOutsideSetSecret(engine).filter((q) => q.includes(PASSWORD));

@@ -73,3 +73,23 @@ export function modelJsonReads(manifest: string): (chain: Op[]) => string | unde
     return chain.at(-1)?.field === "contents" && prev?.field === "file" && prev.args.path === "model.json" ? manifest : undefined;
   };
 }
+
+export interface RootLayerCopy {
+  path: string;
+  owner: unknown;
+  /** The Directory.withDirectory that put the files under `path`. */
+  copy: Op;
+  /** The mtime set on the whole tree afterwards, if any. */
+  timestamps: unknown;
+}
+
+/** Container copies to "/" of a tree built as dag.directory().withDirectory(path, ...).withTimestamps(t). */
+export function rootLayerCopies(engine: FakeEngine, chain: Op[]): RootLayerCopy[] {
+  return chain
+    .filter((o) => o.field === "withDirectory" && o.args.path === "/")
+    .map((o) => {
+      const tree = engine.chainOf(String(o.args.source));
+      const copy = tree.find((t) => t.field === "withDirectory")!;
+      return { path: String(copy.args.path), owner: o.args.owner, copy, timestamps: tree.at(-1)?.field === "withTimestamps" ? tree.at(-1)!.args.timestamp : undefined };
+    });
+}

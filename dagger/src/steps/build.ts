@@ -45,8 +45,32 @@ export function imageLabels(manifest: ModelManifest, opts: BuildOptions): Record
   return labels;
 }
 
-/** Read-only for everyone (directories traversable): the app user can read the model, nobody can change it. */
+/**
+ * Read-only for everyone (directories traversable): the app user can read the model, nobody can
+ * change it. Applied on a Directory, since `Container.withDirectory` ignores `permissions` in
+ * Dagger 0.21 (docs/engine-notes.md section 6); also makes the model readable whatever modes its
+ * files arrived with.
+ */
 export const MODEL_PERMISSIONS = 0o555;
+
+/**
+ * Every file and directory of the model and app layers gets this mtime (1980-01-01, the earliest
+ * a zip entry can hold): a re-fetched model or a fresh checkout then gives byte-identical layers,
+ * so the same commit and model give the same image digest (docs/engine-notes.md section 7).
+ */
+export const LAYER_MTIME = 315532800;
+
+/** Files the runtime image never needs from app/. */
+const APP_EXCLUDE = ["tests", "**/__pycache__", ".pytest_cache", "requirements-dev.txt"];
+
+/**
+ * The tree copied to `/` for one layer: `path` (e.g. models) holding `dir`, with fixed mtimes on
+ * every entry including `path` itself. Copying the whole new path (rather than into a directory
+ * the copy creates) keeps that directory's own mtime fixed too.
+ */
+export function layerTree(path: string, dir: Directory, opts: { include?: string[]; exclude?: string[]; permissions?: number } = {}): Directory {
+  return dag.directory().withDirectory(path, dir, opts).withTimestamps(LAYER_MTIME);
+}
 
 /** Glob-escapes a manifest path so `include` matches exactly that file. */
 function literalPattern(path: string): string {
@@ -81,7 +105,10 @@ export async function verifyModelDirectory(model: Directory): Promise<ModelManif
   return manifest;
 }
 
-/** Dependency layer, then code, then the model; runs as an unprivileged numeric user. */
+/**
+ * Dependency layer, then the model, then the code (a code-only commit reuses the model layer and
+ * uploads nothing for it); runs as an unprivileged numeric user.
+ */
 export function runtimeImage(source: Directory, model: Directory, manifest: ModelManifest, opts: BuildOptions): Container {
   const app = source.directory("app");
   const base = withRequirements(
@@ -89,14 +116,14 @@ export function runtimeImage(source: Directory, model: Directory, manifest: Mode
     app,
     ["requirements.txt"],
   );
+  // Exactly the verified files (manifest + what it lists), root-owned and read-only.
+  const modelLayer = layerTree(MODEL_DIR.slice(1), model, {
+    include: [MANIFEST_NAME, ...manifest.files.map((f) => literalPattern(f.path))],
+    permissions: MODEL_PERMISSIONS,
+  });
   const image = withoutPipCache(base)
-    .withDirectory(APP_DIR, app, { exclude: ["tests", "**/__pycache__", ".pytest_cache", "requirements-dev.txt"] })
-    // Exactly the verified files (manifest + what it lists), root-owned and read-only.
-    .withDirectory(MODEL_DIR, model, {
-      include: [MANIFEST_NAME, ...manifest.files.map((f) => literalPattern(f.path))],
-      owner: "0:0",
-      permissions: MODEL_PERMISSIONS,
-    })
+    .withDirectory("/", modelLayer, { owner: "0:0" })
+    .withDirectory("/", layerTree(APP_DIR.slice(1), app, { exclude: APP_EXCLUDE }))
     .withEnvVariable("MODEL_DIR", MODEL_DIR)
     .withEnvVariable("PORT", String(APP_PORT))
     .withEnvVariable("GIT_REVISION", opts.revision)
