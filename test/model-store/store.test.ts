@@ -184,6 +184,21 @@ test("publish refuses an existing version, naming it; an interrupted publish can
   assert.is((await store.resolve("immutable", latest)).version, "2.0.0");
 });
 
+test("publish proves the bytes of a blob already there: a planted one with the right size and sha256 metadata is refused", async () => {
+  const dir = randomModel(root, "1.0.0", 50_000, "planted-blob");
+  const onnx = readFileSync(join(dir, "model.onnx"));
+  const local = await readLocalModel(dir);
+  const listed = local.manifest.files.find((f) => f.path === "model.onnx")!;
+  await az.admin
+    .getContainerClient("models")
+    .getBlockBlobClient("planted-blob/1.0.0/model.onnx")
+    .upload(randomBytes(onnx.length), onnx.length, { metadata: { sha256: listed.sha256 } });
+  await rejectsWith(publishModel(store, local), /planted-blob\/1.0.0\/model.onnx already exists with different content/);
+  assert.not.ok(await blobNames("planted-blob/").then((n) => n.includes("planted-blob/1.0.0/model.json")), "no manifest: the version must not become complete");
+  const { versions } = await store.listVersions("planted-blob");
+  assert.equal(versions.map((v) => v.status.state), ["incomplete"]);
+});
+
 test("racing publishers of one version: exactly one wins, and the store holds the winner's model", async () => {
   for (const sameFiles of [false, true]) {
     const name = sameFiles ? "race-same" : "race-diff";

@@ -3,6 +3,7 @@
  * before the first byte is sent; files go first, the manifest last and create-only, so a
  * version becomes visible ("complete") in one step and two racing publishers cannot both win.
  */
+import { createHash } from "node:crypto";
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { BlockBlobClient } from "@azure/storage-blob";
@@ -125,6 +126,14 @@ export async function publishModel(store: ModelStore, local: LocalModel, opts: P
   return result;
 }
 
+/** sha256 of a blob's bytes, streamed, pinned to `etag` (a blob replaced meanwhile fails the read). */
+async function hashBlob(client: BlockBlobClient, etag: string, signal?: AbortSignal): Promise<string> {
+  const res = await client.download(0, undefined, { conditions: { ifMatch: etag }, ...(signal ? { abortSignal: signal } : {}) });
+  const hash = createHash("sha256");
+  for await (const chunk of res.readableStreamBody as AsyncIterable<Buffer>) hash.update(chunk);
+  return hash.digest("hex");
+}
+
 /** Versions are immutable, and one precedence is one version: 1.0.0+build.2 cannot follow 1.0.0+build.1. */
 async function refuseExistingVersion(store: ModelStore, name: string, version: string): Promise<void> {
   const { versions } = groupVersions(name, await store.listBlobs(modelPrefix(name)));
@@ -145,7 +154,9 @@ async function refuseExistingVersion(store: ModelStore, name: string, version: s
 
 /**
  * Uploads one file unless a blob with that name exists. Returns false when the existing blob
- * holds the same content (an earlier, interrupted attempt), throws when it differs.
+ * holds the same content (an earlier, interrupted attempt), throws when it differs. Its
+ * metadata proves nothing (anyone who can write can set it): the bytes are read back and hashed,
+ * a cost paid only when re-running a publish that stopped half-way.
  */
 async function uploadCreateOnly(client: BlockBlobClient, path: string, f: ModelFile, opts: PublishOptions): Promise<boolean> {
   try {
@@ -162,8 +173,8 @@ async function uploadCreateOnly(client: BlockBlobClient, path: string, f: ModelF
   } catch (e) {
     if (!isAlreadyExists(e)) throw e;
   }
-  const props = await client.getProperties();
-  if (props.metadata?.sha256 === f.sha256 && props.contentLength === f.size) return false;
+  const props = await client.getProperties(opts.signal ? { abortSignal: opts.signal } : {});
+  if (props.contentLength === f.size && (await hashBlob(client, props.etag!, opts.signal)) === f.sha256) return false;
   throw new StoreError(
     `${client.name} already exists with different content: another publish of this version is running or stopped half-way. ` +
       `If none is running, delete the leftovers (az storage blob delete-batch --source <container> --pattern "${client.name.replace(/[^/]*$/, "")}*") or publish a new version`,
