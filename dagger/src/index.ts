@@ -3,7 +3,7 @@ import { selectRegistryAuth } from "./registry/auth.js";
 import { BuildOptions, buildImage } from "./steps/build.js";
 import { imageDigest, publishImage } from "./steps/publish.js";
 import { fetchModelDirectory, listModelVersions, publishModelDirectory, StoreTarget, storeTarget } from "./steps/model-store.js";
-import { ModelStoreSettings } from "./pipeline/settings.js";
+import { ModelStoreSettings, restoreStoreSettings } from "./pipeline/settings.js";
 import { runCi } from "./pipeline/ci.js";
 import { runRelease } from "./pipeline/release.js";
 import { formatCiReport, formatReleaseReport } from "./pipeline/report.js";
@@ -332,7 +332,7 @@ export class AiAppPipeline {
     const report = await runCi({
       source: this.source, build: this.buildOptions(), modelName, modelVersion, prerelease, repository, channel,
       ...(model ? { model } : {}),
-      ...(this.store ? { store: storeTarget(this.store) } : {}),
+      ...(this.store ? { store: this.storeTarget() } : {}),
       ...(registry ? { registry: { registry, repository, channel, auth } } : {}),
     });
     return formatCiReport(report);
@@ -380,14 +380,14 @@ export class AiAppPipeline {
 
   /** The latest model of the configured store, or else the freshly trained sample model. */
   private async defaultModel(): Promise<Directory> {
-    return this.store ? fetchModelDirectory(storeTarget(this.store), "digits-classifier", "latest") : this.trainSampleModel();
+    return this.store ? fetchModelDirectory(this.storeTarget(), "digits-classifier", "latest") : this.trainSampleModel();
   }
 
   private storeTarget(): StoreTarget {
     if (!this.store) {
       throw new Error("no model store configured: start the call with with-store, e.g. dagger call with-store --account NAME --sas-token env://AZURE_STORAGE_SAS_TOKEN models");
     }
-    return storeTarget(this.store);
+    return storeTarget(restoreStoreSettings(this.store));
   }
 
   private buildOptions(): BuildOptions {

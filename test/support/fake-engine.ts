@@ -51,6 +51,16 @@ export function contextDirectoryId(path = "/"): string {
   return `${CONTEXT_PREFIX}${path}`;
 }
 
+const NAMED_PREFIX = `${ID_PREFIX}named:`;
+
+/**
+ * An id the fake engine resolves to a one-op chain `{field: kind, args: {name}}`: a stand-in for
+ * an object the engine made before the call (e.g. a Secret given on the command line).
+ */
+export function namedObjectId(kind: string, name: string): string {
+  return `${NAMED_PREFIX}${kind}:${name}`;
+}
+
 export class FakeEngine {
   readonly token = randomBytes(12).toString("hex");
   readonly recorded: Recorded[] = [];
@@ -110,6 +120,10 @@ export class FakeEngine {
   chainOf(id: string): Op[] {
     const ctx = id.startsWith(CONTEXT_PREFIX) ? id.slice(CONTEXT_PREFIX.length) : undefined;
     if (ctx !== undefined) return [{ field: "host", args: {} }, { field: "directory", args: { path: `context:${ctx}` } }];
+    if (id.startsWith(NAMED_PREFIX)) {
+      const [kind, ...name] = id.slice(NAMED_PREFIX.length).split(":");
+      return [{ field: kind!, args: { name: name.join(":") } }];
+    }
     const chain = this.ids.get(id);
     if (!chain) throw new Error(`fake engine: unknown id ${id}`);
     return chain;
