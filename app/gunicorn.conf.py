@@ -2,14 +2,21 @@
 
 Production entry (cwd = app/):  gunicorn -c gunicorn.conf.py "scoring:create_app()"
 Environment: HOST (default 0.0.0.0), PORT (default 8000), WEB_CONCURRENCY (workers, default 2),
-plus the app's own variables (MODEL_DIR, MAX_BATCH, ...; see README.md).
+WEB_THREADS (threads per worker, default 8), plus the app's own variables (MODEL_DIR, MAX_BATCH,
+BODY_TIMEOUT, ...; see README.md).
 """
 
 import os
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{int(os.environ.get('PORT', '8000'))}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "sync"  # CPU-bound, millisecond requests: one request per process at a time
+# Threads, not one request per process: a client that sends its body slowly holds one thread
+# (for at most BODY_TIMEOUT), not a whole worker, so /healthz and other requests still get
+# through. Scoring is short and mostly in C code that releases the GIL (image decoding,
+# onnxruntime); the app bounds what a request can cost (MAX_REQUEST_PIXELS) and how many large
+# images a worker decodes at once (DECODE_CONCURRENCY), so threads do not multiply memory.
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "8"))
 # Load the app once in the master, before forking workers: it verifies the manifest and every
 # file's size and sha256, and test-runs the model with onnxruntime in a child process. If the
 # model is unusable, create_app() raises ModelError (a RuntimeError): gunicorn prints

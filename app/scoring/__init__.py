@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 from flask import Flask
 
@@ -12,6 +13,7 @@ __version__ = "0.1.0"
 __all__ = ["ModelError", "create_app", "open_worker_session", "__version__"]
 
 EXTENSION_KEY = "scoring.model"
+DECODE_GATE_KEY = "scoring.decode_gate"
 
 
 def _env_int(name: str, default: int) -> int:
@@ -27,13 +29,34 @@ def _env_int(name: str, default: int) -> int:
     return value
 
 
+def _env_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ModelError(f"configuration error: {name}={raw!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise ModelError(f"configuration error: {name}={raw!r} must be a positive number of seconds")
+    return value
+
+
 def default_config() -> dict:
     """Settings read from the environment; ``create_app(config)`` entries override them."""
     return {
         "MODEL_DIR": os.environ.get("MODEL_DIR", "/models"),
         "MAX_BATCH": _env_int("MAX_BATCH", 32),
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 4 * 1024 * 1024),
+        # Per image, by its header: larger images are refused before anything is decoded.
         "MAX_IMAGE_PIXELS": _env_int("MAX_IMAGE_PIXELS", 4096 * 4096),
+        # Per request, decoded pixels of all images together (a JPEG counts at the 1/2..1/8
+        # scale it is decoded at): bounds the CPU and memory one request can cost.
+        "MAX_REQUEST_PIXELS": _env_int("MAX_REQUEST_PIXELS", 2048 * 2048),
+        # Per worker process: how many large images its threads may decode at the same time.
+        "DECODE_CONCURRENCY": _env_int("DECODE_CONCURRENCY", 1),
+        # Seconds a client has to send the whole request body (408 after that).
+        "BODY_TIMEOUT": _env_seconds("BODY_TIMEOUT", 10.0),
         "ORT_THREADS": _env_int("ORT_THREADS", 1),
         # "now": open the onnxruntime session in create_app(); "per-worker": gunicorn.conf.py's
         # choice, since onnxruntime is not fork-safe (see model.LoadedModel.ensure_session).
@@ -73,6 +96,8 @@ def create_app(config: dict | None = None) -> Flask:
             model.onnx_file.sha256,
         )
     app.extensions[EXTENSION_KEY] = model
+    # One gate per process: a pre-forking server copies it, unheld, into each worker.
+    app.extensions[DECODE_GATE_KEY] = threading.BoundedSemaphore(int(app.config["DECODE_CONCURRENCY"]))
 
     from . import errors, routes
 

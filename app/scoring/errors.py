@@ -5,6 +5,11 @@ from __future__ import annotations
 from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
+from .body import BodyError, drain, too_large
+
+# A refused body up to this many times MAX_CONTENT_LENGTH is read and dropped before answering.
+_DRAIN_FACTOR = 4
+
 
 def error_response(status: int, message: str, headers: dict | None = None):
     response = jsonify(error=message)
@@ -14,26 +19,13 @@ def error_response(status: int, message: str, headers: dict | None = None):
     return response
 
 
-def _drain_body(cap: int) -> None:
-    """Reads and drops a moderately oversized body so the client gets the 413 response.
-
-    Closing a socket with unread data makes the kernel reset the connection, and the client
-    then sees a broken pipe instead of our JSON error. Bodies larger than ``cap`` (or of unknown
-    length) are not drained: the connection is simply closed.
-    """
-    length = request.content_length
-    stream = request.environ.get("wsgi.input")
-    if length is None or length > cap or stream is None:
-        return
-    remaining = length
-    try:
-        while remaining > 0:
-            chunk = stream.read(min(65536, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-    except OSError:
-        pass
+def body_error_response(exc: BodyError):
+    """The JSON answer to an unusable body; a refused (413) body is drained first, so the client
+    can read the answer instead of a connection reset."""
+    if exc.status == 413:
+        config = current_app.config
+        drain(request.environ, _DRAIN_FACTOR * int(config["MAX_CONTENT_LENGTH"]), float(config["BODY_TIMEOUT"]))
+    return error_response(exc.status, str(exc))
 
 
 def _http_error(exc: HTTPException):
@@ -45,9 +37,7 @@ def _http_error(exc: HTTPException):
         message = f"method {request.method} not allowed on {request.path}; use {', '.join(allowed)}"
         headers["Allow"] = ", ".join(exc.valid_methods or [])
     elif isinstance(exc, RequestEntityTooLarge):
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
-        _drain_body(4 * limit)
-        message = f"request body too large: the limit is {limit} bytes"
+        return body_error_response(too_large(int(current_app.config["MAX_CONTENT_LENGTH"])))
     else:
         message = exc.description or exc.name
     return error_response(exc.code or 500, message, headers)

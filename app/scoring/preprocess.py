@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import io
 import re
 
@@ -16,8 +17,16 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 SIDE = 8
+# Images up to this many decoded pixels (256x256: at most 1 MiB even as RGBA) are decoded
+# without waiting for the decode gate: many at once still cost little memory.
+UNGATED_PIXELS = 256 * 256
 _WORK_SIDE = 64  # images larger than this are area-averaged down to it before anything else
 ALLOWED_FORMATS = ("PNG", "JPEG")
+# Pillow's own decompression-bomb check raises from Image.open() with no size we could report,
+# and its limit (89 M pixels) is far above ours. open_image() checks every image against
+# MAX_IMAGE_PIXELS right after reading its header, before any pixel is decoded, so Pillow's
+# check is turned off to let that message (size and limit) reach the client.
+Image.MAX_IMAGE_PIXELS = None
 _DATA_URL_RE = re.compile(r"^data:[\w.+-]+/[\w.+-]+;base64,", re.IGNORECASE)
 
 
@@ -39,24 +48,50 @@ def decode_base64(value: object, index: int) -> bytes:
 
 
 def open_image(data: bytes, index: int, max_pixels: int) -> Image.Image:
+    """The image with only its header read, sized as it will be decoded (JPEG: reduced).
+
+    Nothing is decoded here, so the size checks (``max_pixels`` per image by the header, and
+    the request's pixel budget by ``image.size``) run before any pixel memory is allocated.
+    """
     try:
         image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except UnidentifiedImageError:
         raise InputError(f"input[{index}] is not a PNG or JPEG image") from None
     except Exception:  # Pillow raises assorted errors on malformed headers
-        raise InputError(f"input[{index}] is not a PNG or JPEG image") from None
+        raise InputError(f"input[{index}] is a PNG or JPEG image with a damaged header") from None
     width, height = image.size
     if width < 1 or height < 1 or width * height > max_pixels:
         raise InputError(
-            f"input[{index}] is {width}x{height} pixels; at most {max_pixels} pixels are accepted"
+            f"input[{index}] is {width}x{height} pixels; at most {max_pixels} pixels are accepted "
+            "per image (MAX_IMAGE_PIXELS): send a smaller image, the model reads 8x8"
         )
     if image.format == "JPEG":
-        # Let the JPEG decoder downscale by 1/2..1/8 for free when the image is large.
+        # The JPEG decoder downscales by 1/2..1/8 for free: ask for the smallest size that still
+        # leaves 4x the model's resolution. image.size is the reduced size from here on.
         image.draft("L", (SIDE * 4, SIDE * 4))
+    return image
+
+
+def read_features(image: Image.Image, index: int) -> np.ndarray:
+    """Decodes an opened image and turns it into 64 float32 features."""
     try:
         image.load()
     except Exception:
         raise InputError(f"input[{index}] is a damaged or truncated {image.format} image") from None
+    return to_features(to_grey(shrink(image)))
+
+
+def shrink(image: Image.Image) -> Image.Image:
+    """Area-averages a large image down to _WORK_SIDE per side in its own mode (one pass in C),
+    so that the conversions after it work on a few thousand pixels, not millions."""
+    if image.mode == "1":
+        image = image.convert("L")
+    elif image.mode in ("P", "PA"):  # average colours, not palette indices
+        transparent = image.mode == "PA" or "transparency" in image.info
+        image = image.convert("RGBA" if transparent else "L")
+    width, height = image.size
+    if width > _WORK_SIDE or height > _WORK_SIDE:
+        image = image.resize((min(width, _WORK_SIDE), min(height, _WORK_SIDE)), Image.Resampling.BOX)
     return image
 
 
@@ -76,9 +111,6 @@ def to_grey(image: Image.Image) -> Image.Image:
 
 def to_features(image: Image.Image) -> np.ndarray:
     """64 float32 features in 0..16, ink high, from an 8-bit greyscale image."""
-    width, height = image.size
-    if width > _WORK_SIDE or height > _WORK_SIDE:  # area-average big images first: cheap and linear
-        image = image.resize((min(width, _WORK_SIDE), min(height, _WORK_SIDE)), Image.Resampling.BOX)
     grey = np.asarray(image, dtype=np.float32)
     border = np.concatenate([grey[0, :], grey[-1, :], grey[:, 0], grey[:, -1]])
     if float(np.median(border)) > 127.5:  # light background: dark ink on paper
@@ -93,7 +125,31 @@ def to_features(image: Image.Image) -> np.ndarray:
     return np.asarray(small, dtype=np.float32).reshape(SIDE * SIDE)
 
 
+def batch_features(items: list, max_pixels: int, max_request_pixels: int, gate=None) -> np.ndarray:
+    """The model's input for a whole request: one row of 64 features per element of ``items``.
+
+    Every image's header is read first, so a request over its pixel budget is refused before
+    anything is decoded. Images are then decoded one at a time and dropped once read; an image
+    over UNGATED_PIXELS is decoded while holding ``gate`` (a semaphore shared by the process's
+    threads), which bounds how much decoded pixel memory a worker holds at once.
+    """
+    images = [open_image(decode_base64(item, index), index, max_pixels) for index, item in enumerate(items)]
+    total = sum(image.width * image.height for image in images)
+    if total > max_request_pixels:
+        count = f"{len(images)} images decode" if len(images) != 1 else "1 image decodes"
+        raise InputError(
+            f"the {count} to {total} pixels; at most {max_request_pixels} pixels per request "
+            "(MAX_REQUEST_PIXELS): send fewer or smaller images, the model reads 8x8"
+        )
+    batch = np.empty((len(images), SIDE * SIDE), dtype=np.float32)
+    for index in range(len(images)):
+        image, images[index] = images[index], None  # free each decoded image once it is read
+        large = image.width * image.height > UNGATED_PIXELS
+        with gate if (gate is not None and large) else contextlib.nullcontext():
+            batch[index] = read_features(image, index)
+    return batch
+
+
 def preprocess(value: object, index: int, max_pixels: int) -> np.ndarray:
     """One request element (base64 string) -> 64 float32 features."""
-    image = open_image(decode_base64(value, index), index, max_pixels)
-    return to_features(to_grey(image))
+    return read_features(open_image(decode_base64(value, index), index, max_pixels), index)

@@ -7,10 +7,11 @@ import json
 import numpy as np
 from flask import Blueprint, current_app, jsonify, request
 
-from . import EXTENSION_KEY
-from .errors import error_response
+from . import DECODE_GATE_KEY, EXTENSION_KEY
+from .body import BodyError, read_body
+from .errors import body_error_response, error_response
 from .model import LoadedModel
-from .preprocess import InputError, preprocess
+from .preprocess import InputError, batch_features
 
 bp = Blueprint("scoring", __name__)
 TOP_K = 3
@@ -50,17 +51,36 @@ def version():
     )
 
 
+_MAX_INT_DIGITS = 100  # no number belongs in a /score body; this only bounds int() on one
+
+
+def _parse_int(text: str) -> int:
+    """JSON integers, refused past _MAX_INT_DIGITS digits (Python's int() refuses past 4300)."""
+    digits = len(text.lstrip("-"))
+    if digits > _MAX_INT_DIGITS:
+        raise InputError(
+            f"malformed JSON body: a number with {digits} digits; at most {_MAX_INT_DIGITS} are accepted"
+        )
+    return int(text)
+
+
 def _read_inputs() -> list:
-    """Validated ``input`` list from the JSON body, or raise InputError (400) / return a response."""
+    """Validated ``input`` list from the JSON body, or raise InputError (400) / BodyError."""
     if not request.is_json:
         raise _UnsupportedMediaType()
-    raw = request.get_data(cache=False)  # enforces MAX_CONTENT_LENGTH (413)
+    config = current_app.config
+    raw = read_body(request.environ, int(config["MAX_CONTENT_LENGTH"]), float(config["BODY_TIMEOUT"]))
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_int=_parse_int)
+    except InputError:
+        raise
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"malformed JSON body: {exc}") from None
     except RecursionError:
         raise InputError("malformed JSON body: nested too deeply") from None
+    except ValueError as exc:  # anything else json refuses (none known): still the client's body
+        raise InputError(f"malformed JSON body: {str(exc)[:200]}") from None
+    del raw
     if not isinstance(body, dict):
         raise InputError('body must be a JSON object like {"input": ["<base64 image>", ...]}')
     if "input" not in body:
@@ -85,12 +105,16 @@ def score():
     model = _model()
     if model is None:
         return error_response(503, "no model loaded")
+    config = current_app.config
     try:
-        items = _read_inputs()
-        max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
-        batch = np.empty((len(items), 64), dtype=np.float32)
-        for index, item in enumerate(items):
-            batch[index] = preprocess(item, index, max_pixels)
+        batch = batch_features(
+            _read_inputs(),
+            int(config["MAX_IMAGE_PIXELS"]),
+            int(config["MAX_REQUEST_PIXELS"]),
+            current_app.extensions.get(DECODE_GATE_KEY),
+        )
+    except BodyError as exc:
+        return body_error_response(exc)
     except _UnsupportedMediaType:
         return error_response(
             415, f"Content-Type must be application/json, got {request.mimetype or 'none'}"

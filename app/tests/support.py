@@ -17,9 +17,11 @@ import signal
 import socket
 import subprocess
 import sys
+import struct
 import time
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +107,77 @@ def encode(image: Image.Image, fmt: str = "PNG", **save_args) -> str:
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **save_args)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A valid all-white 1-bit PNG of width x height: tiny on the wire, huge once decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\0" + b"\xff" * ((width + 7) // 8)  # filter byte "none", then white pixels
+    compressor = zlib.compressobj(9)
+    idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def grey16_png(side: int, row: int | None = None) -> bytes:
+    """A side x side 16-bit greyscale PNG (mode I;16), optionally with a dark bar on 8x8-row ``row``."""
+    grid = np.full((side, side), 60000, dtype=np.uint16)
+    if row is not None:
+        step = side // 8
+        grid[row * step : (row + 1) * step, :] = 1000
+    buffer = io.BytesIO()
+    Image.fromarray(grid).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# --- raw HTTP, for what urllib cannot send (chunked bodies, bad framing, slow clients) -------
+
+
+def raw_exchange(port: int, request: bytes, timeout: float = 30) -> tuple[int, dict]:
+    """Sends ``request`` bytes as they are and returns (status, parsed JSON body) of the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        try:
+            sock.sendall(request)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer and close before reading everything
+        return read_response(sock)
+
+
+def read_response(sock: socket.socket) -> tuple[int, dict]:
+    """Reads one HTTP/1.1 response with a Content-Length body from ``sock``."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        piece = sock.recv(65536)
+        if not piece:
+            raise AssertionError(f"connection closed before a response: {data!r}")
+        data += piece
+    head, body = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        piece = sock.recv(65536)
+        if not piece:
+            break
+        body += piece
+    return status, json.loads(body[:length])
+
+
+def chunked(body: bytes, chunk_size: int = 65536) -> bytes:
+    """``body`` framed with Transfer-Encoding: chunked."""
+    pieces = [body[i : i + chunk_size] for i in range(0, len(body), chunk_size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+
+def post_head(path: str = "/score", **headers: str) -> bytes:
+    """Request line and headers of a JSON POST (header names given with '_' for '-')."""
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json"]
+    lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
 # --- gunicorn -------------------------------------------------------------------------------

@@ -150,3 +150,58 @@ def test_wrong_method_is_json_405(client, method, path):
     response = getattr(client, method)(path)
     assert_error(response, 405, f"method {method.upper()} not allowed on {path}")
     assert response.headers["Allow"]
+
+
+@pytest.mark.parametrize(
+    "raw", ['{"input": [' + "9" * 5000 + "]}", "9" * 5000, '{"input": [-' + "1" * 4301 + "]}"],
+    ids=["in-input", "whole-body", "negative"],
+)
+def test_huge_integer_is_400_not_500(client, raw):
+    response = client.post("/score", data=raw, content_type="application/json")
+    assert_error(response, 400, "malformed JSON body", "digits")
+
+
+def test_png_bomb_says_too_many_pixels(client):
+    bomb = base64.b64encode(support.png_bomb(20000, 20000)).decode()
+    response = post_json(client, {"input": [PNG, bomb]})
+    assert_error(response, 400, "input[1]", "20000x20000", "at most 16777216 pixels")
+
+
+def test_request_pixel_budget_counts_every_image(model_dir):
+    app = create_app({"MODEL_DIR": str(model_dir), "MAX_REQUEST_PIXELS": 100 * 100})
+    image = support.encode(Image.new("L", (80, 80), 255))  # 6400 pixels each: two are too many
+    client = app.test_client()
+    assert client.post("/score", json={"input": [image]}).status_code == 200
+    assert_error(
+        client.post("/score", json={"input": [image, image]}),
+        400, "2 images", "12800 pixels", "at most 10000 pixels per request",
+    )
+
+
+def test_request_pixel_budget_refuses_the_heavy_batch_before_decoding(client):
+    """32 x 4096x4096 16-bit PNGs: each within MAX_IMAGE_PIXELS, far over the request budget."""
+    heavy = base64.b64encode(support.grey16_png(4096)).decode()
+    response = post_json(client, {"input": [heavy] * 32})
+    assert_error(response, 400, "32 images", f"{32 * 4096 * 4096} pixels", "4194304 pixels per request")
+
+
+def test_jpeg_counts_at_its_reduced_decoding_size(model_dir):
+    """A JPEG is decoded at 1/2..1/8 scale (draft): that, not its header size, is what it costs."""
+    app = create_app({"MODEL_DIR": str(model_dir), "MAX_REQUEST_PIXELS": 300_000})
+    photo = support.encode(support.bar_image(3, size=4096), "JPEG")  # decoded at 512x512
+    response = app.test_client().post("/score", json={"input": [photo]})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["predictions"][0]["top3"][0]["label"] == "3"
+
+
+@pytest.mark.parametrize("name", ["MAX_REQUEST_PIXELS", "DECODE_CONCURRENCY"])
+def test_new_limits_refuse_bad_settings(model_dir, monkeypatch, name):
+    monkeypatch.setenv(name, "0")
+    with pytest.raises(RuntimeError, match=f"{name}='0' must be at least 1"):
+        create_app({"MODEL_DIR": str(model_dir)})
+
+
+def test_body_timeout_must_be_positive(model_dir, monkeypatch):
+    monkeypatch.setenv("BODY_TIMEOUT", "soon")
+    with pytest.raises(RuntimeError, match="BODY_TIMEOUT='soon' is not a number"):
+        create_app({"MODEL_DIR": str(model_dir)})

@@ -178,3 +178,33 @@ def test_preprocess_gives_training_range():
     assert features.dtype == np.float32 and features.shape == (64,)
     assert features.min() == 0.0 and features.max() == 16.0
     assert features[:8].tolist() == [16.0] * 8
+
+
+def _large(mode: str, row: int) -> Image.Image:
+    """A 1024x1024 bar image in ``mode``: large enough to be shrunk before it is converted."""
+    if mode == "RGBA-transparent":  # ink strokes on a transparent canvas
+        image = Image.new("RGBA", (1024, 1024), (0, 0, 0, 0))
+        image.paste((0, 0, 0, 255), (0, 128 * row, 1024, 128 * (row + 1)))
+        return image
+    if mode == "P-transparent":
+        image = support.bar_image(row, size=1024).convert("P")
+        image.info["transparency"] = 255  # the white paper index
+        return image
+    return support.bar_image(row, size=1024, mode=mode)
+
+
+@pytest.mark.parametrize("mode", ["L", "1", "P", "P-transparent", "RGB", "RGBA-transparent", "CMYK"])
+def test_large_images_of_every_mode_are_read_right(client, mode):
+    image = _large(mode, 5)
+    fmt = "JPEG" if mode == "CMYK" else "PNG"
+    response = score(client, [support.encode(image, fmt)])
+    assert response.status_code == 200, response.get_json()
+    assert top_labels(response) == ["5"]
+
+
+def test_large_16_bit_png_is_read_right(client):
+    import base64
+
+    response = score(client, [base64.b64encode(support.grey16_png(2048, row=6)).decode()])
+    assert response.status_code == 200, response.get_json()
+    assert top_labels(response) == ["6"]

@@ -1,0 +1,130 @@
+"""Request framing and slow clients against the real server (gunicorn + gunicorn.conf.py).
+
+What gunicorn hands the app (chunked bodies, bad chunk framing, a socket that stalls) only
+happens over real HTTP, so these tests talk raw HTTP/1.1 to gunicorn on 127.0.0.1.
+"""
+
+import json
+import socket
+import time
+
+import pytest
+
+import support
+
+LIMIT = 65536  # a small MAX_CONTENT_LENGTH keeps the bodies small
+PNG = support.encode(support.bar_image(4))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("limits")
+    model_dir = support.write_model_dir(root / "model")
+    proc = support.Gunicorn(
+        model_dir, root / "logs", workers=1,
+        extra_env={"MAX_CONTENT_LENGTH": str(LIMIT), "BODY_TIMEOUT": "2"},
+    )
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.stop()
+
+
+def padded_body(size: int) -> bytes:
+    """A valid /score body padded with trailing spaces to ``size`` bytes: cut anywhere after the
+    JSON object, it still parses, so a silently truncated body would be scored (200)."""
+    body = json.dumps({"input": [PNG]}).encode()
+    return body + b" " * (size - len(body))
+
+
+def test_chunked_body_within_the_limit_is_scored(server):
+    status, body = server_exchange(server, support.post_head(Transfer_Encoding="chunked")
+                                   + support.chunked(padded_body(LIMIT)))
+    assert status == 200, body
+    assert body["predictions"][0]["top3"][0]["label"] == "4"
+
+
+def test_chunked_body_over_the_limit_is_413_not_cut(server):
+    status, body = server_exchange(server, support.post_head(Transfer_Encoding="chunked")
+                                   + support.chunked(padded_body(LIMIT + 1)))
+    assert status == 413, body
+    assert body == {"error": f"request body too large: the limit is {LIMIT} bytes"}
+
+
+def test_content_length_over_the_limit_is_413(server):
+    data = padded_body(LIMIT + 1)
+    status, body = server_exchange(server, support.post_head(Content_Length=str(len(data))) + data)
+    assert status == 413, body
+    assert "the limit is 65536 bytes" in body["error"]
+
+
+@pytest.mark.parametrize("framing", [b"zz\r\n{}\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n", b"-2\r\n{}\r\n0\r\n\r\n"],
+                         ids=["size-not-hex", "missing-terminator", "negative-size"])
+def test_malformed_chunking_is_400(server, framing):
+    status, body = server_exchange(server, support.post_head(Transfer_Encoding="chunked") + framing)
+    assert status == 400, body
+    assert body["error"].startswith("malformed request body: "), body
+
+
+def test_huge_integer_is_400_over_http(server):
+    data = b'{"input": [' + b"7" * 5000 + b"]}"
+    status, body = server_exchange(server, support.post_head(Content_Length=str(len(data))) + data)
+    assert status == 400, body
+    assert "5000 digits" in body["error"]
+
+
+def test_stalled_body_gets_408_after_body_timeout(server):
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
+        sock.sendall(support.post_head(Content_Length="1000") + b'{"input": [')
+        started = time.monotonic()
+        status, body = support.read_response(sock)
+        waited = time.monotonic() - started
+    assert status == 408, body
+    assert body == {"error": "request body not received within 2 seconds (BODY_TIMEOUT): send it faster"}
+    assert waited < 10
+
+
+def test_trickled_body_is_cut_off_by_the_same_deadline(server):
+    """One byte every 0.2 s never stalls a single read for long: the deadline is for the whole body."""
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
+        sock.sendall(support.post_head(Content_Length="1000"))
+        started = time.monotonic()
+        sock.setblocking(False)
+        while time.monotonic() - started < 10:
+            try:
+                sock.send(b" ")
+            except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+                break
+            try:
+                if sock.recv(1, socket.MSG_PEEK):
+                    break  # the answer has started
+            except BlockingIOError:
+                pass
+            time.sleep(0.2)
+        sock.setblocking(True)
+        status, body = support.read_response(sock)
+        waited = time.monotonic() - started
+    assert status == 408, body
+    assert waited < 6, f"answered after {waited:.1f}s: each byte restarted the clock"
+
+
+def test_slow_clients_do_not_block_healthz(server):
+    """Four clients stuck mid-body on a single worker: /healthz and /score still answer."""
+    stalled = []
+    try:
+        for _ in range(4):
+            sock = socket.create_connection((server.host, server.port), timeout=30)
+            sock.sendall(support.post_head(Content_Length="1000") + b"{")
+            stalled.append(sock)
+        time.sleep(0.3)  # let the worker pick them up
+        assert server.request("GET", "/healthz", timeout=1.5) == (200, {"status": "ok"})
+        status, _ = server.request("POST", "/score", {"input": [PNG]}, timeout=1.5)
+        assert status == 200
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def server_exchange(server, request: bytes):
+    return support.raw_exchange(server.port, request)
