@@ -44,6 +44,8 @@ const LABELS = { "app.kubernetes.io/name": "ai-app" };
 
 export class FakeApiServer {
   readonly requests: Recorded[] = [];
+  /** Objects written by server-side apply (dry runs excluded), by `Kind/name`. */
+  readonly applied: Record<string, Record<string, unknown>> = {};
   /** Pods created through the API (POST), as the server stored them; dry runs are not kept. */
   readonly createdPods: Record<string, unknown>[] = [];
   private server?: Server;
@@ -111,6 +113,13 @@ export class FakeApiServer {
     const notFound = (what: string) => send(404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404, message: `${what} not found` });
     const discovery = DISCOVERY[u.pathname];
     if (discovery) return send(200, discovery);
+    const openapi = openApiV3(u.pathname);
+    if (openapi) return send(200, openapi);
+    if (req.method === "PATCH" && String(req.headers["content-type"]).startsWith("application/apply-patch")) {
+      return this.serverSideApply(u, body, send);
+    }
+    const appliedHere = req.method === "GET" ? this.appliedAt(u.pathname) : undefined;
+    if (appliedHere && !(appliedHere.kind === "Deployment" && this.state.deployment)) return send(200, appliedHere);
 
     const ns = this.state.namespace;
     const d = this.state.deployment;
@@ -181,6 +190,50 @@ export class FakeApiServer {
       this.state.deployment = { ...d, image, revision: next, rollout: "complete" };
     }
     send(200, this.deploymentObject());
+  }
+
+  /** An object stored by apply, addressed by its URL path. */
+  private appliedAt(path: string): Record<string, unknown> | undefined {
+    for (const kinds of Object.values(APPLIED_KINDS)) {
+      for (const k of kinds) {
+        const base = `${k.group ? `/apis/${k.group}` : "/api"}/${k.version}/namespaces/${this.state.namespace}/${k.plural}/`;
+        if (path.startsWith(base)) return this.applied[`${k.kind}/${path.slice(base.length)}`];
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Server-side apply of the kinds the deploy writes: the object is checked as the API server
+   * would for what we send (a Deployment's containers need a name and an image; the body's
+   * kind and name must match the URL), stored unless it is a dry run, and returned. Applying a
+   * Deployment with a new image starts a new revision whose rollout is complete.
+   */
+  private serverSideApply(u: URL, body: string, send: (code: number, obj: unknown) => void): void {
+    const obj = JSON.parse(body) as { kind?: string; metadata?: { name?: string }; spec?: { template?: { spec?: { containers?: { name?: string; image?: string }[] } } } };
+    const name = u.pathname.split("/").at(-1) ?? "";
+    const kind = obj.kind ?? "";
+    const invalid = (message: string) => send(422, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "Invalid", code: 422, message: `${kind} "${name}" is invalid: ${message}` });
+    if (obj.metadata?.name !== name) return invalid(`metadata.name: Invalid value: "${obj.metadata?.name}": must match the name in the URL`);
+    if (kind === "Deployment") {
+      const containers = obj.spec?.template?.spec?.containers ?? [];
+      if (!containers.length) return invalid("spec.template.spec.containers: Required value");
+      const missing = containers.findIndex((c) => !c.name || !c.image);
+      if (missing >= 0) return invalid(`spec.template.spec.containers[${missing}].image: Required value`);
+    }
+    const stored = { ...obj, metadata: { ...obj.metadata, namespace: this.state.namespace, resourceVersion: "30", uid: `${kind}-${name}` } };
+    if (u.searchParams.get("dryRun") === "All") return send(200, stored);
+    this.applied[`${kind}/${name}`] = stored;
+    if (kind === "Deployment") {
+      const image = obj.spec!.template!.spec!.containers![0]!.image!;
+      const d = this.state.deployment;
+      if (!d || d.image !== image) {
+        const revision = String(Math.max(0, ...Object.keys(this.state.replicaSets).map(Number)) + 1);
+        this.state.replicaSets[revision] = image;
+        this.state.deployment = { name, image, revision, rollout: "complete" };
+      }
+    }
+    send(200, stored);
   }
 
   /**
@@ -280,6 +333,39 @@ function replicaSet(namespace: string, deployment: string, revision: string, ima
 
 const group = (name: string) => ({ name, versions: [{ groupVersion: `${name}/v1`, version: "v1" }], preferredVersion: { groupVersion: `${name}/v1`, version: "v1" } });
 const resource = (name: string, kind: string, namespaced = true) => ({ name, singularName: kind.toLowerCase(), namespaced, kind, verbs: ["get", "list", "watch", "patch", "create", "delete"] });
+
+/** The kinds the apply path writes, by OpenAPI v3 group-version path. */
+const APPLIED_KINDS: Record<string, { group: string; version: string; kind: string; plural: string; namespaced: boolean }[]> = {
+  "api/v1": [{ group: "", version: "v1", kind: "Service", plural: "services", namespaced: true }, { group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true }],
+  "apis/apps/v1": [{ group: "apps", version: "v1", kind: "Deployment", plural: "deployments", namespaced: true }],
+  "apis/policy/v1": [{ group: "policy", version: "v1", kind: "PodDisruptionBudget", plural: "poddisruptionbudgets", namespaced: true }],
+};
+
+/**
+ * Just enough OpenAPI v3 for kubectl's apply: each PATCH operation says it takes
+ * `fieldValidation`, so kubectl leaves validation to the server (as with a real API server)
+ * instead of needing the full schemas.
+ */
+function openApiV3(path: string): unknown {
+  if (path === "/openapi/v3") {
+    return { paths: Object.fromEntries(Object.keys(APPLIED_KINDS).map((gv) => [gv, { serverRelativeURL: `/openapi/v3/${gv}?hash=0` }])) };
+  }
+  const kinds = APPLIED_KINDS[path.replace(/^\/openapi\/v3\//, "")];
+  if (!path.startsWith("/openapi/v3/") || !kinds) return undefined;
+  const paths: Record<string, unknown> = {};
+  for (const k of kinds) {
+    const base = k.group ? `/apis/${k.group}/${k.version}` : `/api/${k.version}`;
+    paths[`${base}/namespaces/{namespace}/${k.plural}/{name}`] = {
+      patch: {
+        "x-kubernetes-action": "patch",
+        "x-kubernetes-group-version-kind": { group: k.group, version: k.version, kind: k.kind },
+        parameters: [{ name: "fieldValidation", in: "query", schema: { type: "string" } }, { name: "dryRun", in: "query", schema: { type: "string" } }],
+        responses: { "200": { description: "OK" } },
+      },
+    };
+  }
+  return { openapi: "3.0.0", info: { title: "Kubernetes", version: "v1.32.4" }, paths, components: { schemas: {} } };
+}
 
 /** Legacy (non-aggregated) discovery: kubectl 1.32 accepts it when the server offers nothing newer. */
 const DISCOVERY: Record<string, unknown> = {
