@@ -85,13 +85,25 @@ test("a TokenCredential-like source is asked for the ARM scope", async () => {
   await rejects(entraTokenFor({ getToken: async () => null }), "UNAUTHORIZED", /returned no access token/);
 });
 
-test("credentials only travel to HTTPS realms, or plain HTTP on loopback", () => {
-  const reg = parseRegistry("myacr.azurecr.io");
-  assert.is(checkRealm("https://myacr.azurecr.io/oauth2/token", reg).href, "https://myacr.azurecr.io/oauth2/token");
-  assert.is(checkRealm("http://127.0.0.1:5001/token", reg).host, "127.0.0.1:5001");
-  assert.throws(() => checkRealm("http://myacr.azurecr.io/oauth2/token", reg), /only sent over HTTPS/);
-  assert.throws(() => checkRealm("not a url", reg), /without a usable realm/);
-  assert.throws(() => checkRealm(undefined, reg), /without a usable realm/);
+test("credentials only travel to HTTPS realms (plain HTTP on loopback) on the registry's own host; ACR names its own /oauth2/token", () => {
+  const acrHost = parseRegistry("myacr.azurecr.io");
+  assert.is(checkRealm("https://myacr.azurecr.io/oauth2/token", acrHost).href, "https://myacr.azurecr.io/oauth2/token");
+  assert.is(checkRealm("https://MyACR.azurecr.io/oauth2/token", acrHost).host, "myacr.azurecr.io");
+  assert.throws(() => checkRealm("http://myacr.azurecr.io/oauth2/token", acrHost), /only sent over HTTPS/);
+  assert.throws(() => checkRealm("https://myacr.azurecr.io:8443/oauth2/token", acrHost), /issues tokens at https:\/\/myacr\.azurecr\.io\/oauth2\/token/);
+  assert.throws(() => checkRealm("https://myacr.azurecr.io/elsewhere", acrHost), /issues tokens at/);
+  assert.throws(() => checkRealm("https://login.example.com/oauth2/token", acrHost), /only to the registry's own host \(myacr\.azurecr\.io\)/);
+  assert.throws(() => checkRealm("http://127.0.0.1:5001/token", acrHost), /only to the registry's own host/);
+  // distribution's token server on another port of the registry's host
+  const local = parseRegistry("127.0.0.1:5000");
+  assert.is(checkRealm("http://127.0.0.1:5001/token", local).host, "127.0.0.1:5001");
+  assert.throws(() => checkRealm("http://localhost:5001/token", local), /only to the registry's own host \(127\.0\.0\.1\)/);
+  // without credentials only the transport matters (Docker Hub's realm is on another host)
+  assert.is(checkRealm("https://auth.docker.io/token", parseRegistry("registry-1.docker.io"), false).host, "auth.docker.io");
+  assert.throws(() => checkRealm("http://auth.example.com/token", parseRegistry("registry.example.com"), false), /only sent over HTTPS/);
+  assert.throws(() => checkRealm("file:///etc/passwd", local), /without a usable realm/);
+  assert.throws(() => checkRealm("not a url", acrHost), /without a usable realm/);
+  assert.throws(() => checkRealm(undefined, acrHost), /without a usable realm/);
 });
 
 test.run();

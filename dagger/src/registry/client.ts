@@ -213,7 +213,7 @@ export class RegistryClient {
    * ACR refresh token the OAuth2 form `POST realm` with grant_type=refresh_token.
    */
   private async fetchToken(challenge: Challenge, scope: string, repository: string): Promise<string> {
-    const realm = checkRealm(challenge.params.realm, this.registry);
+    const realm = checkRealm(challenge.params.realm, this.registry, this.credentials.kind !== "anonymous");
     const service = challenge.params.service ?? this.registry.host;
     const what = `token for ${scope} from ${realm.origin}${realm.pathname}`;
     let res: Response;
@@ -258,17 +258,43 @@ export class RegistryClient {
   }
 }
 
-/** The realm must be an absolute URL; credentials never travel over plain HTTP off loopback. */
-export function checkRealm(realm: string | undefined, registry: RegistryHost): URL {
+/** Hosts of Azure Container Registry login servers (public and sovereign clouds). */
+const ACR_LOGIN_SERVER = /\.azurecr\.(io|cn|us)$/i;
+
+/**
+ * Where a Bearer challenge may send the client for a token: an absolute URL over HTTPS (plain
+ * HTTP only on loopback). When credentials go with the token request (`withCredentials`), the
+ * realm must be on the registry's own host (any port: distribution's token server may listen
+ * on another one), and an ACR login server must name its own `https://<login server>/oauth2/token`,
+ * the form ACR documents; anything else would hand the password or token to another server.
+ */
+export function checkRealm(realm: string | undefined, registry: RegistryHost, withCredentials = true): URL {
   let url: URL;
   try {
     url = new URL(realm ?? "");
   } catch {
     throw new RegistryError("PROTOCOL", `${registry.address}: Bearer challenge without a usable realm (${JSON.stringify(realm ?? "")})`);
   }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new RegistryError("PROTOCOL", `${registry.address}: Bearer challenge without a usable realm (${JSON.stringify(url.protocol)} is not HTTP)`);
+  }
   const loopback = isLoopbackRegistry({ host: url.hostname, address: url.host });
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+  if (url.protocol !== "https:" && !loopback) {
     throw new RegistryError("PROTOCOL", `${registry.address}: refusing token realm ${url.origin}: credentials are only sent over HTTPS (or to loopback)`);
+  }
+  if (!withCredentials) return url;
+  const bare = (h: string) => h.toLowerCase().replace(/\.$/, "");
+  if (bare(url.hostname) !== bare(registry.host)) {
+    throw new RegistryError(
+      "PROTOCOL",
+      `${registry.address}: refusing token realm ${url.origin}: credentials are sent only to the registry's own host (${registry.host}), and this challenge names another`,
+    );
+  }
+  if (ACR_LOGIN_SERVER.test(bare(registry.host)) && (url.origin !== new URL(registryBaseUrl(registry)).origin || url.pathname !== "/oauth2/token")) {
+    throw new RegistryError(
+      "PROTOCOL",
+      `${registry.address}: refusing token realm ${url.origin}${url.pathname}: an Azure Container Registry issues tokens at https://${registry.host}/oauth2/token`,
+    );
   }
   return url;
 }

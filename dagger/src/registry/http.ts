@@ -2,7 +2,13 @@
  * HTTP for registry and token endpoints: bounded retries with backoff for 429, 5xx and
  * connection failures, one error type whose `code` tells the failure apart, and the
  * `WWW-Authenticate` challenge parser. Uses Node's fetch; never logs a header or a body.
+ *
+ * Credentials stay with the server they are meant for: redirects are followed here, and
+ * only on the request's own origin (fetch's own `follow` re-posts a 307's body, tokens
+ * included, to any host); a request carrying credentials never goes over plain HTTP
+ * except to loopback.
  */
+import { isLoopbackRegistry } from "./names.js";
 
 export type RegistryErrorCode =
   | "TAG_NOT_FOUND"
@@ -42,6 +48,9 @@ export interface HttpOptions {
 }
 
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Same-origin redirects followed per request before giving up (fetch's own limit is 20). */
+export const MAX_REDIRECTS = 5;
 
 /** How long to wait before retry number `retry` (0-based), honouring Retry-After within the bound. */
 export function backoffDelay(retry: number, opts: HttpOptions, retryAfter?: string | null): number {
@@ -66,16 +75,17 @@ function retryAfterMs(value?: string | null): number | undefined {
  * `what` names the request in errors (e.g. "HEAD 127.0.0.1:5000/v2/ai-app/manifests/main").
  */
 export async function requestWithRetry(url: string, init: RequestInit, what: string, opts: HttpOptions = {}): Promise<Response> {
+  refuseCleartextCredentials(url, init, what);
   const attempts = Math.max(1, opts.attempts ?? 4);
-  const doFetch = opts.fetch ?? fetch;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   let last: { status?: number; retryAfter?: string | null; cause?: string } = {};
   for (let i = 0; i < attempts; i++) {
     if (i > 0) await sleep(backoffDelay(i - 1, opts, last.retryAfter));
     let res: Response;
     try {
-      res = await doFetch(url, { ...init, redirect: "follow", signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000) });
+      res = await fetchOnOrigin(url, init, what, opts);
     } catch (e) {
+      if (e instanceof RegistryError) throw e;
       last = { cause: describeNetworkError(e) };
       continue;
     }
@@ -90,6 +100,56 @@ export async function requestWithRetry(url: string, init: RequestInit, what: str
     throw new RegistryError("UNAVAILABLE", `${what}: the registry failed with HTTP ${last.status} on all ${attempts} tries`, last.status);
   }
   throw new RegistryError("UNREACHABLE", `${what}: cannot reach the server (${last.cause ?? "unknown error"}) after ${attempts} tries`);
+}
+
+/**
+ * One fetch, following redirects only while they stay on the origin of `url` (scheme, host and
+ * port): a redirect elsewhere is refused rather than followed, whatever the request carries.
+ * 307/308 repeat the request as it was; 301/302/303 turn a POST into a GET without its body,
+ * as browsers do.
+ */
+async function fetchOnOrigin(url: string, init: RequestInit, what: string, opts: HttpOptions): Promise<Response> {
+  const doFetch = opts.fetch ?? fetch;
+  const origin = new URL(url).origin;
+  let current = url;
+  let request = init;
+  for (let hop = 0; ; hop++) {
+    const res = await doFetch(current, { ...request, redirect: "manual", signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000) });
+    const location = res.headers.get("location");
+    if (!REDIRECTS.has(res.status) || location === null) return res;
+    await res.body?.cancel().catch(() => undefined);
+    let next: URL;
+    try {
+      next = new URL(location, current);
+    } catch {
+      throw new RegistryError("PROTOCOL", `${what}: the server redirected to an unusable location (HTTP ${res.status})`, res.status);
+    }
+    if (next.origin !== origin) {
+      throw new RegistryError(
+        "PROTOCOL",
+        `${what}: the server redirected to another origin (${next.origin}); credentials and tokens are only sent to the server they are meant for, so the redirect was not followed (give the registry's own address)`,
+        res.status,
+      );
+    }
+    if (hop + 1 > MAX_REDIRECTS) {
+      throw new RegistryError("PROTOCOL", `${what}: more than ${MAX_REDIRECTS} redirects (a redirect loop?)`, res.status);
+    }
+    if (res.status !== 307 && res.status !== 308 && (request.method ?? "GET").toUpperCase() === "POST") {
+      const { body: _body, ...rest } = request;
+      request = { ...rest, method: "GET" };
+    }
+    current = next.href;
+  }
+}
+
+/** A request with an Authorization header or a body (token forms) goes over HTTPS, or plain HTTP to loopback only. */
+function refuseCleartextCredentials(url: string, init: RequestInit, what: string): void {
+  const u = new URL(url);
+  if (u.protocol === "https:" || isLoopbackRegistry({ host: u.hostname, address: u.host })) return;
+  const hasAuth = new Headers(init.headers).has("authorization");
+  if (hasAuth || (init.body !== undefined && init.body !== null)) {
+    throw new RegistryError("PROTOCOL", `${what}: refusing to send credentials over plain HTTP to ${u.host} (only HTTPS, or plain HTTP to loopback)`);
+  }
 }
 
 function describeNetworkError(e: unknown): string {
