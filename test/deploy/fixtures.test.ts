@@ -1,6 +1,8 @@
 /**
  * One fixture per validation rule (test/fixtures/k8s/*.yaml): each file says in `# expect:`
- * comments exactly which violations it must produce, and nothing else may come out.
+ * comments exactly which violations it must produce, and nothing else may come out. Every
+ * control of the Pod Security Standards' restricted profile (baseline included) is caught by
+ * at least one fixture, and one fixture holds every value the standard allows.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,8 +24,36 @@ function expected(text: string): string[] {
 }
 
 test("there is a fixture for every rule, and each says what it expects", () => {
-  assert.ok(fixtures.length >= 35, `only ${fixtures.length} fixtures`);
+  assert.ok(fixtures.length >= 60, `only ${fixtures.length} fixtures`);
   for (const f of fixtures) assert.match(readFileSync(join(DIR, f), "utf8"), /^# expect: /m, `${f} has no # expect: line`);
+});
+
+/** The controls of the published standard, as kubernetes.io lists them (baseline, then what restricted adds). */
+const STANDARD_CONTROLS = [
+  "baseline: HostProcess",
+  "baseline: Host Namespaces",
+  "baseline: Privileged Containers",
+  "baseline: Capabilities",
+  "baseline: HostPath Volumes",
+  "baseline: Host Ports",
+  "baseline: Host Probes / Lifecycle Hooks",
+  "baseline: AppArmor",
+  "baseline: SELinux",
+  "baseline: /proc Mount Type",
+  "baseline: Seccomp",
+  "baseline: Sysctls",
+  "restricted: Volume Types",
+  "restricted: Privilege Escalation",
+  "restricted: Running as Non-root",
+  "restricted: Running as Non-root user",
+  "restricted: Seccomp",
+  "restricted: Capabilities",
+];
+
+test("every control of the Pod Security Standards' restricted profile is caught by a fixture that names it", () => {
+  const expectations = fixtures.flatMap((f) => expected(readFileSync(join(DIR, f), "utf8")));
+  const missing = STANDARD_CONTROLS.filter((c) => !expectations.some((e) => e.endsWith(`[Pod Security Standards, ${c}]`)));
+  assert.equal(missing, []);
 });
 
 for (const f of fixtures) {
