@@ -271,7 +271,7 @@ function podRules(podSpec: Obj, annotations: Obj): string[] {
     if (!RESTRICTED_VOLUME_TYPES.some((t) => v[t] !== undefined && v[t] !== null)) {
       const type = Object.keys(v).find((k) => k !== "name") ?? "untyped";
       out.push(
-        `${at}.volumes ${name} is a ${type} volume: only ${RESTRICTED_VOLUME_TYPES.slice(0, -1).join(", ")} and ${RESTRICTED_VOLUME_TYPES.at(-1)} volumes are allowed${standard("restricted", "Volume Types")}`,
+        `${at}.volumes ${name} uses the ${type} volume type: only ${RESTRICTED_VOLUME_TYPES.slice(0, -1).join(", ")} and ${RESTRICTED_VOLUME_TYPES.at(-1)} volumes are allowed${standard("restricted", "Volume Types")}`,
       );
     }
   }
