@@ -192,7 +192,8 @@ def free_port() -> int:
 class Gunicorn:
     """The production entry point, started as a subprocess on 127.0.0.1 with cwd app/."""
 
-    def __init__(self, model_dir: Path, log_dir: Path, workers: int = 1, extra_env=None):
+    def __init__(self, model_dir: Path, log_dir: Path, workers: int = 1, extra_env=None, cpus=None):
+        """``cpus``: CPU numbers to pin the server to (e.g. {0}, to stand for a 1-CPU pod limit)."""
         self.port = free_port()
         self.host = "127.0.0.1"
         self.base = f"http://{self.host}:{self.port}"
@@ -218,6 +219,7 @@ class Gunicorn:
             stdout=self._out,
             stderr=self._err,
             start_new_session=True,  # own process group: stop() can reap stray workers too
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
         )
 
     def __enter__(self) -> "Gunicorn":
@@ -261,6 +263,14 @@ class Gunicorn:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read())
+
+    def pids(self) -> list[int]:
+        """The master and its live children (the workers)."""
+        try:
+            with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as handle:
+                return [self.proc.pid] + [int(pid) for pid in handle.read().split()]
+        except OSError:
+            return []
 
     def stop(self) -> None:
         """SIGTERM (graceful), then SIGKILL to the whole process group if anything is left."""

@@ -1,0 +1,341 @@
+#!/usr/bin/env python3
+"""Abuse benchmark of the real app: do probes still answer while slow or heavy clients hit it?
+
+    .venv/bin/python model/bench_abuse.py [--seconds 15] [--clients 4] [--cpus 1] [--model-dir DIR]
+
+Trains the sample model into a temp dir (or uses --model-dir) and starts gunicorn with the
+production config on 127.0.0.1 (2 workers), pinned to --cpus CPUs to stand for the pod's CPU
+limit (the load generator runs on the other CPUs when there are any). Then, one phase after
+another, each --seconds long (idle: a third of it):
+
+- idle:      nothing but the probes;
+- slow:      --clients clients each send a /score body one byte every 0.1 s (reconnecting when
+             the server gives up on them, 408 after BODY_TIMEOUT);
+- cpu_heavy: --clients clients send, back to back, the valid request that costs the most CPU
+             (as many 240x240 noise progressive JPEGs as fit in MAX_CONTENT_LENGTH, at most 32);
+- mem_heavy: the same with the valid request that needs the most decoder memory (one
+             2048x2048 RGBA PNG, the largest image MAX_IMAGE_PIXELS lets through);
+- refused:   the same with 32 x 4096x4096 16-bit PNGs (1.4 MB), which must be refused (400).
+
+All the while a probe sends GET /healthz and a one-digit POST /score every 0.25 s, each on a new
+connection as a kubelet probe does, and a sampler sums the RSS of the master and its workers
+every 50 ms. Prints one figure per line (``name: value``): per phase the slowest probe answers,
+the heavy requests' count and median, and the peak RSS; then the pod's memory limit from
+k8s/deployment.yaml and ``within_targets: yes`` when every probe answered within 1 s and the
+RSS stayed under that limit. Exit status 1 if a probe or a heavy request got an unexpected
+answer (timing alone never fails it: the figures are for reading).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import http.client
+import io
+import json
+import math
+import os
+import re
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import harness  # noqa: E402
+import train  # noqa: E402
+
+DEPLOYMENT = HERE.parent / "k8s" / "deployment.yaml"
+PROBE_PERIOD = 0.25
+PROBE_TIMEOUT = 5.0
+TARGET_MS = 1000.0
+BODY_LIMIT = 4 * 1024 * 1024  # the app's default MAX_CONTENT_LENGTH
+
+
+# --- payloads ---------------------------------------------------------------------------------
+
+
+def _b64(image: Image.Image, fmt: str, **options) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def cpu_heavy_body() -> bytes:
+    """Noise JPEGs cost the most to entropy-decode per byte, progressive ones most of all."""
+    noise = np.random.default_rng(7).integers(0, 256, (240, 240, 3), dtype=np.uint8)
+    ImageFile.MAXBLOCK = max(ImageFile.MAXBLOCK, 2 * noise.size)  # room for the whole noisy image
+    one = _b64(Image.fromarray(noise), "JPEG", quality=90, progressive=True, subsampling=0)
+    count = min(32, (BODY_LIMIT - 64) // (len(one) + 4))
+    return json.dumps({"input": [one] * count}).encode()
+
+
+def mem_heavy_body() -> bytes:
+    """RGBA is Pillow's widest PNG mode (4 bytes a pixel), and shrinking it makes one more copy."""
+    return json.dumps({"input": [_b64(Image.new("RGBA", (2048, 2048), (0, 0, 0, 0)), "PNG")]}).encode()
+
+
+def refused_body() -> bytes:
+    """The request of the original report: 32 x 4096x4096 16-bit PNGs."""
+    one = _b64(Image.fromarray(np.full((4096, 4096), 30000, dtype=np.uint16)), "PNG")
+    return json.dumps({"input": [one] * 32}).encode()
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+
+def memory_limit_mib(path: Path = DEPLOYMENT) -> float | None:
+    """resources.limits.memory of the first container in the Deployment, in MiB."""
+    text = path.read_text()
+    match = re.search(r"\n(\s+)limits:\s*\n((?:\1\s+.*\n)+)", text)
+    found = match and re.search(r"memory:\s*\"?(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G)?\"?", match.group(2))
+    if not found:
+        return None
+    factor = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "K": 1e3 / 2**20, "M": 1e6 / 2**20, "G": 1e9 / 2**20}
+    return float(found.group(1)) * factor.get(found.group(2) or "", 1 / 2**20)
+
+
+def rss_mib(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+class Sampler(threading.Thread):
+    """Peak of the summed RSS of the server's processes, per phase."""
+
+    def __init__(self, server) -> None:
+        super().__init__(daemon=True)
+        self.server = server
+        self.peak = 0.0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.05):
+            self.peak = max(self.peak, rss_mib(self.server.pids()))
+
+    def take_peak(self) -> float:
+        peak, self.peak = self.peak, rss_mib(self.server.pids())
+        return max(peak, self.peak)
+
+
+def timed_request(host, port, method, path, body=None, timeout=PROBE_TIMEOUT) -> tuple[int, float]:
+    """(status or 0 on failure, milliseconds) of one request on a new connection."""
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        status = response.status
+    except (OSError, http.client.HTTPException):
+        status = 0
+    finally:
+        conn.close()
+    return status, (time.perf_counter() - started) * 1000.0
+
+
+class Prober(threading.Thread):
+    """A kubelet-like probe of /healthz and a normal one-image /score every PROBE_PERIOD."""
+
+    def __init__(self, host, port, score_body: bytes) -> None:
+        super().__init__(daemon=True)
+        self.host, self.port, self.score_body = host, port, score_body
+        self.results: dict[str, list[tuple[int, float]]] = {"healthz": [], "score": []}
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            tick = time.monotonic()
+            for name, method, path, body in (
+                ("healthz", "GET", "/healthz", None),
+                ("score", "POST", "/score", self.score_body),
+            ):
+                result = timed_request(self.host, self.port, method, path, body)
+                with self.lock:
+                    self.results[name].append(result)
+            self.stopped.wait(max(0.0, PROBE_PERIOD - (time.monotonic() - tick)))
+
+    def take(self) -> dict[str, list[tuple[int, float]]]:
+        with self.lock:
+            taken, self.results = self.results, {"healthz": [], "score": []}
+        return taken
+
+
+def slow_client(host, port, until: float, outcomes: list, lock: threading.Lock) -> None:
+    """Trickles a /score body one byte every 0.1 s; starts again when the server gives up."""
+    head = (
+        "POST /score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {1024 * 1024}\r\n\r\n"
+    ).encode()
+    while time.monotonic() < until:
+        try:
+            with socket.create_connection((host, port), timeout=5) as sock:
+                sock.sendall(head + b"{")
+                sock.setblocking(False)
+                status = None
+                while time.monotonic() < until and status is None:
+                    try:
+                        sock.send(b" ")
+                    except BlockingIOError:
+                        pass
+                    try:
+                        answer = sock.recv(64)
+                        status = int(answer.split()[1]) if answer else -1  # -1: closed, no answer
+                    except BlockingIOError:
+                        time.sleep(0.1)
+        except (OSError, ValueError, IndexError):
+            status = -1
+        if status is not None:
+            with lock:
+                outcomes.append(status)
+
+
+def heavy_client(host, port, body: bytes, until: float, results: list, lock: threading.Lock) -> None:
+    while time.monotonic() < until:
+        result = timed_request(host, port, "POST", "/score", body, timeout=60)
+        with lock:
+            results.append(result)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(pct / 100.0 * len(ordered))) - 1]
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def run_phase(name, seconds, clients, app, prober, sampler, figures, body=None, expect=None) -> bool:
+    """One phase; adds its figures; False if anything got an unexpected answer."""
+    until = time.monotonic() + seconds
+    outcomes: list = []
+    lock = threading.Lock()
+    threads = []
+    if name == "slow":
+        threads = [threading.Thread(target=slow_client, args=(app.host, app.port, until, outcomes, lock))
+                   for _ in range(clients)]
+    elif body is not None:
+        threads = [threading.Thread(target=heavy_client, args=(app.host, app.port, body, until, outcomes, lock))
+                   for _ in range(clients)]
+    prober.take()
+    sampler.take_peak()
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    for thread in threads:
+        thread.join()
+    probes = prober.take()
+    ok = True
+    for probe, results in probes.items():
+        failed = [status for status, _ in results if status != 200]
+        if failed or not results:
+            print(f"# {name}: {probe} probes failed: {failed or 'none sent'}", file=sys.stderr)
+            ok = False
+        figures[f"{name}_{probe}_max_ms"] = max((ms for _, ms in results), default=float("nan"))
+        figures[f"{name}_{probe}_p50_ms"] = percentile([ms for _, ms in results], 50) if results else float("nan")
+    figures[f"{name}_rss_peak_mib"] = sampler.take_peak()
+    if name == "slow":
+        figures["slow_408s"] = sum(1 for status in outcomes if status == 408)
+        print(f"# slow: answers to the trickling clients {sorted(set(outcomes))}", file=sys.stderr)
+    elif body is not None:
+        statuses = sorted({status for status, _ in outcomes})
+        print(f"# {name}: {len(outcomes)} requests, statuses {statuses}", file=sys.stderr)
+        if not outcomes or statuses != [expect]:
+            ok = False
+        figures[f"{name}_requests"] = len(outcomes)
+        figures[f"{name}_p50_ms"] = percentile([ms for _, ms in outcomes], 50) if outcomes else float("nan")
+    return ok
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of each phase (default 15)")
+    parser.add_argument("--clients", type=int, default=4, help="slow or heavy clients at once (default 4)")
+    parser.add_argument("--cpus", type=int, default=1, help="CPUs the server may use (default 1, the pod's limit)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--body-timeout", type=float, help="BODY_TIMEOUT for the server (default: the app's)")
+    parser.add_argument("--model-dir", type=Path, help="an existing model directory (default: train one)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra environment for the server, e.g. WEB_THREADS=16 (repeatable)")
+    args = parser.parse_args(argv)
+
+    available = sorted(os.sched_getaffinity(0))
+    server_cpus = set(available[: max(1, args.cpus)])
+    if len(available) > len(server_cpus):  # keep the load generator off the server's CPUs
+        os.sched_setaffinity(0, set(available) - server_cpus)
+    env = {"BODY_TIMEOUT": str(args.body_timeout)} if args.body_timeout else {}
+    for setting in args.env:
+        name, sep, value = setting.partition("=")
+        if not sep or not name:
+            parser.error(f"--env wants NAME=VALUE, got {setting!r}")
+        env[name] = value
+    print("# building payloads", file=sys.stderr)
+    payloads = {"cpu_heavy": cpu_heavy_body(), "mem_heavy": mem_heavy_body(), "refused": refused_body()}
+    for name, body in payloads.items():
+        print(f"# {name} request: {len(body)} bytes", file=sys.stderr)
+
+    figures: dict[str, float] = {"cpus": len(server_cpus), "workers": args.workers, "clients": args.clients}
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="bench-abuse-") as scratch:
+        scratch = Path(scratch)
+        model_dir = args.model_dir
+        if model_dir is None:
+            model_dir = scratch / "model"
+            with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the figures
+                if train.main(["--out", str(model_dir)]) != 0:
+                    return 1
+        _, x_heldout, _, _ = train.load_split()
+        digit = json.dumps({"input": [harness.b64(harness.render_digit_png(x_heldout[0], side=32))]}).encode()
+
+        with harness.Gunicorn(model_dir, scratch / "logs", workers=args.workers, extra_env=env,
+                              cpus=server_cpus) as app:
+            app.wait_ready()
+            sampler = Sampler(app)
+            prober = Prober(app.host, app.port, digit)
+            sampler.start()
+            prober.start()
+            try:
+                ok &= run_phase("idle", max(1.0, args.seconds / 3), 0, app, prober, sampler, figures)
+                ok &= run_phase("slow", args.seconds, args.clients, app, prober, sampler, figures)
+                for name, expect in (("cpu_heavy", 200), ("mem_heavy", 200), ("refused", 400)):
+                    ok &= run_phase(name, args.seconds, args.clients, app, prober, sampler, figures,
+                                    payloads[name], expect)
+            finally:
+                prober.stopped.set()
+                sampler.stopped.set()
+                prober.join()
+                sampler.join()
+
+    limit = memory_limit_mib()
+    figures["memory_limit_mib"] = limit if limit is not None else float("nan")
+    probe_max = max(v for k, v in figures.items() if k.endswith("_max_ms"))
+    rss_peak = max(v for k, v in figures.items() if k.endswith("_rss_peak_mib"))
+    figures["probe_max_ms"] = probe_max
+    figures["rss_peak_mib"] = rss_peak
+    for key, value in figures.items():
+        print(f"{key}: {value:.1f}" if isinstance(value, float) else f"{key}: {value}")
+    within = probe_max < TARGET_MS and limit is not None and rss_peak < limit
+    print(f"within_targets: {'yes' if within else 'no'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""`npm run bench:abuse` still runs every phase and prints every figure (short phases here: the
+figures themselves come from the benchmark, not from a test)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "bench_abuse.py"
+PHASES = ["idle", "slow", "cpu_heavy", "mem_heavy", "refused"]
+FIGURES = (
+    [f"{phase}_{probe}_{stat}_ms" for phase in PHASES for probe in ("healthz", "score") for stat in ("max", "p50")]
+    + [f"{phase}_rss_peak_mib" for phase in PHASES]
+    + [f"{phase}_{what}" for phase in ("cpu_heavy", "mem_heavy", "refused") for what in ("requests", "p50_ms")]
+    + ["cpus", "workers", "clients", "memory_limit_mib", "probe_max_ms", "rss_peak_mib"]
+)
+
+
+def test_bench_abuse_prints_each_figure_once(trained):
+    result = subprocess.run(
+        [sys.executable, str(BENCH), "--model-dir", str(trained), "--seconds", "1.5", "--clients", "2",
+         "--body-timeout", "0.5"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = dict(re.findall(r"^([a-z0-9_]+): ([0-9.]+)$", result.stdout, re.M))
+    for name in FIGURES:
+        assert name in figures, f"{name} missing from:\n{result.stdout}"
+        assert float(figures[name]) > 0, f"{name}: {figures[name]}"
+    assert int(figures["slow_408s"]) >= 1, result.stdout  # the body deadline cut the slow clients off
+    assert re.search(r"^within_targets: (yes|no)$", result.stdout, re.M), result.stdout
+    assert len(result.stdout.splitlines()) == len(FIGURES) + 2  # + slow_408s, within_targets
