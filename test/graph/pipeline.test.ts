@@ -9,7 +9,7 @@ import { IMAGES } from "../../dagger/src/images.js";
 import { IMAGE_LABELS } from "../../dagger/src/manifests/render.js";
 import { ciMode } from "../../dagger/src/pipeline/ci.js";
 import { CLI } from "../../dagger/src/steps/model-store.js";
-import { REGCTL_BINARY, TARBALL_PATH } from "../../dagger/src/registry/tarball-push.js";
+import { REGCTL_BINARY, REGCTL_USER, TARBALL_PATH } from "../../dagger/src/registry/tarball-push.js";
 import { FakeEngine, Op } from "../support/fake-engine.js";
 import { contextDir, queriesOutsideSetSecret, repositoryFiles, modelJsonReads } from "../support/graph.js";
 import { dag } from "../support/sdk.js";
@@ -117,6 +117,7 @@ test("ci with no Azure arguments: Azurite, registry and k3s started; sample mode
     assert.ok(argvOf(e.op).includes("reg=registry:5000,tls=disabled"), "plain HTTP for that one host");
     const mount = e.prefix.find((o) => o.field === "withMountedFile" && o.args.path === TARBALL_PATH);
     assert.ok(mount, "the tarball is mounted");
+    assert.is(mount!.args.owner, REGCTL_USER, "handed to the image's user (asTarball writes it 0600, root-owned)");
     assert.ok(engine.chainOf(String(mount!.args.source)).some((o) => o.field === "asTarball"), "it is the built image's tarball");
     assert.ok(e.prefix.some((o) => o.field === "withServiceBinding" && o.args.alias === "registry"), "bound to the registry service");
   }

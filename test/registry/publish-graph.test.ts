@@ -9,7 +9,7 @@ import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { APP_UID, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { ACR_REFRESH_TOKEN_USER } from "../../dagger/src/registry/client.js";
-import { LAYER_MTIME, MODEL_PERMISSIONS } from "../../dagger/src/steps/build.js";
+import { APP_PERMISSIONS, LAYER_MTIME, MODEL_PERMISSIONS } from "../../dagger/src/steps/build.js";
 import { FakeEngine, Op } from "../support/fake-engine.js";
 import { contextDir, execsStartingWith, queriesOutsideSetSecret, modelJsonReads, RootLayerCopy, rootLayerCopies } from "../support/graph.js";
 import { introspectModule } from "../support/introspect.js";
@@ -107,6 +107,7 @@ test("publish with --username/--password: tests first, three tags, one digest re
     assert.is(MODEL_PERMISSIONS & 0o222, 0, "no write bit for anyone");
     assert.is(MODEL_PERMISSIONS & 0o111, 0o111, "directories stay traversable");
     for (const l of layers) assert.is(l.timestamps, LAYER_MTIME, `${l.path}: fixed mtimes`);
+    assert.is(app.copy.args.permissions, APP_PERMISSIONS, "app modes fixed, whatever the checkout's umask");
     assert.ok((app.copy.args.exclude as string[]).includes("tests"), "no tests in the image");
     assert.ok(!p.prefix.some((o) => o.field === "withDirectory" && (o.args.path === MODEL_DIR || o.args.path === "/app")), "nothing copied into a directory the copy would create");
     assert.is(p.prefix.filter((o) => o.field === "withUser").at(-1)?.args.name, `${APP_UID}:${APP_UID}`);

@@ -5,10 +5,12 @@
  * exports is imported under every tag, and every tag reads back as the one manifest digest.
  */
 import { spawnSync } from "node:child_process";
+import { chmodSync, chownSync, copyFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { resolveDigest } from "../../dagger/src/registry/client.js";
-import { agreedDigest, digestArgs, importArgs, TarballPush } from "../../dagger/src/registry/tarball-push.js";
+import { agreedDigest, digestArgs, importArgs, REGCTL_USER, TarballPush } from "../../dagger/src/registry/tarball-push.js";
 import { imageTarball } from "../support/oci-tarball.js";
 import { startRegistry } from "../support/registry.js";
 import { tempDir } from "../support/temp.js";
@@ -55,6 +57,33 @@ test("without the plain-HTTP host flag the same import fails (TLS to a plain-HTT
     const withoutFlag = argv.filter((a, i) => a !== "--host" && argv[i - 1] !== "--host");
     const r = regctl(withoutFlag);
     assert.is.not(r.status, 0, "pushed over TLS to a plain-HTTP registry?");
+  } finally {
+    await registry.stop();
+  }
+});
+
+test("the tarball must be handed to regctl's user: root-owned 0600 (as asTarball writes it) is unreadable to uid 1000, chowned it pushes", async () => {
+  if (process.getuid?.() !== 0) {
+    console.warn("  (skipped: needs root to run regctl as another user; CI runs as root)");
+    return;
+  }
+  const registry = await startRegistry();
+  try {
+    const tarball = imageTarball("owner");
+    const dir = tempDir("regctl-owner-");
+    const tar = join(dir, "image.tar");
+    copyFileSync(tarball.path, tar);
+    chmodSync(dir, 0o755);
+    chmodSync(tar, 0o600);
+    const [uid, gid] = REGCTL_USER.split(":").map(Number) as [number, number];
+    const push: TarballPush = { registry: registry.address, repository: "ai-app", tags: ["x"] };
+    const asImageUser = () => spawnSync("setpriv", [`--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "regctl", ...importArgs(push, "x", "regctl", tar).slice(1)], { encoding: "utf8", env: { ...process.env, HOME: "/" }, timeout: 60_000 });
+    const rootOwned = asImageUser();
+    assert.is.not(rootOwned.status, 0);
+    assert.match(rootOwned.stderr, /permission denied/);
+    chownSync(tar, uid, gid); // what withMountedFile's owner option does
+    const handedOver = asImageUser();
+    assert.is(handedOver.status, 0, handedOver.stderr);
   } finally {
     await registry.stop();
   }

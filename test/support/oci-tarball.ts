@@ -48,7 +48,8 @@ export function imageTarball(seed: string, opts: { dockerManifest?: boolean } = 
   writeFileSync(join(dir, "index.json"), JSON.stringify({
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.index.v1+json",
-    manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: manifest.digest, size: manifest.size, platform: { architecture: "amd64", os: "linux" } }],
+    // As Dagger writes it for one platform: the manifest itself, no platform, no ref.name.
+    manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: manifest.digest, size: manifest.size }],
   }));
   const entries = ["oci-layout", "index.json", "blobs"];
   if (opts.dockerManifest) {

@@ -14,6 +14,12 @@ export const TARBALL_PATH = "/work/image.tar";
 /** The official regctl image's binary (a scratch image: no shell). */
 export const REGCTL_BINARY = "/regctl";
 
+/**
+ * The user the official regctl image runs as (`appuser`, uid 1000). `asTarball` writes the file
+ * 0600 and root-owned, so the mount must be handed to this user or regctl cannot open it.
+ */
+export const REGCTL_USER = "1000:1000";
+
 export interface TarballPush {
   /** `host:port` of a plain-HTTP registry. */
   registry: string;

@@ -60,6 +60,9 @@ export const MODEL_PERMISSIONS = 0o555;
  */
 export const LAYER_MTIME = 315532800;
 
+/** The app's code: readable and traversable by the app user, writable by nobody. */
+export const APP_PERMISSIONS = 0o555;
+
 /** Files the runtime image never needs from app/. */
 const APP_EXCLUDE = ["tests", "**/__pycache__", ".pytest_cache", "requirements-dev.txt"];
 
@@ -123,7 +126,8 @@ export function runtimeImage(source: Directory, model: Directory, manifest: Mode
   });
   const image = withoutPipCache(base)
     .withDirectory("/", modelLayer, { owner: "0:0" })
-    .withDirectory("/", layerTree(APP_DIR.slice(1), app, { exclude: APP_EXCLUDE }))
+    // Fixed modes too: a checkout's modes follow the umask of the machine it was made on.
+    .withDirectory("/", layerTree(APP_DIR.slice(1), app, { exclude: APP_EXCLUDE, permissions: APP_PERMISSIONS }))
     .withEnvVariable("MODEL_DIR", MODEL_DIR)
     .withEnvVariable("PORT", String(APP_PORT))
     .withEnvVariable("GIT_REVISION", opts.revision)

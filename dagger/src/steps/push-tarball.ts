@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { Container, dag, ReturnType, Service } from "@dagger.io/dagger";
 import { IMAGES } from "../images.js";
 import { checkTag, parseRegistry } from "../registry/names.js";
-import { agreedDigest, digestArgs, importArgs, TARBALL_PATH, TarballPush } from "../registry/tarball-push.js";
+import { agreedDigest, digestArgs, importArgs, REGCTL_USER, TARBALL_PATH, TarballPush } from "../registry/tarball-push.js";
 import { tail } from "./exec.js";
 import type { Published } from "./publish.js";
 
@@ -24,7 +24,7 @@ export async function pushTarballTags(
     .container()
     .from(IMAGES.regctl)
     .withServiceBinding(host, registryService)
-    .withMountedFile(TARBALL_PATH, image.asTarball())
+    .withMountedFile(TARBALL_PATH, image.asTarball(), { owner: REGCTL_USER })
     // The registry service is new in every run while these commands look the same: without a
     // fresh value the engine would answer them from its cache and push nothing.
     .withEnvVariable("AI_APP_PIPELINE_PUSH_RUN", randomUUID());
