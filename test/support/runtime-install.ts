@@ -24,8 +24,8 @@ import { dirname, join } from "node:path";
 export const RUNTIME_DEFAULT_TYPESCRIPT = "5.9.3";
 /** sdk/typescript/runtime/config.go, NpmDefaultVersion. */
 export const RUNTIME_NPM_VERSION = "11.8.0";
-/** Installs kept in the cache: the module's own plus the tests' variants, with room for a branch switch. */
-const CACHE_KEEP = 6;
+/** Installs kept in the cache (~140 MB each): one test run uses three, the module's own and two variants. */
+const CACHE_KEEP = 3;
 
 type Json = Record<string, unknown>;
 type Deps = Record<string, string>;
