@@ -76,6 +76,7 @@ export function runtimeInstall(inputs: InstallInputs, cacheRoot: string, node: s
   const dir = join(cacheRoot, key);
   if (existsSync(join(dir, ".complete"))) {
     markUsed(dir);
+    prune(cacheRoot);
     return { dir, installed: false };
   }
 
