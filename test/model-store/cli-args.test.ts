@@ -33,6 +33,18 @@ test("publish takes its version from the manifest unless given; --no-cache; env 
   assert.is(parseCli(["fetch", "--out", "o"], { MODEL_STORE_CACHE_DIR: "/c" }).cacheDir, "/c");
 });
 
+test("fetch --max-file-size (or MODEL_STORE_MAX_FILE_SIZE): bytes or a size with a unit; the flag wins; nonsense is a usage error", () => {
+  assert.is(parseCli(["fetch", "--out", "o"], {}).maxFileBytes, undefined, "the fetch default applies");
+  assert.is(parseCli(["fetch", "--out", "o", "--max-file-size", "8GiB"], {}).maxFileBytes, 8 * 1024 ** 3);
+  assert.is(parseCli(["fetch", "--out", "o", "--max-file-size=1073741824"], {}).maxFileBytes, 1024 ** 3);
+  assert.is(parseCli(["fetch", "--out", "o"], { MODEL_STORE_MAX_FILE_SIZE: "500MB" }).maxFileBytes, 500e6);
+  assert.is(parseCli(["fetch", "--out", "o", "--max-file-size", "2G"], { MODEL_STORE_MAX_FILE_SIZE: "500MB" }).maxFileBytes, 2e9);
+  assert.match(usageError(["fetch", "--out", "o", "--max-file-size", "lots"]), /--max-file-size must be a size such as 4GiB, 500MB or 1073741824 \(got "lots"\)/);
+  assert.match(usageError(["fetch", "--out", "o"], { MODEL_STORE_MAX_FILE_SIZE: "0" }), /MODEL_STORE_MAX_FILE_SIZE must be a size such as 4GiB/);
+  assert.match(usageError(["list", "--max-file-size", "1G"]), /--max-file-size only applies to fetch/);
+  assert.match(USAGE, /--max-file-size SIZE/);
+});
+
 test("every Entra option and environment secret maps onto the auth input", () => {
   const o = parseCli(
     ["list", "--tenant-id", "t", "--client-id", "c", "--service-connection-id", "s", "--account-url", "https://a.blob.core.windows.net", "--authority-host", "https://login.example"],

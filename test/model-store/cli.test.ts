@@ -99,6 +99,7 @@ test("bad input: one clear line, exit 1 (2 for usage), no secret echoed", async 
     [["list", ...at()], { HOME: root, AZURE_STORAGE_KEY: Buffer.from("wrong-key-wrong-key-wrong-key-wrong-key").toString("base64") }, /rejected the account key/, 1],
     [["fetch", "--out", join(root, "x"), "--version", "1.2", ...at()], keyEnv(), /not "latest" or a semantic version/, 1],
     [["fetch", "--out", join(root, "x"), "--version", "7.7.7", ...at()], keyEnv(), /has no version 7.7.7/, 1],
+    [["fetch", "--out", join(root, "x"), "--version", "1.3.0", "--max-file-size", "1KiB", ...at()], keyEnv(), /model.onnx is 48.8 KiB, over the maximum file size of 1.00 KiB/, 1],
     [["list", "--container", "nope", ...at()], keyEnv(), /container "nope" .* does not exist/, 1],
     [["list", "--account-url", "http://127.0.0.1:1/devstoreaccount1"], keyEnv(), /cannot reach the storage endpoint http:\/\/127.0.0.1:1\/devstoreaccount1/, 1],
     [["publish", "--dir", join(root, "missing")], keyEnv(), /model directory .*missing does not exist/, 1],

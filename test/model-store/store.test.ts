@@ -262,7 +262,7 @@ test("fetch refuses to replace a directory that is not a fetched model", async (
   const precious = join(root, "precious");
   mkdirSync(precious);
   writeFileSync(join(precious, "thesis.tex"), "years of work");
-  await rejectsWith(fetchModel(store, await store.resolve("guarded", latest), precious), /refusing to replace .*precious: it is not empty and holds no model.json/);
+  await rejectsWith(fetchModel(store, await store.resolve("guarded", latest), precious), /refusing to replace .*precious: fetch did not write it \(it has no .model-store-fetch.json\)/);
   assert.is(readFileSync(join(precious, "thesis.tex"), "utf8"), "years of work");
 });
 

@@ -15,12 +15,20 @@ export interface CliRun {
   stderr: string;
 }
 
+export interface CliLimits {
+  /** The shell's `ulimit -f` for the command (512-byte blocks in POSIX sh): writes past it fail with EFBIG. */
+  fileSizeBlocks?: number;
+}
+
 /**
  * Spawns the CLI (asynchronously: in-process test servers must keep answering) with only
  * PATH, HOME and `env`, so nothing from the developer's environment leaks in.
  */
-export function startCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliRun> } {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI_PATH, ...args], {
+export function startCli(args: string[], env: Record<string, string> = {}, limits: CliLimits = {}): { child: ChildProcess; done: Promise<CliRun> } {
+  const command = [process.execPath, "--import", "tsx", CLI_PATH, ...args];
+  const [file, ...argv] =
+    limits.fileSizeBlocks === undefined ? command : ["/bin/sh", "-c", `ulimit -f ${limits.fileSizeBlocks} && exec "$@"`, "sh", ...command];
+  const child = spawn(file!, argv, {
     cwd: ROOT,
     // Short retry delays keep failure cases fast; the retry logic itself is unchanged.
     env: { PATH: process.env.PATH ?? "", HOME: env.HOME ?? "/nonexistent", MODEL_STORE_RETRY_DELAY_MS: "20", ...env },

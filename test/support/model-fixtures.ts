@@ -1,6 +1,7 @@
 /** Model directories and store connections for the model-store tests. */
+import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { CLI_LABELS } from "../../dagger/src/model-store/cli-args.js";
@@ -57,4 +58,39 @@ export function azuriteStore(az: Azurite, opts: { accountUrl?: string; container
 /** Entries of `dir` other than the expected ones: leftovers of a failed fetch would show here. */
 export function strayEntries(dir: string, expected: string[] = []): string[] {
   return readdirSync(dir).filter((e) => !expected.includes(e));
+}
+
+/**
+ * Mounts a `sizeMb` tmpfs at `dir` (an empty directory): a real small disk that fills up.
+ * Needs root (or CAP_SYS_ADMIN); returns an unmount function, or undefined where mounting is
+ * not allowed, for the caller to say what it skipped.
+ */
+export function mountTmpfs(dir: string, sizeMb: number): (() => void) | undefined {
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${sizeMb}m,mode=0755`, "tmpfs", dir], { stdio: "ignore" });
+  } catch {
+    return undefined;
+  }
+  let mounted = true;
+  const unmount = () => {
+    if (mounted) execFileSync("umount", ["-l", dir], { stdio: "ignore" });
+    mounted = false;
+  };
+  process.once("exit", unmount); // a failing test must not leave the mount behind
+  return unmount;
+}
+
+/** Writes `path` until the file system says ENOSPC; returns the bytes written. */
+export function fillDisk(path: string): number {
+  const fd = openSync(path, "w");
+  const chunk = Buffer.alloc(256 * 1024, 1);
+  let written = 0;
+  try {
+    for (;;) written += writeSync(fd, chunk);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
+  } finally {
+    closeSync(fd);
+  }
+  return written;
 }

@@ -8,6 +8,10 @@ import { parseArgs } from "node:util";
 import { AuthInput, FieldLabels } from "../credentials/auth-mode.js";
 import { FEDERATED_TOKEN_FILE_ENV, OIDC_REQUEST_URI_ENV, SECRET_ENV, SecretField } from "../credentials/env.js";
 import { DEFAULT_CONTAINER, DEFAULT_MODEL_NAME } from "./layout.js";
+import { DEFAULT_MAX_FILE_BYTES } from "./fetch.js";
+import { parseSize } from "./sizes.js";
+
+export const MAX_FILE_SIZE_ENV = "MODEL_STORE_MAX_FILE_SIZE";
 
 export const COMMANDS = ["publish", "list", "resolve", "fetch"] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -23,6 +27,8 @@ export interface CliOptions {
   createContainer: boolean;
   out?: string;
   cacheDir?: string;
+  /** fetch: refuse files larger than this (undefined: DEFAULT_MAX_FILE_BYTES). */
+  maxFileBytes?: number;
   json: boolean;
   expectManifestSha256?: string;
   container: string;
@@ -64,14 +70,16 @@ export const USAGE = `Usage: npm run model -- <command> [options]
 Commands:
   publish --dir DIR [--version X.Y.Z] [--create-container]
                                                 upload a model directory (model.json + files) as a new version
-  list    [--name NAME] [--json]                list versions with complete/incomplete status
+  list    [--name NAME] [--json]                list versions: complete, incomplete (no model.json yet) or invalid
   resolve [--name NAME] [--version V] [--prerelease] [--json]
                                                 show which version a fetch would take
   fetch   --out DIR [--name NAME] [--version V] [--prerelease] [--cache-dir DIR | --no-cache]
-          [--expect-manifest-sha256 HEX] [--json]
+          [--max-file-size SIZE] [--expect-manifest-sha256 HEX] [--json]
                                                 download, verify every sha256, then move into DIR
 
   --name defaults to ${DEFAULT_MODEL_NAME}; --version defaults to "latest" (highest complete release).
+  --max-file-size refuses, before downloading, any model file larger than SIZE (e.g. 8GiB, 500MB);
+  default $${MAX_FILE_SIZE_ENV}, else ${DEFAULT_MAX_FILE_BYTES / 1024 ** 3}GiB. fetch only replaces a directory it wrote itself.
 
 Store options:
   --container NAME            blob container (default ${DEFAULT_CONTAINER})
@@ -118,6 +126,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
   if (cmd === "fetch" && !values.out) throw new UsageError("fetch needs --out DIR (where the verified model goes)");
   if (cmd !== "publish" && values["create-container"]) throw new UsageError("--create-container only applies to publish");
   if (values["no-cache"] && values["cache-dir"]) throw new UsageError("give --cache-dir or --no-cache, not both");
+  if (cmd !== "fetch" && values["max-file-size"] !== undefined) throw new UsageError("--max-file-size only applies to fetch");
+  const maxFileBytes = cmd === "fetch" ? sizeSetting(values["max-file-size"], "--max-file-size") ?? sizeSetting(nonEmpty(env[MAX_FILE_SIZE_ENV]), MAX_FILE_SIZE_ENV) : undefined;
   const sha = values["expect-manifest-sha256"];
   if (sha !== undefined && !/^[0-9a-f]{64}$/.test(sha)) throw new UsageError("--expect-manifest-sha256 must be 64 lowercase hex characters");
 
@@ -149,6 +159,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     createContainer: values["create-container"] ?? false,
     ...opt("out", values.out),
     ...opt("cacheDir", cacheDir),
+    ...opt("maxFileBytes", maxFileBytes),
     json: values.json ?? false,
     ...opt("expectManifestSha256", sha),
     container: values.container ?? DEFAULT_CONTAINER,
@@ -171,6 +182,7 @@ function parseFlags(args: string[]) {
       out: { type: "string" },
       "cache-dir": { type: "string" },
       "no-cache": { type: "boolean" },
+      "max-file-size": { type: "string" },
       json: { type: "boolean" },
       "expect-manifest-sha256": { type: "string" },
       container: { type: "string" },
@@ -183,6 +195,13 @@ function parseFlags(args: string[]) {
       "authority-host": { type: "string" },
     },
   });
+}
+
+function sizeSetting(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  const bytes = parseSize(text);
+  if (bytes === undefined) throw new UsageError(`${name} must be a size such as 4GiB, 500MB or 1073741824 (got ${JSON.stringify(text)})`);
+  return bytes;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -12,6 +12,7 @@ import { connect, retryFromEnv } from "./connect.js";
 import { StoreError } from "./errors.js";
 import { fetchModel } from "./fetch.js";
 import { shown, terminalSafe } from "./printable.js";
+import { humanBytes } from "./sizes.js";
 import { publishModel, readLocalModel } from "./publish.js";
 import { ModelStore, VersionReport } from "./store.js";
 import { parseSelector } from "./versions.js";
@@ -80,7 +81,11 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
     io.out(opts.json ? JSON.stringify(summary) + "\n" : `${model.name} ${model.version} (manifest sha256 ${model.manifestSha256})\n`);
     return;
   }
-  const r = await fetchModel(store, model, opts.out!, { ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}), ...(signal ? { signal } : {}) });
+  const r = await fetchModel(store, model, opts.out!, {
+    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+    ...(opts.maxFileBytes ? { maxFileBytes: opts.maxFileBytes } : {}),
+    ...(signal ? { signal } : {}),
+  });
   io.out(
     opts.json
       ? JSON.stringify(r) + "\n"
@@ -145,18 +150,6 @@ function listTable(opts: CliOptions, store: ModelStore, versions: VersionReport[
   );
   const extra = ignored.length ? `ignored (not semantic versions): ${ignored.map(shown).join(", ")}\n` : "";
   return `${head}\n${lines.map((l) => `  ${l}`).join("\n")}\n${extra}`;
-}
-
-export function humanBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -3,6 +3,9 @@
  * connection resumed with a ranged read from the current offset (pinned to the blob's ETag,
  * so a blob replaced meanwhile fails instead of mixing bytes), size and hash verified at the end.
  *
+ * Disk errors (full disk, quota, file size limit) are not network errors: the first one ends the
+ * download at once, whatever it was waiting for, and is reported as a DiskError.
+ *
  * Why not the SDK's own resume (`maxRetryRequests`): when a connection is cut, Node's response
  * emits 'aborted' before 'error', and the SDK's RetriableReadableStream turns 'aborted' into a
  * final AbortError instead of a retry (seen with @azure/storage-blob 12.34 on Node 24). So the
@@ -13,7 +16,7 @@ import { once } from "node:events";
 import { createWriteStream, WriteStream } from "node:fs";
 import { finished } from "node:stream/promises";
 import { BlobClient } from "@azure/storage-blob";
-import { isConditionFailure, StoreError } from "./errors.js";
+import { asDiskError, DiskError, isConditionFailure, StoreError } from "./errors.js";
 import { ModelFile } from "./manifest.js";
 
 export interface DownloadTuning {
@@ -55,10 +58,50 @@ class Resumable extends Error {
   }
 }
 
+/** The new file being written. Its first error is kept as a DiskError, which ends the download. */
+class FileSink {
+  readonly out: WriteStream;
+  failure?: DiskError;
+  private abandoned = false;
+
+  constructor(readonly path: string) {
+    this.out = createWriteStream(path, { flags: "wx", highWaterMark: WRITE_BUFFER });
+    // Registered first, so `failure` is set before any once()/finished() sees the same error.
+    this.out.on("error", (e) => {
+      if (!this.abandoned) this.failure ??= asDiskError(e, path) ?? new DiskError(`cannot write ${path}: ${String(e)}`, "EUNKNOWN");
+    });
+  }
+
+  /** Stops writing after another failure; what destroying the stream reports is not a disk error. */
+  async abandon(): Promise<void> {
+    this.abandoned = true;
+    this.out.destroy();
+    await finished(this.out).catch(() => {});
+  }
+
+  /** Writes `chunk`; waits while the disk catches up (cancellable through `signal`); throws the disk error at once. */
+  async write(chunk: Buffer, signal: AbortSignal, waiting: (on: boolean) => void): Promise<void> {
+    this.check();
+    if (this.out.write(chunk)) return;
+    this.check(); // a stream that already failed never emits "drain"
+    waiting(true);
+    try {
+      await once(this.out, "drain", { signal });
+    } finally {
+      waiting(false);
+    }
+    this.check();
+  }
+
+  check(): void {
+    if (this.failure) throw this.failure;
+  }
+}
+
 /** Downloads `file` from `blob` into the new file `dest` (which must not exist). Returns the resumes used. */
 export async function downloadVerified(blob: BlobClient, file: ModelFile, etag: string, dest: string, opts: DownloadOptions): Promise<number> {
-  const out = createWriteStream(dest, { flags: "wx", highWaterMark: WRITE_BUFFER });
-  out.on("error", () => {}); // surfaced through once()/finished() below; never an unhandled event
+  const sink = new FileSink(dest);
+  const out = sink.out;
   const hash = createHash("sha256");
   let offset = 0;
   let resumes = 0;
@@ -66,8 +109,9 @@ export async function downloadVerified(blob: BlobClient, file: ModelFile, etag: 
     await once(out, "open");
     while (offset < file.size) {
       try {
-        offset = await streamRange(blob, file, etag, offset, out, hash, opts);
+        offset = await streamRange(blob, file, etag, offset, sink, hash, opts);
       } catch (e) {
+        if (sink.failure) throw sink.failure;
         if (opts.signal?.aborted) throw new StoreError(`download of ${file.path} cancelled`);
         if (isConditionFailure(e)) {
           throw new StoreError(`${file.path} changed in the store while it was being downloaded (its ETag no longer matches); fetch again`);
@@ -88,9 +132,9 @@ export async function downloadVerified(blob: BlobClient, file: ModelFile, etag: 
     out.end();
     await finished(out);
   } catch (e) {
-    out.destroy();
-    await finished(out).catch(() => {}); // closed before the caller removes the temp dir
-    throw e;
+    const failure = sink.failure;
+    await sink.abandon(); // closed before the caller removes the temp dir
+    throw failure ?? e;
   }
   const actual = hash.digest("hex");
   if (offset !== file.size) {
@@ -113,7 +157,7 @@ async function streamRange(
   file: ModelFile,
   etag: string,
   offset: number,
-  out: WriteStream,
+  sink: FileSink,
   hash: ReturnType<typeof createHash>,
   opts: DownloadOptions,
 ): Promise<number> {
@@ -150,15 +194,15 @@ async function streamRange(
         hash.update(chunk);
         offset += chunk.length;
         opts.onBytes?.(chunk.length);
-        if (!out.write(chunk)) {
-          waitingOnDisk = true; // a slow disk is not a stalled connection
-          await once(out, "drain");
-          waitingOnDisk = false;
-          touch();
-        }
+        // A slow disk is not a stalled connection: the watchdog pauses while the disk catches up.
+        await sink.write(chunk, attempt.signal, (on) => {
+          waitingOnDisk = on;
+          if (!on) touch();
+        });
       }
     } catch (e) {
-      if (e instanceof StoreError) throw e;
+      if (e instanceof StoreError) throw e; // DiskError included: never resumed
+      if (sink.failure) throw sink.failure;
       throw new Resumable(attempt.signal.reason instanceof IdleTimeout ? attempt.signal.reason : e, offset);
     }
     if (offset < file.size) throw new Resumable(new Error("the response ended early"), offset);

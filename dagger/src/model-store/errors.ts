@@ -100,3 +100,34 @@ export function isAlreadyExists(e: unknown): boolean {
   const err = e as AzureLikeError;
   return err?.statusCode === 409 || err?.code === "BlobAlreadyExists" || (err?.statusCode === 412 && err?.code === "ConditionNotMet");
 }
+
+/** A local write that failed (full disk, quota, file size limit...): never retried, never taken for a network error. */
+export class DiskError extends StoreError {
+  override name = "DiskError";
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+const DISK_PROBLEMS: Record<string, string> = {
+  ENOSPC: "no space left on the device (ENOSPC); free some space or fetch to another disk",
+  EDQUOT: "the disk quota is used up (EDQUOT); free some space or fetch to another disk",
+  EFBIG: "the file is larger than this file system or the process's file size limit (ulimit -f) allows (EFBIG)",
+  EROFS: "the file system is read-only (EROFS); fetch to a writable directory",
+  EACCES: "permission denied (EACCES); fetch to a directory you can write",
+  EPERM: "operation not permitted (EPERM); fetch to a directory you can write",
+  EIO: "the disk reported an I/O error (EIO)",
+  ENAMETOOLONG: "the path is too long for this file system (ENAMETOOLONG); fetch to a shorter --out path",
+};
+
+/** `e` as a DiskError about writing `path` when it is a file system error (it has an errno code); otherwise undefined. */
+export function asDiskError(e: unknown, path: string): DiskError | undefined {
+  if (e instanceof DiskError) return e;
+  const err = e as NodeJS.ErrnoException | undefined;
+  if (!err || typeof err.code !== "string" || typeof err.errno !== "number") return undefined;
+  const problem = DISK_PROBLEMS[err.code] ?? `${err.code} (${(err.message ?? "").split("\n")[0]})`;
+  return new DiskError(`cannot write ${path}: ${problem}`, err.code);
+}

@@ -1,7 +1,7 @@
-/** Local file helpers shared by fetch and publish: streaming hashes, links with a copy fallback. */
+/** Local file helpers shared by fetch and publish: streaming hashes, independent copies. */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { copyFile, link, lstat } from "node:fs/promises";
+import { constants, createReadStream } from "node:fs";
+import { copyFile, lstat } from "node:fs/promises";
 
 /** sha256 of a file, streamed (never the whole file in memory). */
 export async function hashFile(path: string): Promise<string> {
@@ -17,15 +17,13 @@ export async function fileMatches(path: string, size: number, sha256: string): P
   return (await hashFile(path)) === sha256;
 }
 
-/** Hard-links `from` to the new name `to`, copying when a link is impossible (other filesystem). */
-export async function linkOrCopy(from: string, to: string): Promise<void> {
-  try {
-    await link(from, to);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") throw e;
-    await copyFile(from, to);
-  }
+/**
+ * `from` at the new name `to` as an independent file: a copy-on-write clone where the file system
+ * offers one (btrfs, XFS: instant, no extra space until written), a plain copy elsewhere. Never a
+ * hard link: writing to a fetched file must not change the cache entry it came from, or the reverse.
+ */
+export async function cloneOrCopy(from: string, to: string): Promise<void> {
+  await copyFile(from, to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
 }
 
 export async function exists(path: string): Promise<boolean> {

@@ -10,7 +10,7 @@ import { BlockBlobClient } from "@azure/storage-blob";
 import { isAlreadyExists, StoreError } from "./errors.js";
 import { fileBlobName, manifestBlobName, MAX_BLOB_NAME_LENGTH, modelPrefix } from "./layout.js";
 import { hashFile } from "./local-files.js";
-import { MANIFEST_NAME, ManifestError, MAX_MANIFEST_BYTES, ModelFile, ModelManifest, parseManifest } from "./manifest.js";
+import { FETCH_MARKER_NAME, MANIFEST_NAME, ManifestError, MAX_MANIFEST_BYTES, ModelFile, ModelManifest, parseManifest } from "./manifest.js";
 import { parseSemver, samePrecedence, suggestNextVersion } from "./semver.js";
 import { ModelStore, sha256 } from "./store.js";
 import { groupVersions } from "./versions.js";
@@ -63,7 +63,8 @@ export async function readLocalModel(dirPath: string): Promise<LocalModel> {
   }
   const problems: string[] = [];
   for (const f of manifest.files) problems.push(...(await fileProblems(dir, f)));
-  const listed = new Set([MANIFEST_NAME, ...manifest.files.map((f) => f.path)]);
+  // A fetched directory can be published elsewhere as it is: fetch's own marker is not part of the model.
+  const listed = new Set([MANIFEST_NAME, FETCH_MARKER_NAME, ...manifest.files.map((f) => f.path)]);
   for (const path of await filesUnder(dir)) {
     if (!listed.has(path)) problems.push(`${path} is not listed in ${MANIFEST_NAME} (remove it or add it to the manifest)`);
   }
