@@ -39,11 +39,15 @@ LABELS = [str(i) for i in range(10)]
 MODEL_FILE = "model.onnx"
 MANIFEST_FILE = "model.json"
 
+SEMVER_MAX_LENGTH = 256  # the `semver` package's limit, which the model store applies
+_MAX_SAFE_INTEGER = 2**53 - 1
 # https://semver.org/#is-there-a-suggested-regular-expression-regex-to-check-a-semver-string
+# (ASCII: Python's \d would also take other scripts' digits)
 SEMVER_RE = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$",
+    re.ASCII,
 )
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 COMMIT_RE = re.compile(r"^[0-9a-f]{7,64}$")
@@ -61,9 +65,37 @@ class TrainError(Exception):
 
 
 def validate_version(version: str) -> str:
-    if not SEMVER_RE.match(version):
-        raise TrainError(f"--version {version!r} is not a semantic version (e.g. 1.0.0, 1.2.0-rc.1)", 2)
+    if semver_precedence(version) is None:
+        raise TrainError(
+            f"--version {version!r} is not a semantic version (e.g. 1.0.0, 1.2.0-rc.1; "
+            f"at most {SEMVER_MAX_LENGTH} characters)",
+            2,
+        )
     return version
+
+
+def semver_precedence(version: str) -> tuple | None:
+    """The SemVer 2.0 precedence key of ``version``, or None when the model store would refuse it.
+
+    The store parses versions with npm's ``semver`` package, held to one exact spelling; this is
+    the same rule: the semver.org grammar (no "v", no spaces or newline), at most 256
+    characters, every number at most 2**53-1. Build metadata has no precedence (SemVer section 10),
+    so equal keys are one version: 1.0.0+build.1 and 1.0.0+build.2 cannot both be published.
+    """
+    if not isinstance(version, str) or len(version) > SEMVER_MAX_LENGTH:
+        return None
+    match = SEMVER_RE.fullmatch(version)
+    if not match:
+        return None
+    numbers = tuple(int(part) for part in match.group(1, 2, 3))
+    identifiers = match.group(4).split(".") if match.group(4) else []
+    if any(n > _MAX_SAFE_INTEGER for n in numbers) or any(
+        i.isdigit() and int(i) > _MAX_SAFE_INTEGER for i in identifiers
+    ):
+        return None
+    # A release outranks its prereleases; numeric identifiers rank below alphanumeric ones.
+    prerelease = tuple((0, int(i), "") if i.isdigit() else (1, 0, i) for i in identifiers)
+    return numbers + ((0, prerelease) if identifiers else (1, ()))
 
 
 def validate_name(name: str) -> str:

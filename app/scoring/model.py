@@ -21,11 +21,15 @@ import numpy as np
 MANIFEST_NAME = "model.json"
 INPUT_FEATURES = 64
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+SEMVER_MAX_LENGTH = 256  # the `semver` package's limit, which the model store applies
+_MAX_SAFE_INTEGER = 2**53 - 1
 # https://semver.org/#is-there-a-suggested-regular-expression-regex-to-check-a-semver-string
+# (ASCII: Python's \d would also take other scripts' digits)
 _SEMVER_RE = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$",
+    re.ASCII,
 )
 _CHUNK = 1024 * 1024
 
@@ -96,6 +100,30 @@ def sha256_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def semver_precedence(version: str) -> tuple | None:
+    """The SemVer 2.0 precedence key of ``version``, or None when the model store would refuse it.
+
+    The store parses versions with npm's ``semver`` package, held to one exact spelling; this is
+    the same rule: the semver.org grammar (no "v", no spaces or newline), at most 256
+    characters, every number at most 2**53-1. Build metadata has no precedence (SemVer section 10),
+    so equal keys are one version: 1.0.0+build.1 and 1.0.0+build.2 cannot both be published.
+    """
+    if not isinstance(version, str) or len(version) > SEMVER_MAX_LENGTH:
+        return None
+    match = _SEMVER_RE.fullmatch(version)
+    if not match:
+        return None
+    numbers = tuple(int(part) for part in match.group(1, 2, 3))
+    identifiers = match.group(4).split(".") if match.group(4) else []
+    if any(n > _MAX_SAFE_INTEGER for n in numbers) or any(
+        i.isdigit() and int(i) > _MAX_SAFE_INTEGER for i in identifiers
+    ):
+        return None
+    # A release outranks its prereleases; numeric identifiers rank below alphanumeric ones.
+    prerelease = tuple((0, int(i), "") if i.isdigit() else (1, 0, i) for i in identifiers)
+    return numbers + ((0, prerelease) if identifiers else (1, ()))
+
+
 def _fail(where: Path, problem: str) -> ModelError:
     return ModelError(f"model not usable: {where}: {problem}")
 
@@ -158,7 +186,7 @@ def _validate_metadata(manifest_path: Path, manifest: dict) -> tuple[str, str, l
     name, version = manifest.get("name"), manifest.get("version")
     if not isinstance(name, str) or not name:
         raise _fail(manifest_path, '"name" must be a non-empty string')
-    if not isinstance(version, str) or not _SEMVER_RE.match(version):
+    if semver_precedence(version) is None:
         raise _fail(manifest_path, f'"version" must be a semantic version, got {version!r}')
     if manifest.get("format") != "onnx":
         raise _fail(manifest_path, f'"format" must be "onnx", got {manifest.get("format")!r}')

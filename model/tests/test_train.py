@@ -128,6 +128,37 @@ def test_valid_semver_accepted(version):
     assert train.validate_version(version) == version
 
 
+# The model store's rule (the `semver` package, held to one spelling): what it refuses, the trainer refuses.
+STORE_REFUSES = [
+    "1.0.0\n",  # a trailing newline slipped past the old pattern's "$"
+    " 1.0.0",
+    "1.0.0-01",
+    "1.0.0-" + "a" * 251,  # 257 characters: over the 256-character limit
+    "9007199254740992.0.0",  # past 2**53-1: no longer exact as a number
+    "1.0.0-rc.9007199254740992",
+]
+STORE_ACCEPTS = ["1.0.0-" + "a" * 250, "9007199254740991.0.0", "1.0.0-rc.9007199254740991", "1.0.0+build.01"]
+
+
+@pytest.mark.parametrize("version", STORE_REFUSES)
+def test_versions_the_store_refuses_are_refused(tmp_path, capsys, version):
+    assert train.main(["--out", str(tmp_path / "out"), "--version", version]) == 2
+    assert "is not a semantic version" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("version", STORE_ACCEPTS)
+def test_versions_the_store_accepts_are_accepted(version):
+    assert train.validate_version(version) == version
+
+
+def test_build_metadata_has_no_precedence():
+    key = train.semver_precedence
+    assert key("1.0.0+build.1") == key("1.0.0+build.2") == key("1.0.0")
+    ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.9.0", "1.10.0", "2.0.0"]
+    assert sorted(reversed(ordered), key=key) == ordered
+    assert key("1.0") is None
+
+
 @pytest.mark.parametrize("name", ["Digits", "-x", "a/b", "", "x" * 65])
 def test_invalid_name_rejected(tmp_path, capsys, name):
     assert train.main(["--out", str(tmp_path / "out"), f"--name={name}"]) == 2
