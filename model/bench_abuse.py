@@ -58,6 +58,7 @@ PROBE_PERIOD = 0.25
 PROBE_TIMEOUT = 5.0
 TARGET_MS = 1000.0
 BODY_LIMIT = 4 * 1024 * 1024  # the app's default MAX_CONTENT_LENGTH
+WARMUP_PER_WORKER = 10
 
 
 # --- payloads ---------------------------------------------------------------------------------
@@ -308,6 +309,8 @@ def main(argv=None) -> int:
         with harness.Gunicorn(model_dir, scratch / "logs", workers=args.workers, extra_env=env,
                               cpus=server_cpus) as app:
             app.wait_ready()
+            for _ in range(2 * WARMUP_PER_WORKER * args.workers):  # every worker's first requests are slower
+                timed_request(app.host, app.port, "POST", "/score", digit)
             sampler = Sampler(app)
             prober = Prober(app.host, app.port, digit)
             sampler.start()
