@@ -1,4 +1,5 @@
-import { argument, check, Container, Directory, func, object, Secret, Service, up } from "@dagger.io/dagger";
+import { argument, check, Container, Directory, func, object, Secret, Service } from "@dagger.io/dagger";
+import { up } from "./runtime-compat.js";
 import { selectRegistryAuth } from "./registry/auth.js";
 import { BuildOptions, buildImage } from "./steps/build.js";
 import { imageDigest, publishImage } from "./steps/publish.js";

@@ -9,7 +9,8 @@
  * model.json, so Dagger's own cache answers an unchanged model without moving a byte.
  */
 import { randomUUID } from "node:crypto";
-import { Container, dag, Directory, ExecError, Secret, Service } from "@dagger.io/dagger";
+import { Container, dag, Directory, Secret, Service } from "@dagger.io/dagger";
+import { execErrorStderr } from "../runtime-compat.js";
 import { AuthInput, FieldLabels, selectAuth } from "../credentials/auth-mode.js";
 import { OIDC_REQUEST_URI_ENV, SECRET_ENV, SecretField } from "../credentials/env.js";
 import { IMAGES } from "../images.js";
@@ -212,8 +213,9 @@ async function runCli(ctr: Container, args: string[], what: string): Promise<str
 
 /** The CLI's own error line(s) instead of a generic exec failure. */
 export function explainCliFailure(e: unknown, what: string): Error {
-  if (!(e instanceof ExecError)) return e as Error;
-  const lines = e.stderr.trim().split("\n");
+  const stderr = execErrorStderr(e);
+  if (stderr === undefined) return e as Error;
+  const lines = stderr.trim().split("\n");
   const from = lines.findIndex((l) => l.startsWith("error: "));
   const message = (from >= 0 ? lines.slice(from) : lines.slice(-10)).join("\n").replace(/^error: /, "");
   return new Error(`model store ${what} failed: ${message}`);
