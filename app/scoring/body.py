@@ -52,6 +52,7 @@ class _Watchdog:
         self._cond = threading.Condition()
         self._watches: set[_Watch] = set()
         self._pid: int | None = None
+        self._wake_at: float | None = None  # when the thread wakes next; None: only when told
 
     def watch(self, sock: socket.socket, seconds: float) -> _Watch:
         entry = _Watch(time.monotonic() + seconds, sock)
@@ -59,9 +60,11 @@ class _Watchdog:
             if self._pid != os.getpid():  # first use in this process: a forked worker has no thread
                 self._pid = os.getpid()
                 self._watches.clear()
+                self._wake_at = None
                 threading.Thread(target=self._run, name="body-deadline", daemon=True).start()
             self._watches.add(entry)
-            self._cond.notify()
+            if self._wake_at is None or entry.end < self._wake_at:
+                self._cond.notify()
         return entry
 
     def release(self, entry: _Watch) -> bool:
@@ -81,8 +84,8 @@ class _Watchdog:
                         entry.sock.shutdown(socket.SHUT_RD)
                     except OSError:
                         pass
-                nearest = min((e.end for e in self._watches), default=None)
-                self._cond.wait(None if nearest is None else max(0.0, nearest - now))
+                self._wake_at = min((e.end for e in self._watches), default=None)
+                self._cond.wait(None if self._wake_at is None else max(0.0, self._wake_at - now))
 
 
 _WATCHDOG = _Watchdog()
