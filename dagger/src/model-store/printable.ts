@@ -16,10 +16,15 @@ function escapeUnits(ch: string): string {
   return out;
 }
 
-/** An untrusted value as a quoted string with every unprintable character escaped. */
+/** Longer untrusted strings are cut: a message names a value, it does not reproduce a megabyte of it. */
+const MAX_SHOWN = 300;
+
+/** An untrusted value as a quoted string (JSON for other types) with every unprintable character escaped. */
 export function shown(value: unknown): string {
-  const json = JSON.stringify(typeof value === "string" ? value : String(value));
-  return json.replace(UNPRINTABLE_ALL, escapeUnits);
+  const long = typeof value === "string" && value.length > MAX_SHOWN;
+  const json = (long ? JSON.stringify(value.slice(0, MAX_SHOWN)) : JSON.stringify(value)) ?? String(value); // undefined has no JSON form
+  const text = json.length > 2 * MAX_SHOWN ? `${json.slice(0, 2 * MAX_SHOWN)}...` : json;
+  return text.replace(UNPRINTABLE_ALL, escapeUnits) + (long ? `... (${(value as string).length} characters)` : "");
 }
 
 /** `text` with every unprintable character escaped except the line feeds that end lines. */
