@@ -3,7 +3,7 @@
 Production entry (cwd = app/):  gunicorn -c gunicorn.conf.py "scoring:create_app()"
 Environment: HOST (default 0.0.0.0), PORT (default 8000), WEB_CONCURRENCY (workers, default 2),
 WEB_THREADS (threads per worker, default 8), plus the app's own variables (MODEL_DIR, MAX_BATCH,
-BODY_TIMEOUT, ...; see README.md).
+HEADER_TIMEOUT, BODY_TIMEOUT, ...; see README.md).
 """
 
 import ctypes
@@ -36,12 +36,13 @@ _bound_malloc()
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{int(os.environ.get('PORT', '8000'))}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Threads, not one request per process: a client that sends its body slowly holds one thread
-# (for at most BODY_TIMEOUT), not a whole worker, so /healthz and other requests still get
-# through. Scoring is short and mostly in C code that releases the GIL (image decoding,
-# onnxruntime); the app bounds what a request can cost (MAX_REQUEST_PIXELS) and how many large
-# images a worker decodes at once (DECODE_CONCURRENCY), so threads do not multiply memory.
-worker_class = "gthread"
+# Threads, not one request per process: a client that sends its request slowly holds one
+# thread (for at most HEADER_TIMEOUT + BODY_TIMEOUT), not a whole worker, so /healthz and other
+# requests still get through. Scoring is short and mostly in C code that releases the GIL (image
+# decoding, onnxruntime); the app bounds what a request can cost (MAX_REQUEST_PIXELS) and how
+# many large images a worker decodes at once (DECODE_CONCURRENCY), so threads do not multiply
+# memory. scoring.worker.ThreadWorker is gunicorn's gthread worker plus the header deadline.
+worker_class = "scoring.worker.ThreadWorker"
 threads = int(os.environ.get("WEB_THREADS", "8"))
 # Load the app once in the master, before forking workers: it verifies the manifest and every
 # file's size and sha256, and test-runs the model with onnxruntime in a child process. If the

@@ -29,7 +29,8 @@ def _env_int(name: str, default: int) -> int:
     return value
 
 
-def _env_seconds(name: str, default: float) -> float:
+def env_seconds(name: str, default: float) -> float:
+    """A positive number of seconds from the environment, or ``default`` when unset."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -48,15 +49,19 @@ def default_config() -> dict:
         "MODEL_DIR": os.environ.get("MODEL_DIR", "/models"),
         "MAX_BATCH": _env_int("MAX_BATCH", 32),
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 4 * 1024 * 1024),
-        # Per image, by its header: larger images are refused before anything is decoded.
-        "MAX_IMAGE_PIXELS": _env_int("MAX_IMAGE_PIXELS", 4096 * 4096),
-        # Per request, decoded pixels of all images together (a JPEG counts at the 1/2..1/8
-        # scale it is decoded at): bounds the CPU and memory one request can cost.
+        # Pixels (width x height, from the header, before anything is decoded) per image and
+        # per request: they bound the CPU time and memory one request can cost. The model reads
+        # 8x8; 2048x2048 leaves a client plenty of room.
+        "MAX_IMAGE_PIXELS": _env_int("MAX_IMAGE_PIXELS", 2048 * 2048),
         "MAX_REQUEST_PIXELS": _env_int("MAX_REQUEST_PIXELS", 2048 * 2048),
         # Per worker process: how many large images its threads may decode at the same time.
         "DECODE_CONCURRENCY": _env_int("DECODE_CONCURRENCY", 1),
         # Seconds a client has to send the whole request body (408 after that).
-        "BODY_TIMEOUT": _env_seconds("BODY_TIMEOUT", 10.0),
+        "BODY_TIMEOUT": env_seconds("BODY_TIMEOUT", 10.0),
+        # Seconds a client has to send a request's headers (then the connection is closed).
+        # Enforced by the gunicorn worker (scoring.worker); read here so that a bad value
+        # stops the server at start-up with one line instead of failing every worker.
+        "HEADER_TIMEOUT": env_seconds("HEADER_TIMEOUT", 10.0),
         "ORT_THREADS": _env_int("ORT_THREADS", 1),
         # "now": open the onnxruntime session in create_app(); "per-worker": gunicorn.conf.py's
         # choice, since onnxruntime is not fork-safe (see model.LoadedModel.ensure_session).

@@ -9,12 +9,12 @@ raised by the server's input stream (a bad chunk size, a body that ends early) a
 
 from __future__ import annotations
 
-import os
 import socket
-import threading
 import time
 
 from werkzeug.wsgi import get_content_length
+
+from .deadline import WATCHDOG
 
 _STEP = 65536
 _MAX_DETAIL = 200  # characters of a server parse error quoted back to the client
@@ -32,65 +32,6 @@ def too_large(limit: int) -> BodyError:
     return BodyError(413, f"request body too large: the limit is {limit} bytes")
 
 
-class _Watch:
-    __slots__ = ("end", "sock", "expired")
-
-    def __init__(self, end: float, sock: socket.socket) -> None:
-        self.end, self.sock, self.expired = end, sock, False
-
-
-class _Watchdog:
-    """One thread per process that ends body reads whose deadline has passed.
-
-    A socket timeout cannot do it: the server reads a body in many small recv() calls, and a
-    client that sends a byte now and then never lets one of them time out. Shutting down the
-    socket's read side makes the pending and every later recv() return at once; the answer
-    (408) can still be written.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._watches: set[_Watch] = set()
-        self._pid: int | None = None
-        self._wake_at: float | None = None  # when the thread wakes next; None: only when told
-
-    def watch(self, sock: socket.socket, seconds: float) -> _Watch:
-        entry = _Watch(time.monotonic() + seconds, sock)
-        with self._cond:
-            if self._pid != os.getpid():  # first use in this process: a forked worker has no thread
-                self._pid = os.getpid()
-                self._watches.clear()
-                self._wake_at = None
-                threading.Thread(target=self._run, name="body-deadline", daemon=True).start()
-            self._watches.add(entry)
-            if self._wake_at is None or entry.end < self._wake_at:
-                self._cond.notify()
-        return entry
-
-    def release(self, entry: _Watch) -> bool:
-        """Stops watching; True if the deadline passed first."""
-        with self._cond:
-            self._watches.discard(entry)
-            return entry.expired
-
-    def _run(self) -> None:
-        with self._cond:
-            while True:
-                now = time.monotonic()
-                for entry in [e for e in self._watches if e.end <= now]:
-                    self._watches.discard(entry)
-                    entry.expired = True
-                    try:
-                        entry.sock.shutdown(socket.SHUT_RD)
-                    except OSError:
-                        pass
-                self._wake_at = min((e.end for e in self._watches), default=None)
-                self._cond.wait(None if self._wake_at is None else max(0.0, self._wake_at - now))
-
-
-_WATCHDOG = _Watchdog()
-
-
 class _Deadline:
     """The time limit of one body read: between reads, and (under gunicorn) inside them."""
 
@@ -98,7 +39,7 @@ class _Deadline:
         self.seconds = seconds
         self.end = time.monotonic() + seconds
         sock = environ.get("gunicorn.socket")
-        self._watch = _WATCHDOG.watch(sock, seconds) if isinstance(sock, socket.socket) else None
+        self._watch = WATCHDOG.watch(sock, seconds) if isinstance(sock, socket.socket) else None
         self.expired = False
 
     def check(self) -> None:
@@ -107,7 +48,7 @@ class _Deadline:
             raise socket.timeout()
 
     def close(self) -> None:
-        if self._watch is not None and _WATCHDOG.release(self._watch):
+        if self._watch is not None and WATCHDOG.release(self._watch):
             self.expired = True
 
     def error(self) -> BodyError:

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 SIDE = 8
-# Images up to this many decoded pixels (256x256: at most 1 MiB even as RGBA) are decoded
+# Images up to this many pixels (256x256: about 1 MiB to decode even as RGBA) are decoded
 # without waiting for the decode gate: many at once still cost little memory.
 UNGATED_PIXELS = 256 * 256
 _WORK_SIDE = 64  # images larger than this are area-averaged down to it before anything else
@@ -48,10 +48,10 @@ def decode_base64(value: object, index: int) -> bytes:
 
 
 def open_image(data: bytes, index: int, max_pixels: int) -> Image.Image:
-    """The image with only its header read, sized as it will be decoded (JPEG: reduced).
+    """The image with only its header read.
 
-    Nothing is decoded here, so the size checks (``max_pixels`` per image by the header, and
-    the request's pixel budget by ``image.size``) run before any pixel memory is allocated.
+    Nothing is decoded here, so the size checks (``max_pixels`` per image, and the request's
+    pixel budget) run on the header's width and height before any pixel memory is allocated.
     """
     try:
         image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
@@ -65,15 +65,16 @@ def open_image(data: bytes, index: int, max_pixels: int) -> Image.Image:
             f"input[{index}] is {width}x{height} pixels; at most {max_pixels} pixels are accepted "
             "per image (MAX_IMAGE_PIXELS): send a smaller image, the model reads 8x8"
         )
-    if image.format == "JPEG":
-        # The JPEG decoder downscales by 1/2..1/8 for free: ask for the smallest size that still
-        # leaves 4x the model's resolution. image.size is the reduced size from here on.
-        image.draft("L", (SIDE * 4, SIDE * 4))
     return image
 
 
 def read_features(image: Image.Image, index: int) -> np.ndarray:
     """Decodes an opened image and turns it into 64 float32 features."""
+    if image.format == "JPEG":
+        # The JPEG decoder downscales by 1/2..1/8 for free: ask for the smallest size that still
+        # leaves 4x the model's resolution. (A progressive JPEG still holds every coefficient of
+        # the full-size image while decoding, so budgets count the header's size, not this one.)
+        image.draft("L", (SIDE * 4, SIDE * 4))
     try:
         image.load()
     except Exception:
@@ -131,14 +132,14 @@ def batch_features(items: list, max_pixels: int, max_request_pixels: int, gate=N
     Every image's header is read first, so a request over its pixel budget is refused before
     anything is decoded. Images are then decoded one at a time and dropped once read; an image
     over UNGATED_PIXELS is decoded while holding ``gate`` (a semaphore shared by the process's
-    threads), which bounds how much decoded pixel memory a worker holds at once.
+    threads), which bounds how much decoder memory a worker holds at once.
     """
     images = [open_image(decode_base64(item, index), index, max_pixels) for index, item in enumerate(items)]
     total = sum(image.width * image.height for image in images)
     if total > max_request_pixels:
-        count = f"{len(images)} images decode" if len(images) != 1 else "1 image decodes"
+        count = f"{len(images)} images have" if len(images) != 1 else "1 image has"
         raise InputError(
-            f"the {count} to {total} pixels; at most {max_request_pixels} pixels per request "
+            f"the {count} {total} pixels in all; at most {max_request_pixels} pixels per request "
             "(MAX_REQUEST_PIXELS): send fewer or smaller images, the model reads 8x8"
         )
     batch = np.empty((len(images), SIDE * SIDE), dtype=np.float32)

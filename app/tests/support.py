@@ -277,6 +277,16 @@ class Gunicorn:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
+                self.proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                # A worker forked while the master handled SIGTERM has not installed its own
+                # handler yet and loses the master's signal; it would run until gunicorn's
+                # graceful_timeout. Sent again to the whole group, it is heard.
+                try:
+                    os.killpg(self.proc.pid, signal.SIGTERM)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 pass

@@ -22,7 +22,7 @@ def server(tmp_path_factory):
     model_dir = support.write_model_dir(root / "model")
     proc = support.Gunicorn(
         model_dir, root / "logs", workers=1,
-        extra_env={"MAX_CONTENT_LENGTH": str(LIMIT), "BODY_TIMEOUT": "2"},
+        extra_env={"MAX_CONTENT_LENGTH": str(LIMIT), "BODY_TIMEOUT": "2", "HEADER_TIMEOUT": "2"},
     )
     try:
         proc.wait_ready()
@@ -107,6 +107,37 @@ def test_trickled_body_is_cut_off_by_the_same_deadline(server):
         waited = time.monotonic() - started
     assert status == 408, body
     assert waited < 6, f"answered after {waited:.1f}s: each byte restarted the clock"
+
+
+def test_trickled_headers_are_cut_off_by_header_timeout(server):
+    """Slowloris: a header line a byte at a time. gunicorn reads headers before the app runs,
+    so this deadline is the worker's; the connection is closed (there is no request to answer)."""
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        started = time.monotonic()
+        closed = False
+        sock.settimeout(0.2)
+        while not closed and time.monotonic() - started < 10:
+            try:
+                sock.send(b"a")
+                closed = sock.recv(1) == b""
+            except socket.timeout:
+                pass
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+        waited = time.monotonic() - started
+    assert closed, "the server still reads headers sent one byte every 0.2 s after 10 s"
+    assert waited < 6, f"closed after {waited:.1f}s (HEADER_TIMEOUT is 2)"
+
+
+def test_headers_in_time_are_not_cut_off_on_a_kept_alive_connection(server):
+    """The header deadline starts when a thread picks the connection up, each request anew."""
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
+        for turn in range(3):
+            if turn:
+                time.sleep(1.2)  # idle, kept alive (keepalive is 5 s): 2.4 s in all, over HEADER_TIMEOUT
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert support.read_response(sock) == (200, {"status": "ok"})
 
 
 def test_slow_clients_do_not_block_healthz(server):
