@@ -9,8 +9,9 @@ limit (the load generator runs on the other CPUs when there are any). Then, one 
 another, each --seconds long (idle: a third of it):
 
 - idle:      nothing but the probes;
-- slow:      --clients clients each send a /score body one byte every 0.1 s (reconnecting when
+- slow_body: --clients clients each send a /score body one byte every 0.1 s (reconnecting when
              the server gives up on them, 408 after BODY_TIMEOUT);
+- slow_headers: the same with a header line (slowloris; closed after HEADER_TIMEOUT);
 - cpu_heavy: --clients clients send, back to back, the valid request that costs the most CPU
              (as many 240x240 noise progressive JPEGs as fit in MAX_CONTENT_LENGTH, at most 32);
 - mem_heavy: the same with the valid request that needs the most decoder memory (one
@@ -180,26 +181,32 @@ class Prober(threading.Thread):
         return taken
 
 
-def slow_client(host, port, until: float, outcomes: list, lock: threading.Lock) -> None:
-    """Trickles a /score body one byte every 0.1 s; starts again when the server gives up."""
-    head = (
-        "POST /score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {1024 * 1024}\r\n\r\n"
-    ).encode()
+SLOW_BODY = (
+    b"POST /score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 1048576\r\n\r\n{",
+    b" ",
+)
+SLOW_HEADERS = (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ", b"a")
+
+
+def slow_client(host, port, start_and_byte, until: float, outcomes: list, lock: threading.Lock) -> None:
+    """Sends a request start, then one more byte every 0.1 s; starts again when the server
+    answers (its status) or closes the connection (-1)."""
+    start, byte = start_and_byte
     while time.monotonic() < until:
         try:
             with socket.create_connection((host, port), timeout=5) as sock:
-                sock.sendall(head + b"{")
+                sock.sendall(start)
                 sock.setblocking(False)
                 status = None
                 while time.monotonic() < until and status is None:
                     try:
-                        sock.send(b" ")
+                        sock.send(byte)
                     except BlockingIOError:
                         pass
                     try:
                         answer = sock.recv(64)
-                        status = int(answer.split()[1]) if answer else -1  # -1: closed, no answer
+                        status = int(answer.split()[1]) if answer else -1
                     except BlockingIOError:
                         time.sleep(0.1)
         except (OSError, ValueError, IndexError):
@@ -230,8 +237,9 @@ def run_phase(name, seconds, clients, app, prober, sampler, figures, body=None, 
     outcomes: list = []
     lock = threading.Lock()
     threads = []
-    if name == "slow":
-        threads = [threading.Thread(target=slow_client, args=(app.host, app.port, until, outcomes, lock))
+    if name.startswith("slow_"):
+        trickle = SLOW_BODY if name == "slow_body" else SLOW_HEADERS
+        threads = [threading.Thread(target=slow_client, args=(app.host, app.port, trickle, until, outcomes, lock))
                    for _ in range(clients)]
     elif body is not None:
         threads = [threading.Thread(target=heavy_client, args=(app.host, app.port, body, until, outcomes, lock))
@@ -253,9 +261,12 @@ def run_phase(name, seconds, clients, app, prober, sampler, figures, body=None, 
         figures[f"{name}_{probe}_max_ms"] = max((ms for _, ms in results), default=float("nan"))
         figures[f"{name}_{probe}_p50_ms"] = percentile([ms for _, ms in results], 50) if results else float("nan")
     figures[f"{name}_rss_peak_mib"] = sampler.take_peak()
-    if name == "slow":
-        figures["slow_408s"] = sum(1 for status in outcomes if status == 408)
-        print(f"# slow: answers to the trickling clients {sorted(set(outcomes))}", file=sys.stderr)
+    if name == "slow_body":
+        figures["slow_body_408s"] = sum(1 for status in outcomes if status == 408)
+    elif name == "slow_headers":
+        figures["slow_headers_closed"] = sum(1 for status in outcomes if status == -1)
+    if name.startswith("slow_"):
+        print(f"# {name}: answers to the trickling clients {sorted(set(outcomes))}", file=sys.stderr)
     elif body is not None:
         statuses = sorted({status for status, _ in outcomes})
         print(f"# {name}: {len(outcomes)} requests, statuses {statuses}", file=sys.stderr)
@@ -272,7 +283,8 @@ def main(argv=None) -> int:
     parser.add_argument("--clients", type=int, default=4, help="slow or heavy clients at once (default 4)")
     parser.add_argument("--cpus", type=int, default=1, help="CPUs the server may use (default 1, the pod's limit)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--body-timeout", type=float, help="BODY_TIMEOUT for the server (default: the app's)")
+    parser.add_argument("--read-timeout", type=float,
+                        help="BODY_TIMEOUT and HEADER_TIMEOUT for the server (default: the app's)")
     parser.add_argument("--model-dir", type=Path, help="an existing model directory (default: train one)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the server, e.g. WEB_THREADS=16 (repeatable)")
@@ -282,7 +294,9 @@ def main(argv=None) -> int:
     server_cpus = set(available[: max(1, args.cpus)])
     if len(available) > len(server_cpus):  # keep the load generator off the server's CPUs
         os.sched_setaffinity(0, set(available) - server_cpus)
-    env = {"BODY_TIMEOUT": str(args.body_timeout)} if args.body_timeout else {}
+    env = {}
+    if args.read_timeout:
+        env.update(BODY_TIMEOUT=str(args.read_timeout), HEADER_TIMEOUT=str(args.read_timeout))
     for setting in args.env:
         name, sep, value = setting.partition("=")
         if not sep or not name:
@@ -317,7 +331,8 @@ def main(argv=None) -> int:
             prober.start()
             try:
                 ok &= run_phase("idle", max(1.0, args.seconds / 3), 0, app, prober, sampler, figures)
-                ok &= run_phase("slow", args.seconds, args.clients, app, prober, sampler, figures)
+                for name in ("slow_body", "slow_headers"):
+                    ok &= run_phase(name, args.seconds, args.clients, app, prober, sampler, figures)
                 for name, expect in (("cpu_heavy", 200), ("mem_heavy", 200), ("refused", 400)):
                     ok &= run_phase(name, args.seconds, args.clients, app, prober, sampler, figures,
                                     payloads[name], expect)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1] / "bench_abuse.py"
-PHASES = ["idle", "slow", "cpu_heavy", "mem_heavy", "refused"]
+PHASES = ["idle", "slow_body", "slow_headers", "cpu_heavy", "mem_heavy", "refused"]
 FIGURES = (
     [f"{phase}_{probe}_{stat}_ms" for phase in PHASES for probe in ("healthz", "score") for stat in ("max", "p50")]
     + [f"{phase}_rss_peak_mib" for phase in PHASES]
@@ -19,7 +19,7 @@ FIGURES = (
 def test_bench_abuse_prints_each_figure_once(trained):
     result = subprocess.run(
         [sys.executable, str(BENCH), "--model-dir", str(trained), "--seconds", "1.5", "--clients", "2",
-         "--body-timeout", "0.5"],
+         "--read-timeout", "0.5"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
@@ -27,6 +27,7 @@ def test_bench_abuse_prints_each_figure_once(trained):
     for name in FIGURES:
         assert name in figures, f"{name} missing from:\n{result.stdout}"
         assert float(figures[name]) > 0, f"{name}: {figures[name]}"
-    assert int(figures["slow_408s"]) >= 1, result.stdout  # the body deadline cut the slow clients off
+    assert int(figures["slow_body_408s"]) >= 1, result.stdout  # the body deadline cut them off
+    assert int(figures["slow_headers_closed"]) >= 1, result.stdout  # and the header deadline
     assert re.search(r"^within_targets: (yes|no)$", result.stdout, re.M), result.stdout
-    assert len(result.stdout.splitlines()) == len(FIGURES) + 2  # + slow_408s, within_targets
+    assert len(result.stdout.splitlines()) == len(FIGURES) + 3  # + the two counts, within_targets
