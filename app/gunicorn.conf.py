@@ -7,7 +7,6 @@ HEADER_TIMEOUT, BODY_TIMEOUT, ...; see README.md).
 """
 
 import ctypes
-import ctypes.util
 import os
 
 
@@ -23,9 +22,8 @@ def _bound_malloc() -> None:
     """
     if "MALLOC_ARENA_MAX" in os.environ or "MALLOC_MMAP_THRESHOLD_" in os.environ:
         return
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    if libc is None or not hasattr(libc, "mallopt") or not hasattr(libc, "gnu_get_libc_version"):
+    libc = ctypes.CDLL(None)  # the symbols the interpreter already has, libc's among them
+    if not hasattr(libc, "mallopt") or not hasattr(libc, "gnu_get_libc_version"):
         return
     m_mmap_threshold, m_arena_max = -3, -8  # from glibc's malloc.h
     libc.mallopt(m_arena_max, 2)
