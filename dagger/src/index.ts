@@ -178,7 +178,7 @@ export class AiAppPipeline {
   }
 
   /**
-   * List the versions of a model in the Blob model store with their complete/incomplete status and which one is latest.
+   * List the versions of a model in the Blob model store with their state (complete, incomplete or invalid) and which one is latest.
    *
    * @param name Model name (the folder under the container).
    */
