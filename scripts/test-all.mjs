@@ -9,6 +9,7 @@ process.env.PATH = [resolve(".tools/bin"), resolve("node_modules/.bin"), process
 const steps = [
   { name: "typecheck (tests, tools, module)", cmd: ["tsc", "-p", "tsconfig.json", "--noEmit"], kind: "check" },
   { name: "typecheck (module, as the runtime sees it)", cmd: ["tsc", "-p", "dagger/tsconfig.json", "--noEmit"], kind: "check" },
+  { name: "layering (index -> pipeline -> capabilities -> shared, no cycle)", cmd: ["depcruise", "--config", ".dependency-cruiser.cjs", "dagger/src"], kind: "check" },
   { name: "TypeScript tests (uvu)", cmd: ["uvu", "-r", "tsx", "test", "\\.test\\.ts$"], kind: "uvu" },
   { name: "Python tests (pytest)", cmd: ["sh", "scripts/pytest.sh"], kind: "pytest" },
 ];

@@ -1,16 +1,17 @@
 import { argument, check, Container, Directory, func, object, Secret, Service } from "@dagger.io/dagger";
-import { up } from "./runtime-compat.js";
+import { up } from "./shared/runtime-compat.js";
 import { selectRegistryAuth } from "./registry/auth.js";
-import { BuildOptions, buildImage } from "./steps/build.js";
-import { imageDigest, publishImage } from "./steps/publish.js";
-import { fetchModelDirectory, listModelVersions, publishModelDirectory, StoreTarget, storeTarget } from "./steps/model-store.js";
-import { ModelStoreSettings, restoreStoreSettings } from "./pipeline/settings.js";
+import { BuildOptions, buildImage } from "./build/image.js";
+import { imageDigest } from "./registry/push.js";
+import { publishImage } from "./pipeline/publish.js";
+import { fetchModelDirectory, listModelVersions, publishModelDirectory, StoreTarget, storeTarget } from "./model-store/step.js";
+import { ModelStoreSettings, restoreStoreSettings } from "./model-store/settings.js";
 import { runCi } from "./pipeline/ci.js";
 import { runRelease } from "./pipeline/release.js";
 import { formatCiReport, formatReleaseReport } from "./pipeline/report.js";
-import { appTestContainer, runAppTests } from "./steps/test.js";
-import { trainSampleModel } from "./steps/train.js";
-import { deployImage, diffImage, registryImageMetadata, renderForImage } from "./deploy/deploy.js";
+import { appTestContainer, runAppTests } from "./build/test.js";
+import { trainSampleModel } from "./build/train.js";
+import { deployImage, diffImage, registryImageMetadata, renderForImage } from "./kubernetes/deploy.js";
 
 /** Paths never sent to the engine with the source directory. */
 const SOURCE_IGNORE = [

@@ -5,8 +5,8 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { notReadyBecause, readinessProbes, waitForCluster } from "../../dagger/src/deploy/cluster-ready.js";
-import { KubectlResult } from "../../dagger/src/deploy/decide.js";
+import { notReadyBecause, readinessProbes, waitForCluster } from "../../dagger/src/kubernetes/cluster-ready.js";
+import { KubectlResult } from "../../dagger/src/kubernetes/decide.js";
 import { ApiState, FakeApiServer } from "./fake-apiserver.js";
 
 const T = { namespace: "default", token: true };

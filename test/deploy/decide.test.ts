@@ -5,9 +5,9 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { DeployPlan, KubectlResult, nextStep, runDeploy, Step } from "../../dagger/src/deploy/decide.js";
-import { diagnose } from "../../dagger/src/deploy/diagnose.js";
-import { isGoDuration } from "../../dagger/src/deploy/commands.js";
+import { DeployPlan, KubectlResult, nextStep, runDeploy, Step } from "../../dagger/src/kubernetes/decide.js";
+import { diagnose } from "../../dagger/src/kubernetes/diagnose.js";
+import { isGoDuration } from "../../dagger/src/kubernetes/commands.js";
 
 const IMAGE = `myacr.azurecr.io/ai-app@sha256:${"c".repeat(64)}`;
 const plan: DeployPlan = {
@@ -54,6 +54,34 @@ const OLD = "ai-app-5f7d8c9b4-aaaaa";
 const NEW = "ai-app-7c9d6b8f5-xk2lp";
 
 // ---- the paths ----------------------------------------------------------------------------
+
+const SMOKE = ["kubectl", "run", "smoke-1", "--image", IMAGE, "--namespace=prod"];
+const SMOKE_OK = ok('{"ok": true, "problems": [], "seen": {"model": {"name": "digits-classifier", "version": "1.4.0"}}}\n');
+const SMOKE_BAD = fail("", 1, '{"ok": false, "problems": ["/score classified a known 0 as 6"], "seen": {}}\n');
+
+test("with a smoke test: it runs after the rollout completes, and its verdict is the deploy's", async () => {
+  const { outcome, steps, history } = await drive({ "read-revision": ok("3"), smoke: SMOKE_OK }, { ...plan, smoke: SMOKE });
+  assert.equal(steps, ["read-revision", "dry-run", "apply", "rollout-status", "smoke"]);
+  assert.equal(history.at(-1)!.args, SMOKE);
+  assert.ok(outcome.ok);
+  assert.match(outcome.smoke ?? "", /^passed \(\/readyz 200, model digits-classifier 1\.4\.0/);
+});
+
+test("a failed smoke test rolls back exactly as a failed rollout does, and says what the check saw", async () => {
+  const { outcome, steps } = await drive({ "read-revision": ok("3"), smoke: SMOKE_BAD }, { ...plan, smoke: SMOKE });
+  assert.equal(steps, ["read-revision", "dry-run", "apply", "rollout-status", "smoke", "get-pods", "get-events", "undo", "undo-status"]);
+  assert.is(outcome.status, "rolled-back");
+  assert.not.ok(outcome.ok);
+  assert.match(outcome.message, /the smoke test of .* failed \(kubectl exit 1\): \/score classified a known 0 as 6/);
+  assert.match(outcome.message, /Rolled back deployment\/ai-app to revision 3/);
+});
+
+test("a failed smoke test on a first deploy: nothing to roll back to, said plainly", async () => {
+  const { outcome, steps } = await drive({ "read-revision": ok(""), smoke: SMOKE_BAD }, { ...plan, smoke: SMOKE });
+  assert.equal(steps, ["read-revision", "dry-run", "apply", "rollout-status", "smoke", "get-pods", "get-events"]);
+  assert.is(outcome.status, "not-rolled-back");
+  assert.match(outcome.message, /smoke test .* failed/);
+});
 
 test("success: read revision, dry run, apply, rollout status, deployed; no undo", async () => {
   const { outcome, steps, history } = await drive({ "read-revision": ok("3") });

@@ -8,8 +8,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { formatViolation } from "../../dagger/src/manifests/documents.js";
-import { validateManifests } from "../../dagger/src/manifests/validate.js";
+import { formatViolation } from "../../dagger/src/kubernetes/documents.js";
+import { validateManifests } from "../../dagger/src/kubernetes/validate.js";
 import { ROOT } from "../support/session.js";
 
 const DIR = join(ROOT, "test/fixtures/k8s");

@@ -7,9 +7,9 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { eventsArgs, podsArgs, readRevisionArgs, rolloutStatusArgs, serviceGetArgs, undoArgs } from "../../dagger/src/deploy/commands.js";
-import { DeployPlan, KubectlResult, runDeploy } from "../../dagger/src/deploy/decide.js";
-import { diagnose } from "../../dagger/src/deploy/diagnose.js";
+import { eventsArgs, podsArgs, readRevisionArgs, rolloutStatusArgs, serviceGetArgs, undoArgs } from "../../dagger/src/kubernetes/commands.js";
+import { DeployPlan, KubectlResult, runDeploy } from "../../dagger/src/kubernetes/decide.js";
+import { diagnose } from "../../dagger/src/kubernetes/diagnose.js";
 import { ApiState, FakeApiServer } from "./fake-apiserver.js";
 import { IMAGE } from "./support.js";
 

@@ -6,9 +6,9 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { applyArgs, diffArgs, PATHS } from "../../dagger/src/deploy/commands.js";
-import { runDeploy } from "../../dagger/src/deploy/decide.js";
-import { ManifestFile } from "../../dagger/src/manifests/documents.js";
+import { applyArgs, diffArgs, PATHS } from "../../dagger/src/kubernetes/commands.js";
+import { runDeploy } from "../../dagger/src/kubernetes/decide.js";
+import { ManifestFile } from "../../dagger/src/kubernetes/documents.js";
 import { FakeApiServer } from "./fake-apiserver.js";
 import { IMAGE, renderShipped, writeTemp } from "./support.js";
 

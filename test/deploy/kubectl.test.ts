@@ -25,7 +25,7 @@ import {
   TOKEN_USER,
   tokenUserKubeconfig,
   undoArgs,
-} from "../../dagger/src/deploy/commands.js";
+} from "../../dagger/src/kubernetes/commands.js";
 import { IMAGES } from "../../dagger/src/images.js";
 import { IMAGE, kubeconfigText, kubectl, renderShipped, writeTemp } from "./support.js";
 import { tempDir } from "../support/temp.js";

@@ -5,11 +5,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parse, parseAllDocuments } from "yaml";
-import { documentText, formatViolation, ManifestFile, yaml11Mismatches } from "../../dagger/src/manifests/documents.js";
-import { digestRefProblem, parseImageRef } from "../../dagger/src/manifests/image-ref.js";
-import { ANNOTATIONS, IMAGE_LABELS, imageMetadataFromLabels, renderManifests, RenderError } from "../../dagger/src/manifests/render.js";
-import { validateManifests } from "../../dagger/src/manifests/validate.js";
-import { imageLabels } from "../../dagger/src/steps/build.js";
+import { documentText, formatViolation, ManifestFile, yaml11Mismatches } from "../../dagger/src/kubernetes/documents.js";
+import { digestRefProblem, parseImageRef } from "../../dagger/src/registry/names.js";
+import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
+import { ANNOTATIONS, imageMetadataFromLabels, renderManifests, RenderError } from "../../dagger/src/kubernetes/render.js";
+import { validateManifests } from "../../dagger/src/kubernetes/validate.js";
+import { imageLabels } from "../../dagger/src/build/image.js";
 import { APP_PORT, APP_UID } from "../../dagger/src/images.js";
 import { DIGEST, IMAGE, MODEL, REVISION, renderShipped as render, shippedManifests } from "./support.js";
 

@@ -7,8 +7,8 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseSmokeOutput, smokeTestArgs, SmokeTarget } from "../../dagger/src/smoke/smoke.js";
-import { targetFlags } from "../../dagger/src/deploy/commands.js";
+import { parseSmokeOutput, smokeTestArgs, SmokeTarget } from "../../dagger/src/kubernetes/smoke.js";
+import { targetFlags } from "../../dagger/src/kubernetes/commands.js";
 import { APP_UID } from "../../dagger/src/images.js";
 import { FakeApiServer } from "./fake-apiserver.js";
 import { IMAGE } from "./support.js";

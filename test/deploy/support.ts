@@ -2,8 +2,8 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ManifestFile } from "../../dagger/src/manifests/documents.js";
-import { renderManifests, RenderOptions } from "../../dagger/src/manifests/render.js";
+import { ManifestFile } from "../../dagger/src/kubernetes/documents.js";
+import { renderManifests, RenderOptions } from "../../dagger/src/kubernetes/render.js";
 import { ROOT } from "../support/session.js";
 import { tempDir } from "../support/temp.js";
 

@@ -6,10 +6,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { IMAGES } from "../../dagger/src/images.js";
-import { IMAGE_LABELS } from "../../dagger/src/manifests/render.js";
+import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
 import { ciMode } from "../../dagger/src/pipeline/ci.js";
-import { CLI } from "../../dagger/src/steps/model-store.js";
-import { REGCTL_BINARY, REGCTL_USER, TARBALL_PATH } from "../../dagger/src/registry/tarball-push.js";
+import { CLI } from "../../dagger/src/model-store/step.js";
+import { REGCTL_BINARY, REGCTL_USER, TARBALL_PATH } from "../../dagger/src/registry/regctl.js";
 import { FakeEngine, Op } from "../support/fake-engine.js";
 import { contextDir, queriesOutsideSetSecret, repositoryFiles, modelJsonReads } from "../support/graph.js";
 import { dag } from "../support/sdk.js";
@@ -254,11 +254,22 @@ test("release: a failed smoke test after a good rollout rolls back to the previo
     () => pipeline().release(registry!.address, dag.setSecret("kubeconfig", KUBECONFIG), "ai-app", "main"),
     { respond: responder({ smoke: bad }) },
   );
-  assert.match(error?.message ?? "", /smoke test failed .*classified a known 0 as 6/);
-  assert.match(error?.message ?? "", /rolled back to revision 3/);
+  assert.match(error?.message ?? "", /the smoke test of \S+ in deployment\/ai-app .*failed \(kubectl exit 1\): \/score classified a known 0 as 6/);
+  assert.match(error?.message ?? "", /Rolled back deployment\/ai-app to revision 3/);
   const undo = engine.find("withExec").find((e) => argvOf(e.op).slice(1, 3).join(" ") === "rollout undo");
   assert.ok(undo, "rollout undo ran");
   assert.ok(argvOf(undo!.op).includes("--to-revision=3"));
+});
+
+test("ci with no Azure arguments: a failed smoke test rolls back the way release does (one owner: the deploy step)", async () => {
+  const bad = '{"ok": false, "problems": ["/version reports another model"], "seen": {}}';
+  const { engine, error } = await recordGraph(() => pipeline().ci(), { respond: responder({ smoke: bad }) });
+  assert.match(error?.message ?? "", /the smoke test of registry:5000\/ai-app@sha256:\S+ .*failed \(kubectl exit 1\): \/version reports another model/);
+  assert.match(error?.message ?? "", /Rolled back deployment\/ai-app to revision 3/);
+  const steps = engine.find("withExec").map((e) => argvOf(e.op)).filter((a) => a[0] === "kubectl").map((a) => `${a[1]} ${a[2]}`);
+  const smoke = steps.indexOf(`run ${steps.find((x) => x.startsWith("run "))?.slice(4)}`);
+  assert.ok(smoke > 0 && steps.slice(smoke).includes("rollout undo"), steps.join("\n"));
+  assert.is(engine.find("stop").length, 3, "every service stopped");
 });
 
 test("release: a tag that does not exist deploys nothing", async () => {

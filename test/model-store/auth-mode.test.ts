@@ -3,7 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { accountNameFromUrl, AuthField, AuthInput, AuthMode, CredentialError, selectAuth } from "../../dagger/src/credentials/auth-mode.js";
 import { CLI_LABELS } from "../../dagger/src/model-store/cli-args.js";
-import { DAGGER_LABELS } from "../../dagger/src/steps/model-store.js";
+import { DAGGER_LABELS } from "../../dagger/src/model-store/step.js";
 
 const SECRET = "pa55-SECRET-value-0123456789";
 const ids = { tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47", clientId: "11111111-2222-3333-4444-555555555555" };

@@ -12,7 +12,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Azurite, startAzurite } from "../support/azurite.js";
 import { tempDir } from "../support/model-fixtures.js";
-import { CLI } from "../../dagger/src/steps/model-store.js";
+import { CLI } from "../../dagger/src/model-store/step.js";
 import { buildCliLayout } from "../support/model-cli.js";
 
 let az: Azurite;

@@ -7,7 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
-import { CLI, explainCliFailure, FETCH_OUT, STORE_HOST, StoreArgs, TRANSPILE } from "../../dagger/src/steps/model-store.js";
+import { CLI, explainCliFailure, FETCH_OUT, STORE_HOST, StoreArgs, TRANSPILE } from "../../dagger/src/model-store/step.js";
 import { Op } from "../support/fake-engine.js";
 import { baseImages, contextDir, execsStartingWith, isPinnedImage, queriesOutsideSetSecret, modelJsonReads, rootLayerCopies } from "../support/graph.js";
 import { introspectModule } from "../support/introspect.js";

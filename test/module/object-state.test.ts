@@ -7,7 +7,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { ModelStoreSettings, restoreStoreSettings } from "../../dagger/src/pipeline/settings.js";
+import { ModelStoreSettings, restoreStoreSettings } from "../../dagger/src/model-store/settings.js";
 import { namedObjectId } from "../support/fake-engine.js";
 import { Secret, Service } from "../support/sdk.js";
 import { callThroughEntrypoint, contextDirectoryId } from "../support/session.js";

@@ -3,7 +3,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { tenantOfToken } from "../../dagger/src/registry/acr.js";
 import { RegistryAuthError, selectRegistryAuth } from "../../dagger/src/registry/auth.js";
-import { backoffDelay, parseChallenges, redact } from "../../dagger/src/registry/http.js";
+import { backoffDelay, parseChallenges } from "../../dagger/src/registry/http.js";
+import { redact } from "../../dagger/src/credentials/redact.js";
 import {
   buildTags,
   channelTag,
@@ -17,7 +18,7 @@ import {
   registryBaseUrl,
   revisionTag,
 } from "../../dagger/src/registry/names.js";
-import { checkCreated } from "../../dagger/src/steps/build.js";
+import { checkCreated } from "../../dagger/src/build/image.js";
 import { fakeEntraToken } from "../support/registry.js";
 
 const throwsName = (fn: () => unknown, re: RegExp) => {

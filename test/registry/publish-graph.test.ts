@@ -9,7 +9,7 @@ import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { APP_UID, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { ACR_REFRESH_TOKEN_USER } from "../../dagger/src/registry/client.js";
-import { APP_PERMISSIONS, LAYER_MTIME, MODEL_PERMISSIONS } from "../../dagger/src/steps/build.js";
+import { APP_PERMISSIONS, LAYER_MTIME, MODEL_PERMISSIONS } from "../../dagger/src/build/image.js";
 import { FakeEngine, Op } from "../support/fake-engine.js";
 import { contextDir, execsStartingWith, queriesOutsideSetSecret, modelJsonReads, RootLayerCopy, rootLayerCopies } from "../support/graph.js";
 import { introspectModule } from "../support/introspect.js";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { resolveDigest } from "../../dagger/src/registry/client.js";
-import { agreedDigest, digestArgs, importArgs, REGCTL_USER, TarballPush } from "../../dagger/src/registry/tarball-push.js";
+import { agreedDigest, digestArgs, importArgs, REGCTL_USER, TarballPush } from "../../dagger/src/registry/regctl.js";
 import { imageTarball } from "../support/oci-tarball.js";
 import { startRegistry } from "../support/registry.js";
 import { tempDir } from "../support/temp.js";

@@ -2,7 +2,7 @@
 import { spawn, ChildProcess, execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { TRANSPILE } from "../../dagger/src/steps/model-store.js";
+import { TRANSPILE } from "../../dagger/src/model-store/step.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const MODULE = join(ROOT, "dagger");

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { pytestSummary } from "../../dagger/src/steps/test.js";
-import { tail } from "../../dagger/src/steps/exec.js";
+import { pytestSummary } from "../../dagger/src/build/test.js";
+import { tail } from "../../dagger/src/shared/exec.js";
 
 test("picks pytest's closing line", () => {
   assert.is(pytestSummary("....\n12 passed, 1 skipped in 0.52s\n"), "12 passed, 1 skipped in 0.52s");

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseSmokeOutput, smokeTestArgs } from "../../dagger/src/smoke/smoke.js";
+import { parseSmokeOutput, smokeTestArgs } from "../../dagger/src/kubernetes/smoke.js";
 
 const target = { image: "myacr.azurecr.io/ai-app@sha256:" + "a".repeat(64), namespace: "prod", url: "http://ai-app.prod.svc:80", modelSha256: "b".repeat(64), runId: "Build_42" };
 

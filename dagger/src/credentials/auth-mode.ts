@@ -167,7 +167,8 @@ export function selectAuth(input: AuthInput<unknown>, labels: FieldLabels): Auth
   return { mode, ...(accountUrl ? { accountUrl } : {}), ...(accountName ? { accountName } : {}) };
 }
 
-function isGiven(v: unknown): boolean {
+/** An argument counts as given unless it is absent, empty or false. */
+export function isGiven(v: unknown): boolean {
   if (v === undefined || v === null || v === false) return false;
   return typeof v !== "string" || v.trim() !== "";
 }

@@ -5,23 +5,22 @@
  */
 import { randomUUID } from "node:crypto";
 import { Directory, Secret, Service } from "@dagger.io/dagger";
-import { deployImage, readImageMetadata } from "../deploy/deploy.js";
-import { azuriteService, LOCAL_REGISTRY, registryService } from "../local/services.js";
+import { deployImage, readImageMetadata } from "../kubernetes/deploy.js";
+import { azuriteService } from "../model-store/azurite-service.js";
+import { LOCAL_REGISTRY, pushTarballTags, registryService } from "../registry/embedded-registry.js";
 import { modelDigest } from "../model-store/manifest.js";
 import { RegistryAuth } from "../registry/auth.js";
 import { buildTags } from "../registry/names.js";
-import { BuildOptions, runtimeImage, verifyModelDirectory } from "../steps/build.js";
-import { azuriteTarget, fetchModelDirectory, publishModelDirectory, StoreTarget } from "../steps/model-store.js";
-import { publishImage } from "../steps/publish.js";
-import { pushTarballTags } from "../steps/push-tarball.js";
-import { KubectlSession, kubectlContainer } from "../steps/kubectl.js";
-import { DEFAULT_CLUSTER_WAIT, waitForCluster, WaitOptions } from "../deploy/cluster-ready.js";
-import { runAppTests } from "../steps/test.js";
-import { trainSampleModel } from "../steps/train.js";
-import { localCluster } from "./local-cluster.js";
-import { APP_SERVICE } from "./release.js";
+import { BuildOptions, runtimeImage, verifyModelDirectory } from "../build/image.js";
+import { azuriteTarget, fetchModelDirectory, publishModelDirectory, StoreTarget } from "../model-store/step.js";
+import { publishImage } from "./publish.js";
+import { KubectlSession, kubectlContainer } from "../kubernetes/kubectl.js";
+import { DEFAULT_CLUSTER_WAIT, waitForCluster, WaitOptions } from "../kubernetes/cluster-ready.js";
+import { runAppTests } from "../build/test.js";
+import { trainSampleModel } from "../build/train.js";
+import { localCluster } from "../kubernetes/k3s.js";
 import { CiReport } from "./report.js";
-import { runSmokeTest } from "./smoke-step.js";
+import { appServiceUrl } from "../kubernetes/smoke.js";
 
 /** The version the embedded default publishes its freshly trained sample model under. */
 export const SAMPLE_MODEL_VERSION = "1.0.0";
@@ -95,19 +94,13 @@ async function embeddedCi(i: CiInputs): Promise<CiReport> {
     // "Started" only means k3s's port accepts TCP: wait until it can take a Deployment.
     const probe = new KubectlSession(kubectlContainer(cluster.access));
     await waitForCluster({ namespace, token: true }, (args) => probe.run(args), i.clusterWait ?? DEFAULT_CLUSTER_WAIT);
+    const model256 = modelDigest(manifest);
     const deployed = await deployImage(cluster.access.kubeconfig, published.reference, i.source.directory("k8s"), {
       namespace,
       ...(cluster.access.token ? { token: cluster.access.token } : {}),
       ...(cluster.access.services ? { services: cluster.access.services } : {}),
       metadata: await readImageMetadata(image),
-    });
-    const model256 = modelDigest(manifest);
-    const smoke = await runSmokeTest(cluster.access, {
-      image: published.reference,
-      namespace,
-      url: `http://${APP_SERVICE}.${namespace}.svc`,
-      modelSha256: model256,
-      runId: randomUUID().slice(0, 8),
+      smoke: { url: appServiceUrl(namespace), modelSha256: model256, runId: randomUUID().slice(0, 8) },
     });
     return {
       mode: "embedded",
@@ -116,7 +109,7 @@ async function embeddedCi(i: CiInputs): Promise<CiReport> {
       image: published.reference,
       tags: published.tags,
       deployed: deployed.outcome.message,
-      smoke,
+      smoke: deployed.outcome.smoke ?? "not run",
     };
   } finally {
     for (const s of started.reverse()) await s.stop();

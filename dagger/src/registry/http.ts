@@ -8,6 +8,7 @@
  * included, to any host); a request carrying credentials never goes over plain HTTP
  * except to loopback.
  */
+import { redact } from "../credentials/redact.js";
 import { isLoopbackRegistry } from "./names.js";
 
 export type RegistryErrorCode =
@@ -209,10 +210,6 @@ export function describeErrorBody(body: unknown, secrets: string[] = []): string
   return redact(text.slice(0, 300), secrets);
 }
 
-/** Removes every occurrence of each secret (of 4+ characters) from `text`. */
-export function redact(text: string, secrets: string[]): string {
-  return secrets.filter((s) => s.length >= 4).reduce((t, s) => t.split(s).join("***"), text);
-}
 
 // ---- WWW-Authenticate ----------------------------------------------------------------
 

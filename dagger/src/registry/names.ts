@@ -28,8 +28,13 @@ const DNS_LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const IPV6_BRACKETED = /^\[[0-9a-fA-F:.]+(%[A-Za-z0-9]+)?\]$/;
 /** One path component of a repository: lowercase alphanumerics joined by `.`, `_`, `__` or dashes. */
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const COMPONENT_SOURCE = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const TAG_SOURCE = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
+const HOST_SOURCE = "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)";
+const PATH_COMPONENT = new RegExp(`^${COMPONENT_SOURCE}$`);
+const TAG = new RegExp(`^${TAG_SOURCE}$`);
+/** `[host[:port]/]path[:tag][@sha256:<64 hex>]`, from the same parts as the checks above. */
+const IMAGE_REF = new RegExp(`^((?:${HOST_SOURCE}/)?${COMPONENT_SOURCE}(?:/${COMPONENT_SOURCE})*)(?::(${TAG_SOURCE}))?(?:@(sha256:[0-9a-f]{64}))?$`);
 const DIGEST = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
 /** distribution/reference: a full name (registry + "/" + repository) stays within 255 characters. */
 const MAX_NAME_LENGTH = 255;
@@ -191,4 +196,50 @@ export function channelTag(branch: string): string {
 /** The distinct tags for one build, in push order: revision, model version, channel. */
 export function buildTags(opts: { revision: string; modelVersion: string; channel: string }): string[] {
   return [...new Set([revisionTag(opts.revision), modelVersionTag(opts.modelVersion), channelTag(opts.channel)])];
+}
+
+// ---- references as manifests and deploys take them: what "deployed by digest" means ----
+
+/** `[registry[:port]/]path[:tag]@sha256:<64 hex>`: the parts of a reference that pins content. */
+export interface ImageRef {
+  /** Everything before the tag and digest, e.g. `myacr.azurecr.io/ai-app`. */
+  repository: string;
+  tag?: string;
+  /** `sha256:<64 lowercase hex>`, when the reference has one. */
+  digest?: string;
+}
+
+/** Parses a reference; `undefined` when it is not one. */
+export function parseImageRef(ref: string): ImageRef | undefined {
+  const m = IMAGE_REF.exec(ref);
+  if (!m) return undefined;
+  const [, repository, tag, digest] = m;
+  return { repository: repository!, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+}
+
+/**
+ * Why `ref` is not an acceptable image for a deployment, or `undefined` when it is: a digest
+ * reference (`repo@sha256:<64 hex>`, optionally with a tag that is not `latest`).
+ */
+export function digestRefProblem(ref: string): string | undefined {
+  const parsed = parseImageRef(ref);
+  if (!parsed) {
+    return /@sha256:/.test(ref) && !/@sha256:[0-9a-f]{64}$/.test(ref)
+      ? `image "${ref}" has a malformed digest: expected @sha256: followed by 64 lowercase hex digits`
+      : `image "${ref}" is not a valid image reference`;
+  }
+  if (parsed.tag === "latest") return `image "${ref}" uses the tag "latest": deploy by digest (repo@sha256:...)`;
+  if (!parsed.digest) {
+    return parsed.tag
+      ? `image "${ref}" is referenced by tag only: deploy by digest (repo@sha256:...), a tag can move`
+      : `image "${ref}" has neither tag nor digest: deploy by digest (repo@sha256:...)`;
+  }
+  return undefined;
+}
+
+/** Throws with `digestRefProblem`'s message unless `ref` is a digest reference. */
+export function requireDigestRef(ref: string): string {
+  const problem = digestRefProblem(ref);
+  if (problem) throw new Error(problem);
+  return ref;
 }

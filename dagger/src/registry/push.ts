@@ -1,32 +1,14 @@
 /**
- * Publish: names checked, credentials ready, tests passed, model verified, image built, then
- * pushed under its tags and returned by digest. Also tag -> digest for the nightly release.
- * Credentials enter the engine only as Secrets through `withRegistryAuth`.
+ * Pushing to a registry over HTTPS (ACR): the login for `withRegistryAuth`, every tag pushed with
+ * `Container.publish` and required to land on one digest, and tag -> digest for the nightly
+ * release. Credentials enter the engine only as Secrets.
  */
-import { Container, dag, Directory, Secret } from "@dagger.io/dagger";
-import { AccessTokenSource, entraTokenFor, exchangeEntraToken } from "../registry/acr.js";
-import { RegistryAuth } from "../registry/auth.js";
-import { ACR_REFRESH_TOKEN_USER, RegistryCredentials, resolveDigest } from "../registry/client.js";
-import { HttpOptions } from "../registry/http.js";
-import { buildTags, channelTag, checkRepository, checkTag, ImageNameError, parseRegistry, revisionTag } from "../registry/names.js";
-import { BuildOptions, checkCreated, runtimeImage, verifyModelDirectory } from "./build.js";
-import { runAppTests } from "./test.js";
-
-export interface PublishTarget {
-  /** `host[:port]`, e.g. myacr.azurecr.io. */
-  registry: string;
-  /** e.g. ai-app. */
-  repository: string;
-  /** Branch name for the moving channel tag (e.g. main, refs/heads/main). */
-  channel: string;
-}
-
-export interface PublishOptions extends PublishTarget {
-  auth: RegistryAuth<Secret>;
-  build: BuildOptions;
-  /** HTTP settings for the ACR token exchange. */
-  http?: HttpOptions;
-}
+import { Container, dag, Secret } from "@dagger.io/dagger";
+import { AccessTokenSource, entraTokenFor, exchangeEntraToken } from "./acr.js";
+import { RegistryAuth } from "./auth.js";
+import { ACR_REFRESH_TOKEN_USER, RegistryCredentials, resolveDigest } from "./client.js";
+import { HttpOptions } from "./http.js";
+import { checkRepository, checkTag, ImageNameError, parseRegistry } from "./names.js";
 
 export interface Published {
   /** `registry/repository@sha256:...` */
@@ -34,15 +16,6 @@ export interface Published {
   digest: string;
   /** Every tag pushed, all pointing at `digest`. */
   tags: string[];
-}
-
-/** Everything checkable without the engine: registry, repository, the revision and channel tags, created. */
-export function checkPublishTarget(target: PublishTarget & { revision: string; created?: string }): void {
-  parseRegistry(target.registry);
-  checkRepository(target.repository, target.registry);
-  revisionTag(target.revision);
-  channelTag(target.channel);
-  if (target.created !== undefined) checkCreated(target.created);
 }
 
 /** The user name and Secret for `withRegistryAuth`, or undefined for an open registry. */
@@ -103,22 +76,6 @@ export async function pushTags(image: Container, target: { registry: string; rep
   }
   const [digest] = [...digests] as [string];
   return { reference: `${target.registry}/${target.repository}@${digest}`, digest, tags };
-}
-
-/**
- * test -> verify model -> build -> push (revision, model version and channel tags).
- * Names and auth are checked, and an Entra token exchanged, before the tests start.
- */
-export async function publishImage(source: Directory, model: Directory, opts: PublishOptions): Promise<Published> {
-  checkPublishTarget({ ...opts, revision: opts.build.revision, ...(opts.build.created !== undefined ? { created: opts.build.created } : {}) });
-  const login = await registryLogin(opts.registry, opts.auth, opts.http);
-  await runAppTests(source);
-  const manifest = await verifyModelDirectory(model);
-  const tags = buildTags({ revision: opts.build.revision, modelVersion: manifest.version, channel: opts.channel });
-  let image = runtimeImage(source, model, manifest, opts.build);
-  // The full image address (not the bare host): the engine derives the registry host from it the same way for any host form.
-  if (login) image = image.withRegistryAuth(`${opts.registry}/${opts.repository}`, login.username, login.secret);
-  return pushTags(image, opts, tags);
 }
 
 /** `registry/repository@sha256:...` for a tag, through the OCI API (never cached: tags move). */

@@ -88,3 +88,28 @@ export function parseSmokeOutput(output: string): SmokeResult | undefined {
   }
   return undefined;
 }
+
+/** The app's Service in k8s/service.yaml: its in-cluster DNS name is what the smoke test calls. */
+export const APP_SERVICE = "ai-app";
+
+/** The app's in-cluster base URL in `namespace`. */
+export function appServiceUrl(namespace: string): string {
+  return `http://${APP_SERVICE}.${namespace}.svc`;
+}
+
+export interface SmokeVerdict {
+  ok: boolean;
+  /** One line: what passed, or what failed and kubectl's exit code. */
+  summary: string;
+}
+
+/** Judges the smoke pod's run from kubectl's exit code and the check's JSON line. */
+export function judgeSmoke(r: { exitCode: number; stdout: string; stderr: string }): SmokeVerdict {
+  const verdict = parseSmokeOutput(r.stdout);
+  if (r.exitCode === 0 && verdict?.ok) {
+    const model = verdict.seen.model as { name?: string; version?: string } | undefined;
+    return { ok: true, summary: `passed (/readyz 200, model ${model?.name ?? "?"} ${model?.version ?? "?"}, /score recognised a known digit)` };
+  }
+  const why = verdict?.problems.length ? verdict.problems.join("; ") : (r.stderr || r.stdout).trim().split("\n").slice(-5).join("\n");
+  return { ok: false, summary: `failed (kubectl exit ${r.exitCode}): ${why}` };
+}

@@ -16,7 +16,7 @@ import {
   Violation,
   yaml11Mismatches,
 } from "./documents.js";
-import { digestRefProblem, parseImageRef } from "./image-ref.js";
+import { digestRefProblem, parseImageRef } from "../registry/names.js";
 
 /** The tag of the placeholder image in k8s/deployment.yaml. */
 export const PLACEHOLDER_TAG = "set-by-the-pipeline";

@@ -55,6 +55,11 @@ export interface Target {
   token?: boolean;
 }
 
+/** The target of every command: a namespace, the kubeconfig context if one is named, the token user when a token is given. */
+export function targetOf(namespace: string, o: { context?: string | undefined; token?: unknown }): Target {
+  return { namespace, ...(o.context ? { context: o.context } : {}), ...(o.token ? { token: true } : {}) };
+}
+
 /** Flags appended to every command. */
 export function targetFlags(t: Target): string[] {
   return [

@@ -1,15 +1,27 @@
 /**
- * The embedded default's push: the image exported as a tarball and imported by regctl into the
- * plain-HTTP registry service, every tag read back and required to name one digest. (Pushes to
- * ACR keep `Container.publish` + `withRegistryAuth`, see publish.ts.)
+ * The embedded default's registry: a plain OCI registry started as a Dagger service, and the push
+ * into it (the image exported as a tarball and imported by regctl, every tag read back and
+ * required to name one digest). Pushes to ACR keep `Container.publish` + `withRegistryAuth`
+ * (push.ts).
  */
 import { randomUUID } from "node:crypto";
 import { Container, dag, ReturnType, Service } from "@dagger.io/dagger";
 import { IMAGES } from "../images.js";
-import { checkTag, parseRegistry } from "../registry/names.js";
-import { agreedDigest, digestArgs, importArgs, REGCTL_USER, TARBALL_PATH, TarballPush } from "../registry/tarball-push.js";
-import { tail } from "./exec.js";
-import type { Published } from "./publish.js";
+import { checkTag, parseRegistry } from "./names.js";
+import { agreedDigest, digestArgs, importArgs, REGCTL_USER, TARBALL_PATH, TarballPush } from "./regctl.js";
+import { tail } from "../shared/exec.js";
+import type { Published } from "./push.js";
+
+export const REGISTRY_ALIAS = "registry";
+export const REGISTRY_PORT = 5000;
+
+/** Where the embedded registry is addressed, by the push and by k3s's pulls alike. */
+export const LOCAL_REGISTRY = `${REGISTRY_ALIAS}:${REGISTRY_PORT}`;
+
+/** A plain OCI registry (HTTP, no auth): reachable only inside this Dagger session. */
+export function registryService(): Service {
+  return dag.container().from(IMAGES.registry).withExposedPort(REGISTRY_PORT).asService({ useEntrypoint: true });
+}
 
 /** Pushes `image` to `registry/repository` under every tag; `registryService` serves that host. */
 export async function pushTarballTags(

@@ -10,13 +10,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { Container, dag, Directory, Secret, Service } from "@dagger.io/dagger";
-import { execErrorStderr } from "../runtime-compat.js";
-import { AuthInput, FieldLabels, selectAuth } from "../credentials/auth-mode.js";
+import { execErrorStderr } from "../shared/runtime-compat.js";
+import { AuthInput, FieldLabels, isGiven, selectAuth } from "../credentials/auth-mode.js";
 import { OIDC_REQUEST_URI_ENV, SECRET_ENV, SecretField } from "../credentials/env.js";
 import { IMAGES } from "../images.js";
-import { AZURITE_ACCOUNT, AZURITE_BLOB_PORT, AZURITE_KEY } from "../model-store/azurite-dev.js";
-import { DEFAULT_CONTAINER } from "../model-store/layout.js";
-import { ModelStoreSettings } from "../pipeline/settings.js";
+import { AZURITE_ACCOUNT, AZURITE_BLOB_PORT, AZURITE_KEY } from "./azurite-dev.js";
+import { DEFAULT_CONTAINER } from "./layout.js";
+import { ModelStoreSettings } from "./settings.js";
 
 /** Store arguments as the Dagger functions take them (with-store): secrets as Secrets, or an Azurite service. */
 export type StoreArgs = ModelStoreSettings;
@@ -221,6 +221,3 @@ export function explainCliFailure(e: unknown, what: string): Error {
   return new Error(`model store ${what} failed: ${message}`);
 }
 
-function isGiven(v: unknown): boolean {
-  return v !== undefined && v !== null && v !== false && v !== "";
-}

@@ -6,10 +6,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { dag, Service } from "@dagger.io/dagger";
-import { TOKEN_USER } from "../deploy/commands.js";
+import { TOKEN_USER } from "./commands.js";
 import { IMAGES } from "../images.js";
-import { K3S_ALIAS, K3S_API_PORT, REGISTRY_ALIAS, REGISTRY_PORT } from "../local/services.js";
-import { ClusterAccess } from "../steps/kubectl.js";
+import { REGISTRY_ALIAS, REGISTRY_PORT } from "../registry/embedded-registry.js";
+import { ClusterAccess } from "./kubectl.js";
+
+export const K3S_ALIAS = "k3s";
+export const K3S_API_PORT = 6443;
 
 const TOKEN_FILE = "/etc/k3s-auth/tokens.csv";
 

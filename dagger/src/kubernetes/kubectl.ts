@@ -6,8 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { Container, dag, Directory, ReturnType, Secret, Service } from "@dagger.io/dagger";
 import { IMAGES } from "../images.js";
-import { kubeconfigPathList, PATHS, tokenUserKubeconfig } from "../deploy/commands.js";
-import { KubectlResult } from "../deploy/decide.js";
+import { kubeconfigPathList, PATHS, tokenUserKubeconfig } from "./commands.js";
+import { KubectlResult } from "./decide.js";
 
 /** How kubectl reaches and authenticates to the cluster. */
 export interface ClusterAccess {

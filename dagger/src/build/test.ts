@@ -1,6 +1,6 @@
 /** The app's pytest suite in a container, exactly as CI runs it. */
 import { Container, Directory } from "@dagger.io/dagger";
-import { execAllowingFailure, tail } from "./exec.js";
+import { execAllowingFailure, tail } from "../shared/exec.js";
 import { pythonWithPipCache, withRequirements } from "./python.js";
 
 export const APP_TEST_COMMAND = ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"];

@@ -4,11 +4,12 @@
  * failure the pods' reasons, `rollout undo` and an error that says both.
  */
 import { Container, dag, Directory, Secret } from "@dagger.io/dagger";
-import { isManifestFileName, ManifestFile, parseManifests } from "../manifests/documents.js";
-import { requireDigestRef } from "../manifests/image-ref.js";
-import { IMAGE_LABELS, ImageMetadata, imageMetadataFromLabels, renderManifests, RenderError } from "../manifests/render.js";
-import { assertValidManifests } from "../manifests/validate.js";
-import { ClusterAccess, KubectlSession, kubectlContainer, kubectlWithDiffTools, ServiceBinding } from "../steps/kubectl.js";
+import { isManifestFileName, ManifestFile, parseManifests } from "./documents.js";
+import { requireDigestRef } from "../registry/names.js";
+import { IMAGE_LABELS } from "../build/labels.js";
+import { ImageMetadata, imageMetadataFromLabels, renderManifests, RenderError } from "./render.js";
+import { assertValidManifests } from "./validate.js";
+import { ClusterAccess, KubectlSession, kubectlContainer, kubectlWithDiffTools, ServiceBinding } from "./kubectl.js";
 import {
   ApplyOptions,
   DEFAULT_NAMESPACE,
@@ -17,7 +18,10 @@ import {
   isGoDuration,
   serviceGetArgs,
   Target,
+  targetFlags,
+  targetOf,
 } from "./commands.js";
+import { smokeTestArgs, SmokeTarget } from "./smoke.js";
 import { DeployOutcome, KubectlResult, kubectlSays, runDeploy, StepRecord } from "./decide.js";
 
 export interface RenderForImageOptions {
@@ -42,6 +46,8 @@ export interface KubectlOptions extends RenderForImageOptions, ApplyOptions {
 export interface DeployOptions extends KubectlOptions {
   /** How long the rollout (and a rollback) may take, as a Go duration (default 5m). */
   timeout?: string;
+  /** Smoke-test the rolled-out version from inside the cluster; a failure rolls back like a failed rollout. */
+  smoke?: Omit<SmokeTarget, "image" | "namespace">;
 }
 
 /** The manifests as rendered and validated for one image. */
@@ -150,7 +156,7 @@ function findDeployment(files: ManifestFile[]): RenderedManifests["deployment"] 
 }
 
 function target(namespace: string, opts: KubectlOptions): Target {
-  return { namespace, ...(opts.context ? { context: opts.context } : {}), ...(opts.token ? { token: true } : {}) };
+  return targetOf(namespace, opts);
 }
 
 function access(kubeconfig: Secret, opts: KubectlOptions): ClusterAccess {
@@ -176,6 +182,7 @@ export async function deployImage(kubeconfig: Secret, image: string, manifests: 
       selector: rendered.deployment.selector,
       image,
       timeout,
+      ...(opts.smoke ? { smoke: smokeTestArgs({ ...opts.smoke, image, namespace }, targetFlags(target(namespace, opts))) } : {}),
       ...(opts.fieldManager ? { fieldManager: opts.fieldManager } : {}),
       ...(opts.forceConflicts ? { forceConflicts: true } : {}),
     },

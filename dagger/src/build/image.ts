@@ -2,7 +2,8 @@
 import { Container, dag, Directory } from "@dagger.io/dagger";
 import { APP_DIR, APP_PORT, APP_UID, IMAGES, MODEL_DIR } from "../images.js";
 import { checksumList, MANIFEST_NAME, ModelManifest, modelDigest, parseManifest } from "../model-store/manifest.js";
-import { execAllowingFailure, tail } from "./exec.js";
+import { execAllowingFailure, tail } from "../shared/exec.js";
+import { IMAGE_LABELS } from "./labels.js";
 import { pythonWithPipCache, withoutPipCache, withRequirements } from "./python.js";
 
 export const GUNICORN_COMMAND = ["gunicorn", "-c", "gunicorn.conf.py", "scoring:create_app()"];
@@ -32,16 +33,16 @@ export function checkCreated(value: string): string {
 /** OCI and model labels for an image built from `revision` with `manifest`. */
 export function imageLabels(manifest: ModelManifest, opts: BuildOptions): Record<string, string> {
   const labels: Record<string, string> = {
-    "org.opencontainers.image.title": "ai-app",
-    "org.opencontainers.image.revision": opts.revision,
-    "org.opencontainers.image.version": `${opts.revision}+model.${manifest.version}`,
-    "org.opencontainers.image.base.name": IMAGES.python,
-    "ai-app-pipeline.model.name": manifest.name,
-    "ai-app-pipeline.model.version": manifest.version,
-    "ai-app-pipeline.model.sha256": modelDigest(manifest),
+    [IMAGE_LABELS.title]: "ai-app",
+    [IMAGE_LABELS.revision]: opts.revision,
+    [IMAGE_LABELS.version]: `${opts.revision}+model.${manifest.version}`,
+    [IMAGE_LABELS.baseName]: IMAGES.python,
+    [IMAGE_LABELS.modelName]: manifest.name,
+    [IMAGE_LABELS.modelVersion]: manifest.version,
+    [IMAGE_LABELS.modelSha256]: modelDigest(manifest),
   };
-  if (opts.sourceUrl) labels["org.opencontainers.image.source"] = opts.sourceUrl;
-  if (opts.created) labels["org.opencontainers.image.created"] = checkCreated(opts.created);
+  if (opts.sourceUrl) labels[IMAGE_LABELS.source] = opts.sourceUrl;
+  if (opts.created) labels[IMAGE_LABELS.created] = checkCreated(opts.created);
   return labels;
 }
 

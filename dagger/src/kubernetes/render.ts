@@ -38,20 +38,12 @@ export const ANNOTATIONS = {
   changeCause: "kubernetes.io/change-cause",
 } as const;
 
-/** The image labels written by the build step (dagger/src/steps/build.ts). */
-export const IMAGE_LABELS = {
-  revision: "org.opencontainers.image.revision",
-  modelName: "ai-app-pipeline.model.name",
-  modelVersion: "ai-app-pipeline.model.version",
-  modelSha256: "ai-app-pipeline.model.sha256",
-} as const;
-
 export class RenderError extends Error {
   override name = "RenderError";
 }
 
 /** Metadata from image labels; empty labels (absent) are left out. */
-export function imageMetadataFromLabels(labels: Partial<Record<keyof typeof IMAGE_LABELS, string>>): ImageMetadata {
+export function imageMetadataFromLabels(labels: Partial<Record<"revision" | "modelName" | "modelVersion" | "modelSha256", string>>): ImageMetadata {
   const clean = (s?: string) => (s && s.trim() ? s.trim() : undefined);
   const [name, version, sha256] = [clean(labels.modelName), clean(labels.modelVersion), clean(labels.modelSha256)];
   const revision = clean(labels.revision);

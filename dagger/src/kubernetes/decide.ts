@@ -1,11 +1,15 @@
 /**
  * The deploy and rollback decisions, as a pure state machine over kubectl results:
  *
- *   read revision ─► dry-run apply ─► apply ─► rollout status ─► deployed
- *        │               │              │            │ (failed or timed out)
- *   unreachable      rejected      rejected      get pods ─► get events ─► undo to the
- *   (nothing changed)(nothing changed)            revision read first ─► rollout status
- *                                                  ─► rolled back (an error) | rollback failed
+ *   read revision ─► dry-run apply ─► apply ─► rollout status ─► [smoke test] ─► deployed
+ *        │               │              │            │ (failed or       │ (failed)
+ *   unreachable      rejected      rejected          │  timed out)      │
+ *   (nothing changed)(nothing changed)               ▼                  ▼
+ *                                  get pods ─► get events ─► undo to the revision read first
+ *                                  ─► rollout status ─► rolled back (an error) | rollback failed
+ *
+ * The smoke test (when the plan has one) is a step like any other, so every caller that smoke
+ * tests (release, the embedded ci) rolls back the same way when it fails.
  *
  * `nextStep(plan, history)` says what to run next, or how it ended; `runDeploy` drives it with
  * any kubectl runner (a Dagger container in production, a script in tests).
@@ -21,8 +25,9 @@ import {
   undoArgs,
 } from "./commands.js";
 import { diagnose, Problem } from "./diagnose.js";
+import { judgeSmoke } from "./smoke.js";
 
-export type Step = "read-revision" | "dry-run" | "apply" | "rollout-status" | "get-pods" | "get-events" | "undo" | "undo-status";
+export type Step = "read-revision" | "dry-run" | "apply" | "rollout-status" | "smoke" | "get-pods" | "get-events" | "undo" | "undo-status";
 
 export interface KubectlResult {
   exitCode: number;
@@ -45,6 +50,8 @@ export interface DeployPlan extends Target, ApplyOptions {
   image: string;
   /** How long each rollout (forward, then back) may take, as a Go duration. */
   timeout: string;
+  /** The smoke check's kubectl argv, run once the rollout is complete; a failure rolls back. */
+  smoke?: string[];
 }
 
 export type DeployStatus =
@@ -68,6 +75,8 @@ export interface DeployOutcome {
   problems: Problem[];
   /** The revision the Deployment was at before this deploy, when it existed. */
   previousRevision?: string;
+  /** The smoke test's verdict, when the plan had one and it ran. */
+  smoke?: string;
 }
 
 export type Next = { run: Step; args: string[] } | { done: DeployOutcome };
@@ -131,14 +140,20 @@ export function nextStep(plan: DeployPlan, history: StepRecord[]): Next {
   }
 
   const status = get("rollout-status");
+  const smokeRun = get("smoke");
+  const smoke = smokeRun ? judgeSmoke(smokeRun) : undefined;
   if (!failed(apply)) {
     if (!status) return run("rollout-status", rolloutStatusArgs(plan.deployment, plan.timeout, plan));
     if (!failed(status)) {
-      return done({
-        ok: true,
-        status: "deployed",
-        message: `deployed ${plan.image} to ${where(plan)}: rollout complete${previous ? ` (previous revision ${previous})` : ""}`,
-      });
+      if (plan.smoke && !smoke) return run("smoke", plan.smoke);
+      if (!smoke || smoke.ok) {
+        return done({
+          ok: true,
+          status: "deployed",
+          message: `deployed ${plan.image} to ${where(plan)}: rollout complete${previous ? ` (previous revision ${previous})` : ""}`,
+          ...(smoke ? { smoke: smoke.summary } : {}),
+        });
+      }
     }
   }
 
@@ -150,11 +165,13 @@ export function nextStep(plan: DeployPlan, history: StepRecord[]): Next {
   const diagnosis = diagnose(plan.deployment, failed(pods) ? undefined : pods.stdout, failed(events) ? undefined : events.stdout);
   const whatFailed = failed(apply)
     ? `applying ${plan.image} failed after the Deployment had been changed (kubectl exit ${apply.exitCode}):\n${kubectlSays(apply)}\n`
-    : `the rollout of ${plan.image} to ${where(plan)} failed within ${plan.timeout}: ${diagnosis.headline}\n`;
+    : smoke && !smoke.ok
+      ? `the smoke test of ${plan.image} in ${where(plan)} ${smoke.summary}\n`
+      : `the rollout of ${plan.image} to ${where(plan)} failed within ${plan.timeout}: ${diagnosis.headline}\n`;
   const details = [
     ...diagnosis.problems.map((p) => `  ${p.where}: ${p.reason}: ${p.message}`),
     ...diagnosis.notes.map((n) => `  (${n})`),
-    ...(status ? [`  kubectl rollout status: ${kubectlSays(status, 3).replace(/\n/g, " ")}`] : []),
+    ...(status && failed(status) ? [`  kubectl rollout status: ${kubectlSays(status, 3).replace(/\n/g, " ")}`] : []),
   ].join("\n");
   const report = `${whatFailed}${details ? `${details}\n` : ""}`;
 
