@@ -1,4 +1,4 @@
-"""The pipeline's post-deploy smoke check (dagger/src/smoke/smoke_check.py) against the real app.
+"""The pipeline's post-deploy smoke check (dagger/src/kubernetes/smoke_check.py) against the real app.
 
 In the pipeline it runs inside the cluster from the deployed image; here it runs against the
 same app under gunicorn on 127.0.0.1, so what it checks and how it fails are proven for real.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import harness
 
-SMOKE = Path(__file__).resolve().parents[2] / "dagger" / "src" / "smoke" / "smoke_check.py"
+SMOKE = Path(__file__).resolve().parents[2] / "dagger" / "src" / "kubernetes" / "smoke_check.py"
 
 
 def run_smoke(*args):
