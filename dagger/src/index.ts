@@ -1,6 +1,7 @@
 import { argument, check, Container, Directory, func, object, Secret, Service } from "@dagger.io/dagger";
 import { up } from "./shared/runtime-compat.js";
-import { selectRegistryAuth } from "./registry/auth.js";
+import { RegistrySettings, registrySettings, RegistryTarget, registryTarget } from "./registry/settings.js";
+import { ClusterSettings, ClusterTarget, clusterTarget, kubectlOptions } from "./kubernetes/settings.js";
 import { BuildOptions, buildImage } from "./build/image.js";
 import { imageDigest } from "./registry/push.js";
 import { publishImage } from "./pipeline/publish.js";
@@ -41,6 +42,8 @@ export class AiAppPipeline {
   created: string;
   sourceUrl: string;
   store?: ModelStoreSettings;
+  registry?: RegistrySettings;
+  cluster?: ClusterSettings;
 
   /**
    * @param source The repository: the app, the model code and the Kubernetes manifests (defaults to this repository).
@@ -189,57 +192,57 @@ export class AiAppPipeline {
   }
 
   /**
-   * Test, build and push the image under its revision, model-version and channel tags; returns registry/repository@sha256:... .
+   * Configure the container registry (Azure Container Registry, or any OCI registry) for the functions that follow: publish, image-digest, ci, release.
    *
-   * @param registry Registry host[:port], e.g. myacr.azurecr.io.
+   * @param address Registry host[:port], e.g. myacr.azurecr.io.
    * @param repository Repository in the registry.
+   * @param username Registry user: the ACR admin user or a service principal's application id (with --password).
+   * @param password Password or service principal client secret for --username, as a secret (e.g. env://ACR_PASSWORD).
+   * @param entraToken Microsoft Entra ID access token (e.g. env://ACR_TOKEN from az account get-access-token), exchanged for an ACR refresh token.
+   * @param tenantId Entra tenant id for --entra-token (defaults to the token's own tenant).
+   */
+  @func()
+  withRegistry(address: string, repository = "ai-app", username?: string, password?: Secret, entraToken?: Secret, tenantId?: string): AiAppPipeline {
+    this.registry = registrySettings({ address, repository, username, password, entraToken, tenantId });
+    return this;
+  }
+
+  /**
+   * Configure the Kubernetes cluster (AKS, or any cluster kubectl reaches) for the functions that follow: diff, deploy, release.
+   *
+   * @param kubeconfig Kubeconfig of the cluster as a secret, e.g. file://./kubeconfig written by az aks get-credentials --file ./kubeconfig.
+   * @param namespace Namespace the app is deployed in (must exist).
+   * @param context Kubeconfig context to use (default: the kubeconfig's current context).
+   * @param entraToken Entra ID access token for AKS (az account get-access-token --resource 6dae42f8-4368-4678-94ff-3960e28e3630), used instead of the kubeconfig's user.
+   */
+  @func()
+  withCluster(kubeconfig: Secret, namespace = "default", context?: string, entraToken?: Secret): AiAppPipeline {
+    this.cluster = Object.assign(new ClusterSettings(), { kubeconfig, namespace, context, entraToken });
+    return this;
+  }
+
+  /**
+   * Test, build and push the image to with-registry's registry under its revision, model-version and channel tags; returns registry/repository@sha256:... .
+   *
    * @param model Model directory holding model.json and the files it lists (defaults to the latest model of with-store's store, or else a freshly trained sample model).
    * @param channel Branch for the moving channel tag: main, or refs/heads/feature/x which becomes feature-x.
-   * @param username Registry user: the ACR admin user or a service principal's application id (with --password).
-   * @param password Password or service principal client secret for --username, as a secret (e.g. env:ACR_PASSWORD).
-   * @param entraToken Microsoft Entra ID access token (e.g. env:AZ_TOKEN from az account get-access-token), exchanged for an ACR refresh token.
-   * @param tenant Entra tenant id for --entra-token (defaults to the token's own tenant).
    */
   @func({ cache: "never" })
-  async publish(
-    registry: string,
-    repository = "ai-app",
-    model?: Directory,
-    channel = "main",
-    username?: string,
-    password?: Secret,
-    entraToken?: Secret,
-    tenant?: string,
-  ): Promise<string> {
-    const auth = selectRegistryAuth({ username, password, entraToken, tenant });
-    const published = await publishImage(this.source, model ?? (await this.defaultModel()), {
-      registry, repository, channel, auth, build: this.buildOptions(),
-    });
+  async publish(model?: Directory, channel = "main"): Promise<string> {
+    const target = this.registryTarget();
+    const published = await publishImage(this.source, model ?? (await this.defaultModel()), { ...target, channel, build: this.buildOptions() });
     return published.reference;
   }
 
   /**
-   * Resolve a tag to its digest reference (registry/repository@sha256:...) through the registry API; never cached.
+   * Resolve a tag of with-registry's repository to its digest reference (registry/repository@sha256:...) through the registry API; never cached.
    *
-   * @param registry Registry host[:port], e.g. myacr.azurecr.io.
-   * @param repository Repository in the registry.
    * @param tag Tag to resolve: a channel (main), a revision or model-<version>.
-   * @param username Registry user: the ACR admin user or a service principal's application id (with --password).
-   * @param password Password or service principal client secret for --username, as a secret (e.g. env:ACR_PASSWORD).
-   * @param entraToken Microsoft Entra ID access token (e.g. env:AZ_TOKEN from az account get-access-token), exchanged for an ACR refresh token.
-   * @param tenant Entra tenant id for --entra-token (defaults to the token's own tenant).
    */
   @func({ cache: "never" })
-  async imageDigest(
-    registry: string,
-    repository = "ai-app",
-    tag = "main",
-    username?: string,
-    password?: Secret,
-    entraToken?: Secret,
-    tenant?: string,
-  ): Promise<string> {
-    return imageDigest({ registry, repository, tag }, selectRegistryAuth({ username, password, entraToken, tenant }));
+  async imageDigest(tag = "main"): Promise<string> {
+    const { registry, repository, auth } = this.registryTarget();
+    return imageDigest({ registry, repository, tag }, auth);
   }
 
   /**
@@ -256,126 +259,66 @@ export class AiAppPipeline {
   }
 
   /**
-   * Show what deploying an image would change in the cluster (kubectl diff, server-side); returns the diff or says there is none.
+   * Show what deploying an image to with-cluster's cluster would change (kubectl diff, server-side); returns the diff or says there is none.
    *
    * @param image Image as a digest reference, registry/repository@sha256:<digest> (what publish prints).
-   * @param kubeconfig Kubeconfig of the cluster as a secret, e.g. file:./kubeconfig written by az aks get-credentials --file ./kubeconfig.
-   * @param namespace Namespace the app is deployed in (must exist).
-   * @param context Kubeconfig context to use (default: the kubeconfig's current context).
-   * @param token Entra ID access token for AKS (az account get-access-token --resource 6dae42f8-4368-4678-94ff-3960e28e3630), used instead of the kubeconfig's user.
    * @param replicas Replica count of the Deployment (default: the 2 in k8s/deployment.yaml).
    */
   @func({ cache: "never" })
-  async diff(image: string, kubeconfig: Secret, namespace = "default", context?: string, token?: Secret, replicas?: number): Promise<string> {
+  async diff(image: string, replicas?: number): Promise<string> {
+    const c = this.clusterTarget();
     const metadata = () => registryImageMetadata(image);
-    return diffImage(kubeconfig, image, this.source.directory("k8s"), { namespace, context, token, replicas, metadata });
+    return diffImage(c.access.kubeconfig, image, this.source.directory("k8s"), { ...kubectlOptions(c), replicas, metadata });
   }
 
   /**
-   * Deploy an image with kubectl: validate, server-side apply, wait for the rollout, roll back and fail if it does not complete.
+   * Deploy an image to with-cluster's cluster with kubectl: validate, server-side apply, wait for the rollout, roll back and fail if it does not complete.
    *
    * @param image Image as a digest reference, registry/repository@sha256:<digest> (what publish prints).
-   * @param kubeconfig Kubeconfig of the cluster as a secret, e.g. file:./kubeconfig written by az aks get-credentials --file ./kubeconfig.
-   * @param namespace Namespace to deploy into (must exist).
-   * @param context Kubeconfig context to use (default: the kubeconfig's current context).
-   * @param token Entra ID access token for AKS (az account get-access-token --resource 6dae42f8-4368-4678-94ff-3960e28e3630), used instead of the kubeconfig's user.
    * @param timeout How long the rollout may take before it is rolled back, as a duration (90s, 5m, 1h).
    * @param replicas Replica count of the Deployment (default: the 2 in k8s/deployment.yaml).
    * @param forceConflicts Take over fields that another field manager (kubectl edit, kubectl scale) changed, instead of failing.
    */
   @func({ cache: "never" })
-  async deploy(
-    image: string,
-    kubeconfig: Secret,
-    namespace = "default",
-    context?: string,
-    token?: Secret,
-    timeout = "5m",
-    replicas?: number,
-    forceConflicts = false,
-  ): Promise<string> {
+  async deploy(image: string, timeout = "5m", replicas?: number, forceConflicts = false): Promise<string> {
+    const c = this.clusterTarget();
     const metadata = () => registryImageMetadata(image);
-    const opts = { namespace, context, token, timeout, replicas, forceConflicts, metadata };
-    return (await deployImage(kubeconfig, image, this.source.directory("k8s"), opts)).summary;
+    const opts = { ...kubectlOptions(c), timeout, replicas, forceConflicts, metadata };
+    return (await deployImage(c.access.kubeconfig, image, this.source.directory("k8s"), opts)).summary;
   }
 
-  /** Labels that describe this build: revision, its commit time, where the source lives. */
   /**
-   * The per-commit job: test -> latest model from the store -> build -> publish; with no Azure arguments, the whole pipeline locally (Azurite, registry, k3s).
+   * The per-commit job: test -> model (with-store's, or --model) -> build -> publish (with-registry's, if configured); with nothing configured, the whole pipeline locally (Azurite, registry, k3s).
    *
-   * @param registry Registry host to publish to, e.g. myacr.azurecr.io; without it nothing is published (pull requests).
-   * @param repository Repository in the registry.
    * @param channel Branch for the moving channel tag: main, or refs/heads/feature/x which becomes feature-x.
-   * @param username Registry user: the ACR admin user or a service principal's application id (with --password).
-   * @param password Password or service principal client secret for --username, as a secret (e.g. env://ACR_PASSWORD).
-   * @param entraToken Microsoft Entra ID access token (e.g. env://ACR_TOKEN from az account get-access-token), exchanged for an ACR refresh token.
-   * @param tenant Entra tenant id for --entra-token (defaults to the token's own tenant).
    * @param model Model directory to build with instead of the store's (model.json plus its files).
    * @param modelName Model name in the store.
    * @param modelVersion Model version to build with: "latest" (highest complete release) or an exact semantic version.
    * @param prerelease Let "latest" pick prereleases (e.g. 1.4.0-rc.1) too.
    */
   @func({ cache: "never" })
-  async ci(
-    registry?: string,
-    repository = "ai-app",
-    channel = "main",
-    username?: string,
-    password?: Secret,
-    entraToken?: Secret,
-    tenant?: string,
-    model?: Directory,
-    modelName = "digits-classifier",
-    modelVersion = "latest",
-    prerelease = false,
-  ): Promise<string> {
-    const auth = selectRegistryAuth({ username, password, entraToken, tenant });
-    if (!registry && auth.kind !== "anonymous") throw new Error("ci: registry credentials were given without --registry: add --registry <host> or drop them");
+  async ci(channel = "main", model?: Directory, modelName = "digits-classifier", modelVersion = "latest", prerelease = false): Promise<string> {
     const report = await runCi({
-      source: this.source, build: this.buildOptions(), modelName, modelVersion, prerelease, repository, channel,
+      source: this.source, build: this.buildOptions(), modelName, modelVersion, prerelease, channel,
       ...(model ? { model } : {}),
       ...(this.store ? { store: this.storeTarget() } : {}),
-      ...(registry ? { registry: { registry, repository, channel, auth } } : {}),
+      ...(this.registry ? { registry: this.registryTarget() } : {}),
     });
     return formatCiReport(report);
   }
 
   /**
-   * The nightly job: resolve the channel tag to its digest, deploy it with kubectl, smoke-test it, roll back on any failure.
+   * The nightly job: resolve with-registry's channel tag to its digest, deploy it to with-cluster's cluster with kubectl, smoke-test it, roll back on any failure.
    *
-   * @param registry Registry host, e.g. myacr.azurecr.io.
-   * @param kubeconfig Kubeconfig of the cluster as a secret, e.g. env://KUBECONFIG_DATA from az aks get-credentials --file -.
-   * @param repository Repository in the registry.
    * @param tag Tag to release: the channel (main) that ci moves on every commit.
-   * @param username Registry user: the ACR admin user or a service principal's application id (with --password).
-   * @param password Password or service principal client secret for --username, as a secret.
-   * @param entraToken Microsoft Entra ID access token, exchanged for an ACR refresh token.
-   * @param tenant Entra tenant id for --entra-token (defaults to the token's own tenant).
-   * @param namespace Namespace to deploy into (must exist).
-   * @param context Kubeconfig context to use (default: the kubeconfig's current context).
-   * @param token Entra ID access token for AKS (az account get-access-token --resource 6dae42f8-4368-4678-94ff-3960e28e3630), used instead of the kubeconfig's user.
    * @param timeout How long the rollout may take before it is rolled back, as a duration (90s, 5m, 1h).
    */
   @func({ cache: "never" })
-  async release(
-    registry: string,
-    kubeconfig: Secret,
-    repository = "ai-app",
-    tag = "main",
-    username?: string,
-    password?: Secret,
-    entraToken?: Secret,
-    tenant?: string,
-    namespace = "default",
-    context?: string,
-    token?: Secret,
-    timeout = "5m",
-  ): Promise<string> {
+  async release(tag = "main", timeout = "5m"): Promise<string> {
+    const c = this.clusterTarget();
     const report = await runRelease({
-      manifests: this.source.directory("k8s"), registry, repository, tag, namespace, timeout,
-      auth: selectRegistryAuth({ username, password, entraToken, tenant }),
-      access: { kubeconfig, ...(token ? { token } : {}) },
-      ...(context ? { context } : {}),
+      ...this.registryTarget(), tag, timeout, manifests: this.source.directory("k8s"),
+      access: c.access, namespace: c.namespace, ...(c.context ? { context: c.context } : {}),
     });
     return formatReleaseReport(report);
   }
@@ -383,6 +326,20 @@ export class AiAppPipeline {
   /** The latest model of the configured store, or else the freshly trained sample model. */
   private async defaultModel(): Promise<Directory> {
     return this.store ? fetchModelDirectory(this.storeTarget(), "digits-classifier", "latest") : this.trainSampleModel();
+  }
+
+  private registryTarget(): RegistryTarget {
+    if (!this.registry) {
+      throw new Error("no registry configured: start the call with with-registry, e.g. dagger call with-registry --address myacr.azurecr.io --entra-token env://ACR_TOKEN publish");
+    }
+    return registryTarget(this.registry);
+  }
+
+  private clusterTarget(): ClusterTarget {
+    if (!this.cluster) {
+      throw new Error("no cluster configured: start the call with with-cluster, e.g. dagger call with-cluster --kubeconfig file://./kubeconfig --namespace ai-app deploy --image ...");
+    }
+    return clusterTarget(this.cluster);
   }
 
   private storeTarget(): StoreTarget {

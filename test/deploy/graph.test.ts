@@ -106,7 +106,7 @@ const POD_PULL_FAILED = JSON.stringify({
 });
 
 test("deploy: kubectl pinned, kubeconfig only as a mounted Secret, digest manifests, apply -> rollout status in order", async () => {
-  const { engine, error, result } = await recordGraph(() => pipeline().deploy(IMAGE, kubeconfig(), "prod"), {
+  const { engine, error, result } = await recordGraph(() => pipeline().withCluster(kubeconfig(), "prod").deploy(IMAGE), {
     respond: responder({ "read-revision": { stdout: "3" } }),
   });
   assert.is(error, undefined, String(error));
@@ -154,7 +154,7 @@ test("deploy: kubectl pinned, kubeconfig only as a mounted Secret, digest manife
 });
 
 test("deploy: a failed rollout gathers pods and events, undoes to the revision read first, and fails saying so", async () => {
-  const { engine, error } = await recordGraph(() => pipeline().deploy(IMAGE, kubeconfig(), "prod", "aks-prod", undefined, "90s"), {
+  const { engine, error } = await recordGraph(() => pipeline().withCluster(kubeconfig(), "prod", "aks-prod").deploy(IMAGE, "90s"), {
     respond: responder({
       "read-revision": { stdout: "3" },
       "rollout-status": { exitCode: 1, stderr: 'error: deployment "ai-app" exceeded its progress deadline' },
@@ -174,7 +174,7 @@ test("deploy: a failed rollout gathers pods and events, undoes to the revision r
 });
 
 test("deploy: the undo itself failing is an error that says the rollback failed", async () => {
-  const { error } = await recordGraph(() => pipeline().deploy(IMAGE, kubeconfig()), {
+  const { error } = await recordGraph(() => pipeline().withCluster(kubeconfig()).deploy(IMAGE), {
     respond: responder({
       "read-revision": { stdout: "3" },
       "rollout-status": { exitCode: 1, stderr: "error: timed out waiting for the condition" },
@@ -186,7 +186,7 @@ test("deploy: the undo itself failing is an error that says the rollback failed"
 });
 
 test("deploy: a manifest the server rejects stops after the dry run, nothing applied or undone", async () => {
-  const { engine, error } = await recordGraph(() => pipeline().deploy(IMAGE, kubeconfig()), {
+  const { engine, error } = await recordGraph(() => pipeline().withCluster(kubeconfig()).deploy(IMAGE), {
     respond: responder({ "read-revision": { stdout: "3" }, "dry-run": { exitCode: 1, stderr: 'Error from server (Forbidden): deployments.apps "ai-app" is forbidden' } }),
   });
   assert.match(error?.message ?? "", "the cluster rejected the manifests");
@@ -198,7 +198,7 @@ test("deploy: invalid manifests fail before any kubectl command, listing every v
   const deployment = readFileSync(join(ROOT, "k8s/deployment.yaml"), "utf8")
     .replace(/ {10}readinessProbe:\n( {12}.*\n)+/, "")
     .replace("readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false");
-  const { engine, error } = await recordGraph(() => pipeline().deploy(IMAGE, kubeconfig()), {
+  const { engine, error } = await recordGraph(() => pipeline().withCluster(kubeconfig()).deploy(IMAGE), {
     respond: responder({}, { "deployment.yaml": deployment }),
   });
   assert.match(error?.message ?? "", "the manifests in k8s/ failed validation (2 problems); nothing was applied");
@@ -208,14 +208,14 @@ test("deploy: invalid manifests fail before any kubectl command, listing every v
 });
 
 test("deploy: an image given by tag is refused before the registry or the cluster is asked anything", async () => {
-  const { engine, error } = await recordGraph(() => pipeline().deploy("myacr.azurecr.io/ai-app:main", kubeconfig()), { respond: responder() });
+  const { engine, error } = await recordGraph(() => pipeline().withCluster(kubeconfig()).deploy("myacr.azurecr.io/ai-app:main"), { respond: responder() });
   assert.match(error?.message ?? "", 'image "myacr.azurecr.io/ai-app:main" is referenced by tag only');
   assert.equal(baseImages(engine), []);
   assert.is(engine.find("withExec").length, 0);
 });
 
 test("deploy: an image without model labels is refused (every deployed image is traceable to its model)", async () => {
-  const { engine, error } = await recordGraph(() => pipeline().deploy(IMAGE, kubeconfig()), {
+  const { engine, error } = await recordGraph(() => pipeline().withCluster(kubeconfig()).deploy(IMAGE), {
     respond: (c) => (c.at(-1)?.field === "label" ? "" : responder()(c)),
   });
   assert.match(error?.message ?? "", `image ${IMAGE} has no model labels`);
@@ -223,7 +223,7 @@ test("deploy: an image without model labels is refused (every deployed image is 
 });
 
 test("deploy with an Entra token: token mounted from its Secret, a path-only user fragment, --user on every command", async () => {
-  const { engine, error } = await recordGraph(() => pipeline().deploy(IMAGE, kubeconfig(), "prod", undefined, dag.setSecret("aks-token", TOKEN)), {
+  const { engine, error } = await recordGraph(() => pipeline().withCluster(kubeconfig(), "prod", undefined, dag.setSecret("aks-token", TOKEN)).deploy(IMAGE), {
     respond: responder({ "read-revision": { stdout: "1" } }),
   });
   assert.is(error, undefined, String(error));
@@ -241,7 +241,7 @@ test("deploy with an Entra token: token mounted from its Secret, a path-only use
 
 test("diff: kubectl diff exit 1 is the diff, exit 0 is no difference, above 1 is an error", async () => {
   const diffText = "diff -u -N /tmp/LIVE/apps.v1.Deployment.prod.ai-app /tmp/MERGED/apps.v1.Deployment.prod.ai-app\n-  image: old\n+  image: new\n";
-  const changed = await recordGraph(() => pipeline().diff(IMAGE, kubeconfig(), "prod"), { respond: responder({ diff: { exitCode: 1, stdout: diffText } }) });
+  const changed = await recordGraph(() => pipeline().withCluster(kubeconfig(), "prod").diff(IMAGE), { respond: responder({ diff: { exitCode: 1, stdout: diffText } }) });
   assert.is(changed.error, undefined, String(changed.error));
   assert.is(changed.result, diffText);
   const [exec] = kubectlSequence(changed.engine);
@@ -253,9 +253,9 @@ test("diff: kubectl diff exit 1 is the diff, exit 0 is no difference, above 1 is
   assert.is(exec!.prefix.find((o) => o.field === "from")?.args.address, IMAGES.python);
   assert.ok(exec!.prefix.some((o) => o.field === "withMountedSecret" && o.args.path === PATHS.kubeconfig));
 
-  const same = await recordGraph(() => pipeline().diff(IMAGE, kubeconfig(), "prod"), { respond: responder({ diff: { exitCode: 0 } }) });
+  const same = await recordGraph(() => pipeline().withCluster(kubeconfig(), "prod").diff(IMAGE), { respond: responder({ diff: { exitCode: 0 } }) });
   assert.match(String(same.result), "no differences");
-  const broken = await recordGraph(() => pipeline().diff(IMAGE, kubeconfig(), "prod"), { respond: responder({ diff: { exitCode: 2, stderr: "error: You must be logged in to the server (Unauthorized)" } }) });
+  const broken = await recordGraph(() => pipeline().withCluster(kubeconfig(), "prod").diff(IMAGE), { respond: responder({ diff: { exitCode: 2, stderr: "error: You must be logged in to the server (Unauthorized)" } }) });
   assert.match(broken.error?.message ?? "", "kubectl diff failed (exit 2):\nerror: You must be logged in to the server (Unauthorized)");
 });
 
@@ -272,28 +272,43 @@ test("manifests: the rendered, validated directory, without touching any cluster
   assert.is(engine.find("withExec").length, 0);
 });
 
-test("through the SDK entrypoint: deploy decodes --kubeconfig as a Secret id and mounts exactly that secret", async () => {
+test("through the SDK entrypoint: with-cluster decodes --kubeconfig as a Secret id and keeps it in the object's state", async () => {
   const kubeconfigId = contextDirectoryId("/kubeconfig-secret"); // an id the fake engine can resolve
+  const run = await callThroughEntrypoint({
+    call: { parentName: "AiAppPipeline", name: "withCluster", parent: { source: contextDirectoryId("/"), revision: REVISION }, inputArgs: { kubeconfig: kubeconfigId, namespace: "prod" } },
+    respond: responder(),
+  });
+  assert.is(run.error, undefined, run.output);
+  assert.is(run.exitCode, 0, run.output);
+  // The runtime loads the argument by id as a Secret (`node(id:) { ... on Secret }`).
+  const loads = run.engine.recorded.filter((r) => r.query.includes(`"${kubeconfigId}"`));
+  assert.ok(loads.length > 0 && loads.every((r) => /node\s*\(id:\s*"[^"]+"\)\s*\{\s*\.\.\.\s*on Secret\b/.test(r.query)), "the argument is loaded as a Secret");
+  const saved = (run.value as { cluster?: { kubeconfig?: string; namespace?: string } }).cluster;
+  assert.is(saved?.namespace, "prod", JSON.stringify(run.value));
+  assert.equal(run.engine.chainOf(String(saved?.kubeconfig)), run.engine.chainOf(kubeconfigId), "the state holds that secret's id");
+});
+
+test("through the SDK entrypoint: deploy after with-cluster mounts exactly the saved kubeconfig secret (an id string in the nested state)", async () => {
+  const kubeconfigId = contextDirectoryId("/kubeconfig-secret");
   const run = await callThroughEntrypoint({
     call: {
       parentName: "AiAppPipeline",
       name: "deploy",
-      parent: { source: contextDirectoryId("/"), revision: REVISION },
-      inputArgs: { image: IMAGE, kubeconfig: kubeconfigId, namespace: "prod" },
+      parent: { source: contextDirectoryId("/"), revision: REVISION, cluster: { kubeconfig: kubeconfigId, namespace: "prod" } },
+      inputArgs: { image: IMAGE },
     },
     respond: responder({ "read-revision": { stdout: "2" } }),
   });
   assert.is(run.error, undefined, run.output);
   assert.is(run.exitCode, 0, run.output);
   assert.match(String(run.value), "rollout complete");
-  // The runtime loads the argument by id as a Secret (`node(id:) { ... on Secret }`).
-  const loads = run.engine.recorded.filter((r) => r.query.includes(`"${kubeconfigId}"`));
-  assert.ok(loads.length > 0 && loads.every((r) => /node\s*\(id:\s*"[^"]+"\)\s*\{\s*\.\.\.\s*on Secret\b/.test(r.query)), "the argument is loaded as a Secret");
+  assert.ok(run.engine.recorded.some((r) => r.query.includes("loadSecretFromID")), "the saved id is turned back into a Secret");
   const seq = kubectlSequence(run.engine);
   assert.equal(seq.map((s) => s.step), ["read-revision", "dry-run", "apply", "rollout-status"]);
+  assert.ok(seq.every((s) => s.args.includes("--namespace=prod")));
   const mount = seq.at(-1)!.prefix.find((o) => o.field === "withMountedSecret")!;
   assert.is(mount.args.path, PATHS.kubeconfig);
-  assert.equal(run.engine.chainOf(String(mount.args.source)), run.engine.chainOf(kubeconfigId), "the secret mounted is the one passed in");
+  assert.equal(run.engine.chainOf(String(mount.args.source)), run.engine.chainOf(kubeconfigId), "the secret mounted is the one configured");
   assert.ok(seq.every((s) => !s.args.some((a) => a.startsWith("--context="))), "no --context: the kubeconfig's current one");
 });
 
@@ -302,8 +317,8 @@ test("through the SDK entrypoint: a failed rollout is returned as the function's
     call: {
       parentName: "AiAppPipeline",
       name: "deploy",
-      parent: { source: contextDirectoryId("/"), revision: REVISION },
-      inputArgs: { image: IMAGE, kubeconfig: contextDirectoryId("/kubeconfig-secret"), timeout: "2m" },
+      parent: { source: contextDirectoryId("/"), revision: REVISION, cluster: { kubeconfig: contextDirectoryId("/kubeconfig-secret"), namespace: "default" } },
+      inputArgs: { image: IMAGE, timeout: "2m" },
     },
     respond: responder({
       "read-revision": { stdout: "5" },

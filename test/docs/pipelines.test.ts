@@ -308,7 +308,7 @@ test("the GitHub workflow runs the same functions, secrets as env://", async () 
 test("the secret check itself catches a plain value", async () => {
   const mod = await introspectModule();
   const args: UsedArg[] = [];
-  checkDaggerCall("dagger call deploy --image x@sha256:1 --kubeconfig file:./kc --token env://T", mod, (a) => args.push(a));
+  checkDaggerCall("dagger call with-cluster --kubeconfig file:./kc --entra-token env://T deploy --image x@sha256:1", mod, (a) => args.push(a));
   assert.equal(secretsNotFromEnv(args), ["--kubeconfig file:./kc"]);
 });
 

@@ -10,7 +10,7 @@ import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
 import { ciMode } from "../../dagger/src/pipeline/ci.js";
 import { CLI } from "../../dagger/src/model-store/step.js";
 import { REGCTL_BINARY, REGCTL_USER, TARBALL_PATH } from "../../dagger/src/registry/regctl.js";
-import { FakeEngine, Op } from "../support/fake-engine.js";
+import { FakeEngine, namedObjectId, Op } from "../support/fake-engine.js";
 import { contextDir, queriesOutsideSetSecret, repositoryFiles, modelJsonReads } from "../support/graph.js";
 import { dag } from "../support/sdk.js";
 import { pushImage, RunningRegistry, startRegistry } from "../support/registry.js";
@@ -92,8 +92,8 @@ const isCli = (cmd: string) => (chain: Op[]) => {
 
 test("ci mode: embedded only when nothing points at Azure", () => {
   assert.is(ciMode({}), "embedded");
-  assert.is(ciMode({ registry: { registry: "r.io", repository: "a", channel: "main", auth: { kind: "anonymous" } } }), "azure");
-  assert.is(ciMode({ store: { flags: [], secrets: [], env: [] } }), "azure");
+  assert.is(ciMode({ registry: { registry: "r.io", repository: "a", auth: { kind: "anonymous" } } }), "configured");
+  assert.is(ciMode({ store: { flags: [], secrets: [], env: [] } }), "configured");
 });
 
 test("ci with no Azure arguments: Azurite, registry and k3s started; sample model published before it is fetched; the pushed digest deployed and smoke-tested", async () => {
@@ -159,7 +159,8 @@ test("ci with Azure arguments: no local service; model from the store; published
   const { engine, error, result } = await recordGraph(
     () => pipeline()
       .withStore("models", "acct01", undefined, undefined, undefined, dag.setSecret("storage-key", "storage-KEY-plaintext=="))
-      .ci("myacr.azurecr.io", "ai-app", "refs/heads/main", "ci-sp", dag.setSecret("acr-password", ACR_PASSWORD)),
+      .withRegistry("myacr.azurecr.io", "ai-app", "ci-sp", dag.setSecret("acr-password", ACR_PASSWORD))
+      .ci("refs/heads/main"),
     { respond: responder() },
   );
   assert.is(error, undefined, String(error));
@@ -172,7 +173,7 @@ test("ci with Azure arguments: no local service; model from the store; published
   for (const q of queriesOutsideSetSecret(engine)) {
     assert.not.ok(q.includes(ACR_PASSWORD) || q.includes("storage-KEY-plaintext"), "no plaintext secret outside setSecret");
   }
-  assert.match(String(result), /^mode: Azure/m);
+  assert.match(String(result), /^mode: configured/m);
   assert.match(String(result), /image: myacr\.azurecr\.io\/ai-app@sha256:/);
 });
 
@@ -180,7 +181,8 @@ test("ci with Azure arguments: the model is fetched first (fresh federated token
   const { engine, error } = await recordGraph(
     () => pipeline()
       .withStore("models", "acct01", undefined, undefined, undefined, dag.setSecret("storage-key", "key=="))
-      .ci("myacr.azurecr.io", "ai-app", "main", "ci-sp", dag.setSecret("acr-password", ACR_PASSWORD)),
+      .withRegistry("myacr.azurecr.io", "ai-app", "ci-sp", dag.setSecret("acr-password", ACR_PASSWORD))
+      .ci("main"),
     { respond: responder({ pytestExit: 1 }) },
   );
   assert.match(error?.message ?? "", /app tests failed/);
@@ -201,10 +203,17 @@ test("ci: a pull request build (store, no registry) publishes nothing", async ()
   assert.match(String(result), /image: not published/);
 });
 
-test("ci: registry credentials without --registry are refused before anything runs", async () => {
-  const { engine, error } = await recordGraph(() => pipeline().ci(undefined, "ai-app", "main", "user", dag.setSecret("p", "x")), { respond: responder() });
-  assert.match(error?.message ?? "", /without --registry/);
+test("with-registry: half a credential is refused where it was typed, before anything runs", async () => {
+  const { engine, error } = await recordGraph(async () => pipeline().withRegistry("myacr.azurecr.io", "ai-app", "user").ci(), { respond: responder() });
+  assert.match(error?.message ?? "", /--username needs --password/);
   assert.is(engine.find("withExec").length, 0);
+});
+
+test("release without with-registry or with-cluster says which builder to start with", async () => {
+  const noRegistry = await recordGraph(() => pipeline().withCluster(dag.setSecret("kubeconfig", KUBECONFIG)).release(), { respond: responder() });
+  assert.match(noRegistry.error?.message ?? "", /no registry configured: start the call with with-registry/);
+  const noCluster = await recordGraph(() => pipeline().withRegistry("myacr.azurecr.io").release(), { respond: responder() });
+  assert.match(noCluster.error?.message ?? "", /no cluster configured: start the call with with-cluster/);
 });
 
 let registry: RunningRegistry | undefined;
@@ -225,8 +234,13 @@ test("release through the SDK entrypoint: main resolved to its digest by the rea
     call: {
       parentName: "AiAppPipeline",
       name: "release",
-      parent: { source: contextDirectoryId("/"), revision: "dev", created: "", sourceUrl: "" },
-      inputArgs: { registry: registry!.address, kubeconfig: contextDirectoryId("/kubeconfig-secret"), namespace: "ai-app" },
+      parent: {
+        source: contextDirectoryId("/"), revision: "dev", created: "", sourceUrl: "",
+        registry: { address: registry!.address, repository: "ai-app" },
+        // Saved state as the engine sends it back: the Secret is an id string inside the nested object.
+        cluster: { kubeconfig: namedObjectId("secret", "kubeconfig"), namespace: "ai-app" },
+      },
+      inputArgs: {},
     },
     respond: responder(),
   });
@@ -251,7 +265,7 @@ test("release: a failed smoke test after a good rollout rolls back to the previo
   await registryWithMain();
   const bad = '{"ok": false, "problems": ["/score classified a known 0 as 6"], "seen": {}}';
   const { engine, error } = await recordGraph(
-    () => pipeline().release(registry!.address, dag.setSecret("kubeconfig", KUBECONFIG), "ai-app", "main"),
+    () => pipeline().withRegistry(registry!.address).withCluster(dag.setSecret("kubeconfig", KUBECONFIG)).release("main"),
     { respond: responder({ smoke: bad }) },
   );
   assert.match(error?.message ?? "", /the smoke test of \S+ in deployment\/ai-app .*failed \(kubectl exit 1\): \/score classified a known 0 as 6/);
@@ -275,7 +289,7 @@ test("ci with no Azure arguments: a failed smoke test rolls back the way release
 test("release: a tag that does not exist deploys nothing", async () => {
   await registryWithMain();
   const { engine, error } = await recordGraph(
-    () => pipeline().release(registry!.address, dag.setSecret("kubeconfig", KUBECONFIG), "ai-app", "no-such-tag"),
+    () => pipeline().withRegistry(registry!.address).withCluster(dag.setSecret("kubeconfig", KUBECONFIG)).release("no-such-tag"),
     { respond: responder() },
   );
   assert.match(error?.message ?? "", /no-such-tag/);

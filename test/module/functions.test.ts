@@ -9,7 +9,7 @@ import { callThroughEntrypoint, MODULE_SRC, ROOT, SDK_DIST } from "../support/se
 /** The functions this module exposes, in CLI spelling. Adding one means adding it here. */
 const EXPECTED = [
   "build", "ci", "deploy", "diff", "image-digest", "manifests", "model", "models", "publish", "publish-model",
-  "release", "serve", "test", "test-container", "train-sample-model", "with-store",
+  "release", "serve", "test", "test-container", "train-sample-model", "with-cluster", "with-registry", "with-store",
 ];
 
 test("the module exposes exactly the expected functions", async () => {

@@ -129,7 +129,7 @@ test("auth selection: exactly one complete mode, or an error naming what is miss
     [{ username: " ", password: "pw" }, /--password needs --username/],
     [{ username: "acr", password: "pw", entraToken: "t" }, /two different ways to log in; pass one/],
     [{ password: "pw", entraToken: "t" }, /two different ways/],
-    [{ tenant: "11111111-2222-3333-4444-555555555555" }, /--tenant only applies with --entra-token/],
+    [{ tenant: "11111111-2222-3333-4444-555555555555" }, /--tenant-id only applies with --entra-token/],
     [{ entraToken: "t", tenant: "not a tenant" }, /neither a tenant id/],
   ];
   for (const [args, re] of fails) {

@@ -63,7 +63,7 @@ function secretOf(engine: FakeEngine, auth: Op): Op[] {
 
 test("publish with --username/--password: tests first, three tags, one digest reference, password only as a Secret", async () => {
   const { engine, error, result } = await recordGraph(
-    () => pipeline().publish(REGISTRY, "ai-app", contextDir("/model/out"), "refs/heads/main", "acr-push-sp", dag.setSecret("acr-password", PASSWORD)),
+    () => pipeline().withRegistry(REGISTRY, "ai-app", "acr-push-sp", dag.setSecret("acr-password", PASSWORD)).publish(contextDir("/model/out"), "refs/heads/main"),
     { respond: responder() },
   );
   assert.is(error, undefined, String(error));
@@ -119,7 +119,7 @@ test("publish with --username/--password: tests first, three tags, one digest re
 
 test("a failing test suite: nothing verified, built, logged in or published", async () => {
   const { engine, error } = await recordGraph(
-    () => pipeline().publish(REGISTRY, "ai-app", contextDir("/model/out"), "main", "acr-push-sp", dag.setSecret("acr-password", PASSWORD)),
+    () => pipeline().withRegistry(REGISTRY, "ai-app", "acr-push-sp", dag.setSecret("acr-password", PASSWORD)).publish(contextDir("/model/out"), "main"),
     { respond: responder((c) => (pytestExit(c) ? 1 : c.at(-1)?.field === "combinedOutput" ? "FAILED tests/test_api.py::test_score\n1 failed" : undefined)) },
   );
   assert.match(error?.message ?? "", /app tests failed \(pytest exit code 1\)/);
@@ -131,14 +131,14 @@ test("a failing test suite: nothing verified, built, logged in or published", as
 test("different digests for the tags of one build are an error", async () => {
   let n = 0;
   const { error } = await recordGraph(
-    () => pipeline().publish(REGISTRY, "ai-app", contextDir("/model/out"), "main"),
+    () => pipeline().withRegistry(REGISTRY, "ai-app").publish(contextDir("/model/out"), "main"),
     { respond: responder((c) => (c.at(-1)?.field === "publish" ? `${String(c.at(-1)!.args.address)}@sha256:${String(n++).repeat(64)}` : undefined)) },
   );
   assert.match(error?.message ?? "", /were pushed with different digests/);
 });
 
 test("publish without credentials pushes without any registry login", async () => {
-  const { engine, error, result } = await recordGraph(() => pipeline().publish("127.0.0.1:5000", "team/ai-app", contextDir("/model/out")), { respond: responder() });
+  const { engine, error, result } = await recordGraph(() => pipeline().withRegistry("127.0.0.1:5000", "team/ai-app").publish(contextDir("/model/out")), { respond: responder() });
   assert.is(error, undefined, String(error));
   assert.is(result, `127.0.0.1:5000/team/ai-app@${DIGEST}`);
   assert.is(engine.find("withRegistryAuth").length, 0);
@@ -148,16 +148,16 @@ test("publish without credentials pushes without any registry login", async () =
 test("invalid names, created time or auth arguments fail before the engine is asked anything", async () => {
   const pw = () => dag.setSecret("acr-password", PASSWORD);
   const cases: [string, () => Promise<string>, RegExp][] = [
-    ["scheme in registry", () => pipeline().publish("https://myacr.azurecr.io", "ai-app", contextDir("/model/out")), /without a scheme/],
-    ["registry with a path", () => pipeline().publish("myacr.azurecr.io/team", "ai-app", contextDir("/model/out")), /put the path in --repository/],
-    ["uppercase repository", () => pipeline().publish(REGISTRY, "AI-App", contextDir("/model/out")), /repository names are lowercase/],
-    ["empty channel", () => pipeline().publish(REGISTRY, "ai-app", contextDir("/model/out"), "refs/heads/"), /empty channel tag/],
-    ["blank revision", () => pipeline("  ").publish(REGISTRY, "ai-app", contextDir("/model/out")), /gives an empty tag/],
-    ["bad created", () => pipeline(REVISION, "yesterday").publish(REGISTRY, "ai-app", contextDir("/model/out")), /not an RFC 3339 time/],
-    ["username alone", () => pipeline().publish(REGISTRY, "ai-app", contextDir("/model/out"), "main", "acr-push-sp"), /--username needs --password/],
-    ["password alone", () => pipeline().publish(REGISTRY, "ai-app", contextDir("/model/out"), "main", undefined, pw()), /--password needs --username/],
-    ["two modes", () => pipeline().publish(REGISTRY, "ai-app", contextDir("/model/out"), "main", "u", pw(), pw()), /two different ways to log in/],
-    ["digest: bad tag", () => pipeline().imageDigest(REGISTRY, "ai-app", "-bad"), /not a valid OCI tag/],
+    ["scheme in registry", async () => pipeline().withRegistry("https://myacr.azurecr.io", "ai-app").publish(contextDir("/model/out")), /without a scheme/],
+    ["registry with a path", async () => pipeline().withRegistry("myacr.azurecr.io/team", "ai-app").publish(contextDir("/model/out")), /put the path in --repository/],
+    ["uppercase repository", async () => pipeline().withRegistry(REGISTRY, "AI-App").publish(contextDir("/model/out")), /repository names are lowercase/],
+    ["empty channel", () => pipeline().withRegistry(REGISTRY, "ai-app").publish(contextDir("/model/out"), "refs/heads/"), /empty channel tag/],
+    ["blank revision", () => pipeline("  ").withRegistry(REGISTRY, "ai-app").publish(contextDir("/model/out")), /gives an empty tag/],
+    ["bad created", () => pipeline(REVISION, "yesterday").withRegistry(REGISTRY, "ai-app").publish(contextDir("/model/out")), /not an RFC 3339 time/],
+    ["username alone", async () => pipeline().withRegistry(REGISTRY, "ai-app", "acr-push-sp").publish(contextDir("/model/out"), "main"), /--username needs --password/],
+    ["password alone", async () => pipeline().withRegistry(REGISTRY, "ai-app", undefined, pw()).publish(contextDir("/model/out"), "main"), /--password needs --username/],
+    ["two modes", async () => pipeline().withRegistry(REGISTRY, "ai-app", "u", pw(), pw()).publish(contextDir("/model/out"), "main"), /two different ways to log in/],
+    ["digest: bad tag", () => pipeline().withRegistry(REGISTRY, "ai-app").imageDigest("-bad"), /not a valid OCI tag/],
   ];
   for (const [name, fn, re] of cases) {
     const { engine, error } = await recordGraph(fn, { respond: responder() });
@@ -175,7 +175,7 @@ test("publish with --entra-token: exchanged before the tests run, refresh token 
   acr.setRegistryService(acr.address);
   try {
     const { engine, error, result } = await recordGraph(
-      () => pipeline().publish(acr.address, "ai-app", contextDir("/model/out"), "main", undefined, undefined, dag.setSecret("entra", entra)),
+      () => pipeline().withRegistry(acr.address, "ai-app", undefined, undefined, dag.setSecret("entra", entra)).publish(contextDir("/model/out"), "main"),
       { respond: responder((c) => (pytestExit(c) ? (events.push("pytest"), 0) : undefined)) },
     );
     assert.is(error, undefined, String(error));
@@ -205,7 +205,7 @@ test("publish with a rejected Entra token fails before tests, build or push", as
   const wrong = fakeEntraToken(tenant);
   try {
     const { engine, error } = await recordGraph(
-      () => pipeline().publish(acr.address, "ai-app", contextDir("/model/out"), "main", undefined, undefined, dag.setSecret("entra", wrong)),
+      () => pipeline().withRegistry(acr.address, "ai-app", undefined, undefined, dag.setSecret("entra", wrong)).publish(contextDir("/model/out"), "main"),
       { respond: responder() },
     );
     assert.match(error?.message ?? "", /rejected the Entra ID token \(HTTP 401/);
@@ -223,8 +223,9 @@ test("through the SDK entrypoint: publish decodes --password as a Secret id and 
     call: {
       parentName: "AiAppPipeline",
       name: "publish",
-      parent: { source: contextDirectoryId("/"), revision: REVISION, created: CREATED, sourceUrl: SOURCE_URL },
-      inputArgs: (ids) => ({ registry: REGISTRY, model: contextDirectoryId("/model/out"), channel: "refs/heads/release/2.0", username: "acr-push-sp", password: ids.pw }),
+      // with-registry's saved state, as the engine sends it back: the password is an id string in the nested object
+      parent: (ids) => ({ source: contextDirectoryId("/"), revision: REVISION, created: CREATED, sourceUrl: SOURCE_URL, registry: { address: REGISTRY, repository: "ai-app", username: "acr-push-sp", password: ids.pw } }),
+      inputArgs: () => ({ model: contextDirectoryId("/model/out"), channel: "refs/heads/release/2.0" }),
     },
     respond: responder(),
   });
@@ -245,7 +246,7 @@ test("through the SDK entrypoint: image-digest resolves a tag on a real htpasswd
     const call = (password: string) =>
       callWithSecrets({
         secrets: { pw: password },
-        call: { parentName: "AiAppPipeline", name: "imageDigest", parent: { source: contextDirectoryId("/"), revision: "dev" }, inputArgs: (ids) => ({ registry: reg.address, username: "alice", password: ids.pw }) },
+        call: { parentName: "AiAppPipeline", name: "imageDigest", parent: (ids) => ({ source: contextDirectoryId("/"), revision: "dev", registry: { address: reg.address, repository: "ai-app", username: "alice", password: ids.pw } }), inputArgs: () => ({}) },
       });
     const ok = await call(PASSWORD);
     assert.is(ok.error, undefined, ok.output);
@@ -271,7 +272,7 @@ test("through the SDK entrypoint: image-digest with --entra-token: exchange, ref
     const pushed = await pushImage({ url: reg.url, authorization: `Bearer ${setup}` }, "ai-app", ["main"]);
     const run = await callWithSecrets({
       secrets: { entra },
-      call: { parentName: "AiAppPipeline", name: "imageDigest", parent: { source: contextDirectoryId("/"), revision: "dev" }, inputArgs: (ids) => ({ registry: reg.address, tag: "main", entraToken: ids.entra }) },
+      call: { parentName: "AiAppPipeline", name: "imageDigest", parent: (ids) => ({ source: contextDirectoryId("/"), revision: "dev", registry: { address: reg.address, repository: "ai-app", entraToken: ids.entra } }), inputArgs: () => ({ tag: "main" }) },
     });
     assert.is(run.error, undefined, run.output);
     assert.is(run.value, `${reg.address}/ai-app@${pushed.digest}`);
@@ -286,15 +287,18 @@ test("through the SDK entrypoint: image-digest with --entra-token: exchange, ref
   }
 });
 
-test("publish and image-digest are never cached; secrets are typed Secret", async () => {
+test("publish and image-digest are never cached; with-registry's secrets are typed Secret", async () => {
   const m = await introspectModule();
   for (const name of ["publish", "imageDigest"]) {
     const f = m.main.functions[name]!;
     assert.is(f.cache, "never", `${name} must not be served from Dagger's function cache`);
+  }
+  {
+    const f = m.main.functions.withRegistry!;
     assert.is(f.args.password?.type, "Secret");
     assert.is(f.args.entraToken?.type, "Secret");
     assert.is(f.args.username?.type, "string");
-    assert.ok(f.args.registry && !f.args.registry.optional, "registry is required");
+    assert.ok(f.args.address && !f.args.address.optional, "address is required");
   }
   assert.is(m.main.functions.publish!.args.model?.type, "Directory");
   assert.is(m.main.functions.publish!.returnType, "string");

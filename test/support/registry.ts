@@ -460,7 +460,13 @@ export interface SecretArgRun {
 export async function callWithSecrets(
   opts: Omit<FakeEngineOptions, "call"> & {
     secrets: Record<string, string>;
-    call: { parentName: string; name: string; parent?: Record<string, unknown>; inputArgs: (ids: Record<string, string>) => Record<string, unknown> };
+    call: {
+      parentName: string;
+      name: string;
+      /** The parent object's saved state; a function when it holds secret ids (e.g. with-registry's password). */
+      parent?: Record<string, unknown> | ((ids: Record<string, string>) => Record<string, unknown>);
+      inputArgs: (ids: Record<string, string>) => Record<string, unknown>;
+    };
     env?: Record<string, string>;
   },
 ): Promise<SecretArgRun> {
@@ -473,7 +479,7 @@ export async function callWithSecrets(
     }
     return opts.respond?.(chain);
   };
-  const call: NonNullable<FakeEngineOptions["call"]> = { parentName: opts.call.parentName, name: opts.call.name, ...(opts.call.parent ? { parent: opts.call.parent } : {}) };
+  const call: NonNullable<FakeEngineOptions["call"]> = { parentName: opts.call.parentName, name: opts.call.name };
   const engine = await new FakeEngine({ ...opts, respond, call }).start();
   const ids: Record<string, string> = {};
   for (const [name, plaintext] of Object.entries(opts.secrets)) {
@@ -482,6 +488,8 @@ export async function callWithSecrets(
     ids[name] = engine.idFor(chain);
   }
   call.inputArgs = opts.call.inputArgs(ids);
+  const parent = opts.call.parent;
+  if (parent) call.parent = typeof parent === "function" ? parent(ids) : parent;
   try {
     const child = spawn(
       process.execPath,

@@ -1,5 +1,6 @@
 /** Configuration objects the pipeline carries between chained calls (`with-store ... ci`). */
-import { dag, object, Secret, SecretID, Service, ServiceID } from "@dagger.io/dagger";
+import { object, Secret, Service } from "@dagger.io/dagger";
+import { restoredSecret, restoredService } from "../shared/object-state.js";
 
 /** Where and how to reach the model store: Azure Blob Storage with one auth mode, or an Azurite service. */
 @object()
@@ -26,18 +27,14 @@ const SECRET_FIELDS = ["connectionString", "sasToken", "accountKey", "clientSecr
   [K in keyof ModelStoreSettings]-?: ModelStoreSettings[K] extends Secret | undefined ? K : never;
 }[keyof ModelStoreSettings][];
 
-/**
- * The settings as typed objects again. Between chained calls the runtime restores a nested
- * object with `Object.assign`, so its Secret and Service fields arrive as bare id strings
- * (docs/engine-notes.md section 5); this turns each back into the object it stands for.
- */
+/** The settings as typed objects again after a chained call (see shared/object-state.ts). */
 export function restoreStoreSettings(saved: ModelStoreSettings): ModelStoreSettings {
   const settings = Object.assign(new ModelStoreSettings(), saved);
   for (const field of SECRET_FIELDS) {
-    const value: unknown = saved[field];
-    if (typeof value === "string") settings[field] = dag.loadSecretFromID(value as SecretID);
+    const secret = restoredSecret(saved[field]);
+    if (secret) settings[field] = secret;
   }
-  const service: unknown = saved.storeService;
-  if (typeof service === "string") settings.storeService = dag.loadServiceFromID(service as ServiceID);
+  const service = restoredService(saved.storeService);
+  if (service) settings.storeService = service;
   return settings;
 }

@@ -9,7 +9,7 @@ import { deployImage, readImageMetadata } from "../kubernetes/deploy.js";
 import { azuriteService } from "../model-store/azurite-service.js";
 import { LOCAL_REGISTRY, pushTarballTags, registryService } from "../registry/embedded-registry.js";
 import { modelDigest } from "../model-store/manifest.js";
-import { RegistryAuth } from "../registry/auth.js";
+import { RegistryTarget } from "../registry/settings.js";
 import { buildTags } from "../registry/names.js";
 import { BuildOptions, runtimeImage, verifyModelDirectory } from "../build/image.js";
 import { azuriteTarget, fetchModelDirectory, publishModelDirectory, StoreTarget } from "../model-store/step.js";
@@ -21,6 +21,9 @@ import { trainSampleModel } from "../build/train.js";
 import { localCluster } from "../kubernetes/k3s.js";
 import { CiReport } from "./report.js";
 import { appServiceUrl } from "../kubernetes/smoke.js";
+
+/** The repository the embedded default pushes to in its registry service. */
+export const EMBEDDED_REPOSITORY = "ai-app";
 
 /** The version the embedded default publishes its freshly trained sample model under. */
 export const SAMPLE_MODEL_VERSION = "1.0.0";
@@ -35,28 +38,27 @@ export interface CiInputs {
   model?: Directory;
   /** The Azure model store, when one was configured. */
   store?: StoreTarget;
-  /** Where to publish, when a registry was given. */
-  registry?: { registry: string; repository: string; channel: string; auth: RegistryAuth<Secret> };
-  repository: string;
+  /** Where to publish, when a registry was configured. */
+  registry?: RegistryTarget;
   channel: string;
   /** How long the embedded default waits for its k3s to take work (tests shorten it). */
   clusterWait?: WaitOptions;
 }
 
-export type CiMode = "embedded" | "azure";
+export type CiMode = "embedded" | "configured";
 
-/** No store, no registry and no model given: nothing points at Azure, so run everything locally. */
+/** No store, no registry and no model given: nothing is configured, so run everything locally. */
 export function ciMode(i: Pick<CiInputs, "store" | "registry" | "model">): CiMode {
-  return i.store || i.registry || i.model ? "azure" : "embedded";
+  return i.store || i.registry || i.model ? "configured" : "embedded";
 }
 
 export async function runCi(i: CiInputs): Promise<CiReport> {
-  return ciMode(i) === "embedded" ? embeddedCi(i) : azureCi(i);
+  return ciMode(i) === "embedded" ? embeddedCi(i) : configuredCi(i);
 }
 
-async function azureCi(i: CiInputs): Promise<CiReport> {
+async function configuredCi(i: CiInputs): Promise<CiReport> {
   if (!i.model && !i.store) {
-    throw new Error("ci: --registry was given but no model: configure the model store first (dagger call with-store ... ci ...) or pass --model DIR");
+    throw new Error("ci: a registry was configured but no model: configure the model store first (dagger call with-store ... with-registry ... ci) or pass --model DIR");
   }
   // The model first: a federated token (Azure DevOps' idToken lives 10 minutes) is used while
   // fresh. Fetching publishes nothing; the tests still run before anything is built or pushed.
@@ -66,10 +68,10 @@ async function azureCi(i: CiInputs): Promise<CiReport> {
   const modelInfo = { name: manifest.name, version: manifest.version, sha256: modelDigest(manifest) };
   if (!i.registry) {
     await runtimeImage(i.source, model, manifest, i.build).sync(); // build only (pull requests)
-    return { mode: "azure", tests, model: modelInfo };
+    return { mode: "configured", tests, model: modelInfo };
   }
-  const published = await publishImage(i.source, model, { ...i.registry, build: i.build });
-  return { mode: "azure", tests, model: modelInfo, image: published.reference, tags: published.tags };
+  const published = await publishImage(i.source, model, { ...i.registry, channel: i.channel, build: i.build });
+  return { mode: "configured", tests, model: modelInfo, image: published.reference, tags: published.tags };
 }
 
 async function embeddedCi(i: CiInputs): Promise<CiReport> {
@@ -86,7 +88,7 @@ async function embeddedCi(i: CiInputs): Promise<CiReport> {
     const manifest = await verifyModelDirectory(model);
     const image = runtimeImage(i.source, model, manifest, i.build);
     const tags = buildTags({ revision: i.build.revision, modelVersion: manifest.version, channel: i.channel });
-    const published = await pushTarballTags(image, { registry: LOCAL_REGISTRY, repository: i.repository }, tags, registry);
+    const published = await pushTarballTags(image, { registry: LOCAL_REGISTRY, repository: EMBEDDED_REPOSITORY }, tags, registry);
 
     const cluster = localCluster(registry);
     started.push(await cluster.service.start());

@@ -1,7 +1,7 @@
 /** What `ci` and `release` tell their caller: a short, stable, greppable report. */
 
 export interface CiReport {
-  mode: "embedded" | "azure";
+  mode: "embedded" | "configured";
   tests: string;
   model: { name: string; version: string; sha256: string };
   /** The pushed image by digest; absent when nothing was published (e.g. pull requests). */
@@ -14,10 +14,10 @@ export interface CiReport {
 
 export function formatCiReport(r: CiReport): string {
   const lines = [
-    `mode: ${r.mode === "embedded" ? "embedded default (Azurite, registry and k3s inside Dagger)" : "Azure"}`,
+    `mode: ${r.mode === "embedded" ? "embedded default (Azurite, registry and k3s inside Dagger)" : "configured (with-store / with-registry / --model)"}`,
     `tests: ${r.tests}`,
     `model: ${r.model.name} ${r.model.version} sha256:${r.model.sha256}`,
-    `image: ${r.image ?? "not published (no --registry given)"}`,
+    `image: ${r.image ?? "not published (no with-registry configured)"}`,
   ];
   if (r.tags) lines.push(`tags: ${r.tags.join(", ")}`);
   if (r.deployed) lines.push(`deploy: ${r.deployed}`);

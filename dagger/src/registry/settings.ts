@@ -1,0 +1,44 @@
+/** The registry the pipeline publishes to and releases from, as `with-registry` configures it. */
+import { object, Secret } from "@dagger.io/dagger";
+import { restoredSecret } from "../shared/object-state.js";
+import { RegistryAuth, selectRegistryAuth } from "./auth.js";
+import { checkRepository, parseRegistry } from "./names.js";
+
+@object()
+export class RegistrySettings {
+  address?: string;
+  repository?: string;
+  username?: string;
+  password?: Secret;
+  entraToken?: Secret;
+  tenantId?: string;
+}
+
+/** What the push and the digest lookup need: where, and one auth mode. */
+export interface RegistryTarget {
+  registry: string;
+  repository: string;
+  auth: RegistryAuth<Secret>;
+}
+
+/** Checks address, repository and the auth flags now, where the user typed them. */
+export function registrySettings(args: Required<Pick<RegistrySettings, "address" | "repository">> & RegistrySettings): RegistrySettings {
+  parseRegistry(args.address);
+  checkRepository(args.repository, args.address);
+  const settings = Object.assign(new RegistrySettings(), args);
+  registryTarget(settings);
+  return settings;
+}
+
+/** The settings as a push target, Secrets typed again after a chained call. */
+export function registryTarget(saved: RegistrySettings): RegistryTarget {
+  const password = restoredSecret(saved.password);
+  const entraToken = restoredSecret(saved.entraToken);
+  const auth = selectRegistryAuth({
+    ...(saved.username ? { username: saved.username } : {}),
+    ...(password ? { password } : {}),
+    ...(entraToken ? { entraToken } : {}),
+    ...(saved.tenantId ? { tenant: saved.tenantId } : {}),
+  });
+  return { registry: saved.address ?? "", repository: saved.repository ?? "", auth };
+}
