@@ -3,18 +3,19 @@ import { up } from "./shared/runtime-compat.js";
 import { RegistrySettings, registrySettings, RegistryTarget, registryTarget } from "./registry/settings.js";
 import { ClusterSettings, ClusterTarget, clusterTarget, kubectlOptions } from "./kubernetes/settings.js";
 import { BuildOptions, buildImage } from "./build/image.js";
-import { imageDigest } from "./registry/push.js";
+import { resolveTagDigest } from "./registry/push.js";
 import { publishImage } from "./pipeline/publish.js";
 import { fetchModelDirectory, listModelVersions, publishModelDirectory, StoreTarget, storeTarget } from "./model-store/step.js";
 import { ModelStoreSettings, restoreStoreSettings } from "./model-store/settings.js";
+import { DEFAULT_MODEL_NAME } from "./model-store/layout.js";
 import { runCi } from "./pipeline/ci.js";
 import { runRelease } from "./pipeline/release.js";
 import { formatCiReport, formatReleaseReport } from "./pipeline/report.js";
 import { appTestContainer, runAppTests } from "./build/test.js";
-import { trainSampleModel } from "./build/train.js";
+import { SAMPLE_MODEL_VERSION, trainedSampleModel } from "./build/train.js";
 import { deployImage, diffImage, registryImageMetadata, renderForImage } from "./kubernetes/deploy.js";
 
-/** Paths never sent to the engine with the source directory. */
+/** Paths never sent to the engine with the source directory: the same list as dagger.json's include exclusions (a test holds them together), plus .git. */
 const SOURCE_IGNORE = [
   "**/node_modules",
   ".venv",
@@ -87,8 +88,8 @@ export class AiAppPipeline {
    * @param version Semantic version written to model.json.
    */
   @func()
-  trainSampleModel(name = "digits-classifier", version = "1.0.0"): Directory {
-    return trainSampleModel(this.source, { name, version, revision: this.revision });
+  trainSampleModel(name = DEFAULT_MODEL_NAME, version = SAMPLE_MODEL_VERSION): Directory {
+    return trainedSampleModel(this.source, { name, version, revision: this.revision });
   }
 
   /**
@@ -177,7 +178,7 @@ export class AiAppPipeline {
    * @param prerelease Let "latest" pick prereleases (e.g. 1.4.0-rc.1) too.
    */
   @func({ cache: "never" })
-  async model(name = "digits-classifier", version = "latest", prerelease = false): Promise<Directory> {
+  async model(name = DEFAULT_MODEL_NAME, version = "latest", prerelease = false): Promise<Directory> {
     return fetchModelDirectory(this.storeTarget(), name, version, prerelease);
   }
 
@@ -187,7 +188,7 @@ export class AiAppPipeline {
    * @param name Model name (the folder under the container).
    */
   @func({ cache: "never" })
-  async models(name = "digits-classifier"): Promise<string> {
+  async models(name = DEFAULT_MODEL_NAME): Promise<string> {
     return listModelVersions(this.storeTarget(), name);
   }
 
@@ -242,7 +243,7 @@ export class AiAppPipeline {
   @func({ cache: "never" })
   async imageDigest(tag = "main"): Promise<string> {
     const { registry, repository, auth } = this.registryTarget();
-    return imageDigest({ registry, repository, tag }, auth);
+    return resolveTagDigest({ registry, repository, tag }, auth);
   }
 
   /**
@@ -297,7 +298,7 @@ export class AiAppPipeline {
    * @param prerelease Let "latest" pick prereleases (e.g. 1.4.0-rc.1) too.
    */
   @func({ cache: "never" })
-  async ci(channel = "main", model?: Directory, modelName = "digits-classifier", modelVersion = "latest", prerelease = false): Promise<string> {
+  async ci(channel = "main", model?: Directory, modelName = DEFAULT_MODEL_NAME, modelVersion = "latest", prerelease = false): Promise<string> {
     const report = await runCi({
       source: this.source, build: this.buildOptions(), modelName, modelVersion, prerelease, channel,
       ...(model ? { model } : {}),
@@ -325,7 +326,7 @@ export class AiAppPipeline {
 
   /** The latest model of the configured store, or else the freshly trained sample model. */
   private async defaultModel(): Promise<Directory> {
-    return this.store ? fetchModelDirectory(this.storeTarget(), "digits-classifier", "latest") : this.trainSampleModel();
+    return this.store ? fetchModelDirectory(this.storeTarget(), DEFAULT_MODEL_NAME, "latest") : this.trainSampleModel();
   }
 
   private registryTarget(): RegistryTarget {

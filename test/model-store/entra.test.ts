@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { CredentialError } from "../../dagger/src/credentials/auth-mode.js";
-import { entraCredential, fixedToken, tokenFromFile } from "../../dagger/src/credentials/entra.js";
+import { entraCredential } from "../../dagger/src/credentials/entra.js";
+import { fixedToken, tokenFromFile } from "../../dagger/src/credentials/federated-token.js";
 import { rejectsWith } from "../support/expect.js";
 
 const ids = { tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47", clientId: "11111111-2222-3333-4444-555555555555" };

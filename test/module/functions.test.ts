@@ -1,6 +1,7 @@
 /** The module as `dagger functions` would show it, read with the SDK's own introspector. */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { clientGenFile, introspectModule } from "../support/introspect.js";
@@ -38,6 +39,10 @@ test("test is a check, serve is an up service, source defaults to the repository
   assert.is(source.type, "Directory");
   assert.is(source.defaultPath, "/");
   for (const p of ["**/node_modules", ".venv", "model/out"]) assert.ok(source.ignore?.includes(p), `source should ignore ${p}`);
+  // One list in two forms: what the module's upload leaves out (dagger.json) is what the source argument leaves out.
+  const dagger = JSON.parse(readFileSync(join(ROOT, "dagger.json"), "utf8")) as { include: string[] };
+  const uploadExcludes = dagger.include.filter((p) => p.startsWith("!")).map((p) => p.slice(1));
+  assert.equal([...(source.ignore ?? [])].filter((p) => p !== ".git").sort(), uploadExcludes.sort(), "index.ts SOURCE_IGNORE and dagger.json include must name the same paths");
 });
 
 test("no argument has a type the runtime cannot register", async () => {

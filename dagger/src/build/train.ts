@@ -10,7 +10,10 @@ export interface TrainOptions {
 
 export const TRAINED_MODEL_DIR = "/out/model";
 
-export function trainSampleModel(source: Directory, opts: TrainOptions): Directory {
+/** The version the sample model is trained as, unless told otherwise (and what the embedded default publishes). */
+export const SAMPLE_MODEL_VERSION = "1.0.0";
+
+export function trainedSampleModel(source: Directory, opts: TrainOptions): Directory {
   const model = source.directory("model");
   return withRequirements(pythonWithPipCache(), model, ["requirements.txt"])
     .withDirectory("/src/model", model, { exclude: ["out", "tests", "**/__pycache__"] })

@@ -46,4 +46,3 @@ export function entraCredential(auth: EntraAuth, client: EntraClientOptions = {}
   }
 }
 
-export { fixedToken, tokenFromFile } from "./federated-token.js";

@@ -17,7 +17,7 @@ import { publishImage } from "./publish.js";
 import { KubectlSession, kubectlContainer } from "../kubernetes/kubectl.js";
 import { DEFAULT_CLUSTER_WAIT, waitForCluster, WaitOptions } from "../kubernetes/cluster-ready.js";
 import { runAppTests } from "../build/test.js";
-import { trainSampleModel } from "../build/train.js";
+import { SAMPLE_MODEL_VERSION, trainedSampleModel } from "../build/train.js";
 import { localCluster } from "../kubernetes/k3s.js";
 import { CiReport } from "./report.js";
 import { appServiceUrl } from "../kubernetes/smoke.js";
@@ -25,8 +25,6 @@ import { appServiceUrl } from "../kubernetes/smoke.js";
 /** The repository the embedded default pushes to in its registry service. */
 export const EMBEDDED_REPOSITORY = "ai-app";
 
-/** The version the embedded default publishes its freshly trained sample model under. */
-export const SAMPLE_MODEL_VERSION = "1.0.0";
 
 export interface CiInputs {
   source: Directory;
@@ -82,7 +80,7 @@ async function embeddedCi(i: CiInputs): Promise<CiReport> {
   const started: Service[] = [azurite, registry];
   try {
     const store = azuriteTarget(azurite);
-    const sample = trainSampleModel(i.source, { name: i.modelName, version: SAMPLE_MODEL_VERSION, revision: i.build.revision });
+    const sample = trainedSampleModel(i.source, { name: i.modelName, version: SAMPLE_MODEL_VERSION, revision: i.build.revision });
     await publishModelDirectory(store, sample);
     const model = await fetchModelDirectory(store, i.modelName, "latest");
     const manifest = await verifyModelDirectory(model);

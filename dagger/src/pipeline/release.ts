@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { dag, Directory, Secret } from "@dagger.io/dagger";
 import { deployImage, DeployOptions, registryImageMetadata } from "../kubernetes/deploy.js";
 import { RegistryAuth } from "../registry/auth.js";
-import { imageDigest, registryLogin } from "../registry/push.js";
+import { registryLogin, resolveTagDigest } from "../registry/push.js";
 import { ClusterAccess } from "../kubernetes/kubectl.js";
 import { ReleaseReport } from "./report.js";
 import { appServiceUrl } from "../kubernetes/smoke.js";
@@ -24,7 +24,7 @@ export interface ReleaseInputs {
 }
 
 export async function runRelease(r: ReleaseInputs): Promise<ReleaseReport> {
-  const image = await imageDigest({ registry: r.registry, repository: r.repository, tag: r.tag }, r.auth);
+  const image = await resolveTagDigest({ registry: r.registry, repository: r.repository, tag: r.tag }, r.auth);
   // The engine reads the image's model labels with the same credentials as the digest lookup.
   const login = await registryLogin(r.registry, r.auth);
   const base = login ? dag.container().withRegistryAuth(`${r.registry}/${r.repository}`, login.username, login.secret) : dag.container();

@@ -8,7 +8,7 @@ import { AccessTokenSource, entraTokenFor, exchangeEntraToken } from "./acr.js";
 import { RegistryAuth } from "./auth.js";
 import { ACR_REFRESH_TOKEN_USER, RegistryCredentials, resolveDigest } from "./client.js";
 import { HttpOptions } from "./http.js";
-import { checkRepository, checkTag, ImageNameError, parseRegistry } from "./names.js";
+import { checkRepository, checkTag, parseRegistry } from "./names.js";
 
 export interface Published {
   /** `registry/repository@sha256:...` */
@@ -79,7 +79,7 @@ export async function pushTags(image: Container, target: { registry: string; rep
 }
 
 /** `registry/repository@sha256:...` for a tag, through the OCI API (never cached: tags move). */
-export async function imageDigest(
+export async function resolveTagDigest(
   target: { registry: string; repository: string; tag: string },
   auth: RegistryAuth<Secret>,
   http?: HttpOptions,
@@ -91,4 +91,3 @@ export async function imageDigest(
   return (await resolveDigest(target, credentials, http)).reference;
 }
 
-export { ImageNameError };
