@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     const modelDir = join(work, "model");
     await writeBigModel(modelDir);
     const store = new ModelStore(connect({ container: "models", auth: { accountUrl: az.accountUrl, accountKey: az.key } }, CLI_LABELS, "write"));
-    let t = performance.now();
+    const t = performance.now();
     await publishModel(store, await readLocalModel(modelDir));
     log(`published in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     rmSync(modelDir, { recursive: true });

@@ -9,6 +9,7 @@ process.env.PATH = [resolve(".tools/bin"), resolve("node_modules/.bin"), process
 const steps = [
   { name: "typecheck (tests, tools, module)", cmd: ["tsc", "-p", "tsconfig.json", "--noEmit"], kind: "check" },
   { name: "typecheck (module, as the runtime sees it)", cmd: ["tsc", "-p", "dagger/tsconfig.json", "--noEmit"], kind: "check" },
+  { name: "lint (ESLint, typescript-eslint)", cmd: ["eslint", "dagger/src", "test", "scripts", "eslint.config.js"], kind: "check" },
   { name: "layering (index -> pipeline -> capabilities -> shared, no cycle)", cmd: ["depcruise", "--config", ".dependency-cruiser.cjs", "dagger/src"], kind: "check" },
   { name: "TypeScript tests (uvu)", cmd: ["uvu", "-r", "tsx", "test", "\\.test\\.ts$"], kind: "uvu" },
   { name: "Python tests (pytest)", cmd: ["sh", "scripts/pytest.sh"], kind: "pytest" },
@@ -27,6 +28,7 @@ function run(cmd) {
 
 /** Counts from a runner's own closing lines; a step with none counts as one check. */
 function counts(kind, code, out) {
+  // eslint-disable-next-line no-control-regex -- strips the runners' ANSI colour codes
   const plain = out.replace(/\x1b\[[0-9;]*m/g, "");
   if (kind === "uvu") {
     const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? NaN);

@@ -32,6 +32,11 @@ const LABELS: Record<string, string> = {
 
 type Step = "read-revision" | "dry-run" | "apply" | "rollout-status" | "get-pods" | "get-events" | "undo" | "undo-status" | "diff";
 interface Result { exitCode?: number; stdout?: string; stderr?: string }
+/** The parts of a rendered Deployment these tests read. */
+interface Deployment {
+  metadata: { namespace: string };
+  spec: { replicas: number; template: { metadata: { annotations: Record<string, string> }; spec: { containers: { image: string }[] } } };
+}
 
 /** Which kubectl command an argv is (the second rollout status is the one after an undo). */
 function stepOf(args: string[], prefix: Op[]): Step | undefined {
@@ -142,8 +147,8 @@ test("deploy: kubectl pinned, kubeconfig only as a mounted Secret, digest manife
   const files = appliedManifests(engine, prefix);
   assert.equal(files.map((f) => f.path).sort(), ["deployment.yaml", "pdb.yaml", "service.yaml"]);
   assert.equal(await validateManifests(files), []);
-  const deployment = (parseAllDocuments(files.find((f) => f.path === "deployment.yaml")!.text)[0] as { toJS(): any }).toJS();
-  assert.is(deployment.spec.template.spec.containers[0].image, IMAGE);
+  const deployment = (parseAllDocuments(files.find((f) => f.path === "deployment.yaml")!.text)[0] as { toJS(): unknown }).toJS() as Deployment;
+  assert.is(deployment.spec.template.spec.containers[0]?.image, IMAGE);
   assert.is(deployment.metadata.namespace, "prod");
   assert.is(deployment.spec.template.metadata.annotations["ai-app-pipeline/model-version"], MODEL.version);
   assert.is(deployment.spec.template.metadata.annotations["ai-app-pipeline/git-revision"], REVISION);
@@ -265,7 +270,7 @@ test("manifests: the rendered, validated directory, without touching any cluster
   const files = engine.chainOf(String(result)).filter((o) => o.field === "withNewFile").map((o) => ({ path: String(o.args.path), text: String(o.args.contents) }));
   assert.equal(files.map((f) => f.path).sort(), ["deployment.yaml", "pdb.yaml", "service.yaml"]);
   assert.equal(await validateManifests(files), []);
-  const d = (parseAllDocuments(files.find((f) => f.path === "deployment.yaml")!.text)[0] as { toJS(): any }).toJS();
+  const d = (parseAllDocuments(files.find((f) => f.path === "deployment.yaml")!.text)[0] as { toJS(): unknown }).toJS() as Deployment;
   assert.is(d.spec.replicas, 3);
   assert.is(d.metadata.namespace, "staging");
   assert.match(files.find((f) => f.path === "deployment.yaml")!.text, "# Two pods at least", "comments kept");

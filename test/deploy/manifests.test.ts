@@ -14,6 +14,7 @@ import { imageLabels } from "../../dagger/src/build/image.js";
 import { APP_PORT, APP_UID } from "../../dagger/src/images.js";
 import { DIGEST, IMAGE, MODEL, REVISION, renderShipped as render, shippedManifests } from "./support.js";
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests walk untyped YAML objects by path
 type Obj = Record<string, any>;
 const objects = (files: ManifestFile[]): Obj[] => files.flatMap((f) => (parseAllDocuments(f.text) as { toJS(): Obj }[]).map((d) => d.toJS()));
 const byKind = (files: ManifestFile[], kind: string): Obj => objects(files).find((o) => o.kind === kind)!;

@@ -123,6 +123,7 @@ export async function registryImageMetadata(imageRef: string, base: Container = 
     if (e instanceof Error && e.message.startsWith(`image ${imageRef} has no model labels`)) throw e;
     throw new Error(
       `could not read the labels of ${imageRef} from its registry (log in first, e.g. az acr login --name <registry>): ${(e as Error).message}`,
+      { cause: e },
     );
   }
 }

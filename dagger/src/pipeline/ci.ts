@@ -4,7 +4,7 @@
  * pushed to a registry service and deployed to a k3s service, then smoke-tested.
  */
 import { randomUUID } from "node:crypto";
-import { Directory, Secret, Service } from "@dagger.io/dagger";
+import { Directory, Service } from "@dagger.io/dagger";
 import { deployImage, readImageMetadata } from "../kubernetes/deploy.js";
 import { azuriteService } from "../model-store/azurite-service.js";
 import { LOCAL_REGISTRY, pushTarballTags, registryService } from "../registry/embedded-registry.js";
