@@ -20,7 +20,7 @@ export type RolloutState = "complete" | "progressing" | "deadline-exceeded";
 export interface ApiState {
   namespace: string;
   /** Absent: the Deployment does not exist yet. */
-  deployment?: { name: string; revision: string; image: string; rollout: RolloutState };
+  deployment?: { name: string; revision: string; image: string; rollout: RolloutState } | undefined;
   /** Revision -> image of the ReplicaSets the Deployment owns. */
   replicaSets: Record<string, string>;
   pods: unknown[];
@@ -30,7 +30,7 @@ export interface ApiState {
   /** How a pod created through the API (kubectl run) ends: its exit code and its log. Default: exit 0, empty log. */
   podRun?: { exitCode: number; log: string };
   /** Readiness of the cluster itself, for the wait-for-cluster commands (default: all ready). */
-  cluster?: { readyz?: number; nodeReady?: boolean; defaultServiceAccount?: boolean };
+  cluster?: { readyz?: number; nodeReady?: boolean; defaultServiceAccount?: boolean } | undefined;
 }
 
 export interface Recorded {

@@ -64,7 +64,7 @@ export function namedObjectId(kind: string, name: string): string {
 export class FakeEngine {
   readonly token = randomBytes(12).toString("hex");
   readonly recorded: Recorded[] = [];
-  private server?: Server;
+  private server?: Server | undefined;
   private ids = new Map<string, Op[]>();
   private idsByKey = new Map<string, string>();
   private objectData = new Map<string, Record<string, unknown>>();

@@ -47,7 +47,7 @@ export interface InstallInputs {
   /** Its package-lock.json. */
   packageLock: string;
   /** Its .npmrc, if the upload holds one. */
-  npmrc?: string;
+  npmrc?: string | undefined;
 }
 
 export interface Installed {

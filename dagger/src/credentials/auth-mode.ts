@@ -21,23 +21,23 @@ export const ENTRA_MODES: readonly AuthMode[] = ["client-secret", "federated-tok
  */
 export interface AuthInput<S = string> {
   /** Storage account name. */
-  account?: string;
+  account?: string | undefined;
   /** Blob endpoint, e.g. https://acct.blob.core.windows.net or http://127.0.0.1:10000/devstoreaccount1. */
-  accountUrl?: string;
-  tenantId?: string;
-  clientId?: string;
-  serviceConnectionId?: string;
+  accountUrl?: string | undefined;
+  tenantId?: string | undefined;
+  clientId?: string | undefined;
+  serviceConnectionId?: string | undefined;
   /** Azure Pipelines' OIDC endpoint (System.OidcRequestUri); set by the agent, not a secret. */
-  oidcRequestUri?: string;
-  managedIdentity?: boolean;
-  connectionString?: S;
-  sasToken?: S;
-  accountKey?: S;
-  clientSecret?: S;
-  federatedToken?: S;
+  oidcRequestUri?: string | undefined;
+  managedIdentity?: boolean | undefined;
+  connectionString?: S | undefined;
+  sasToken?: S | undefined;
+  accountKey?: S | undefined;
+  clientSecret?: S | undefined;
+  federatedToken?: S | undefined;
   /** Path of a file holding the federated token (re-read on every use: such tokens rotate). */
-  federatedTokenFile?: string;
-  systemAccessToken?: S;
+  federatedTokenFile?: string | undefined;
+  systemAccessToken?: S | undefined;
 }
 
 export type AuthField = keyof AuthInput;

@@ -31,7 +31,7 @@ export interface RenderForImageOptions {
    * e.g. `() => registryImageMetadata(image)` or `() => readImageMetadata(builtContainer)`.
    */
   metadata?: ImageMetadata | (() => Promise<ImageMetadata>);
-  replicas?: number;
+  replicas?: number | undefined;
 }
 
 export interface KubectlOptions extends RenderForImageOptions, ApplyOptions {

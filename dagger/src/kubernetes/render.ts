@@ -43,7 +43,7 @@ export class RenderError extends Error {
 }
 
 /** Metadata from image labels; empty labels (absent) are left out. */
-export function imageMetadataFromLabels(labels: Partial<Record<"revision" | "modelName" | "modelVersion" | "modelSha256", string>>): ImageMetadata {
+export function imageMetadataFromLabels(labels: Partial<Record<"revision" | "modelName" | "modelVersion" | "modelSha256", string | undefined>>): ImageMetadata {
   const clean = (s?: string) => (s && s.trim() ? s.trim() : undefined);
   const [name, version, sha256] = [clean(labels.modelName), clean(labels.modelVersion), clean(labels.modelSha256)];
   const revision = clean(labels.revision);

@@ -21,8 +21,18 @@ export interface RegistryTarget {
   auth: RegistryAuth<Secret>;
 }
 
+/** `with-registry`'s arguments, each optional one possibly given as undefined. */
+export interface RegistryArgs {
+  address: string;
+  repository: string;
+  username?: string | undefined;
+  password?: Secret | undefined;
+  entraToken?: Secret | undefined;
+  tenantId?: string | undefined;
+}
+
 /** Checks address, repository and the auth flags now, where the user typed them. */
-export function registrySettings(args: Required<Pick<RegistrySettings, "address" | "repository">> & RegistrySettings): RegistrySettings {
+export function registrySettings(args: RegistryArgs): RegistrySettings {
   parseRegistry(args.address);
   checkRepository(args.repository, args.address);
   const settings = Object.assign(new RegistrySettings(), args);
