@@ -13,7 +13,8 @@ import { REGCTL_BINARY, REGCTL_USER, TARBALL_PATH } from "../../dagger/src/regis
 import { FakeEngine, namedObjectId, Op } from "../support/fake-engine.js";
 import { contextDir, queriesOutsideSetSecret, repositoryFiles, modelJsonReads } from "../support/graph.js";
 import { dag } from "../support/sdk.js";
-import { pushImage, RunningRegistry, startRegistry } from "../support/registry.js";
+import { pushImage } from "../support/oci-push.js";
+import { RunningRegistry, startRegistry } from "../support/registry.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
 
 const REVISION = "0123456789abcdef0123456789abcdef01234567";

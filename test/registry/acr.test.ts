@@ -9,7 +9,8 @@ import { AccessTokenSource, ACR_ENTRA_SCOPE, discoverAcrEndpoints, entraTokenFor
 import { checkRealm } from "../../dagger/src/registry/client.js";
 import { RegistryError } from "../../dagger/src/registry/http.js";
 import { parseRegistry } from "../../dagger/src/registry/names.js";
-import { FakeAcr, fakeEntraToken, RunningRegistry, startFakeAcr, startRegistry } from "../support/registry.js";
+import { FakeAcr, fakeEntraToken, startFakeAcr } from "../support/fake-acr.js";
+import { RunningRegistry, startRegistry } from "../support/registry.js";
 
 const TENANT = "11111111-2222-3333-4444-555555555555";
 const OTHER_TENANT = "99999999-8888-7777-6666-555555555555";

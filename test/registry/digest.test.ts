@@ -9,20 +9,10 @@ import * as assert from "uvu/assert";
 import { exchangeEntraToken } from "../../dagger/src/registry/acr.js";
 import { RegistryClient, resolveDigest } from "../../dagger/src/registry/client.js";
 import { RegistryError } from "../../dagger/src/registry/http.js";
-import {
-  basicAuth,
-  FakeAcr,
-  fakeEntraToken,
-  freePort,
-  MEDIA,
-  pushImage,
-  pushIndex,
-  RunningRegistry,
-  signRegistryToken,
-  startFakeAcr,
-  startFaultProxy,
-  startRegistry,
-} from "../support/registry.js";
+import { FakeAcr, fakeEntraToken, signRegistryToken, startFakeAcr } from "../support/fake-acr.js";
+import { startFaultProxy } from "../support/http-fault-proxy.js";
+import { basicAuth, MEDIA, pushImage, pushIndex } from "../support/oci-push.js";
+import { freePort, RunningRegistry, startRegistry } from "../support/registry.js";
 
 const FAST = { baseDelayMs: 1, maxDelayMs: 5 };
 const TENANT = "11111111-2222-3333-4444-555555555555";

@@ -19,7 +19,7 @@ import {
   revisionTag,
 } from "../../dagger/src/registry/names.js";
 import { checkCreated } from "../../dagger/src/build/image.js";
-import { fakeEntraToken } from "../support/registry.js";
+import { fakeEntraToken } from "../support/fake-acr.js";
 
 const throwsName = (fn: () => unknown, re: RegExp) => {
   try {

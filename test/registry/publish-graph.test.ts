@@ -13,7 +13,10 @@ import { APP_PERMISSIONS, LAYER_MTIME, MODEL_PERMISSIONS } from "../../dagger/sr
 import { FakeEngine, Op } from "../support/fake-engine.js";
 import { contextDir, execsStartingWith, queriesOutsideSetSecret, modelJsonReads, RootLayerCopy, rootLayerCopies } from "../support/graph.js";
 import { introspectModule } from "../support/introspect.js";
-import { basicAuth, callWithSecrets, fakeEntraToken, pushImage, signRegistryToken, startFakeAcr, startRegistry } from "../support/registry.js";
+import { callWithSecrets } from "../support/entrypoint-secrets.js";
+import { fakeEntraToken, signRegistryToken, startFakeAcr } from "../support/fake-acr.js";
+import { basicAuth, pushImage } from "../support/oci-push.js";
+import { startRegistry } from "../support/registry.js";
 import { dag } from "../support/sdk.js";
 import { contextDirectoryId, recordGraph } from "../support/session.js";
 

@@ -11,7 +11,9 @@ import * as assert from "uvu/assert";
 import { exchangeEntraToken } from "../../dagger/src/registry/acr.js";
 import { RegistryCredentials, resolveDigest } from "../../dagger/src/registry/client.js";
 import { RegistryError, requestWithRetry } from "../../dagger/src/registry/http.js";
-import { basicAuth, fakeEntraToken, reply, ScriptedServer, SeenRequest, startScriptedServer } from "../support/registry.js";
+import { fakeEntraToken } from "../support/fake-acr.js";
+import { basicAuth } from "../support/oci-push.js";
+import { reply, ScriptedServer, SeenRequest, startScriptedServer } from "../support/scripted-server.js";
 
 const FAST = { baseDelayMs: 1, maxDelayMs: 5, attempts: 2 };
 const ENTRA = fakeEntraToken("11111111-2222-3333-4444-555555555555");
