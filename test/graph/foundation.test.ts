@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { APP_UID, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { Op } from "../support/fake-engine.js";
-import { baseImages, contextDir, execsStartingWith, indexOf, isPinnedImage, modelJsonReads, rootLayerCopies } from "../support/graph.js";
+import { baseImages, contextDir, execsStartingWith, indexOf, isPinnedImage, modelJsonReads, rootLayerCopies, runs } from "../support/graph.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
 
 const SHA = "b".repeat(64);
@@ -23,8 +23,8 @@ function responder(overrides: (chain: Op[]) => unknown = () => undefined) {
   };
 }
 
-const isExec = (argv0: string) => (chain: Op[]) =>
-  chain.at(-1)?.field === "exitCode" && (chain.at(-2)?.args.args as string[] | undefined)?.[0] === argv0;
+/** The exit code of a command run by `tool` (a named matcher, see test/support/graph.ts). */
+const isExec = (tool: string) => (chain: Op[]) => chain.at(-1)?.field === "exitCode" && runs(tool)(chain.at(-2));
 
 const pipeline = () => new AiAppPipeline(contextDir("/"), "0123456789abcdef0123456789abcdef01234567");
 
@@ -39,7 +39,7 @@ test("test: pinned python, requirements layer before the source, pytest last", a
   const [pytest] = execsStartingWith(engine, ["python", "-m", "pytest"]);
   assert.ok(pytest, "pytest exec missing");
   const chain = pytest!.prefix;
-  const install = indexOf(chain, (o) => o.field === "withExec" && (o.args.args as string[])[0] === "pip");
+  const install = indexOf(chain, runs("pip"));
   const source = indexOf(chain, (o) => o.field === "withDirectory" && o.args.path === "/src/app");
   assert.ok(install >= 0 && source > install, "pip install must come before the app source is copied");
   assert.ok(chain.some((o) => o.field === "withMountedCache" && o.args.path === "/root/.cache/pip"), "pip cache volume");
@@ -48,7 +48,7 @@ test("test: pinned python, requirements layer before the source, pytest last", a
 test("test: a failing suite fails the function with pytest's output", async () => {
   const { error } = await recordGraph(() => pipeline().test(), {
     respond: responder((c) =>
-      isExec("python")(c) ? 1 : c.at(-1)?.field === "combinedOutput" ? "FAILED tests/test_api.py::test_score - assert 400 == 200\n1 failed in 0.2s" : undefined),
+      isExec("pytest")(c) ? 1 : c.at(-1)?.field === "combinedOutput" ? "FAILED tests/test_api.py::test_score - assert 400 == 200\n1 failed in 0.2s" : undefined),
   });
   assert.ok(error, "expected a failure");
   assert.match(error!.message, /app tests failed \(pytest exit code 1\)/);
@@ -75,7 +75,7 @@ test("build: verified model mounted at /models, non-root, labelled, deps before 
   assert.is(labels["org.opencontainers.image.revision"], "0123456789abcdef0123456789abcdef01234567");
   assert.is(labels["ai-app-pipeline.model.version"], "1.4.0");
   assert.is(labels["ai-app-pipeline.model.sha256"], SHA);
-  const deps = indexOf(chain, (o) => o.field === "withExec" && (o.args.args as string[])[0] === "pip");
+  const deps = indexOf(chain, runs("pip"));
   assert.is(app?.path, "app");
   const copies = chain.flatMap((o, i) => (o.field === "withDirectory" && o.args.path === "/" ? [i] : []));
   assert.ok(deps >= 0 && copies.length === 2 && copies[0]! > deps, "dependencies layer before the model and the app code");
@@ -120,7 +120,7 @@ test("through the SDK entrypoint: build decodes --model and returns a container"
 test("through the SDK entrypoint: a failing test suite is returned as the function's error", async () => {
   const run = await callThroughEntrypoint({
     call: { parentName: "AiAppPipeline", name: "test", parent: { source: contextDirectoryId("/"), revision: "dev" } },
-    respond: responder((c) => (isExec("python")(c) ? 2 : c.at(-1)?.field === "combinedOutput" ? "ERROR collecting tests" : undefined)),
+    respond: responder((c) => (isExec("pytest")(c) ? 2 : c.at(-1)?.field === "combinedOutput" ? "ERROR collecting tests" : undefined)),
   });
   assert.is(run.exitCode, 1);
   assert.match(run.error ?? "", /app tests failed \(pytest exit code 2\)/);

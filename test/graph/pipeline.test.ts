@@ -8,10 +8,9 @@ import { AiAppPipeline } from "../../dagger/src/index.js";
 import { IMAGES } from "../../dagger/src/images.js";
 import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
 import { ciMode } from "../../dagger/src/pipeline/ci.js";
-import { CLI } from "../../dagger/src/model-store/step.js";
-import { REGCTL_BINARY, REGCTL_USER, TARBALL_PATH } from "../../dagger/src/registry/regctl.js";
+import { REGCTL_USER, TARBALL_PATH } from "../../dagger/src/registry/regctl.js";
 import { FakeEngine, namedObjectId, Op } from "../support/fake-engine.js";
-import { contextDir, queriesOutsideSetSecret, repositoryFiles, modelJsonReads } from "../support/graph.js";
+import { commandOf, contextDir, execArgv, flagValue, lastExec, modelJsonReads, queriesOutsideSetSecret, repositoryFiles, runs } from "../support/graph.js";
 import { dag } from "../support/sdk.js";
 import { pushImage } from "../support/oci-push.js";
 import { RunningRegistry, startRegistry } from "../support/registry.js";
@@ -28,8 +27,7 @@ const READY_NODES = JSON.stringify({ items: [{ status: { conditions: [{ type: "R
 const ACR_PASSWORD = "acr-PASSWORD-plaintext-42";
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: KUBE-TOKEN-plaintext}}]\n";
 
-const argvOf = (op: Op | undefined) => (op?.args.args as string[] | undefined) ?? [];
-const lastExec = (chain: Op[]) => [...chain].reverse().find((o) => o.field === "withExec");
+const argvOf = execArgv;
 
 interface Knobs {
   pytestExit?: number;
@@ -44,7 +42,6 @@ function responder(k: Knobs = {}) {
     if (repo !== undefined) return repo;
     const leaf = chain.at(-1)!;
     const parent = chain.slice(0, -1);
-    const exec = argvOf(parent.at(-1)?.field === "withExec" ? parent.at(-1) : undefined);
     const manifest = modelJson(chain);
     if (manifest !== undefined) return manifest;
     if (leaf.field === "label") {
@@ -54,23 +51,20 @@ function responder(k: Knobs = {}) {
       };
       return labels[String(leaf.args.name)] ?? null;
     }
-    if (exec[0] === "python" && exec[2] === "pytest") {
+    const ran = parent.at(-1)?.field === "withExec" ? parent.at(-1) : undefined;
+    const is = (tool: string, verb?: string) => runs(tool, verb)(ran);
+    if (is("pytest")) {
       if (leaf.field === "exitCode") return k.pytestExit ?? 0;
       if (leaf.field === "combinedOutput") return k.pytestExit ? "FAILED tests/test_routes.py::test_version\n1 failed in 0.3s" : "12 passed in 0.4s";
     }
-    if (leaf.field === "stdout" && CLI.every((a, i) => exec[i] === a)) {
-      const cmd = exec[CLI.length];
-      if (cmd === "resolve") return RESOLVED + "\n";
-      if (cmd === "publish") return 'published digits-classifier 1.0.0 to container "models"\n';
-    }
-    if (exec[0] === REGCTL_BINARY && exec[4] === "digest" && leaf.field === "stdout") return `${PUSHED_DIGEST}\n`;
-    if (exec[0] === "kubectl") {
-      if (exec[1] === "get" && exec[2] === "nodes" && leaf.field === "stdout") return READY_NODES;
-      if (exec[1] === "run" && leaf.field === "stdout") return (k.smoke ?? SMOKE_OK) + "\n";
-      if (exec[1] === "run" && leaf.field === "exitCode") return k.smoke ? 1 : 0;
-      if (exec[1] === "rollout" && exec[2] === "status" && leaf.field === "exitCode") return k.rolloutExit ?? 0;
-      if (exec[1] === "get" && String(exec[2]).startsWith("deployment/") && leaf.field === "stdout") return "3\n";
-    }
+    if (leaf.field === "stdout" && is("model-store", "resolve")) return RESOLVED + "\n";
+    if (leaf.field === "stdout" && is("model-store", "publish")) return 'published digits-classifier 1.0.0 to container "models"\n';
+    if (leaf.field === "stdout" && is("regctl", "image digest")) return `${PUSHED_DIGEST}\n`;
+    if (leaf.field === "stdout" && is("kubectl", "get nodes")) return READY_NODES;
+    if (is("kubectl", "run") && leaf.field === "stdout") return (k.smoke ?? SMOKE_OK) + "\n";
+    if (is("kubectl", "run") && leaf.field === "exitCode") return k.smoke ? 1 : 0;
+    if (is("kubectl", "rollout status") && leaf.field === "exitCode") return k.rolloutExit ?? 0;
+    if (is("kubectl", "get deployment/ai-app") && leaf.field === "stdout") return "3\n";
     return undefined;
   };
 }
@@ -86,10 +80,7 @@ function startedServices(engine: FakeEngine): string[] {
 function firstQuery(engine: FakeEngine, pred: (chain: Op[]) => boolean): number {
   return engine.recorded.findIndex((r) => pred(r.chain));
 }
-const isCli = (cmd: string) => (chain: Op[]) => {
-  const e = argvOf(lastExec(chain));
-  return CLI.every((a, i) => e[i] === a) && e[CLI.length] === cmd;
-};
+const isCli = (cmd: string) => (chain: Op[]) => runs("model-store", cmd)(lastExec(chain));
 
 test("ci mode: embedded only when nothing points at Azure", () => {
   assert.is(ciMode({}), "embedded");
@@ -101,19 +92,19 @@ test("ci with no Azure arguments: Azurite, registry and k3s started; sample mode
   const { engine, error, result } = await recordGraph(() => pipeline().ci(), { respond: responder() });
   assert.is(error, undefined, String(error));
   assert.equal(startedServices(engine).sort(), [IMAGES.azurite, IMAGES.k3s, IMAGES.registry].sort());
-  const tests = firstQuery(engine, (c) => argvOf(lastExec(c))[2] === "pytest");
+  const tests = firstQuery(engine, (c) => runs("pytest")(lastExec(c)));
   const published = firstQuery(engine, isCli("publish"));
   const resolved = firstQuery(engine, isCli("resolve"));
   assert.ok(tests >= 0 && published > tests && resolved > published, `order: tests ${tests} < publish-model ${published} < resolve ${resolved}`);
   // the sample model is what gets published: the publish container mounts train.py's output
   const pub = engine.find("withExec").find((e) => isCli("publish")([...e.prefix, e.op]))!;
   const mounted = pub.prefix.find((o) => o.field === "withDirectory" && o.args.path === "/in/model");
-  assert.ok(engine.chainOf(String(mounted!.args.source)).some((o) => o.field === "withExec" && argvOf(o)[1] === "model/train.py"));
+  assert.ok(engine.chainOf(String(mounted!.args.source)).some((o) => runs("model/train.py")(o)));
   // pushed to the plain-HTTP registry service by regctl from the image tarball (never Container.publish,
   // which would speak HTTPS to it), three tags, each read back; that digest is what kubectl applies
   assert.is(engine.find("publish").length, 0, "no Container.publish to the registry service");
-  const imports = engine.find("withExec").filter((e) => argvOf(e.op)[0] === REGCTL_BINARY && argvOf(e.op)[4] === "import");
-  assert.equal(imports.map((e) => argvOf(e.op)[5]), [`registry:5000/ai-app:${REVISION}`, "registry:5000/ai-app:model-1.0.0", "registry:5000/ai-app:main"]);
+  const imports = engine.find("withExec").filter((e) => runs("regctl", "image import")(e.op));
+  assert.equal(imports.map((e) => commandOf(e.op)!.argv.at(-2)), [`registry:5000/ai-app:${REVISION}`, "registry:5000/ai-app:model-1.0.0", "registry:5000/ai-app:main"]);
   for (const e of imports) {
     assert.ok(argvOf(e.op).includes("reg=registry:5000,tls=disabled"), "plain HTTP for that one host");
     const mount = e.prefix.find((o) => o.field === "withMountedFile" && o.args.path === TARBALL_PATH);
@@ -129,9 +120,9 @@ test("ci with no Azure arguments: Azurite, registry and k3s started; sample mode
   const firstApply = kubectlSteps.findIndex((s) => s.startsWith("apply"));
   assert.equal(kubectlSteps.slice(0, 3), ["get --raw=/readyz", "get nodes", "get serviceaccount/default"], kubectlSteps.join("\n"));
   assert.ok(firstApply > 2, "apply after the readiness probes");
-  const smoke = engine.find("withExec").find((e) => argvOf(e.op)[1] === "run")!;
-  assert.is(argvOf(smoke.op)[argvOf(smoke.op).indexOf("--image") + 1], digestRef);
-  const applied = engine.find("withExec").filter((e) => argvOf(e.op)[1] === "apply");
+  const smoke = engine.find("withExec").find((e) => runs("kubectl", "run")(e.op))!;
+  assert.is(flagValue(argvOf(smoke.op), "--image"), digestRef);
+  const applied = engine.find("withExec").filter((e) => runs("kubectl", "apply")(e.op));
   assert.ok(applied.length >= 1, "kubectl apply ran");
   assert.match(String(result), /smoke test: passed/);
   assert.match(String(result), /mode: embedded default/);
@@ -187,8 +178,8 @@ test("ci with Azure arguments: the model is fetched first (fresh federated token
     { respond: responder({ pytestExit: 1 }) },
   );
   assert.match(error?.message ?? "", /app tests failed/);
-  const fetched = firstQuery(engine, (c) => argvOf(lastExec(c))[CLI.length] === "fetch");
-  const tests = firstQuery(engine, (c) => argvOf(lastExec(c))[2] === "pytest");
+  const fetched = firstQuery(engine, isCli("fetch"));
+  const tests = firstQuery(engine, (c) => runs("pytest")(lastExec(c)));
   assert.ok(fetched >= 0 && tests > fetched, `model fetched (${fetched}) before the tests (${tests})`);
   assert.is(engine.find("publish").length, 0);
   assert.is(engine.find("withRegistryAuth").length, 0);
@@ -249,12 +240,12 @@ test("release through the SDK entrypoint: main resolved to its digest by the rea
   assert.is(run.exitCode, 0, run.output);
   const ref = `${registry!.address}/ai-app@${digest}`;
   assert.match(String(run.value), new RegExp(`released: main -> ${ref.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
-  const kubectl = run.engine.find("withExec").filter((e) => argvOf(e.op)[0] === "kubectl");
-  const apply = kubectl.find((e) => argvOf(e.op)[1] === "apply" && !argvOf(e.op).includes("--dry-run=server"))!;
-  const rollout = kubectl.find((e) => argvOf(e.op)[1] === "rollout")!;
-  const smoke = kubectl.find((e) => argvOf(e.op)[1] === "run")!;
+  const kubectl = run.engine.find("withExec").filter((e) => runs("kubectl")(e.op));
+  const apply = kubectl.find((e) => runs("kubectl", "apply")(e.op) && !argvOf(e.op).includes("--dry-run=server"))!;
+  const rollout = kubectl.find((e) => runs("kubectl", "rollout status")(e.op))!;
+  const smoke = kubectl.find((e) => runs("kubectl", "run")(e.op))!;
   assert.ok(apply && rollout && smoke, "apply, rollout status and the smoke pod ran");
-  assert.is(argvOf(smoke.op)[argvOf(smoke.op).indexOf("--image") + 1], ref, "the smoke pod runs the released digest");
+  assert.is(flagValue(argvOf(smoke.op), "--image"), ref, "the smoke pod runs the released digest");
   assert.ok(argvOf(smoke.op).includes("--namespace") && argvOf(smoke.op).includes("ai-app"));
   for (const e of kubectl) {
     assert.ok(e.prefix.some((o) => o.field === "withMountedSecret" && o.args.path === "/run/kube/config"), "kubeconfig mounted as a secret");

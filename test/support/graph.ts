@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Directory, dag } from "./sdk.js";
 import { ROOT } from "./session.js";
+import { CLI } from "../../dagger/src/model-store/step.js";
 import { FakeEngine, Op, contextDirectoryId } from "./fake-engine.js";
 
 /** A Directory that the fake engine resolves as a context directory at `path`. */
@@ -92,4 +93,59 @@ export function rootLayerCopies(engine: FakeEngine, chain: Op[]): RootLayerCopy[
       const copy = tree.find((t) => t.field === "withDirectory")!;
       return { path: String(copy.args.path), owner: o.args.owner, copy, timestamps: tree.at(-1)?.field === "withTimestamps" ? tree.at(-1)!.args.timestamp : undefined };
     });
+}
+
+// ---- named matchers for execs: what a command is, not where its words sit in the argv ----------
+
+/** The argv of a `withExec` op; [] for any other op or none. */
+export function execArgv(op: Op | undefined): string[] {
+  return op?.field === "withExec" ? ((op.args.args as string[] | undefined) ?? []) : [];
+}
+
+/** The last `withExec` of a chain (the command whose output a leaf such as `stdout` reads). */
+export function lastExec(chain: Op[]): Op | undefined {
+  return [...chain].reverse().find((o) => o.field === "withExec");
+}
+
+
+/** Flags whose value is the next word (so it is not taken for a subcommand). */
+const FLAGS_WITH_VALUES = new Set(["--host", "--namespace", "--image", "--name", "--version", "--out"]);
+
+/**
+ * What an exec runs, by name: the tool (`kubectl`, `regctl`, `pytest`, `pip`, `model-store`, a
+ * script such as `model/train.py`, or the binary's name) and its subcommand words before any
+ * flag (`rollout status`, `image import`, `fetch`).
+ */
+export function commandOf(op: Op | undefined): { tool: string; verb: string; argv: string[] } | undefined {
+  const argv = execArgv(op);
+  if (!argv.length) return undefined;
+  if (CLI.every((a, i) => argv[i] === a)) return { tool: "model-store", verb: argv[CLI.length] ?? "", argv };
+  const bin = argv[0]!.split("/").at(-1)!;
+  if (bin === "python" && argv[1] === "-m") return { tool: argv[2] ?? "", verb: "", argv };
+  if (bin === "python" && argv[1]?.endsWith(".py")) return { tool: argv[1], verb: "", argv };
+  const words: string[] = [];
+  for (let i = 1; i < argv.length; i++) {
+    const w = argv[i]!;
+    if (w.startsWith("-")) {
+      if (FLAGS_WITH_VALUES.has(w)) i++;
+      continue;
+    }
+    words.push(w);
+  }
+  const verbLength = bin === "kubectl" && ["rollout", "get"].includes(words[0] ?? "") ? 2 : bin === "regctl" ? 2 : 1;
+  return { tool: bin, verb: words.slice(0, verbLength).join(" "), argv };
+}
+
+/** An exec matcher: `runs("kubectl", "rollout status")`, `runs("pytest")`, `runs("model-store", "publish")`. */
+export function runs(tool: string, verb?: string): (op: Op | undefined) => boolean {
+  return (op) => {
+    const c = commandOf(op);
+    return c !== undefined && c.tool === tool && (verb === undefined || c.verb === verb || c.verb.startsWith(`${verb} `));
+  };
+}
+
+/** The value after `flag` in an argv (e.g. `--image`), or undefined. */
+export function flagValue(argv: string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag);
+  return i >= 0 ? argv[i + 1] : undefined;
 }
