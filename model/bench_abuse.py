@@ -48,13 +48,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+import harness
+import train
 
-import harness  # noqa: E402
-import train  # noqa: E402
-
-DEPLOYMENT = HERE.parent / "k8s" / "deployment.yaml"
+DEPLOYMENT = Path(__file__).resolve().parents[1] / "k8s" / "deployment.yaml"
 PROBE_PERIOD = 0.25
 PROBE_TIMEOUT = 5.0
 TARGET_MS = 1000.0

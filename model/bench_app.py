@@ -24,11 +24,8 @@ import threading
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-import harness  # noqa: E402
-import train  # noqa: E402
+import harness
+import train
 
 WARMUP = 200
 

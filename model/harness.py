@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import base64
 import io
-import sys
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
-APP_DIR = REPO / "app"
+# The app's test kit (app/tests/support.py) starts gunicorn exactly as production does; the model's
+# tests and benchmarks reuse it from here. It comes with the app project (see app/pyproject.toml).
+from support import Gunicorn, free_port, refused_start
+
+__all__ = ["Gunicorn", "b64", "free_port", "refused_start", "render_digit_png"]
 
 
 def render_digit_png(features: np.ndarray, side: int = 32) -> bytes:
@@ -28,7 +29,3 @@ def render_digit_png(features: np.ndarray, side: int = 32) -> bytes:
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
-
-# The app's own test harness starts gunicorn exactly as production does; the model tests reuse it.
-sys.path.insert(0, str(APP_DIR / "tests"))
-from support import Gunicorn, free_port, refused_start  # noqa: E402,F401

@@ -1,15 +1,7 @@
-import sys
-from pathlib import Path
-
 import pytest
 
-HERE = Path(__file__).resolve().parent
-for path in (HERE.parent, HERE):  # app/ (the scoring package) and app/tests (support.py)
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-import support  # noqa: E402
-from scoring import create_app  # noqa: E402
+import support
+from scoring import create_app
 
 
 @pytest.fixture()

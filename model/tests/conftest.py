@@ -3,11 +3,9 @@ from pathlib import Path
 
 import pytest
 
-MODEL_DIR = Path(__file__).resolve().parents[1]
-if str(MODEL_DIR) not in sys.path:
-    sys.path.insert(0, str(MODEL_DIR))
+import train
 
-import train  # noqa: E402
+MODEL_DIR = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
