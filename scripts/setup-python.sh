@@ -1,7 +1,7 @@
 #!/bin/sh
 # Prepares the project-local virtualenv (.venv): the app (with its test extra) and the model
 # installed in editable mode from their pyproject.toml, whose dependencies are the pinned
-# requirements files. Safe to run again.
+# requirements files, and the pinned linter. Safe to run again.
 set -eu
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
@@ -9,5 +9,5 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-  -e "./app[test]" -e ./model
+  -e "./app[test]" -e ./model -r requirements-lint.txt
 echo "python virtualenv ready: .venv ($(.venv/bin/python --version))"

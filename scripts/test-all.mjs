@@ -11,6 +11,7 @@ const steps = [
   { name: "typecheck (module, as the runtime sees it)", cmd: ["tsc", "-p", "dagger/tsconfig.json", "--noEmit"], kind: "check" },
   { name: "lint (ESLint, typescript-eslint)", cmd: ["eslint", "dagger/src", "test", "scripts", "eslint.config.js"], kind: "check" },
   { name: "layering (index -> pipeline -> capabilities -> shared, no cycle)", cmd: ["depcruise", "--config", ".dependency-cruiser.cjs", "dagger/src"], kind: "check" },
+  { name: "Python lint (ruff, ruff.toml)", cmd: [".venv/bin/ruff", "check", "--no-cache"], kind: "check" },
   { name: "TypeScript tests (uvu)", cmd: ["uvu", "-r", "tsx", "test", "\\.test\\.ts$"], kind: "uvu" },
   { name: "Python tests (pytest)", cmd: ["sh", "scripts/pytest.sh"], kind: "pytest" },
 ];

@@ -45,7 +45,7 @@ class _Deadline:
     def check(self) -> None:
         if time.monotonic() >= self.end:
             self.expired = True
-            raise socket.timeout()
+            raise TimeoutError()
 
     def close(self) -> None:
         if self._watch is not None and WATCHDOG.release(self._watch):

@@ -132,6 +132,6 @@ def score():
                 {"label": labels[j], "probability": round(float(row[j]), 6)} for j in order
             ]
         }
-        for row, order in zip(probabilities, top)
+        for row, order in zip(probabilities, top, strict=True)
     ]
     return jsonify(predictions=predictions, model={"name": model.name, "version": model.version})

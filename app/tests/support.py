@@ -15,9 +15,9 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
-import struct
 import time
 import urllib.error
 import urllib.request
@@ -222,7 +222,7 @@ class Gunicorn:
             preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
         )
 
-    def __enter__(self) -> "Gunicorn":
+    def __enter__(self) -> Gunicorn:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -121,7 +121,7 @@ def test_trickled_headers_are_cut_off_by_header_timeout(server):
             try:
                 sock.send(b"a")
                 closed = sock.recv(1) == b""
-            except socket.timeout:
+            except TimeoutError:
                 pass
             except (BrokenPipeError, ConnectionResetError):
                 closed = True

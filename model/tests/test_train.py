@@ -154,7 +154,10 @@ def test_versions_the_store_accepts_are_accepted(version):
 def test_build_metadata_has_no_precedence():
     key = train.semver_precedence
     assert key("1.0.0+build.1") == key("1.0.0+build.2") == key("1.0.0")
-    ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.9.0", "1.10.0", "2.0.0"]
+    ordered = [
+        "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1",
+        "1.0.0", "1.9.0", "1.10.0", "2.0.0",
+    ]
     assert sorted(reversed(ordered), key=key) == ordered
     assert key("1.0") is None
 
