@@ -27,6 +27,7 @@ const SOURCE_IGNORE = [
   ".tmp",
   "bench-out",
   ".tools",
+  "**/*.egg-info",
   ".git",
 ];
 
