@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import http.client
 import io
 import json
@@ -49,7 +48,6 @@ import numpy as np
 from PIL import Image, ImageFile
 
 import harness
-import train
 
 DEPLOYMENT = Path(__file__).resolve().parents[1] / "k8s" / "deployment.yaml"
 PROBE_PERIOD = 0.25
@@ -308,14 +306,10 @@ def main(argv=None) -> int:
     ok = True
     with tempfile.TemporaryDirectory(prefix="bench-abuse-") as scratch:
         scratch = Path(scratch)
-        model_dir = args.model_dir
+        model_dir = harness.bench_model(args.model_dir, scratch)
         if model_dir is None:
-            model_dir = scratch / "model"
-            with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the figures
-                if train.main(["--out", str(model_dir)]) != 0:
-                    return 1
-        _, x_heldout, _, _ = train.load_split()
-        digit = json.dumps({"input": [harness.b64(harness.render_digit_png(x_heldout[0], side=32))]}).encode()
+            return 1
+        digit, _ = harness.one_digit_request()
 
         with harness.Gunicorn(model_dir, scratch / "logs", workers=args.workers, extra_env=env,
                               cpus=server_cpus) as app:

@@ -14,7 +14,6 @@ request failed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import json
 import math
@@ -25,7 +24,6 @@ import time
 from pathlib import Path
 
 import harness
-import train
 
 WARMUP = 200
 
@@ -92,14 +90,10 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-app-") as scratch:
         scratch = Path(scratch)
-        model_dir = args.model_dir
+        model_dir = harness.bench_model(args.model_dir, scratch)
         if model_dir is None:
-            model_dir = scratch / "model"
-            with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the figures
-                if train.main(["--out", str(model_dir)]) != 0:
-                    return 1
-        _, x_heldout, _, y_heldout = train.load_split()
-        body = json.dumps({"input": [harness.b64(harness.render_digit_png(x_heldout[0], side=32))]}).encode()
+            return 1
+        body, label = harness.one_digit_request()
 
         results: dict[str, float] = {}
         failed = 0
@@ -109,7 +103,7 @@ def main(argv=None) -> int:
             if status != 200:
                 print(f"bench: /score answered {status}: {reply}", file=sys.stderr)
                 return 1
-            print(f"# label {y_heldout[0]} -> {reply['predictions'][0]['top3'][0]}", file=sys.stderr)
+            print(f"# label {label} -> {reply['predictions'][0]['top3'][0]}", file=sys.stderr)
             for method, path, payload in (("POST", "/score", body), ("GET", "/healthz", None)):
                 run_case(app.host, app.port, method, path, payload, 1, WARMUP, args.seconds)
             for concurrency in (1, 8):

@@ -4,7 +4,11 @@ end-to-end tests and benchmark, and renders load_digits samples as the images a 
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
+import json
+import sys
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -13,7 +17,7 @@ from PIL import Image
 # tests and benchmarks reuse it from here. It comes with the app project (see app/pyproject.toml).
 from support import Gunicorn, free_port, refused_start
 
-__all__ = ["Gunicorn", "b64", "free_port", "refused_start", "render_digit_png"]
+__all__ = ["Gunicorn", "b64", "bench_model", "free_port", "one_digit_request", "refused_start", "render_digit_png"]
 
 
 def render_digit_png(features: np.ndarray, side: int = 32) -> bytes:
@@ -29,3 +33,23 @@ def render_digit_png(features: np.ndarray, side: int = 32) -> bytes:
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
+
+def bench_model(model_dir: Path | None, scratch: Path) -> Path | None:
+    """The model a benchmark serves: the one given, else the sample model trained into `scratch`
+    (its output kept off stdout, which carries only the figures). None when training fails."""
+    if model_dir is not None:
+        return model_dir
+    import train  # the trainer lives beside this file; only benchmarks that train need it
+
+    trained = scratch / "model"
+    with contextlib.redirect_stdout(sys.stderr):
+        return trained if train.main(["--out", str(trained)]) == 0 else None
+
+
+def one_digit_request() -> tuple[bytes, int]:
+    """A `/score` body holding the first held-out digit as a 32x32 PNG, and that digit's label."""
+    import train
+
+    _, x_heldout, _, y_heldout = train.load_split()
+    body = json.dumps({"input": [b64(render_digit_png(x_heldout[0], side=32))]}).encode()
+    return body, int(y_heldout[0])
