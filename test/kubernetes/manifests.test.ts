@@ -12,7 +12,7 @@ import { ANNOTATIONS, imageMetadataFromLabels, renderManifests, RenderError } fr
 import { validateManifests } from "../../dagger/src/kubernetes/validate.js";
 import { imageLabels } from "../../dagger/src/build/image.js";
 import { APP_PORT, APP_UID } from "../../dagger/src/images.js";
-import { DIGEST, IMAGE, MODEL, REVISION, renderShipped as render, shippedManifests } from "./support.js";
+import { DIGEST, IMAGE, MODEL, REVISION, renderShipped as render, shippedManifests } from "../support/kubernetes.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests walk untyped YAML objects by path
 type Obj = Record<string, any>;

@@ -27,7 +27,7 @@ import {
   undoArgs,
 } from "../../dagger/src/kubernetes/commands.js";
 import { IMAGES } from "../../dagger/src/images.js";
-import { IMAGE, kubeconfigText, kubectl, renderShipped, writeTemp } from "./support.js";
+import { IMAGE, kubeconfigText, kubectl, renderShipped, writeTemp } from "../support/kubernetes.js";
 import { tempDir } from "../support/temp.js";
 
 type Obj = Record<string, unknown>;

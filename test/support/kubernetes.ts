@@ -4,8 +4,8 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ManifestFile } from "../../dagger/src/kubernetes/documents.js";
 import { renderManifests, RenderOptions } from "../../dagger/src/kubernetes/render.js";
-import { ROOT } from "../support/session.js";
-import { tempDir } from "../support/temp.js";
+import { ROOT } from "./session.js";
+import { tempDir } from "./temp.js";
 
 export const DIGEST = `sha256:${"c".repeat(64)}`;
 export const IMAGE = `myacr.azurecr.io/ai-app@${DIGEST}`;

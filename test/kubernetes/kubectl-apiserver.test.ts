@@ -1,5 +1,5 @@
 /**
- * The real kubectl binary against a stand-in API server (test/deploy/fake-apiserver.ts): the exit
+ * The real kubectl binary against a stand-in API server (test/support/fake-apiserver.ts): the exit
  * codes and messages the decision logic relies on are kubectl's own, and the decision logic,
  * driven by real kubectl for every read and the undo, reaches the outcome it should. Apply and the
  * server-side dry run are scripted here (this stand-in serves no OpenAPI documents); they are
@@ -10,8 +10,8 @@ import * as assert from "uvu/assert";
 import { eventsArgs, podsArgs, readRevisionArgs, rolloutStatusArgs, serviceGetArgs, undoArgs } from "../../dagger/src/kubernetes/commands.js";
 import { DeployPlan, KubectlResult, runDeploy } from "../../dagger/src/kubernetes/decide.js";
 import { diagnose } from "../../dagger/src/kubernetes/diagnose.js";
-import { ApiState, FakeApiServer } from "./fake-apiserver.js";
-import { IMAGE } from "./support.js";
+import { ApiState, FakeApiServer } from "../support/fake-apiserver.js";
+import { IMAGE } from "../support/kubernetes.js";
 
 const OLD_IMAGE = `myacr.azurecr.io/ai-app@sha256:${"0".repeat(64)}`;
 const T = { namespace: "prod" };

@@ -12,8 +12,8 @@ import { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, Server } from "node:https";
 import { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { kubeconfigText } from "./support.js";
-import { tempDir } from "../support/temp.js";
+import { kubeconfigText } from "./kubernetes.js";
+import { tempDir } from "./temp.js";
 
 export type RolloutState = "complete" | "progressing" | "deadline-exceeded";
 

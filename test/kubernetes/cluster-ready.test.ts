@@ -7,7 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { notReadyBecause, readinessProbes, waitForCluster } from "../../dagger/src/kubernetes/cluster-ready.js";
 import { KubectlResult } from "../../dagger/src/kubernetes/decide.js";
-import { ApiState, FakeApiServer } from "./fake-apiserver.js";
+import { ApiState, FakeApiServer } from "../support/fake-apiserver.js";
 
 const T = { namespace: "default", token: true };
 const ok = (stdout = ""): KubectlResult => ({ exitCode: 0, stdout, stderr: "" });

@@ -19,7 +19,7 @@ import { FakeEngine, Op } from "../support/fake-engine.js";
 import { baseImages, contextDir, contextPath, isPinnedImage, queriesOutsideSetSecret, repositoryFiles } from "../support/graph.js";
 import { dag } from "../support/sdk.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph, ROOT } from "../support/session.js";
-import { IMAGE, MODEL, REVISION } from "./support.js";
+import { IMAGE, MODEL, REVISION } from "../support/kubernetes.js";
 
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: ci\n  user:\n    token: kubeconfig-plaintext-S3CRET\n";
 const TOKEN = "eyJ0eXAi.entra-plaintext-S3CRET";

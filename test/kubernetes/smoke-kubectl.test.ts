@@ -10,8 +10,8 @@ import * as assert from "uvu/assert";
 import { parseSmokeOutput, smokeTestArgs, SmokeTarget } from "../../dagger/src/kubernetes/smoke.js";
 import { targetFlags } from "../../dagger/src/kubernetes/commands.js";
 import { APP_UID } from "../../dagger/src/images.js";
-import { FakeApiServer } from "./fake-apiserver.js";
-import { IMAGE } from "./support.js";
+import { FakeApiServer } from "../support/fake-apiserver.js";
+import { IMAGE } from "../support/kubernetes.js";
 
 const TARGET: SmokeTarget = { image: IMAGE, namespace: "prod", url: "http://ai-app.prod.svc", modelSha256: "d".repeat(64), runId: "Run_7" };
 const PASSED = '{"ok": true, "problems": [], "seen": {"readyz": 200}}\n';

@@ -15,10 +15,11 @@ import { dag } from "../support/sdk.js";
 import { pushImage } from "../support/oci-push.js";
 import { RunningRegistry, startRegistry } from "../support/registry.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
+import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 
 const REVISION = "0123456789abcdef0123456789abcdef01234567";
 const SHA = "e".repeat(64);
-const MODEL_JSON = JSON.stringify({ name: "digits-classifier", version: "1.0.0", files: [{ path: "model.onnx", sha256: SHA, size: 4 }] });
+const MODEL_JSON = JSON.stringify({ name: "digits-classifier", version: "1.0.0", files: [{ path: "model.onnx", sha256: SHA, size: 4 }], ...MODEL_JSON_FIELDS });
 const modelJson = modelJsonReads(MODEL_JSON);
 const RESOLVED = JSON.stringify({ name: "digits-classifier", version: "1.0.0", manifestSha256: "f".repeat(64) });
 const SMOKE_OK = '{"ok": true, "problems": [], "seen": {"model": {"name": "digits-classifier", "version": "1.0.0"}}}';

@@ -9,8 +9,8 @@ import * as assert from "uvu/assert";
 import { applyArgs, diffArgs, PATHS } from "../../dagger/src/kubernetes/commands.js";
 import { runDeploy } from "../../dagger/src/kubernetes/decide.js";
 import { ManifestFile } from "../../dagger/src/kubernetes/documents.js";
-import { FakeApiServer } from "./fake-apiserver.js";
-import { IMAGE, renderShipped, writeTemp } from "./support.js";
+import { FakeApiServer } from "../support/fake-apiserver.js";
+import { IMAGE, renderShipped, writeTemp } from "../support/kubernetes.js";
 
 const NS = "ai-app";
 const T = { namespace: NS };
