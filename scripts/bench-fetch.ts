@@ -29,6 +29,7 @@ import { BlobSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCre
 import { startAzurite } from "../test/support/azurite.js";
 import { buildCliLayout } from "../test/support/model-cli.js";
 import { tempDir } from "../test/support/model-fixtures.js";
+import { MODEL_JSON_FIELDS } from "../test/support/model-json.js";
 
 /** Model size: 1 GiB unless BENCH_FETCH_MB says otherwise (the test suite runs it small, as a smoke check). */
 const SIZE_MB = Number(process.env.BENCH_FETCH_MB ?? 1024);
@@ -89,7 +90,7 @@ async function writeBigModel(dir: string): Promise<void> {
   }
   out.end();
   await once(out, "finish");
-  const manifest = { name: NAME, version: VERSION, files: [{ path: "model.onnx", sha256: hash.digest("hex"), size: SIZE }] };
+  const manifest = { name: NAME, version: VERSION, files: [{ path: "model.onnx", sha256: hash.digest("hex"), size: SIZE }], ...MODEL_JSON_FIELDS };
   writeFileSync(join(dir, "model.json"), JSON.stringify(manifest, null, 2));
 }
 

@@ -8,10 +8,11 @@ import { AiAppPipeline } from "../../dagger/src/index.js";
 import { APP_UID, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { Op } from "../support/fake-engine.js";
 import { baseImages, contextDir, execsStartingWith, indexOf, isPinnedImage, modelJsonReads, rootLayerCopies, runs } from "../support/graph.js";
+import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
 
 const SHA = "b".repeat(64);
-const MANIFEST = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: SHA, size: 4 }] });
+const MANIFEST = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: SHA, size: 4 }], ...MODEL_JSON_FIELDS });
 const modelJson = modelJsonReads(MANIFEST);
 
 /** Answers model.json reads with MANIFEST, and lets `overrides` fail chosen steps. */

@@ -13,6 +13,7 @@ import { Azurite, startAzurite } from "../support/azurite.js";
 import { FaultProxy } from "../support/fault-proxy.js";
 import { runCli, startCli } from "../support/model-cli.js";
 import { randomModel, strayEntries, tempDir } from "../support/model-fixtures.js";
+import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 
 let az: Azurite;
 let root: string;
@@ -144,7 +145,7 @@ test("store contents never put a control character on the terminal: no escape se
     { path: `model.onnx\n${forgedLine}`, sha256: "a".repeat(64), size: 1 },
     { path: `model\u202e.onnx`, sha256: "a".repeat(64), size: 1 }, // right-to-left override
   ];
-  const manifest = JSON.stringify({ name: "forged", version: "2.0.0", files });
+  const manifest = JSON.stringify({ name: "forged", version: "2.0.0", files, ...MODEL_JSON_FIELDS });
   await c.getBlockBlobClient("forged/2.0.0/model.json").upload(manifest, manifest.length);
   await c.getBlockBlobClient("forged/\u009b32mOK/model.json").upload("{}", 2); // a folder name with a C1 escape
   const runs = [

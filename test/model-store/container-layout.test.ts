@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Azurite, startAzurite } from "../support/azurite.js";
-import { tempDir } from "../support/model-fixtures.js";
+import { tempDir, writeModelDir } from "../support/model-fixtures.js";
 import { CLI } from "../../dagger/src/model-store/step.js";
 import { buildCliLayout } from "../support/model-cli.js";
 
@@ -56,6 +56,16 @@ test("the CLI runs from exactly what the container gets", async () => {
   const list = await run(["list", "--account-url", az.accountUrl], { AZURE_STORAGE_KEY: az.key });
   assert.is(list.code, 0, list.stderr);
   assert.match(list.stdout, /digits-classifier in container "models" .*: no versions/);
+});
+
+test("model.json's schema is copied beside the transpiled code, and publish checks by it", async () => {
+  const schema = "dist/model-store/model.schema.json";
+  assert.equal(readFileSync(join(layout, schema)), readFileSync(join(layout, "src/model-store/model.schema.json")), schema);
+  const dir = join(layout, "unusable-model");
+  writeModelDir(dir, "digits-classifier", "1.0.0", { "model.onnx": "onnx" }, { format: "pickle" });
+  const publish = await run(["publish", "--dir", dir, "--account-url", az.accountUrl], { AZURE_STORAGE_KEY: az.key });
+  assert.is(publish.code, 1, publish.stdout);
+  assert.match(publish.stderr, /format must be "onnx" \(got "pickle"\)/);
 });
 
 test.run();

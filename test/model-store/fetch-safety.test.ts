@@ -21,6 +21,7 @@ import { rejectsWith } from "../support/expect.js";
 import { FaultProxy } from "../support/fault-proxy.js";
 import { startCli } from "../support/model-cli.js";
 import { azuriteStore, FAST_DOWNLOAD, fillDisk, mountTmpfs, randomModel, strayEntries, tempDir, writeModelDir } from "../support/model-fixtures.js";
+import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 
 const MiB = 1024 * 1024;
 const TiB = 1024 ** 4;
@@ -69,7 +70,7 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 test("a 1 TiB manifest over a sparse page blob is refused before the first byte: maximum file size, then free space", async () => {
   const c = az.admin.getContainerClient("models");
   await c.getPageBlobClient("huge/1.0.0/model.onnx").create(TiB); // no data: Azure and Azurite store it sparse
-  const manifest = JSON.stringify({ name: "huge", version: "1.0.0", files: [{ path: "model.onnx", sha256: "0".repeat(64), size: TiB }] });
+  const manifest = JSON.stringify({ name: "huge", version: "1.0.0", files: [{ path: "model.onnx", sha256: "0".repeat(64), size: TiB }], ...MODEL_JSON_FIELDS });
   await c.getBlockBlobClient("huge/1.0.0/model.json").upload(manifest, manifest.length);
   const resolved = await viaProxy.resolve("huge", latest);
   const parent = tempDir("fetch-parent-", root);

@@ -13,12 +13,13 @@ import { baseImages, contextDir, execsStartingWith, isPinnedImage, queriesOutsid
 import { introspectModule } from "../support/introspect.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
 import { dag, ExecError } from "../support/sdk.js";
+import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 
 const KEY = "account-KEY-plaintext-0123456789==";
 const SHA = "c".repeat(64);
 const MANIFEST_SHA = "d".repeat(64);
 const RESOLVED = JSON.stringify({ name: "digits-classifier", version: "1.4.0", manifestSha256: MANIFEST_SHA, files: [] });
-const MODEL_JSON = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: SHA, size: 4 }] });
+const MODEL_JSON = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: SHA, size: 4 }], ...MODEL_JSON_FIELDS });
 const modelJson = modelJsonReads(MODEL_JSON);
 
 const argv = (op: Op) => (op.args.args as string[] | undefined) ?? [];

@@ -14,6 +14,7 @@ import { parseSelector } from "../../dagger/src/model-store/versions.js";
 import { Azurite, startAzurite } from "../support/azurite.js";
 import { rejectsWith } from "../support/expect.js";
 import { azuriteStore, randomModel, tempDir, writeModelDir } from "../support/model-fixtures.js";
+import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 
 let az: Azurite;
 let root: string;
@@ -39,21 +40,21 @@ const longPath = () => Array.from({ length: 5 }, (_, i) => `${i}${"é".repeat(12
 
 /** Lists that no file system can hold as written, with what the refusal must say. */
 const UNFETCHABLE: [string, ReturnType<typeof entry>[], RegExp][] = [
-  ["file and folder", [entry("a"), entry("a/b")], /"a" is listed as a file and also as a folder of "a\/b"/],
-  ["under the manifest", [entry("model.onnx"), entry("model.json/x")], /"model.json\/x" would put a folder where model.json goes/],
+  ["file and folder", [entry("a"), entry("a/b")], /files\[1\]\.path "a\/b" lies under "a", which is listed as a file/],
+  ["under the manifest", [entry("model.onnx"), entry("model.json/x")], /files\[1\]\.path must not be model\.json or \.model-store-fetch\.json, nor a path under them/],
   ["long name", [entry(`${"n".repeat(256)}.onnx`)], /a name over 255 bytes/],
   ["long path", [entry(longPath())], /over 1024 bytes/],
   ["escape sequence", [entry("model\u001b[32mOK.onnx")], /control or invisible formatting characters/],
   ["line feed", [entry("model.onnx\nfetched digits-classifier 9.9.9 OK")], /control or invisible formatting characters/],
   ["C1 control", [entry("model\u009b2J.onnx")], /control or invisible formatting characters/],
-  ["same name, other case", [entry("Model.onnx"), entry("model.onnx")], /"Model.onnx" and "model.onnx" differ only in letter case or Unicode normalization/],
+  ["same name, other case", [entry("Model.bin"), entry("model.bin")], /"model.bin" differs from "Model.bin" only in letter case or Unicode normalization/],
 ];
 
 test("publish refuses a manifest that can never be fetched, before any upload, and says why", async () => {
   for (const [what, files, message] of UNFETCHABLE) {
     const dir = join(root, `pub-${randomBytes(3).toString("hex")}`);
     mkdirSync(dir);
-    writeFileSync(join(dir, "model.json"), JSON.stringify({ name: "refused", version: "1.0.0", files }));
+    writeFileSync(join(dir, "model.json"), JSON.stringify({ name: "refused", version: "1.0.0", files, ...MODEL_JSON_FIELDS }));
     const err = await rejectsWith(readLocalModel(dir), message);
     assert.not.match(err.message.replace(/\n/g, " "), CONTROL, `${what}: raw control character in the message`);
   }
@@ -68,7 +69,7 @@ async function plant(name: string, version: string, files: ReturnType<typeof ent
   for (const f of files) {
     if (!CONTROL.test(f.path)) await c.getBlockBlobClient(`${name}/${version}/${f.path}`).upload("x", 1);
   }
-  const manifest = JSON.stringify({ name, version, files, ...manifestExtra });
+  const manifest = JSON.stringify({ name, version, files, ...MODEL_JSON_FIELDS, ...manifestExtra });
   await c.getBlockBlobClient(`${name}/${version}/model.json`).upload(manifest, Buffer.byteLength(manifest));
 }
 
@@ -91,7 +92,7 @@ test("planted unfetchable manifests are listed invalid, skipped by latest, refus
     assert.not.match(reason.replace(/\n/g, " "), CONTROL, `${version}: raw control character in the reason`);
   }
   assert.is((await store.resolve("planted", latest)).version, "1.0.0");
-  await rejectsWith(store.resolve("planted", parseSelector("2.0.0")), /planted 2.0.0 is invalid and cannot be used: .*listed as a file and also as a folder/s);
+  await rejectsWith(store.resolve("planted", parseSelector("2.0.0")), /planted 2.0.0 is invalid and cannot be used: .*lies under "a", which is listed as a file/s);
 });
 
 test("versions equal in precedence: publish refuses the second; a planted one is invalid and latest keeps the first published", async () => {

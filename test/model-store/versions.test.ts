@@ -4,11 +4,12 @@ import * as assert from "uvu/assert";
 import { StoreError } from "../../dagger/src/model-store/errors.js";
 import { splitBlobName } from "../../dagger/src/model-store/layout.js";
 import { BlobEntry, candidates, earlierEqualVersion, groupVersions, parseSelector, versionStatus } from "../../dagger/src/model-store/versions.js";
+import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 
 const SHA = "a".repeat(64);
 const blob = (name: string, size = 4): BlobEntry => ({ name, size, etag: `"${name}"` });
 const manifest = (version: string, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ name: "m", version, files: [{ path: "model.onnx", sha256: SHA, size: 4 }], ...extra });
+  JSON.stringify({ name: "m", version, files: [{ path: "model.onnx", sha256: SHA, size: 4 }], ...MODEL_JSON_FIELDS, ...extra });
 
 const LISTING = [
   "m/1.0.0/model.onnx", "m/1.0.0/model.json",
@@ -35,9 +36,9 @@ test("versionStatus: complete only with a valid manifest for this version and ev
   assert.equal(noManifest, { state: "incomplete", reason: "no model.json (upload unfinished or abandoned)" });
   const wrongVersion = versionStatus("m", v("1.2.0"), manifest("1.3.0"));
   assert.match(wrongVersion.state === "invalid" ? wrongVersion.reason : "", /describes m 1.3.0, not m 1.2.0/);
-  const missingFile = versionStatus("m", v("1.2.0"), JSON.stringify({ name: "m", version: "1.2.0", files: [{ path: "extra.bin", sha256: SHA, size: 1 }] }));
+  const missingFile = versionStatus("m", v("1.2.0"), manifest("1.2.0", { files: [{ path: "model.onnx", sha256: SHA, size: 4 }, { path: "extra.bin", sha256: SHA, size: 1 }] }));
   assert.match(missingFile.state === "invalid" ? missingFile.reason : "", /"extra.bin" is missing/);
-  const wrongSize = versionStatus("m", v("1.2.0"), JSON.stringify({ name: "m", version: "1.2.0", files: [{ path: "model.onnx", sha256: SHA, size: 5 }] }));
+  const wrongSize = versionStatus("m", v("1.2.0"), manifest("1.2.0", { files: [{ path: "model.onnx", sha256: SHA, size: 5 }] }));
   assert.match(wrongSize.state === "invalid" ? wrongSize.reason : "", /4 bytes, model.json says 5/);
   const garbage = versionStatus("m", v("1.2.0"), "{not json");
   assert.match(garbage.state === "invalid" ? garbage.reason : "", /not valid JSON/);

@@ -17,12 +17,13 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { FunctionCallSpec } from "../support/fake-engine.js";
 import { modelJsonReads } from "../support/graph.js";
+import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 import { introspectModule } from "../support/introspect.js";
 import { RuntimeModule, runtimeModule, runRuntimeEntrypoint } from "../support/runtime-container.js";
 import { rewritePackageJson } from "../support/runtime-install.js";
 import { contextDirectoryId, ROOT } from "../support/session.js";
 
-const MANIFEST = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: "c".repeat(64), size: 4 }] });
+const MANIFEST = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: "c".repeat(64), size: 4 }], ...MODEL_JSON_FIELDS });
 const BUILD: FunctionCallSpec = {
   parentName: "AiAppPipeline",
   name: "build",

@@ -13,6 +13,7 @@ import { APP_PERMISSIONS, LAYER_MTIME, MODEL_PERMISSIONS } from "../../dagger/sr
 import { FakeEngine, Op } from "../support/fake-engine.js";
 import { contextDir, execsStartingWith, queriesOutsideSetSecret, modelJsonReads, RootLayerCopy, rootLayerCopies } from "../support/graph.js";
 import { introspectModule } from "../support/introspect.js";
+import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 import { callWithSecrets } from "../support/entrypoint-secrets.js";
 import { fakeEntraToken, signRegistryToken, startFakeAcr } from "../support/fake-acr.js";
 import { basicAuth, pushImage } from "../support/oci-push.js";
@@ -24,7 +25,7 @@ const REVISION = "0123456789abcdef0123456789abcdef01234567";
 const CREATED = "2025-01-31T12:00:00Z";
 const SOURCE_URL = "https://dev.azure.com/contoso/ai/_git/ai-app";
 const MODEL_SHA = "b".repeat(64);
-const MANIFEST = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: MODEL_SHA, size: 4 }] });
+const MANIFEST = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: MODEL_SHA, size: 4 }], ...MODEL_JSON_FIELDS });
 const modelJson = modelJsonReads(MANIFEST);
 const DIGEST = `sha256:${"d".repeat(64)}`;
 const PASSWORD = "sp-client-secret-Zq8~example";

@@ -9,6 +9,7 @@ import { connect, RetryTuning, StoreConfig } from "../../dagger/src/model-store/
 import { DownloadTuning } from "../../dagger/src/model-store/download.js";
 import { ModelStore } from "../../dagger/src/model-store/store.js";
 import type { Azurite } from "./azurite.js";
+import { MODEL_JSON_FIELDS } from "./model-json.js";
 
 export const FAST_RETRY: RetryTuning = { maxTries: 3, retryDelayMs: 10, maxRetryDelayMs: 50 };
 /** Short waits for tests; the idle timeout stays well above scheduling hiccups of a loaded machine. */
@@ -19,7 +20,7 @@ export function tempDir(prefix = "model-store-", parent = tmpdir()): string {
   return mkdtempSync(join(parent, prefix));
 }
 
-/** Writes `files` (path -> content) and a model.json listing them; returns the directory. */
+/** Writes `files` (path -> content) and a model.json listing them (with the contract's other fields); returns the directory. */
 export function writeModelDir(
   dir: string,
   name: string,
@@ -34,7 +35,7 @@ export function writeModelDir(
     writeFileSync(join(dir, path), bytes);
     return { path, sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
   });
-  writeFileSync(join(dir, "model.json"), JSON.stringify({ name, version, files: listed, ...extra }, null, 2) + "\n");
+  writeFileSync(join(dir, "model.json"), JSON.stringify({ name, version, files: listed, ...MODEL_JSON_FIELDS, ...extra }, null, 2) + "\n");
   return dir;
 }
 

@@ -117,7 +117,7 @@ export async function replaceProblem(target: string): Promise<string | undefined
   if (!bytes || createHash("sha256").update(bytes).digest("hex") !== marker.manifestSha256) {
     return `its ${MANIFEST_NAME} changed after it was fetched; choose a new or empty directory, or remove it yourself`;
   }
-  const listed = parseManifest(bytes.toString("utf8")).files.map((f) => f.path);
+  const listed = parseManifest(bytes).files.map((f) => f.path);
   const foreign = await filesNotIn(target, listed);
   if (foreign.length > 0) {
     const named = foreign.slice(0, 5).map(shown).join(", ") + (foreign.length > 5 ? ` and ${foreign.length - 5} more` : "");

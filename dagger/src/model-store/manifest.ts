@@ -1,10 +1,13 @@
 /**
  * The model manifest (`model.json`) written by `model/train.py`: the contract between the
- * data-science stream and the pipeline. Parsed and validated here without any I/O, including
- * that every listed path can be written as-is on the file systems models are fetched to.
+ * data-science stream, the pipeline and the app. Its JSON Schema (model.schema.json, checked in
+ * schema.ts) holds every rule a schema can state; the rest are here: numbers in a version, and
+ * paths that can be written as-is on the file systems models are fetched to. The app and the
+ * trainer apply the same rules (app/scoring/contract.py), on the same shared fixtures.
  */
 import { createHash } from "node:crypto";
-import { shown, UNPRINTABLE } from "./printable.js";
+import { shown, terminalSafe, UNPRINTABLE } from "./printable.js";
+import { schemaProblems } from "./schema.js";
 import { parseSemver } from "./semver.js";
 
 export interface ModelFile {
@@ -17,7 +20,7 @@ export interface ModelManifest {
   name: string;
   version: string;
   files: ModelFile[];
-  /** Everything else the manifest carries (metrics, created, framework, ...), kept as-is. */
+  /** Everything else the manifest carries (format, labels, input, metrics, created, ...), kept as-is. */
   extra: Record<string, unknown>;
 }
 
@@ -28,108 +31,106 @@ export const MAX_MANIFEST_BYTES = 1024 * 1024;
 export const MAX_NAME_BYTES = 255;
 /** A whole path inside the model: leaves room for the target directory under Linux's 4096-byte PATH_MAX. */
 export const MAX_PATH_BYTES = 1024;
-/** Written by fetch into each directory it creates (see fetch-marker.ts); no model file may take its name. */
+/** Written by fetch into each directory it creates (see fetch-marker.ts); the schema keeps model files off its name. */
 export const FETCH_MARKER_NAME = ".model-store-fetch.json";
-const RESERVED_NAMES = [MANIFEST_NAME, FETCH_MARKER_NAME];
-const SHA256 = /^[0-9a-f]{64}$/;
-const MODEL_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export class ManifestError extends Error {
   override name = "ManifestError";
 }
 
-/** Parses and validates a manifest; every problem is reported at once, prefixed by `origin`. */
-export function parseManifest(text: string, origin = MANIFEST_NAME): ModelManifest {
+/** Strict: a bad byte is an error, and a byte-order mark stays in the text (JSON.parse refuses it, as Python does). */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * Parses and validates a manifest; every problem is reported at once, prefixed by `origin`.
+ * Pass the file's bytes when there are any: invalid UTF-8 is refused, as the app refuses it,
+ * where decoding to a string first would have replaced it unnoticed.
+ */
+export function parseManifest(content: string | Uint8Array, origin = MANIFEST_NAME): ModelManifest {
+  let text: string;
+  try {
+    text = typeof content === "string" ? content : UTF8.decode(content);
+  } catch {
+    throw new ManifestError(`${origin}: not valid UTF-8`);
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ManifestError(`${origin}: not valid JSON (${(e as Error).message})`);
+    // The parser's message quotes the text around the error: escape what it quotes.
+    throw new ManifestError(`${origin}: not valid JSON (${terminalSafe((e as Error).message.replace(/\n/g, "\\n"))})`);
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new ManifestError(`${origin}: expected a JSON object`);
   }
-  const { name, version, files, ...extra } = raw as Record<string, unknown>;
-  const problems: string[] = [];
-  if (typeof name !== "string" || !MODEL_NAME.test(name)) {
-    problems.push(`"name" must be lowercase letters, digits and dashes (got ${shown(name)})`);
-  }
-  if (typeof version !== "string" || parseSemver(version) === undefined) {
-    problems.push(`"version" must be a semantic version such as 1.2.0, at most 256 characters (got ${shown(version)})`);
-  }
-  const parsedFiles: ModelFile[] = [];
-  if (!Array.isArray(files) || files.length === 0) {
-    problems.push(`"files" must be a non-empty list of {path, sha256, size}`);
-  } else {
-    const seen = new Set<string>();
-    files.forEach((f: unknown, i) => {
-      const entry = f as Partial<ModelFile> | null;
-      const where = `files[${i}]`;
-      if (typeof entry !== "object" || entry === null) return void problems.push(`${where} is not an object`);
-      const { path, sha256, size } = entry;
-      const pathIssue = typeof path === "string" ? pathProblem(path) : "must be a relative path inside the model directory";
-      if (pathIssue) {
-        problems.push(`${where}.path ${shown(path)} ${pathIssue}`);
-      } else if (seen.has(path as string)) {
-        problems.push(`${where}.path ${shown(path)} is listed twice`);
-      } else seen.add(path as string);
-      if (typeof sha256 !== "string" || !SHA256.test(sha256)) {
-        problems.push(`${where}.sha256 must be 64 lowercase hex characters`);
-      }
-      if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
-        problems.push(`${where}.size must be a non-negative integer`);
-      }
-      if (typeof path === "string" && typeof sha256 === "string" && typeof size === "number") {
-        parsedFiles.push({ path, sha256, size });
-      }
-    });
-    problems.push(...collisions([...seen]));
-  }
+  const problems = manifestProblems(raw as Record<string, unknown>);
   if (problems.length > 0) {
     throw new ManifestError(`${origin} is invalid:\n  - ${problems.join("\n  - ")}`);
   }
-  return { name: name as string, version: version as string, files: parsedFiles, extra };
+  const { name, version, files, ...extra } = raw as Record<string, unknown> & Pick<ModelManifest, "name" | "version" | "files">;
+  return { name, version, files: files.map(({ path, sha256, size }) => ({ path, sha256, size })), extra };
 }
 
-/** A path that stays inside its directory and can be written as-is (see pathProblem). */
-export function isSafeRelativePath(p: string): boolean {
-  return pathProblem(p) === undefined;
+/** Every way a parsed model.json breaks the contract, as "<field> <problem>"; empty when it holds. */
+function manifestProblems(manifest: Record<string, unknown>): string[] {
+  const problems = new Map<string, string[]>();
+  const add = (field: string, text: string) => problems.set(field, [...(problems.get(field) ?? []), text]);
+  for (const p of schemaProblems(manifest)) add(p.field, p.text);
+  const { version, files } = manifest;
+  if (typeof version === "string" && !problems.has("version") && parseSemver(version) === undefined) {
+    add("version", `has a number over ${Number.MAX_SAFE_INTEGER} (2^53-1), which the store cannot order exactly`);
+  }
+  if (Array.isArray(files)) {
+    const paths = new Map<number, string>();
+    files.forEach((f: unknown, i) => {
+      const path = (f as { path?: unknown } | null)?.path;
+      if (typeof path === "string" && !problems.has(`files[${i}].path`)) paths.set(i, path);
+    });
+    for (const [field, text] of pathProblems(paths)) add(field, text);
+  }
+  return [...problems].flatMap(([field, texts]) => [...new Set(texts)].map((t) => `${field} ${t}`));
 }
 
-/**
- * Why `p` cannot be one model file written under the target directory, or undefined: it must
- * be relative with "/" between folders, free of empty, "." and ".." parts, of control and
- * invisible characters, within the name and path byte limits, and clear of the manifest's place.
- */
-export function pathProblem(p: string): string | undefined {
-  if (p.length === 0) return "must not be empty";
+/** Why one path the schema accepted cannot be written as-is, or undefined. */
+function onePathProblem(p: string): string | undefined {
   if (UNPRINTABLE.test(p)) return "has control or invisible formatting characters";
-  if (p.startsWith("/") || p.includes("\\")) return "must be a relative path with / between folders";
-  const parts = p.split("/");
-  if (parts.some((seg) => seg === "" || seg === "." || seg === "..")) return "must stay inside the model directory (no empty, . or .. parts)";
-  if (parts.some((seg) => Buffer.byteLength(seg) > MAX_NAME_BYTES)) return `has a name over ${MAX_NAME_BYTES} bytes (the file system limit)`;
+  if (p.split("/").some((seg) => Buffer.byteLength(seg) > MAX_NAME_BYTES))
+    return `has a name over ${MAX_NAME_BYTES} bytes (the file system limit)`;
   if (Buffer.byteLength(p) > MAX_PATH_BYTES) return `is over ${MAX_PATH_BYTES} bytes`;
-  if (p === MANIFEST_NAME) return "must not be the manifest itself";
-  if (p === FETCH_MARKER_NAME) return "is reserved for the marker fetch writes";
-  if (RESERVED_NAMES.includes(parts[0]!)) return `would put a folder where ${parts[0]} goes`;
   return undefined;
 }
 
-/** Paths no file system can hold together: a file that is also a folder, names one file on macOS or Windows. */
-function collisions(paths: string[]): string[] {
-  const problems: string[] = [];
-  const fold = (p: string) => p.normalize("NFC").toLowerCase();
-  const byFolded = new Map<string, string>();
-  for (const p of paths) {
-    const other = byFolded.get(fold(p));
-    if (other !== undefined) problems.push(`${shown(other)} and ${shown(p)} differ only in letter case or Unicode normalization (one file on macOS and Windows)`);
-    else byFolded.set(fold(p), p);
+/**
+ * The file-system rules for the paths the schema accepted (files index -> path): each one
+ * writable, and no two that are one file (a duplicate, or names one file on macOS and Windows)
+ * or a file and its folder.
+ */
+function pathProblems(paths: Map<number, string>): [string, string][] {
+  const problems: [string, string][] = [];
+  const clean = new Map<number, string>();
+  for (const [i, p] of paths) {
+    const problem = onePathProblem(p);
+    if (problem) problems.push([`files[${i}].path`, `${shown(p)} ${problem}`]);
+    else clean.set(i, p);
   }
-  for (const p of paths) {
+  const fold = (p: string) => p.normalize("NFC").toLowerCase();
+  const first = new Map<string, number>();
+  for (const [i, p] of clean) {
+    const other = first.get(fold(p));
+    if (other === undefined) first.set(fold(p), i);
+    else if (clean.get(other) === p) problems.push([`files[${i}].path`, `${shown(p)} is listed twice`]);
+    else
+      problems.push([
+        `files[${i}].path`,
+        `${shown(p)} differs from ${shown(clean.get(other))} only in letter case or Unicode normalization (one file on macOS and Windows)`,
+      ]);
+  }
+  for (const [i, p] of clean) {
     const parts = p.split("/");
     for (let n = 1; n < parts.length; n++) {
-      const folder = byFolded.get(fold(parts.slice(0, n).join("/")));
-      if (folder !== undefined) problems.push(`${shown(folder)} is listed as a file and also as a folder of ${shown(p)}`);
+      const folder = first.get(fold(parts.slice(0, n).join("/")));
+      if (folder !== undefined)
+        problems.push([`files[${i}].path`, `${shown(p)} lies under ${shown(clean.get(folder))}, which is listed as a file`]);
     }
   }
   return problems;

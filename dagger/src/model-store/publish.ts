@@ -56,7 +56,7 @@ export async function readLocalModel(dirPath: string): Promise<LocalModel> {
   }
   let manifest: ModelManifest;
   try {
-    manifest = parseManifest(manifestBytes.toString("utf8"), join(dirPath, MANIFEST_NAME));
+    manifest = parseManifest(manifestBytes, join(dirPath, MANIFEST_NAME));
   } catch (e) {
     if (e instanceof ManifestError) throw new StoreError(e.message);
     throw e;

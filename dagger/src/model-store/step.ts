@@ -119,8 +119,14 @@ export function modelStoreCli(): Container {
     .withExec(TRANSPILE);
 }
 
-/** esbuild expands the glob itself (no shell here); output keeps the ./x.js import specifiers valid. */
-export const TRANSPILE = ["node_modules/.bin/esbuild", "src/**/*.ts", "--outdir=dist", "--format=esm", "--platform=node", "--log-level=warning"];
+/**
+ * esbuild expands the globs itself (no shell here); output keeps the ./x.js import specifiers
+ * valid, and JSON files (model.schema.json, read beside schema.js at run time) are copied as-is.
+ */
+export const TRANSPILE = [
+  "node_modules/.bin/esbuild", "src/**/*.ts", "src/**/*.json",
+  "--outdir=dist", "--format=esm", "--platform=node", "--loader:.json=copy", "--log-level=warning",
+];
 
 /** The command container wired to `target`. */
 export function withStore(ctr: Container, target: StoreTarget): Container {

@@ -160,7 +160,7 @@ export class ModelStore {
     const bytes = await this.call(`read ${versionPrefix(name, listing.version)}${MANIFEST_NAME}`, () =>
       this.blob(entry.name).downloadToBuffer(0, entry.size || undefined, { conditions: { ifMatch: entry.etag } }),
     );
-    return { status: versionStatus(name, listing, bytes.toString("utf8")), bytes };
+    return { status: versionStatus(name, listing, bytes), bytes };
   }
 }
 

@@ -84,13 +84,13 @@ export function earlierEqualVersion(listing: VersionListing, versions: readonly 
 
 /**
  * A version is complete when its manifest parses, names this model and version, and every
- * file it lists is there with the listed size. `manifestText` is undefined when there is none.
+ * file it lists is there with the listed size. `manifestContent` is undefined when there is none.
  */
-export function versionStatus(name: string, listing: VersionListing, manifestText: string | undefined): VersionStatus {
-  if (manifestText === undefined) return { state: "incomplete", reason: `no ${MANIFEST_NAME} (upload unfinished or abandoned)` };
+export function versionStatus(name: string, listing: VersionListing, manifestContent: string | Uint8Array | undefined): VersionStatus {
+  if (manifestContent === undefined) return { state: "incomplete", reason: `no ${MANIFEST_NAME} (upload unfinished or abandoned)` };
   let manifest: ModelManifest;
   try {
-    manifest = parseManifest(manifestText, `${name}/${listing.version}/${MANIFEST_NAME}`);
+    manifest = parseManifest(manifestContent, `${name}/${listing.version}/${MANIFEST_NAME}`);
   } catch (e) {
     if (e instanceof ManifestError) return { state: "invalid", reason: e.message };
     throw e;
