@@ -14,15 +14,16 @@ rename) and an existing non-empty DIR is refused unless --force.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
+import importlib.util
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -39,18 +40,10 @@ LABELS = [str(i) for i in range(10)]
 MODEL_FILE = "model.onnx"
 MANIFEST_FILE = "model.json"
 
-SEMVER_MAX_LENGTH = 256  # the `semver` package's limit, which the model store applies
-_MAX_SAFE_INTEGER = 2**53 - 1
-# https://semver.org/#is-there-a-suggested-regular-expression-regex-to-check-a-semver-string
-# (ASCII: Python's \d would also take other scripts' digits)
-SEMVER_RE = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$",
-    re.ASCII,
-)
-NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
-COMMIT_RE = re.compile(r"^[0-9a-f]{7,64}$")
+# The model.json contract: its JSON Schema (dagger/src/model-store/model.schema.json) as the app
+# checks it, with app/scoring/contract.py, loaded from this checkout (it needs no Flask).
+REPO = Path(__file__).resolve().parents[1]
+CONTRACT_FILE = REPO / "app" / "scoring" / "contract.py"
 
 
 class TrainError(Exception):
@@ -64,47 +57,49 @@ class TrainError(Exception):
 # --- validation -----------------------------------------------------------------------------
 
 
+@functools.cache
+def _contract():
+    """app/scoring/contract.py, the one Python implementation of the model.json contract."""
+    if not CONTRACT_FILE.is_file():
+        raise TrainError(f"{CONTRACT_FILE} not found: run train.py from a checkout of the repository")
+    spec = importlib.util.spec_from_file_location("model_json_contract", CONTRACT_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _checked(check, *args):
+    """Runs a contract check; a schema that cannot be found or read is a TrainError."""
+    try:
+        return check(*args)
+    except _contract().SchemaUnavailable as exc:
+        raise TrainError(str(exc)) from None
+
+
+def manifest_problems(manifest: dict) -> list[str]:
+    """Every way ``manifest`` breaks the model.json contract (empty when the store and app accept it)."""
+    return _checked(_contract().manifest_problems, manifest)
+
+
+def semver_precedence(version: str) -> tuple | None:
+    """The SemVer 2.0 precedence key of ``version``, or None when the model store would refuse it."""
+    return _checked(_contract().semver_precedence, version)
+
+
 def validate_version(version: str) -> str:
     if semver_precedence(version) is None:
         raise TrainError(
             f"--version {version!r} is not a semantic version (e.g. 1.0.0, 1.2.0-rc.1; "
-            f"at most {SEMVER_MAX_LENGTH} characters)",
+            "at most 256 characters, numbers at most 2^53-1)",
             2,
         )
     return version
 
 
-def semver_precedence(version: str) -> tuple | None:
-    """The SemVer 2.0 precedence key of ``version``, or None when the model store would refuse it.
-
-    The store parses versions with npm's ``semver`` package, held to one exact spelling; this is
-    the same rule: the semver.org grammar (no "v", no spaces or newline), at most 256
-    characters, every number at most 2**53-1. Build metadata has no precedence (SemVer section 10),
-    so equal keys are one version: 1.0.0+build.1 and 1.0.0+build.2 cannot both be published.
-    """
-    if not isinstance(version, str) or len(version) > SEMVER_MAX_LENGTH:
-        return None
-    match = SEMVER_RE.fullmatch(version)
-    if not match:
-        return None
-    numbers = tuple(int(part) for part in match.group(1, 2, 3))
-    identifiers = match.group(4).split(".") if match.group(4) else []
-    if any(n > _MAX_SAFE_INTEGER for n in numbers) or any(
-        i.isdigit() and int(i) > _MAX_SAFE_INTEGER for i in identifiers
-    ):
-        return None
-    # A release outranks its prereleases; numeric identifiers rank below alphanumeric ones.
-    prerelease = tuple((0, int(i), "") if i.isdigit() else (1, 0, i) for i in identifiers)
-    return numbers + ((0, prerelease) if identifiers else (1, ()))
-
-
 def validate_name(name: str) -> str:
-    if not NAME_RE.match(name):
-        raise TrainError(
-            f"--name {name!r} must be 1-64 lowercase letters, digits, '.', '_' or '-', "
-            "starting and ending with a letter or digit",
-            2,
-        )
+    problem = _checked(_contract().field_problem, "name", name)
+    if problem:
+        raise TrainError(f"--name {name!r} {problem}", 2)
     return name
 
 
@@ -113,7 +108,7 @@ def resolve_source_commit(explicit: str | None, cwd: Path | None = None) -> str 
     for origin, value in (("--source-commit", explicit), ("GIT_COMMIT", os.environ.get("GIT_COMMIT"))):
         if value:
             commit = value.strip().lower()
-            if not COMMIT_RE.match(commit):
+            if _checked(_contract().field_problem, "source_commit", commit):
                 raise TrainError(f"{origin} {value!r} is not a git commit id (7-64 hex characters)", 2)
             return commit
     try:
@@ -127,7 +122,9 @@ def resolve_source_commit(explicit: str | None, cwd: Path | None = None) -> str 
     except (OSError, subprocess.SubprocessError):
         return None
     commit = result.stdout.strip().lower()
-    return commit if result.returncode == 0 and COMMIT_RE.match(commit) else None
+    if result.returncode != 0 or _checked(_contract().field_problem, "source_commit", commit):
+        return None
+    return commit
 
 
 # --- data, training, export -----------------------------------------------------------------
@@ -250,19 +247,23 @@ def build_manifest(
 ) -> dict:
     """The model.json contract shared with the pipeline's model store and the app."""
     sha256, size = sha256_file(model_path)
-    created = created or datetime.now(timezone.utc)
-    return {
-        "name": validate_name(name),
-        "version": validate_version(version),
+    created = created or datetime.now(UTC)
+    manifest = {
+        "name": name,
+        "version": version,
         "format": "onnx",
         "files": [{"path": model_path.name, "sha256": sha256, "size": size}],
         "labels": list(LABELS),
         "input": {"name": input_name, "shape": [None, N_FEATURES], "dtype": "float32", "range": [0, 16]},
         "metrics": {"heldout_accuracy": round(float(accuracy), 4), "heldout_samples": int(heldout_samples)},
-        "created": created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "framework": framework,
         "source_commit": source_commit,
     }
+    problems = manifest_problems(manifest)
+    if problems:
+        raise TrainError(f"the model.json to write breaks the contract: {'; '.join(problems)}")
+    return manifest
 
 
 def check_destination(out: Path, force: bool) -> None:

@@ -10,27 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 
-MANIFEST_NAME = "model.json"
-INPUT_FEATURES = 64
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-SEMVER_MAX_LENGTH = 256  # the `semver` package's limit, which the model store applies
-_MAX_SAFE_INTEGER = 2**53 - 1
-# https://semver.org/#is-there-a-suggested-regular-expression-regex-to-check-a-semver-string
-# (ASCII: Python's \d would also take other scripts' digits)
-_SEMVER_RE = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$",
-    re.ASCII,
-)
+from .contract import MANIFEST_NAME, SchemaUnavailable, manifest_problems
+
+INPUT_FEATURES = 64  # the schema's input shape: [null, 64]
 _CHUNK = 1024 * 1024
 
 
@@ -100,72 +89,30 @@ def sha256_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def semver_precedence(version: str) -> tuple | None:
-    """The SemVer 2.0 precedence key of ``version``, or None when the model store would refuse it.
-
-    The store parses versions with npm's ``semver`` package, held to one exact spelling; this is
-    the same rule: the semver.org grammar (no "v", no spaces or newline), at most 256
-    characters, every number at most 2**53-1. Build metadata has no precedence (SemVer section 10),
-    so equal keys are one version: 1.0.0+build.1 and 1.0.0+build.2 cannot both be published.
-    """
-    if not isinstance(version, str) or len(version) > SEMVER_MAX_LENGTH:
-        return None
-    match = _SEMVER_RE.fullmatch(version)
-    if not match:
-        return None
-    numbers = tuple(int(part) for part in match.group(1, 2, 3))
-    identifiers = match.group(4).split(".") if match.group(4) else []
-    if any(n > _MAX_SAFE_INTEGER for n in numbers) or any(
-        i.isdigit() and int(i) > _MAX_SAFE_INTEGER for i in identifiers
-    ):
-        return None
-    # A release outranks its prereleases; numeric identifiers rank below alphanumeric ones.
-    prerelease = tuple((0, int(i), "") if i.isdigit() else (1, 0, i) for i in identifiers)
-    return numbers + ((0, prerelease) if identifiers else (1, ()))
-
-
 def _fail(where: Path, problem: str) -> ModelError:
     return ModelError(f"model not usable: {where}: {problem}")
 
 
-def _read_manifest(directory: Path) -> dict:
-    manifest_path = directory / MANIFEST_NAME
-    if not manifest_path.is_file():
-        raise _fail(directory, f"no {MANIFEST_NAME} in MODEL_DIR")
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")  # Python would read NaN and Infinity; the store would not
+
+
+def load_manifest(manifest_path: Path) -> dict:
+    """Reads model.json (strict UTF-8 JSON, one object) and checks it against the contract."""
     try:
         with open(manifest_path, "rb") as handle:
-            manifest = json.load(handle)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            manifest = json.loads(handle.read().decode("utf-8"), parse_constant=_refuse_constant)
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise _fail(manifest_path, f"cannot read manifest: {exc}") from None
     if not isinstance(manifest, dict):
         raise _fail(manifest_path, "manifest must be a JSON object")
+    try:
+        problems = manifest_problems(manifest)
+    except SchemaUnavailable as exc:
+        raise ModelError(f"configuration error: {exc}") from None
+    if problems:
+        raise _fail(manifest_path, "; ".join(problems))
     return manifest
-
-
-def _manifest_files(directory: Path, manifest_path: Path, manifest: dict) -> list[ModelFile]:
-    entries = manifest.get("files")
-    if not isinstance(entries, list) or not entries:
-        raise _fail(manifest_path, '"files" must be a non-empty list')
-    files = []
-    seen = set()
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            raise _fail(manifest_path, f"files[{index}] must be an object")
-        path, sha256, size = entry.get("path"), entry.get("sha256"), entry.get("size")
-        if not isinstance(path, str) or not path:
-            raise _fail(manifest_path, f"files[{index}].path must be a non-empty string")
-        pure = PurePosixPath(path)
-        if pure.is_absolute() or ".." in pure.parts or "\\" in path:
-            raise _fail(manifest_path, f"files[{index}].path {path!r} must stay inside MODEL_DIR")
-        if not isinstance(sha256, str) or not _SHA256_RE.match(sha256):
-            raise _fail(manifest_path, f"files[{index}].sha256 must be 64 lowercase hex characters")
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise _fail(manifest_path, f"files[{index}].size must be a non-negative integer")
-        if path in seen:
-            raise _fail(manifest_path, f"files lists {path!r} twice")
-        seen.add(path)
-        files.append(ModelFile(path=path, sha256=sha256, size=size))
-    return files
 
 
 def _verify_file(directory: Path, item: ModelFile) -> None:
@@ -180,33 +127,6 @@ def _verify_file(directory: Path, item: ModelFile) -> None:
         raise _fail(target, f"size changed while reading: expected {item.size} bytes, read {read}")
     if actual_sha != item.sha256:
         raise _fail(target, f"sha256 mismatch: manifest says {item.sha256}, file has {actual_sha}")
-
-
-def _validate_metadata(manifest_path: Path, manifest: dict) -> tuple[str, str, list[str], str]:
-    name, version = manifest.get("name"), manifest.get("version")
-    if not isinstance(name, str) or not name:
-        raise _fail(manifest_path, '"name" must be a non-empty string')
-    if semver_precedence(version) is None:
-        raise _fail(manifest_path, f'"version" must be a semantic version, got {version!r}')
-    if manifest.get("format") != "onnx":
-        raise _fail(manifest_path, f'"format" must be "onnx", got {manifest.get("format")!r}')
-    labels = manifest.get("labels")
-    if (
-        not isinstance(labels, list)
-        or len(labels) < 3
-        or not all(isinstance(label, str) and label for label in labels)
-    ):
-        raise _fail(manifest_path, '"labels" must be a list of at least 3 non-empty strings')
-    spec = manifest.get("input")
-    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"]:
-        raise _fail(manifest_path, '"input.name" must be a non-empty string')
-    if spec.get("shape") != [None, INPUT_FEATURES] or spec.get("dtype") != "float32":
-        raise _fail(
-            manifest_path,
-            f'"input" must have shape [null, {INPUT_FEATURES}] and dtype "float32", '
-            f"got shape {spec.get('shape')!r} dtype {spec.get('dtype')!r}",
-        )
-    return name, version, labels, spec["name"]
 
 
 def _open_session(onnx_path: Path, threads: int):
@@ -277,22 +197,20 @@ def verify_model_dir(model_dir: str | os.PathLike, threads: int = 1) -> LoadedMo
     if not directory.is_dir():
         raise _fail(directory, "MODEL_DIR is not a directory")
     manifest_path = directory / MANIFEST_NAME
-    manifest = _read_manifest(directory)
-    name, version, labels, input_name = _validate_metadata(manifest_path, manifest)
-    files = _manifest_files(directory, manifest_path, manifest)
-    onnx_files = [item for item in files if item.path.endswith(".onnx")]
-    if len(onnx_files) != 1:
-        raise _fail(manifest_path, f'"files" must list exactly one .onnx file, found {len(onnx_files)}')
+    if not manifest_path.is_file():
+        raise _fail(directory, f"no {MANIFEST_NAME} in MODEL_DIR")
+    manifest = load_manifest(manifest_path)
+    files = [ModelFile(path=f["path"], sha256=f["sha256"], size=int(f["size"])) for f in manifest["files"]]
     for item in files:
         _verify_file(directory, item)
     return LoadedModel(
         directory=directory,
-        name=name,
-        version=version,
-        labels=[str(label) for label in labels],
+        name=manifest["name"],
+        version=manifest["version"],
+        labels=list(manifest["labels"]),
         files=files,
-        onnx_file=onnx_files[0],
-        input_name=input_name,
+        onnx_file=next(item for item in files if item.path.endswith(".onnx")),  # exactly one, by the schema
+        input_name=manifest["input"]["name"],
         manifest=manifest,
         threads=threads,
     )

@@ -68,6 +68,12 @@ def test_refuses_to_start_without_model_dir(tmp_path):
     assert lines == [f"Error: model not usable: {tmp_path / 'absent'}: MODEL_DIR does not exist"]
 
 
+def test_refuses_to_start_without_the_model_json_schema(model_dir, tmp_path):
+    code, lines = support.refused_start(model_dir, tmp_path, extra_env={"MODEL_SCHEMA": str(tmp_path / "absent.json")})
+    assert code != 0
+    assert lines == [f"Error: configuration error: MODEL_SCHEMA='{tmp_path / 'absent.json'}' is not a file"]
+
+
 def test_graceful_stop_is_prompt(model_dir, tmp_path):
     """Workers must exit promptly on SIGTERM: a master that loaded onnxruntime before forking
     leaves workers hanging at exit until graceful_timeout (20 s) and a SIGKILL."""

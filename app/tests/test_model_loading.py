@@ -6,7 +6,7 @@ import json
 import pytest
 
 import support
-from scoring import ModelError, create_app
+from scoring import ModelError, contract, create_app
 
 
 def refuse(directory, *fragments):
@@ -83,7 +83,7 @@ def test_path_escaping_model_dir(model_dir):
     manifest = json.loads((model_dir / "model.json").read_text())
     manifest["files"][0]["path"] = "../model.onnx"
     (model_dir / "model.json").write_text(json.dumps(manifest))
-    refuse(model_dir, "must stay inside MODEL_DIR")
+    refuse(model_dir, "files[0].path must stay inside the model directory")
 
 
 def test_garbage_onnx_with_matching_digest(tmp_path):
@@ -94,11 +94,11 @@ def test_garbage_onnx_with_matching_digest(tmp_path):
 @pytest.mark.parametrize(
     "changes, fragment",
     [
-        ({"version": "1.2"}, '"version" must be a semantic version'),
-        ({"format": "pickle"}, '"format" must be "onnx"'),
-        ({"labels": "0123456789"}, '"labels" must be a list'),
-        ({"files": []}, '"files" must be a non-empty list'),
-        ({"input": {"name": "pixels", "shape": [None, 63], "dtype": "float32"}}, "shape [null, 64]"),
+        ({"version": "1.2"}, "version must be a semantic version"),
+        ({"format": "pickle"}, 'format must be "onnx" (got "pickle")'),
+        ({"labels": "0123456789"}, "labels must be a list"),
+        ({"files": []}, "files must be a non-empty list"),
+        ({"input": {"name": "pixels", "shape": [None, 63], "dtype": "float32"}}, "input.shape must be [null, 64]"),
         ({"input": {"name": "other", "shape": [None, 64], "dtype": "float32"}}, "do not match manifest input 'other'"),
         ({"labels": ["a", "b", "c"]}, "manifest lists 3 labels"),
     ],
@@ -112,9 +112,53 @@ def test_bad_sha256_field(model_dir):
     manifest = json.loads((model_dir / "model.json").read_text())
     manifest["files"][0]["sha256"] = "XYZ"
     (model_dir / "model.json").write_text(json.dumps(manifest))
-    refuse(model_dir, "sha256 must be 64 lowercase hex")
+    refuse(model_dir, 'files[0].sha256 must be 64 lowercase hex characters (got "XYZ")')
 
 
 def test_bad_env_setting_is_one_line(model_dir, monkeypatch):
     monkeypatch.setenv("MAX_BATCH", "lots")
     refuse(model_dir, "MAX_BATCH='lots' is not an integer")
+
+
+# --- model.json's schema (dagger/src/model-store/model.schema.json, the store's contract) ---------
+
+
+def test_the_schema_is_found_and_can_be_named(model_dir, monkeypatch, tmp_path):
+    monkeypatch.delenv("MODEL_SCHEMA", raising=False)
+    found = contract.schema_path()  # beside the module in the image and the test container, else the checkout's
+    assert found in contract.SCHEMA_PLACES
+    copy = tmp_path / "schema.json"
+    copy.write_bytes(found.read_bytes())
+    monkeypatch.setenv("MODEL_SCHEMA", str(copy))
+    assert contract.schema_path() == copy
+    assert create_app({"MODEL_DIR": str(model_dir)}).test_client().get("/readyz").status_code == 200
+
+
+def test_a_named_schema_that_is_missing_stops_the_app(model_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("MODEL_SCHEMA", str(tmp_path / "absent.json"))
+    message = refuse(model_dir, f"configuration error: MODEL_SCHEMA='{tmp_path / 'absent.json'}' is not a file")
+    assert message.startswith("configuration error")
+
+
+def test_without_a_schema_the_app_refuses_to_start(model_dir, monkeypatch, tmp_path):
+    monkeypatch.delenv("MODEL_SCHEMA", raising=False)
+    monkeypatch.setattr(contract, "SCHEMA_PLACES", (tmp_path / "a.json", tmp_path / "b.json"))
+    refuse(model_dir, "configuration error: model.json schema not found at", str(tmp_path / "a.json"), "set MODEL_SCHEMA")
+
+
+def test_a_schema_that_is_not_json_stops_the_app(model_dir, monkeypatch, tmp_path):
+    (tmp_path / "schema.json").write_text("{ not json")
+    monkeypatch.setenv("MODEL_SCHEMA", str(tmp_path / "schema.json"))
+    refuse(model_dir, "is not a usable JSON Schema")
+
+
+def test_the_store_refuses_what_the_app_refuses(model_dir):
+    """A name the trainer used to allow, and fields only the app used to check: one contract now."""
+    manifest = json.loads((model_dir / "model.json").read_text())
+    assert contract.manifest_problems(manifest) == []
+    for change, problem in (
+        ({"name": "digits_classifier"}, "name must be"),
+        ({"format": "pickle"}, 'format must be "onnx"'),
+        ({"labels": ["a", "b"]}, "labels must be a list of at least 3"),
+    ):
+        assert any(p.startswith(problem) for p in contract.manifest_problems({**manifest, **change})), change

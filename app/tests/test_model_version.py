@@ -10,7 +10,7 @@ import json
 import pytest
 
 from scoring import ModelError, create_app
-from scoring.model import semver_precedence
+from scoring.contract import semver_precedence
 
 REFUSED = [
     "1.2",
@@ -37,7 +37,7 @@ def test_the_app_refuses_a_version_the_store_refuses(model_dir, version):
     with_version(model_dir, version)
     with pytest.raises(ModelError) as info:
         create_app({"MODEL_DIR": str(model_dir)})
-    assert '"version" must be a semantic version' in str(info.value)
+    assert "version must be a semantic version" in str(info.value) or "version has a number over" in str(info.value)
     assert "\n" not in str(info.value)
 
 
@@ -49,6 +49,7 @@ def test_the_app_accepts_a_version_the_store_accepts(model_dir, version):
 
 def test_build_metadata_has_no_precedence():
     assert semver_precedence("1.0.0+build.1") == semver_precedence("1.0.0+build.2") == semver_precedence("1.0.0")
-    ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.10.0"]
+    ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11"]
+    ordered += ["1.0.0-rc.1", "1.0.0", "1.10.0"]
     assert sorted(reversed(ordered), key=semver_precedence) == ordered
     assert semver_precedence("latest") is None

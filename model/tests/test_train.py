@@ -162,7 +162,8 @@ def test_build_metadata_has_no_precedence():
     assert key("1.0") is None
 
 
-@pytest.mark.parametrize("name", ["Digits", "-x", "a/b", "", "x" * 65])
+# "digits_classifier" and "digits.v2" were accepted by the trainer and refused by the model store.
+@pytest.mark.parametrize("name", ["Digits", "-x", "a/b", "", "x" * 64, "digits_classifier", "digits.v2"])
 def test_invalid_name_rejected(tmp_path, capsys, name):
     assert train.main(["--out", str(tmp_path / "out"), f"--name={name}"]) == 2
     assert "--name" in capsys.readouterr().err
@@ -195,6 +196,33 @@ def test_build_manifest_hashes_what_is_on_disk(tmp_path):
             name="m", version="2.0", model_path=path, input_name="x", accuracy=1,
             heldout_samples=1, framework={}, source_commit=None,
         )
+
+
+def test_the_written_manifest_meets_the_contract(trained):
+    assert train.manifest_problems(manifest_of(trained)) == []
+
+
+def test_a_manifest_that_breaks_the_contract_is_not_written(tmp_path, monkeypatch):
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"onnx")
+    monkeypatch.setattr(train, "LABELS", ["0", "1"])  # the app needs at least 3
+    with pytest.raises(train.TrainError, match="the model.json to write breaks the contract: labels must be a list of at least 3"):
+        train.build_manifest(
+            name="m", version="2.0.0", model_path=path, input_name="x", accuracy=1,
+            heldout_samples=1, framework={}, source_commit=None,
+        )
+
+
+def test_without_the_contract_training_stops_with_one_clear_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(train, "CONTRACT_FILE", tmp_path / "absent" / "contract.py")
+    train._contract.cache_clear()
+    try:
+        assert train.main(["--out", str(tmp_path / "out")]) == 1
+    finally:
+        train._contract.cache_clear()
+    assert capsys.readouterr().err == (
+        f"train.py: error: {tmp_path / 'absent' / 'contract.py'} not found: run train.py from a checkout of the repository\n"
+    )
 
 
 def test_failed_write_leaves_nothing(tmp_path):

@@ -6,7 +6,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { APP_UID, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
-import { Op } from "../support/fake-engine.js";
+import { FakeEngine, Op } from "../support/fake-engine.js";
 import { baseImages, contextDir, execsStartingWith, indexOf, isPinnedImage, modelJsonReads, rootLayerCopies, runs } from "../support/graph.js";
 import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
@@ -29,6 +29,13 @@ const isExec = (tool: string) => (chain: Op[]) => chain.at(-1)?.field === "exitC
 
 const pipeline = () => new AiAppPipeline(contextDir("/"), "0123456789abcdef0123456789abcdef01234567");
 
+/** The file `op` (a withFile) copies, when it is model.json's schema from this module's own source. */
+function isModuleSchema(engine: FakeEngine, op: Op | undefined): boolean {
+  if (op?.field !== "withFile") return false;
+  const file = engine.chainOf(String(op.args.source));
+  return file.at(-1)?.field === "file" && file.at(-1)!.args.path === "src/model-store/model.schema.json" && file.some((o) => o.field === "currentModule");
+}
+
 test("test: pinned python, requirements layer before the source, pytest last", async () => {
   const { engine, error, result } = await recordGraph(() => pipeline().test(), {
     respond: responder((c) => (c.at(-1)?.field === "combinedOutput" ? "....\n4 passed in 0.1s\n" : undefined)),
@@ -43,6 +50,8 @@ test("test: pinned python, requirements layer before the source, pytest last", a
   const install = indexOf(chain, runs("pip"));
   const source = indexOf(chain, (o) => o.field === "withDirectory" && o.args.path === "/src/app");
   assert.ok(install >= 0 && source > install, "pip install must come before the app source is copied");
+  const schema = indexOf(chain, (o) => o.args.path === "/src/app/scoring/model.schema.json");
+  assert.ok(schema > source && isModuleSchema(engine, chain[schema]), "model.json's schema beside the app's checker, as in the image");
   assert.ok(chain.some((o) => o.field === "withMountedCache" && o.args.path === "/root/.cache/pip"), "pip cache volume");
 });
 
@@ -54,6 +63,18 @@ test("test: a failing suite fails the function with pytest's output", async () =
   assert.ok(error, "expected a failure");
   assert.match(error!.message, /app tests failed \(pytest exit code 1\)/);
   assert.match(error!.message, /FAILED tests\/test_api.py::test_score/);
+});
+
+test("train: train.py runs with the app's model.json checker and the module's schema beside it", async () => {
+  const { engine, error } = await recordGraph(async () => pipeline().trainSampleModel().id(), { respond: responder() });
+  assert.is(error, undefined, String(error));
+  const [train] = execsStartingWith(engine, ["python", "model/train.py"]);
+  assert.ok(train, "train.py exec missing");
+  const copied = (path: string) => train!.prefix.find((o) => o.field === "withFile" && o.args.path === path);
+  const checker = copied("/src/app/scoring/contract.py");
+  assert.ok(checker, "app/scoring/contract.py copied where train.py loads it");
+  assert.equal(engine.chainOf(String(checker?.args.source)).at(-1), { field: "file", args: { path: "app/scoring/contract.py" } });
+  assert.ok(isModuleSchema(engine, copied("/src/app/scoring/model.schema.json")), "the schema the module's model store applies");
 });
 
 test("build: verified model mounted at /models, non-root, labelled, deps before code", async () => {
@@ -78,6 +99,9 @@ test("build: verified model mounted at /models, non-root, labelled, deps before 
   assert.is(labels["ai-app-pipeline.model.sha256"], SHA);
   const deps = indexOf(chain, runs("pip"));
   assert.is(app?.path, "app");
+  const code = engine.chainOf(String(app!.copy.args.source));
+  assert.equal(code.at(-1)?.args.path, "scoring/model.schema.json", "model.json's schema in the code layer, where the app reads it");
+  assert.ok(isModuleSchema(engine, code.at(-1)), "the schema the module's model store applies");
   const copies = chain.flatMap((o, i) => (o.field === "withDirectory" && o.args.path === "/" ? [i] : []));
   assert.ok(deps >= 0 && copies.length === 2 && copies[0]! > deps, "dependencies layer before the model and the app code");
   assert.ok(indexOf(chain, (o) => o.field === "withoutMount") > deps, "pip cache mount dropped from the image");

@@ -113,6 +113,9 @@ test("publish with --username/--password: tests first, three tags, one digest re
     for (const l of layers) assert.is(l.timestamps, LAYER_MTIME, `${l.path}: fixed mtimes`);
     assert.is(app.copy.args.permissions, APP_PERMISSIONS, "app modes fixed, whatever the checkout's umask");
     assert.ok((app.copy.args.exclude as string[]).includes("tests"), "no tests in the image");
+    const schema = engine.chainOf(String(app.copy.args.source)).at(-1);
+    assert.equal(schema?.field === "withFile" && schema.args.path, "scoring/model.schema.json", "model.json's schema in the code layer, where the app reads it");
+    assert.equal(engine.chainOf(String(schema!.args.source)).at(-1), { field: "file", args: { path: "src/model-store/model.schema.json" } });
     assert.ok(!p.prefix.some((o) => o.field === "withDirectory" && (o.args.path === MODEL_DIR || o.args.path === "/app")), "nothing copied into a directory the copy would create");
     assert.is(p.prefix.filter((o) => o.field === "withUser").at(-1)?.args.name, `${APP_UID}:${APP_UID}`);
     assert.ok(p.prefix.some((o) => o.field === "withoutMount" && o.args.path === "/root/.cache/pip"), "no pip cache in the image");

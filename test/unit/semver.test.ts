@@ -57,7 +57,7 @@ const PYTHON_SIDE = `
 import json, sys
 sys.path[:0] = ["model", "app"]
 import train
-from scoring.model import semver_precedence as app_rule
+from scoring.contract import semver_precedence as app_rule
 cases = json.load(sys.stdin)
 out = {}
 for name, rule in (("trainer", train.semver_precedence), ("app", app_rule)):

@@ -4,7 +4,7 @@ import { APP_DIR, APP_PORT, APP_UID, IMAGES, MODEL_DIR } from "../images.js";
 import { checksumList, MANIFEST_NAME, ModelManifest, modelDigest, parseManifest } from "../model-store/manifest.js";
 import { execAllowingFailure, tail } from "../shared/exec.js";
 import { IMAGE_LABELS } from "./labels.js";
-import { pythonWithPipCache, withoutPipCache, withRequirements } from "./python.js";
+import { APP_SCHEMA_PATH, modelSchema, pythonWithPipCache, withoutPipCache, withRequirements } from "./python.js";
 
 export const GUNICORN_COMMAND = ["gunicorn", "-c", "gunicorn.conf.py", "scoring:create_app()"];
 
@@ -110,11 +110,12 @@ export async function verifyModelDirectory(model: Directory): Promise<ModelManif
 }
 
 /**
- * Dependency layer, then the model, then the code (a code-only commit reuses the model layer and
- * uploads nothing for it); runs as an unprivileged numeric user.
+ * Dependency layer, then the model, then the code with model.json's schema (a code-only commit
+ * reuses the model layer and uploads nothing for it); runs as an unprivileged numeric user.
  */
 export function runtimeImage(source: Directory, model: Directory, manifest: ModelManifest, opts: BuildOptions): Container {
   const app = source.directory("app");
+  const code = app.withFile(APP_SCHEMA_PATH, modelSchema()); // the app refuses to start without it
   const base = withRequirements(
     pythonWithPipCache().withExec(["useradd", "--uid", String(APP_UID), "--no-create-home", "--shell", "/usr/sbin/nologin", "app"]),
     app,
@@ -128,7 +129,7 @@ export function runtimeImage(source: Directory, model: Directory, manifest: Mode
   const image = withoutPipCache(base)
     .withDirectory("/", modelLayer, { owner: "0:0" })
     // Fixed modes too: a checkout's modes follow the umask of the machine it was made on.
-    .withDirectory("/", layerTree(APP_DIR.slice(1), app, { exclude: APP_EXCLUDE, permissions: APP_PERMISSIONS }))
+    .withDirectory("/", layerTree(APP_DIR.slice(1), code, { exclude: APP_EXCLUDE, permissions: APP_PERMISSIONS }))
     .withEnvVariable("MODEL_DIR", MODEL_DIR)
     .withEnvVariable("PORT", String(APP_PORT))
     .withEnvVariable("GIT_REVISION", opts.revision)

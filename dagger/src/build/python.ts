@@ -1,6 +1,7 @@
 /** The pinned Python toolbox shared by the test, training and build steps. */
-import { Container, dag, Directory } from "@dagger.io/dagger";
+import { Container, dag, Directory, File } from "@dagger.io/dagger";
 import { IMAGES } from "../images.js";
+import { SCHEMA_FILE_NAME } from "../model-store/schema.js";
 
 const PIP_CACHE = "/root/.cache/pip";
 
@@ -21,12 +22,21 @@ export function pythonWithPipCache(): Container {
  */
 export function withRequirements(ctr: Container, dir: Directory, files: string[], into = "/tmp/req"): Container {
   const withFiles = files.reduce((c, f) => c.withFile(`${into}/${f}`, dir.file(f)), ctr);
-  return withFiles
-    .withExec(["pip", "install", "--no-compile", ...files.flatMap((f) => ["-r", `${into}/${f}`])])
-    .withoutDirectory(into);
+  return withFiles.withExec(["pip", "install", "--no-compile", ...files.flatMap((f) => ["-r", `${into}/${f}`])]).withoutDirectory(into);
 }
 
 /** Drops the pip cache mount, for containers that become images. */
 export function withoutPipCache(ctr: Container): Container {
   return ctr.withoutMount(PIP_CACHE);
 }
+
+/**
+ * model.json's JSON Schema, from this module's own source: the app and the trainer check models
+ * by the rules this module's model store applies. app/scoring/contract.py reads it from beside
+ * itself (APP_SCHEMA_PATH inside app/), where every Python step puts it.
+ */
+export function modelSchema(): File {
+  return dag.currentModule().source().file(`src/model-store/${SCHEMA_FILE_NAME}`);
+}
+
+export const APP_SCHEMA_PATH = `scoring/${SCHEMA_FILE_NAME}`;

@@ -1,7 +1,7 @@
 /** The app's pytest suite in a container, exactly as CI runs it. */
 import { Container, Directory } from "@dagger.io/dagger";
 import { execAllowingFailure, tail } from "../shared/exec.js";
-import { pythonWithPipCache, withRequirements } from "./python.js";
+import { APP_SCHEMA_PATH, modelSchema, pythonWithPipCache, withRequirements } from "./python.js";
 
 export const APP_TEST_COMMAND = ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"];
 
@@ -10,6 +10,7 @@ export function appTestContainer(source: Directory): Container {
   const app = source.directory("app");
   return withRequirements(pythonWithPipCache(), app, ["requirements.txt", "requirements-dev.txt"])
     .withDirectory("/src/app", app, { exclude: ["**/__pycache__", ".pytest_cache"] })
+    .withFile(`/src/app/${APP_SCHEMA_PATH}`, modelSchema()) // where the image has it too
     .withWorkdir("/src/app");
 }
 

@@ -1,6 +1,9 @@
 /** The data-science stream in miniature: train the sample digits model in a container. */
 import { Directory } from "@dagger.io/dagger";
-import { pythonWithPipCache, withRequirements } from "./python.js";
+import { APP_SCHEMA_PATH, modelSchema, pythonWithPipCache, withRequirements } from "./python.js";
+
+/** The app's model.json checker (inside app/), which model/train.py loads by path. */
+const CONTRACT_PATH = "scoring/contract.py";
 
 export interface TrainOptions {
   name: string;
@@ -17,6 +20,9 @@ export function trainedSampleModel(source: Directory, opts: TrainOptions): Direc
   const model = source.directory("model");
   return withRequirements(pythonWithPipCache(), model, ["requirements.txt"])
     .withDirectory("/src/model", model, { exclude: ["out", "tests", "**/__pycache__"] })
+    // train.py checks the model.json it writes with the app's checker, which reads the schema beside it.
+    .withFile(`/src/app/${CONTRACT_PATH}`, source.file(`app/${CONTRACT_PATH}`))
+    .withFile(`/src/app/${APP_SCHEMA_PATH}`, modelSchema())
     .withWorkdir("/src")
     .withExec([
       "python", "model/train.py",
