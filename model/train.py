@@ -306,7 +306,11 @@ def write_model_dir(out: Path, model_bytes: bytes, manifest_for, force: bool = F
         model_path = staging / MODEL_FILE
         _write_synced(model_path, model_bytes)
         manifest = manifest_for(model_path)
-        _write_synced(staging / MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
+        try:  # NaN and Infinity are not JSON: the store and the app would refuse the file
+            text = json.dumps(manifest, indent=2, allow_nan=False)
+        except ValueError as exc:
+            raise TrainError(f"model.json cannot be written as JSON: {exc}") from None
+        _write_synced(staging / MANIFEST_FILE, (text + "\n").encode())
         os.chmod(staging, 0o755)
         publish_dir(staging, out, force)
     except BaseException:

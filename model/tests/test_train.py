@@ -225,6 +225,13 @@ def test_without_the_contract_training_stops_with_one_clear_line(tmp_path, capsy
     )
 
 
+def test_a_manifest_that_is_not_json_is_not_written(tmp_path):
+    """NaN passes a schema's number checks, but neither the store nor the app reads it as JSON."""
+    with pytest.raises(train.TrainError, match="model.json cannot be written as JSON"):
+        train.write_model_dir(tmp_path / "out", b"onnx", lambda _: {"metrics": {"heldout_accuracy": float("nan")}})
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_failed_write_leaves_nothing(tmp_path):
     def broken_manifest(_):
         raise RuntimeError("boom")
