@@ -1,7 +1,7 @@
 """One model.json contract, seen from Python: every shared fixture (test/fixtures/model-json) goes
 through the store's validator (parseManifest, run by Node), the app's (scoring.model.load_manifest)
 and the trainer's (train.manifest_problems). All three accept the valid fixtures and refuse the
-invalid ones, naming the field at fault. test/unit/model-json-contract.test.ts runs the same.
+invalid ones, naming the field at fault. test/model-store/model-json-contract.test.ts runs the same.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 /**
  * Semantic Versioning 2.0.0 through the `semver` package (the parser npm uses), held to one
  * exact spelling. model.schema.json states the same grammar and length limit for the trainer and
- * the app (app/scoring/contract.py adds the 2^53-1 limit below); test/unit/semver.test.ts checks
+ * the app (app/scoring/contract.py adds the 2^53-1 limit below); test/model-store/semver.test.ts checks
  * all three against the same cases.
  */
 import semver, { SemVer } from "semver";
