@@ -16,11 +16,11 @@ import { hashFile } from "../../dagger/src/model-store/local-files.js";
 import { publishModel, readLocalModel } from "../../dagger/src/model-store/publish.js";
 import { ModelStore, ResolvedModel } from "../../dagger/src/model-store/store.js";
 import { parseSelector } from "../../dagger/src/model-store/versions.js";
-import { Azurite, startAzurite } from "../support/azurite.js";
+import { Azurite } from "../support/azurite.js";
 import { rejectsWith } from "../support/expect.js";
 import { FaultProxy } from "../support/fault-proxy.js";
 import { startCli } from "../support/model-cli.js";
-import { azuriteStore, FAST_DOWNLOAD, fillDisk, mountTmpfs, randomModel, strayEntries, tempDir, writeModelDir } from "../support/model-fixtures.js";
+import { azuriteStore, FAST_DOWNLOAD, fillDisk, mountTmpfs, randomModel, strayEntries, tempDir, writeModelDir, startStoreSuite, stopStoreSuite } from "../support/model-fixtures.js";
 import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 
 const MiB = 1024 * 1024;
@@ -34,18 +34,14 @@ const logs: string[] = [];
 const latest = parseSelector("latest");
 
 test.before(async () => {
-  az = await startAzurite();
-  await az.admin.getContainerClient("models").create();
-  root = tempDir();
-  store = azuriteStore(az);
+  ({ az, root, store } = await startStoreSuite());
   proxy = await new FaultProxy(az.port).start();
   viaProxy = azuriteStore(az, { accountUrl: `http://127.0.0.1:${proxy.port}/${az.account}`, log: (l) => logs.push(l) });
 });
 
 test.after(async () => {
   await proxy?.stop();
-  await az?.stop();
-  rmSync(root, { recursive: true, force: true });
+  await stopStoreSuite({ az, root });
 });
 
 test.before.each(() => {

@@ -4,16 +4,16 @@
  * ones planted by other means as invalid (never "complete"), "latest" skips them and a pin refuses them.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { publishModel, readLocalModel } from "../../dagger/src/model-store/publish.js";
 import { ModelStore } from "../../dagger/src/model-store/store.js";
 import { parseSelector } from "../../dagger/src/model-store/versions.js";
-import { Azurite, startAzurite } from "../support/azurite.js";
+import { Azurite } from "../support/azurite.js";
 import { rejectsWith } from "../support/expect.js";
-import { azuriteStore, randomModel, tempDir, writeModelDir } from "../support/model-fixtures.js";
+import { randomModel, startStoreSuite, stopStoreSuite, writeModelDir } from "../support/model-fixtures.js";
 import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 
 let az: Azurite;
@@ -23,16 +23,10 @@ const latest = parseSelector("latest");
 const CONTROL = /[\p{Cc}\p{Cf}]/u;
 
 test.before(async () => {
-  az = await startAzurite();
-  await az.admin.getContainerClient("models").create();
-  root = tempDir();
-  store = azuriteStore(az);
+  ({ az, root, store } = await startStoreSuite());
 });
 
-test.after(async () => {
-  await az?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+test.after(() => stopStoreSuite({ az, root }));
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 const entry = (path: string, content = "x") => ({ path, sha256: sha(content), size: Buffer.byteLength(content) });

@@ -12,10 +12,10 @@ import { fetchModel } from "../../dagger/src/model-store/fetch.js";
 import { publishModel, readLocalModel } from "../../dagger/src/model-store/publish.js";
 import { ModelStore } from "../../dagger/src/model-store/store.js";
 import { parseSelector } from "../../dagger/src/model-store/versions.js";
-import { Azurite, startAzurite } from "../support/azurite.js";
+import { Azurite } from "../support/azurite.js";
 import { rejectsWith } from "../support/expect.js";
 import { FaultProxy } from "../support/fault-proxy.js";
-import { azuriteStore, FAST_DOWNLOAD, randomModel, strayEntries, tempDir } from "../support/model-fixtures.js";
+import { azuriteStore, FAST_DOWNLOAD, randomModel, strayEntries, tempDir, startStoreSuite, stopStoreSuite } from "../support/model-fixtures.js";
 
 const SIZE = 8 * 1024 * 1024;
 const MiB = 1024 * 1024;
@@ -28,9 +28,7 @@ const logs: string[] = [];
 const latest = parseSelector("latest");
 
 test.before(async () => {
-  az = await startAzurite();
-  await az.admin.getContainerClient("models").create();
-  root = tempDir();
+  ({ az, root } = await startStoreSuite());
   modelDir = randomModel(root, "1.0.0", SIZE, "flaky");
   await publishModel(azuriteStore(az), await readLocalModel(modelDir));
   proxy = await new FaultProxy(az.port).start();
@@ -39,8 +37,7 @@ test.before(async () => {
 
 test.after(async () => {
   await proxy?.stop();
-  await az?.stop();
-  rmSync(root, { recursive: true, force: true });
+  await stopStoreSuite({ az, root });
 });
 
 test.before.each(() => {

@@ -16,10 +16,10 @@ import { publishModel, readLocalModel } from "../../dagger/src/model-store/publi
 import { ModelStore } from "../../dagger/src/model-store/store.js";
 import { parseSelector } from "../../dagger/src/model-store/versions.js";
 import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from "../support/azure.js";
-import { Azurite, startAzurite } from "../support/azurite.js";
+import { Azurite } from "../support/azurite.js";
 import { rejectsWith } from "../support/expect.js";
 import { FaultProxy } from "../support/fault-proxy.js";
-import { azuriteStore, FAST_RETRY, randomModel, strayEntries, tempDir, writeModelDir } from "../support/model-fixtures.js";
+import { azuriteStore, FAST_RETRY, randomModel, strayEntries, tempDir, writeModelDir, startStoreSuite, stopStoreSuite } from "../support/model-fixtures.js";
 
 let az: Azurite;
 let root: string;
@@ -27,16 +27,10 @@ let store: ModelStore;
 const NAME = "digits-classifier";
 
 test.before(async () => {
-  az = await startAzurite();
-  await az.admin.getContainerClient("models").create();
-  root = tempDir();
-  store = azuriteStore(az);
+  ({ az, root, store } = await startStoreSuite());
 });
 
-test.after(async () => {
-  await az?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+test.after(() => stopStoreSuite({ az, root }));
 
 const latest = parseSelector("latest");
 const publish = async (dir: string, s = store) => publishModel(s, await readLocalModel(dir));

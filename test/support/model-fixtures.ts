@@ -1,14 +1,14 @@
 /** Model directories and store connections for the model-store tests. */
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { CLI_LABELS } from "../../dagger/src/model-store/cli-args.js";
 import { connect, RetryTuning, StoreConfig } from "../../dagger/src/model-store/connect.js";
 import { DownloadTuning } from "../../dagger/src/model-store/download.js";
 import { ModelStore } from "../../dagger/src/model-store/store.js";
-import type { Azurite } from "./azurite.js";
+import { Azurite, startAzurite } from "./azurite.js";
 import { MODEL_JSON_FIELDS } from "./model-json.js";
 
 export const FAST_RETRY: RetryTuning = { maxTries: 3, retryDelayMs: 10, maxRetryDelayMs: 50 };
@@ -94,4 +94,23 @@ export function fillDisk(path: string): number {
     closeSync(fd);
   }
   return written;
+}
+
+/** One test file's store: Azurite with an empty "models" container, a temp root, a client. */
+export interface StoreSuite {
+  az: Azurite;
+  root: string;
+  store: ModelStore;
+}
+
+/** Starts a file's store (for `test.before`); `stopStoreSuite` takes it down (for `test.after`). */
+export async function startStoreSuite(): Promise<StoreSuite> {
+  const az = await startAzurite();
+  await az.admin.getContainerClient("models").create();
+  return { az, root: tempDir(), store: azuriteStore(az) };
+}
+
+export async function stopStoreSuite(s: Partial<StoreSuite>): Promise<void> {
+  await s.az?.stop();
+  if (s.root) rmSync(s.root, { recursive: true, force: true });
 }
