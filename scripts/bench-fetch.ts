@@ -33,7 +33,8 @@ import { MODEL_JSON_FIELDS } from "../test/support/model-json.js";
 
 /** Model size: 1 GiB unless BENCH_FETCH_MB says otherwise (the test suite runs it small, as a smoke check). */
 const SIZE_MB = Number(process.env.BENCH_FETCH_MB ?? 1024);
-if (!Number.isInteger(SIZE_MB) || SIZE_MB < 1) throw new Error(`BENCH_FETCH_MB must be a whole number of MiB >= 1, got ${process.env.BENCH_FETCH_MB}`);
+if (!Number.isInteger(SIZE_MB) || SIZE_MB < 1)
+  throw new Error(`BENCH_FETCH_MB must be a whole number of MiB >= 1, got ${process.env.BENCH_FETCH_MB}`);
 const SIZE = SIZE_MB * 1024 * 1024;
 const NAME = "bench-model";
 const VERSION = "1.0.0";
@@ -70,7 +71,10 @@ process.stdout.write(JSON.stringify({
 `;
 
 function runChild(layout: string, config: ChildConfig): Promise<ChildResult> {
-  const p = spawn(process.execPath, [join(layout, "bench-child.mjs"), JSON.stringify(config)], { cwd: layout, stdio: ["ignore", "pipe", "inherit"] });
+  const p = spawn(process.execPath, [join(layout, "bench-child.mjs"), JSON.stringify(config)], {
+    cwd: layout,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let out = "";
   p.stdout.on("data", (d: Buffer) => (out += d));
   return new Promise((res, rej) =>
@@ -90,7 +94,12 @@ async function writeBigModel(dir: string): Promise<void> {
   }
   out.end();
   await once(out, "finish");
-  const manifest = { name: NAME, version: VERSION, files: [{ path: "model.onnx", sha256: hash.digest("hex"), size: SIZE }], ...MODEL_JSON_FIELDS };
+  const manifest = {
+    name: NAME,
+    version: VERSION,
+    files: [{ path: "model.onnx", sha256: hash.digest("hex"), size: SIZE }],
+    ...MODEL_JSON_FIELDS,
+  };
   writeFileSync(join(dir, "model.json"), JSON.stringify(manifest, null, 2));
 }
 
@@ -122,7 +131,9 @@ async function main(): Promise<void> {
     log(`writing a ${SIZE_MB} MiB random model...`);
     const modelDir = join(work, "model");
     await writeBigModel(modelDir);
-    const store = new ModelStore(connect({ container: "models", auth: { accountUrl: az.accountUrl, accountKey: az.key } }, CLI_LABELS, "write"));
+    const store = new ModelStore(
+      connect({ container: "models", auth: { accountUrl: az.accountUrl, accountKey: az.key } }, CLI_LABELS, "write"),
+    );
     const t = performance.now();
     await publishModel(store, await readLocalModel(modelDir));
     log(`published in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -130,7 +141,12 @@ async function main(): Promise<void> {
     settle();
 
     const sas = generateBlobSASQueryParameters(
-      { containerName: "models", blobName: `${NAME}/${VERSION}/model.onnx`, permissions: BlobSASPermissions.parse("r"), expiresOn: new Date(Date.now() + 3600_000) },
+      {
+        containerName: "models",
+        blobName: `${NAME}/${VERSION}/model.onnx`,
+        permissions: BlobSASPermissions.parse("r"),
+        expiresOn: new Date(Date.now() + 3600_000),
+      },
       new StorageSharedKeyCredential(az.account, az.key),
     ).toString();
     const blobUrl = `${az.accountUrl}/models/${NAME}/${VERSION}/model.onnx?${sas}`;
@@ -147,13 +163,25 @@ async function main(): Promise<void> {
       settle();
       raw.push(await rawGet(blobUrl));
       ours.push(await runChild(layout, { accountUrl: az.accountUrl, key: az.key, target: join(work, "fetch", "model") }));
-      log(`round ${round + 1}: raw ${raw.at(-1)!.toFixed(2)} s, fetch+verify ${ours.at(-1)!.seconds.toFixed(2)} s, peak RSS ${ours.at(-1)!.peakRssMb.toFixed(0)} MB`);
+      log(
+        `round ${round + 1}: raw ${raw.at(-1)!.toFixed(2)} s, fetch+verify ${ours.at(-1)!.seconds.toFixed(2)} s, peak RSS ${ours.at(-1)!.peakRssMb.toFixed(0)} MB`,
+      );
     }
     rmSync(join(work, "fetch"), { recursive: true, force: true });
     settle();
-    const filling = await runChild(layout, { accountUrl: az.accountUrl, key: az.key, target: join(work, "fetch", "model"), cacheDir: join(work, "fetch", "cache") });
+    const filling = await runChild(layout, {
+      accountUrl: az.accountUrl,
+      key: az.key,
+      target: join(work, "fetch", "model"),
+      cacheDir: join(work, "fetch", "cache"),
+    });
     log(`fetch+verify filling the cache: ${filling.seconds.toFixed(2)} s`);
-    const refetch = await runChild(layout, { accountUrl: az.accountUrl, key: az.key, target: join(work, "fetch", "model"), cacheDir: join(work, "fetch", "cache") });
+    const refetch = await runChild(layout, {
+      accountUrl: az.accountUrl,
+      key: az.key,
+      target: join(work, "fetch", "model"),
+      cacheDir: join(work, "fetch", "cache"),
+    });
     log(`refetch: ${refetch.seconds.toFixed(2)} s (local re-verification only)`);
 
     const bestRaw = Math.min(...raw);

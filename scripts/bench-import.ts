@@ -16,7 +16,10 @@ const TARGETS = {
 const CHILD = "const t = performance.now(); await import(process.argv[1]); console.log(`import_ms=${performance.now() - t}`);";
 
 function importMs(target: string): number {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", CHILD, pathToFileURL(target).href], { cwd: ROOT, encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", CHILD, pathToFileURL(target).href], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
   const ms = Number(/^import_ms=([\d.]+)$/m.exec(r.stdout)?.[1]);
   if (r.status !== 0 || !Number.isFinite(ms)) throw new Error(`importing ${target} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
   return ms;

@@ -10,7 +10,11 @@ const steps = [
   { name: "typecheck (tests, tools, module)", cmd: ["tsc", "-p", "tsconfig.json", "--noEmit"], kind: "check" },
   { name: "typecheck (module, as the runtime sees it)", cmd: ["tsc", "-p", "dagger/tsconfig.json", "--noEmit"], kind: "check" },
   { name: "lint (ESLint, typescript-eslint)", cmd: ["eslint", "dagger/src", "test", "scripts", "eslint.config.js"], kind: "check" },
-  { name: "layering (index -> pipeline -> capabilities -> shared, no cycle)", cmd: ["depcruise", "--config", ".dependency-cruiser.cjs", "dagger/src"], kind: "check" },
+  {
+    name: "layering (index -> pipeline -> capabilities -> shared, no cycle)",
+    cmd: ["depcruise", "--config", ".dependency-cruiser.cjs", "dagger/src"],
+    kind: "check",
+  },
   { name: "Python lint (ruff, ruff.toml)", cmd: [".venv/bin/ruff", "check", "--no-cache"], kind: "check" },
   { name: "TypeScript tests (uvu)", cmd: ["uvu", "-r", "tsx", "test", "\\.test\\.ts$"], kind: "uvu" },
   { name: "Python tests (pytest)", cmd: ["sh", "scripts/pytest.sh"], kind: "pytest" },
@@ -18,9 +22,15 @@ const steps = [
 
 function run(cmd) {
   return new Promise((resolve) => {
-    const child = spawn(cmd[0], cmd.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" } });
+    const child = spawn(cmd[0], cmd.slice(1), {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+    });
     let out = "";
-    const tee = (stream) => (d) => { out += d; stream.write(d); };
+    const tee = (stream) => (d) => {
+      out += d;
+      stream.write(d);
+    };
     child.stdout.on("data", tee(process.stdout));
     child.stderr.on("data", tee(process.stderr));
     child.on("close", (code) => resolve({ code: code ?? 1, out }));
@@ -39,7 +49,12 @@ function counts(kind, code, out) {
     }
   }
   if (kind === "pytest") {
-    const line = plain.trimEnd().split("\n").reverse().find((l) => /\d+ (passed|failed)/.test(l)) ?? "";
+    const line =
+      plain
+        .trimEnd()
+        .split("\n")
+        .reverse()
+        .find((l) => /\d+ (passed|failed)/.test(l)) ?? "";
     const n = (w) => Number(new RegExp(`(\\d+) ${w}`).exec(line)?.[1] ?? 0);
     if (line) return { passed: n("passed"), failed: n("failed") + n("errors?") + (code !== 0 && n("failed") === 0 ? 1 : 0) };
   }

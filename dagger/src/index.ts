@@ -53,12 +53,7 @@ export class AiAppPipeline {
    * @param created Commit time of the revision for the image's created label, RFC 3339 (e.g. $(git log -1 --format=%cI)); omitted when empty.
    * @param sourceUrl Repository URL for the image's source label (e.g. https://dev.azure.com/org/project/_git/repo); omitted when empty.
    */
-  constructor(
-    @argument({ defaultPath: "/", ignore: SOURCE_IGNORE }) source: Directory,
-    revision = "dev",
-    created = "",
-    sourceUrl = "",
-  ) {
+  constructor(@argument({ defaultPath: "/", ignore: SOURCE_IGNORE }) source: Directory, revision = "dev", created = "", sourceUrl = "") {
     this.source = source;
     this.revision = revision;
     this.created = created;
@@ -152,8 +147,21 @@ export class AiAppPipeline {
     storeService?: Service,
   ): AiAppPipeline {
     const settings = Object.assign(new ModelStoreSettings(), {
-      container, account, accountUrl, connectionString, sasToken, accountKey, tenantId, clientId, clientSecret,
-      federatedToken, serviceConnectionId, systemAccessToken, oidcRequestUri, managedIdentity, storeService,
+      container,
+      account,
+      accountUrl,
+      connectionString,
+      sasToken,
+      accountKey,
+      tenantId,
+      clientId,
+      clientSecret,
+      federatedToken,
+      serviceConnectionId,
+      systemAccessToken,
+      oidcRequestUri,
+      managedIdentity,
+      storeService,
     });
     storeTarget(settings); // check the auth arguments now, where the user typed them
     this.store = settings;
@@ -204,7 +212,14 @@ export class AiAppPipeline {
    * @param tenantId Entra tenant id for --entra-token (defaults to the token's own tenant).
    */
   @func()
-  withRegistry(address: string, repository = "ai-app", username?: string, password?: Secret, entraToken?: Secret, tenantId?: string): AiAppPipeline {
+  withRegistry(
+    address: string,
+    repository = "ai-app",
+    username?: string,
+    password?: Secret,
+    entraToken?: Secret,
+    tenantId?: string,
+  ): AiAppPipeline {
     this.registry = registrySettings({ address, repository, username, password, entraToken, tenantId });
     return this;
   }
@@ -232,7 +247,11 @@ export class AiAppPipeline {
   @func({ cache: "never" })
   async publish(model?: Directory, channel = "main"): Promise<string> {
     const target = this.registryTarget();
-    const published = await publishImage(this.source, model ?? (await this.defaultModel()), { ...target, channel, build: this.buildOptions() });
+    const published = await publishImage(this.source, model ?? (await this.defaultModel()), {
+      ...target,
+      channel,
+      build: this.buildOptions(),
+    });
     return published.reference;
   }
 
@@ -299,9 +318,20 @@ export class AiAppPipeline {
    * @param prerelease Let "latest" pick prereleases (e.g. 1.4.0-rc.1) too.
    */
   @func({ cache: "never" })
-  async ci(channel = "main", model?: Directory, modelName = DEFAULT_MODEL_NAME, modelVersion = "latest", prerelease = false): Promise<string> {
+  async ci(
+    channel = "main",
+    model?: Directory,
+    modelName = DEFAULT_MODEL_NAME,
+    modelVersion = "latest",
+    prerelease = false,
+  ): Promise<string> {
     const report = await runCi({
-      source: this.source, build: this.buildOptions(), modelName, modelVersion, prerelease, channel,
+      source: this.source,
+      build: this.buildOptions(),
+      modelName,
+      modelVersion,
+      prerelease,
+      channel,
       ...(model ? { model } : {}),
       ...(this.store ? { store: this.storeTarget() } : {}),
       ...(this.registry ? { registry: this.registryTarget() } : {}),
@@ -319,8 +349,13 @@ export class AiAppPipeline {
   async release(tag = "main", timeout = "5m"): Promise<string> {
     const c = this.clusterTarget();
     const report = await runRelease({
-      ...this.registryTarget(), tag, timeout, manifests: this.source.directory("k8s"),
-      access: c.access, namespace: c.namespace, ...(c.context ? { context: c.context } : {}),
+      ...this.registryTarget(),
+      tag,
+      timeout,
+      manifests: this.source.directory("k8s"),
+      access: c.access,
+      namespace: c.namespace,
+      ...(c.context ? { context: c.context } : {}),
     });
     return formatReleaseReport(report);
   }
@@ -332,21 +367,27 @@ export class AiAppPipeline {
 
   private registryTarget(): RegistryTarget {
     if (!this.registry) {
-      throw new Error("no registry configured: start the call with with-registry, e.g. dagger call with-registry --address myacr.azurecr.io --entra-token env://ACR_TOKEN publish");
+      throw new Error(
+        "no registry configured: start the call with with-registry, e.g. dagger call with-registry --address myacr.azurecr.io --entra-token env://ACR_TOKEN publish",
+      );
     }
     return registryTarget(this.registry);
   }
 
   private clusterTarget(): ClusterTarget {
     if (!this.cluster) {
-      throw new Error("no cluster configured: start the call with with-cluster, e.g. dagger call with-cluster --kubeconfig file://./kubeconfig --namespace ai-app deploy --image ...");
+      throw new Error(
+        "no cluster configured: start the call with with-cluster, e.g. dagger call with-cluster --kubeconfig file://./kubeconfig --namespace ai-app deploy --image ...",
+      );
     }
     return clusterTarget(this.cluster);
   }
 
   private storeTarget(): StoreTarget {
     if (!this.store) {
-      throw new Error("no model store configured: start the call with with-store, e.g. dagger call with-store --account NAME --sas-token env://AZURE_STORAGE_SAS_TOKEN models");
+      throw new Error(
+        "no model store configured: start the call with with-store, e.g. dagger call with-store --account NAME --sas-token env://AZURE_STORAGE_SAS_TOKEN models",
+      );
     }
     return storeTarget(restoreStoreSettings(this.store));
   }

@@ -7,12 +7,26 @@ import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { APP_UID, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { FakeEngine, Op } from "../support/fake-engine.js";
-import { baseImages, contextDir, execsStartingWith, indexOf, isPinnedImage, modelJsonReads, rootLayerCopies, runs } from "../support/graph.js";
+import {
+  baseImages,
+  contextDir,
+  execsStartingWith,
+  indexOf,
+  isPinnedImage,
+  modelJsonReads,
+  rootLayerCopies,
+  runs,
+} from "../support/graph.js";
 import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
 
 const SHA = "b".repeat(64);
-const MANIFEST = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: SHA, size: 4 }], ...MODEL_JSON_FIELDS });
+const MANIFEST = JSON.stringify({
+  name: "digits-classifier",
+  version: "1.4.0",
+  files: [{ path: "model.onnx", sha256: SHA, size: 4 }],
+  ...MODEL_JSON_FIELDS,
+});
 const modelJson = modelJsonReads(MANIFEST);
 
 /** Answers model.json reads with MANIFEST, and lets `overrides` fail chosen steps. */
@@ -33,7 +47,11 @@ const pipeline = () => new AiAppPipeline(contextDir("/"), "0123456789abcdef01234
 function isModuleSchema(engine: FakeEngine, op: Op | undefined): boolean {
   if (op?.field !== "withFile") return false;
   const file = engine.chainOf(String(op.args.source));
-  return file.at(-1)?.field === "file" && file.at(-1)!.args.path === "src/model-store/model.schema.json" && file.some((o) => o.field === "currentModule");
+  return (
+    file.at(-1)?.field === "file" &&
+    file.at(-1)!.args.path === "src/model-store/model.schema.json" &&
+    file.some((o) => o.field === "currentModule")
+  );
 }
 
 test("test: pinned python, requirements layer before the source, pytest last", async () => {
@@ -52,13 +70,21 @@ test("test: pinned python, requirements layer before the source, pytest last", a
   assert.ok(install >= 0 && source > install, "pip install must come before the app source is copied");
   const schema = indexOf(chain, (o) => o.args.path === "/src/app/scoring/model.schema.json");
   assert.ok(schema > source && isModuleSchema(engine, chain[schema]), "model.json's schema beside the app's checker, as in the image");
-  assert.ok(chain.some((o) => o.field === "withMountedCache" && o.args.path === "/root/.cache/pip"), "pip cache volume");
+  assert.ok(
+    chain.some((o) => o.field === "withMountedCache" && o.args.path === "/root/.cache/pip"),
+    "pip cache volume",
+  );
 });
 
 test("test: a failing suite fails the function with pytest's output", async () => {
   const { error } = await recordGraph(() => pipeline().test(), {
     respond: responder((c) =>
-      isExec("pytest")(c) ? 1 : c.at(-1)?.field === "combinedOutput" ? "FAILED tests/test_api.py::test_score - assert 400 == 200\n1 failed in 0.2s" : undefined),
+      isExec("pytest")(c)
+        ? 1
+        : c.at(-1)?.field === "combinedOutput"
+          ? "FAILED tests/test_api.py::test_score - assert 400 == 200\n1 failed in 0.2s"
+          : undefined,
+    ),
   });
   assert.ok(error, "expected a failure");
   assert.match(error!.message, /app tests failed \(pytest exit code 1\)/);
@@ -78,10 +104,13 @@ test("train: train.py runs with the app's model.json checker and the module's sc
 });
 
 test("build: verified model mounted at /models, non-root, labelled, deps before code", async () => {
-  const { engine, error, result } = await recordGraph(async () => {
-    const ctr = await pipeline().build(contextDir("/model/out"));
-    return ctr.id();
-  }, { respond: responder() });
+  const { engine, error, result } = await recordGraph(
+    async () => {
+      const ctr = await pipeline().build(contextDir("/model/out"));
+      return ctr.id();
+    },
+    { respond: responder() },
+  );
   assert.is(error, undefined, String(error));
   const chain = engine.chainOf(String(result));
   const verify = execsStartingWith(engine, ["sha256sum", "--check"]);
@@ -119,7 +148,12 @@ test("build: no manifest or a hash mismatch fails before anything is built", asy
 
   const corrupt = await recordGraph(() => pipeline().build(contextDir("/bad")), {
     respond: responder((c) =>
-      isExec("sha256sum")(c) ? 1 : c.at(-1)?.field === "combinedOutput" ? "model.onnx: FAILED\nsha256sum: WARNING: 1 computed checksum did NOT match" : undefined),
+      isExec("sha256sum")(c)
+        ? 1
+        : c.at(-1)?.field === "combinedOutput"
+          ? "model.onnx: FAILED\nsha256sum: WARNING: 1 computed checksum did NOT match"
+          : undefined,
+    ),
   });
   assert.match(corrupt.error?.message ?? "", /does not match its model\.json/);
   assert.match(corrupt.error?.message ?? "", /model\.onnx: FAILED/);
@@ -138,7 +172,10 @@ test("through the SDK entrypoint: build decodes --model and returns a container"
   assert.is(run.error, undefined, run.output);
   assert.is(run.exitCode, 0, run.output);
   const chain = run.engine.chainOf(String(run.value));
-  assert.equal(rootLayerCopies(run.engine, chain).map((l) => l.path), [MODEL_DIR.slice(1), "app"]);
+  assert.equal(
+    rootLayerCopies(run.engine, chain).map((l) => l.path),
+    [MODEL_DIR.slice(1), "app"],
+  );
   assert.ok(chain.some((o) => o.field === "withLabel" && o.args.value === "abc1234"));
 });
 

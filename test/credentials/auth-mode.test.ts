@@ -14,7 +14,13 @@ const COMPLETE: Record<AuthMode, AuthInput<string>> = {
   "account-key": { accountKey: SECRET, account: "acct01" },
   "client-secret": { clientSecret: SECRET, ...ids, account: "acct01" },
   "federated-token": { federatedToken: SECRET, ...ids, account: "acct01" },
-  "azure-pipelines": { systemAccessToken: SECRET, serviceConnectionId: "sc-1", oidcRequestUri: "https://dev.azure.com/o/p/_apis/x", ...ids, account: "acct01" },
+  "azure-pipelines": {
+    systemAccessToken: SECRET,
+    serviceConnectionId: "sc-1",
+    oidcRequestUri: "https://dev.azure.com/o/p/_apis/x",
+    ...ids,
+    account: "acct01",
+  },
   "managed-identity": { managedIdentity: true, account: "acct01" },
 };
 const MODES = Object.keys(COMPLETE) as AuthMode[];
@@ -116,12 +122,18 @@ test("fields a mode does not use are rejected, not silently ignored", () => {
 
 test("a federated token given both ways is ambiguous", () => {
   assert.match(failure({ ...COMPLETE["federated-token"], federatedTokenFile: "/var/run/token" }), /not both/);
-  assert.is(selectAuth({ ...COMPLETE["federated-token"], federatedToken: undefined, federatedTokenFile: "/t" }, CLI_LABELS).mode, "federated-token");
+  assert.is(
+    selectAuth({ ...COMPLETE["federated-token"], federatedToken: undefined, federatedTokenFile: "/t" }, CLI_LABELS).mode,
+    "federated-token",
+  );
 });
 
 test("account URLs: checked, normalised, https for Entra, no query", () => {
   const withUrl = (mode: AuthMode, accountUrl: string) => ({ ...COMPLETE[mode], account: undefined, accountUrl });
-  assert.is(selectAuth(withUrl("account-key", "http://127.0.0.1:10000/devstoreaccount1/"), CLI_LABELS).accountUrl, "http://127.0.0.1:10000/devstoreaccount1");
+  assert.is(
+    selectAuth(withUrl("account-key", "http://127.0.0.1:10000/devstoreaccount1/"), CLI_LABELS).accountUrl,
+    "http://127.0.0.1:10000/devstoreaccount1",
+  );
   assert.is(selectAuth(withUrl("account-key", "http://127.0.0.1:10000/devstoreaccount1"), CLI_LABELS).accountName, "devstoreaccount1");
   assert.is(selectAuth(withUrl("account-key", "https://prod42.blob.core.windows.net"), CLI_LABELS).accountName, "prod42");
   assert.match(failure(withUrl("account-key", "http://10.0.0.7:10000")), /needs the account name/);

@@ -49,7 +49,10 @@ test.before(async () => {
     await az.admin.getContainerClient("models").create();
     root = tempDir();
     // Seeded with the account key (Azurite's OAuth mode still accepts it); every read below uses Entra.
-    const seeded = await runCli(["publish", "--dir", randomModel(root, "1.0.0"), "--account-url", az.accountUrl], env({ AZURE_STORAGE_KEY: az.key }));
+    const seeded = await runCli(
+      ["publish", "--dir", randomModel(root, "1.0.0"), "--account-url", az.accountUrl],
+      env({ AZURE_STORAGE_KEY: az.key }),
+    );
     assert.is(seeded.code, 0, seeded.stderr);
   } catch (e) {
     await teardown(); // uvu skips `after` when `before` fails
@@ -63,7 +66,16 @@ function env(extra: Record<string, string>): Record<string, string> {
   return { HOME: root, NODE_EXTRA_CA_CERTS: tls!.cert, ...extra };
 }
 
-const entraArgs = () => ["--account-url", az.accountUrl, "--tenant-id", EXPECT.tenantId, "--client-id", EXPECT.clientId, "--authority-host", ids.authorityHost];
+const entraArgs = () => [
+  "--account-url",
+  az.accountUrl,
+  "--tenant-id",
+  EXPECT.tenantId,
+  "--client-id",
+  EXPECT.clientId,
+  "--authority-host",
+  ids.authorityHost,
+];
 
 /** Fetches latest into a new directory; asserts success and that the model is there. */
 async function fetchWith(args: string[], secrets: Record<string, string>): Promise<void> {
@@ -119,7 +131,10 @@ test("managed identity: the App Service identity endpoint, as on an Azure-hosted
 
 test("Entra over plain http is refused before any token is requested", async () => {
   ids.requests.length = 0;
-  const r = await runCli(["list", "--account-url", az.accountUrl.replace("https:", "http:"), ...entraArgs().slice(2)], env({ AZURE_CLIENT_SECRET: EXPECT.clientSecret }));
+  const r = await runCli(
+    ["list", "--account-url", az.accountUrl.replace("https:", "http:"), ...entraArgs().slice(2)],
+    env({ AZURE_CLIENT_SECRET: EXPECT.clientSecret }),
+  );
   assert.is(r.code, 1);
   assert.match(r.stderr, /must be https/);
   assert.equal(ids.requests, []);

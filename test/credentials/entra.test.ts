@@ -23,7 +23,10 @@ test("each mode builds its credential class", () => {
   try {
     delete process.env.SYSTEM_OIDCREQUESTURI;
     const pipelines = { kind: "azure-pipelines", ...ids, serviceConnectionId: "sc", systemAccessToken: "tok" } as const;
-    assert.throws(() => entraCredential(pipelines), (e: Error) => e instanceof CredentialError && /SYSTEM_OIDCREQUESTURI/.test(e.message));
+    assert.throws(
+      () => entraCredential(pipelines),
+      (e: Error) => e instanceof CredentialError && /SYSTEM_OIDCREQUESTURI/.test(e.message),
+    );
     process.env.SYSTEM_OIDCREQUESTURI = "https://dev.azure.com/org/_apis/distributedtask/hubs/build/plans/p/jobs/j/oidctoken";
     assert.is(kind(entraCredential(pipelines)), "AzurePipelinesCredential");
   } finally {

@@ -41,7 +41,13 @@ test("the checker itself rejects unknown functions, flags and missing required f
   assert.ok(checkDaggerCall("dagger call --bogus build", mod).length > 0);
   assert.ok(checkDaggerCall("dagger call build frobnicate", mod).length > 0);
   assert.equal(checkDaggerCall("dagger call build terminal", mod), []);
-  assert.equal(shellWords(`dagger call --revision "$(git rev-parse HEAD)" test`), ["dagger", "call", "--revision", "$(git rev-parse HEAD)", "test"]);
+  assert.equal(shellWords(`dagger call --revision "$(git rev-parse HEAD)" test`), [
+    "dagger",
+    "call",
+    "--revision",
+    "$(git rev-parse HEAD)",
+    "test",
+  ]);
 });
 
 test("README and CI files: every dagger call example is valid", async () => {
@@ -62,7 +68,12 @@ test("README's function table lists every function the module exposes, and no ot
   const mod = await introspectModule();
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
   const listed = [...readme.matchAll(/^\| `([a-z-]+)` \|/gm)].map((m) => m[1]).sort();
-  assert.equal(listed, Object.values(mod.main.functions).map((f) => f.cliName).sort());
+  assert.equal(
+    listed,
+    Object.values(mod.main.functions)
+      .map((f) => f.cliName)
+      .sort(),
+  );
 });
 
 test.run();

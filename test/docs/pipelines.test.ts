@@ -21,8 +21,23 @@ import { parse } from "../support/yaml.js";
 const read = (f: string) => readFileSync(join(ROOT, f), "utf8");
 const engineVersion = (JSON.parse(read("dagger.json")) as { engineVersion: string }).engineVersion.replace(/^v/, "");
 
-interface Step { task?: string; inputs?: Record<string, unknown>; bash?: string; script?: string; run?: string; template?: string; uses?: string; with?: Record<string, unknown> }
-interface Stage { stage: string; condition?: string; dependsOn?: string | string[]; variables?: unknown; jobs: { job: string; steps: Step[] }[] }
+interface Step {
+  task?: string;
+  inputs?: Record<string, unknown>;
+  bash?: string;
+  script?: string;
+  run?: string;
+  template?: string;
+  uses?: string;
+  with?: Record<string, unknown>;
+}
+interface Stage {
+  stage: string;
+  condition?: string;
+  dependsOn?: string | string[];
+  variables?: unknown;
+  jobs: { job: string; steps: Step[] }[];
+}
 interface AzurePipeline {
   trigger: { branches: { include: string[] } };
   pr: { branches: { include: string[] } };
@@ -36,7 +51,12 @@ async function callsIn(script: string): Promise<{ calls: string[]; args: UsedArg
   const mod = await introspectModule();
   const args: UsedArg[] = [];
   const calls = findDaggerCalls(script);
-  for (const c of calls) assert.equal(checkDaggerCall(c, mod, (a) => args.push(a)), [], c);
+  for (const c of calls)
+    assert.equal(
+      checkDaggerCall(c, mod, (a) => args.push(a)),
+      [],
+      c,
+    );
   return { calls, args };
 }
 
@@ -105,16 +125,26 @@ function evaluate(expr: string, vars: Record<string, string>, depsSucceeded: boo
     i++; // ")"
     const s = args.map((a) => String(a).toLowerCase());
     switch (t.toLowerCase()) {
-      case "eq": return s[0] === s[1];
-      case "ne": return s[0] !== s[1];
-      case "in": return s.slice(1).includes(s[0]!);
-      case "notin": return !s.slice(1).includes(s[0]!);
-      case "and": return args.every(Boolean);
-      case "or": return args.some(Boolean);
-      case "not": return !args[0];
-      case "succeeded": return depsSucceeded;
-      case "always": return true;
-      default: throw new Error(`unsupported function ${t} in ${expr}`);
+      case "eq":
+        return s[0] === s[1];
+      case "ne":
+        return s[0] !== s[1];
+      case "in":
+        return s.slice(1).includes(s[0]!);
+      case "notin":
+        return !s.slice(1).includes(s[0]!);
+      case "and":
+        return args.every(Boolean);
+      case "or":
+        return args.some(Boolean);
+      case "not":
+        return !args[0];
+      case "succeeded":
+        return depsSucceeded;
+      case "always":
+        return true;
+      default:
+        throw new Error(`unsupported function ${t} in ${expr}`);
     }
   };
   return value();
@@ -135,7 +165,12 @@ function stagesRun(p: AzurePipeline, reason: string): string[] {
 
 test("the condition evaluator follows Azure's rules (a skipped dependency fails succeeded())", () => {
   const two = (second: Partial<Stage>): AzurePipeline =>
-    ({ stages: [{ stage: "a", condition: "eq(variables['Build.Reason'], 'PullRequest')", jobs: [] }, { stage: "b", jobs: [], ...second }] }) as unknown as AzurePipeline;
+    ({
+      stages: [
+        { stage: "a", condition: "eq(variables['Build.Reason'], 'PullRequest')", jobs: [] },
+        { stage: "b", jobs: [], ...second },
+      ],
+    }) as unknown as AzurePipeline;
   assert.equal(stagesRun(two({}), "IndividualCI"), [], "b depends on a by default and a was skipped");
   assert.equal(stagesRun(two({ condition: "and(succeeded(), eq(variables['Build.Reason'], 'IndividualCI'))" }), "IndividualCI"), []);
   assert.equal(stagesRun(two({ dependsOn: [], condition: "eq(variables['Build.Reason'], 'IndividualCI')" }), "IndividualCI"), ["b"]);
@@ -160,16 +195,30 @@ test("azure-pipelines.yml: the pull-request stage runs the embedded default with
   const p = parse(read("azure-pipelines.yml")) as AzurePipeline;
   const pr = p.stages.find((s) => s.stage === "pr")!;
   const text = JSON.stringify(pr);
-  assert.not.match(text, /serviceConnection|azureSubscription|connectedService|AzureCLI|AzurePowerShell|Kubernetes@|Docker@/i, "no service connection, no Azure task");
+  assert.not.match(
+    text,
+    /serviceConnection|azureSubscription|connectedService|AzureCLI|AzurePowerShell|Kubernetes@|Docker@/i,
+    "no service connection, no Azure task",
+  );
   assert.not.match(text, /System\.AccessToken|idToken|ACR_TOKEN|KUBECONFIG/, "no token of any kind");
   assert.not.match(JSON.stringify(pr.variables ?? []), /group/, "no variable group");
-  const { calls } = await callsIn(pr.jobs.flatMap((j) => j.steps).map((s) => String(s.bash ?? s.script ?? s.inputs?.inlineScript ?? "")).join("\n"));
+  const { calls } = await callsIn(
+    pr.jobs
+      .flatMap((j) => j.steps)
+      .map((s) => String(s.bash ?? s.script ?? s.inputs?.inlineScript ?? ""))
+      .join("\n"),
+  );
   assert.equal(calls.length, 1);
   assert.match(calls[0]!, /\sci$/, "ends with ci and its embedded default");
-  assert.not.match(calls[0]!, /with-store|with-registry|with-cluster|--registry|--entra-token|--kubeconfig|--token|--password/, "no store, registry or cluster given");
+  assert.not.match(
+    calls[0]!,
+    /with-store|with-registry|with-cluster|--registry|--entra-token|--kubeconfig|--token|--password/,
+    "no store, registry or cluster given",
+  );
   // The variable group and the service connection belong to the stages that publish and deploy.
   assert.not.match(JSON.stringify(p.variables), /group/, "the variable group is not pipeline-wide");
-  for (const s of p.stages.filter((s) => s.stage !== "pr")) assert.match(JSON.stringify(s.variables ?? []), /ai-app-pipeline/, `stage ${s.stage} has the group`);
+  for (const s of p.stages.filter((s) => s.stage !== "pr"))
+    assert.match(JSON.stringify(s.variables ?? []), /ai-app-pipeline/, `stage ${s.stage} has the group`);
 });
 
 // ---- the GitHub workflow: pinned actions, least privilege --------------------------------------
@@ -187,7 +236,9 @@ test("the GitHub workflow: every action pinned by a full commit sha, Dagger inst
   assert.ok(uses.length > 0);
   for (const u of uses) assert.match(u, /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/, `${u} is not pinned by commit`);
   // Each pin carries the tag it stands for, so an update can be checked against the action's repository.
-  for (const line of read(".github/workflows/pipeline.yml").split("\n").filter((l) => /uses:/.test(l))) {
+  for (const line of read(".github/workflows/pipeline.yml")
+    .split("\n")
+    .filter((l) => /uses:/.test(l))) {
     assert.match(line, /@[0-9a-f]{40} # v\d+\.\d+\.\d+$/, `${line.trim()} names its tag`);
   }
   for (const [name, job] of Object.entries(wf.jobs)) {
@@ -205,7 +256,10 @@ test("the GitHub workflow: the pull-request job gets a read-only token and no cl
   assert.is(pr.length, 1);
   const [, job] = pr[0]!;
   assert.is(job.permissions?.["id-token"], undefined, "no OIDC token for pull requests");
-  assert.not.ok(job.steps.some((s) => /azure\/login/i.test(s.uses ?? "")), "no Azure login");
+  assert.not.ok(
+    job.steps.some((s) => /azure\/login/i.test(s.uses ?? "")),
+    "no Azure login",
+  );
   assert.not.match(JSON.stringify(job.steps), /vars\.|secrets\.|ACTIONS_ID_TOKEN/, "no repository variables, secrets or OIDC");
   for (const [name, j] of Object.entries(wf.jobs).filter(([, j]) => j !== job)) {
     assert.is(j.permissions?.["id-token"], "write", `job ${name} asks for its OIDC token itself`);
@@ -225,14 +279,20 @@ test("no pipeline file pipes a download into a shell", () => {
   for (const f of ["azure-pipelines.yml", ".ci/azure/install-dagger.yml", ".github/workflows/pipeline.yml"]) {
     assert.not.ok(pipesToShell(read(f)), `${f} pipes a download into a shell`);
   }
-  assert.ok(pipesToShell('curl -fsSL https://dl.dagger.io/dagger/install.sh | BIN_DIR="$HOME/bin" sh'), "the check catches the old install line");
-  assert.not.ok(pipesToShell('awk -v f="$tarball" \'$2 == f\' checksums.txt | sha256sum --check --strict -'));
+  assert.ok(
+    pipesToShell('curl -fsSL https://dl.dagger.io/dagger/install.sh | BIN_DIR="$HOME/bin" sh'),
+    "the check catches the old install line",
+  );
+  assert.not.ok(pipesToShell("awk -v f=\"$tarball\" '$2 == f' checksums.txt | sha256sum --check --strict -"));
 });
 
 /** Runs the template's install script with `curl` replaced by a stand-in serving `files` by URL. */
 function runInstall(files: Record<string, Buffer>): { status: number | null; output: string; home: string; urls: string[] } {
   const template = parse(read(".ci/azure/install-dagger.yml")) as { steps: Step[] };
-  const script = template.steps.map((s) => s.bash ?? "").join("\n").replace(/\$\(DAGGER_VERSION\)/g, engineVersion);
+  const script = template.steps
+    .map((s) => s.bash ?? "")
+    .join("\n")
+    .replace(/\$\(DAGGER_VERSION\)/g, engineVersion);
   const dir = tempDir("install-dagger-");
   const served = join(dir, "served");
   const bin = join(dir, "bin");
@@ -247,7 +307,11 @@ function runInstall(files: Record<string, Buffer>): { status: number | null; out
       `echo "$url" >> "${dir}/urls"\nf="${served}/$(printf %s "$url" | tr '/:' '__')"\n[ -f "$f" ] || exit 22\ncp "$f" "$out"\n`,
   );
   chmodSync(join(bin, "curl"), 0o755);
-  const r = spawnSync("bash", ["-c", script], { encoding: "utf8", env: { PATH: `${bin}:${process.env.PATH}`, HOME: home }, timeout: 60_000 });
+  const r = spawnSync("bash", ["-c", script], {
+    encoding: "utf8",
+    env: { PATH: `${bin}:${process.env.PATH}`, HOME: home },
+    timeout: 60_000,
+  });
   const urls = existsSync(join(dir, "urls")) ? readFileSync(join(dir, "urls"), "utf8").trim().split("\n") : [];
   return { status: r.status, output: r.stdout + r.stderr, home, urls };
 }
@@ -268,7 +332,10 @@ function fakeRelease(arch: string): { files: Record<string, Buffer>; tarball: st
   const sum = createHash("sha256").update(tarball).digest("hex");
   const base = `https://dl.dagger.io/dagger/releases/${engineVersion}`;
   const other = `${"0".repeat(64)}  dagger_v${engineVersion}_darwin_arm64.tar.gz`;
-  return { tarball: `${base}/${name}`, files: { [`${base}/${name}`]: tarball, [`${base}/checksums.txt`]: Buffer.from(`${other}\n${sum}  ${name}\n`) } };
+  return {
+    tarball: `${base}/${name}`,
+    files: { [`${base}/${name}`]: tarball, [`${base}/checksums.txt`]: Buffer.from(`${other}\n${sum}  ${name}\n`) },
+  };
 }
 
 const ARCH = process.arch === "arm64" ? "arm64" : "amd64";
@@ -277,7 +344,11 @@ test(".ci/azure/install-dagger.yml installs the pinned release once its publishe
   const { files, tarball } = fakeRelease(ARCH);
   const r = runInstall(files);
   assert.is(r.status, 0, r.output);
-  assert.equal(r.urls, [tarball, tarball.replace(/[^/]+$/, "checksums.txt")], "the pinned version's tarball and checksums, from dl.dagger.io over HTTPS");
+  assert.equal(
+    r.urls,
+    [tarball, tarball.replace(/[^/]+$/, "checksums.txt")],
+    "the pinned version's tarball and checksums, from dl.dagger.io over HTTPS",
+  );
   assert.ok(existsSync(join(r.home, ".local/bin/dagger")), "dagger installed");
   assert.match(r.output, /dagger v\d+\.\d+\.\d+ \(fake\)/, "and run once to show its version");
 });
@@ -308,7 +379,9 @@ test("the GitHub workflow runs the same functions, secrets as env://", async () 
 test("the secret check itself catches a plain value", async () => {
   const mod = await introspectModule();
   const args: UsedArg[] = [];
-  checkDaggerCall("dagger call with-cluster --kubeconfig file:./kc --entra-token env://T deploy --image x@sha256:1", mod, (a) => args.push(a));
+  checkDaggerCall("dagger call with-cluster --kubeconfig file:./kc --entra-token env://T deploy --image x@sha256:1", mod, (a) =>
+    args.push(a),
+  );
   assert.equal(secretsNotFromEnv(args), ["--kubeconfig file:./kc"]);
 });
 

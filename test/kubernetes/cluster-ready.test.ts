@@ -23,21 +23,34 @@ function clock() {
 
 test("probes go in order: API server, a Ready node, the default ServiceAccount; all carry the target flags", () => {
   const probes = readinessProbes(T);
-  assert.equal(probes.map((p) => p.name), ["api-server", "node", "service-account"]);
-  for (const p of probes) assert.ok(p.args.includes("--user=ai-app-pipeline-token") && p.args.includes("--namespace=default"), p.args.join(" "));
+  assert.equal(
+    probes.map((p) => p.name),
+    ["api-server", "node", "service-account"],
+  );
+  for (const p of probes)
+    assert.ok(p.args.includes("--user=ai-app-pipeline-token") && p.args.includes("--namespace=default"), p.args.join(" "));
 });
 
 test("the wait goes on through 503s, an unready node and a missing ServiceAccount, then returns", async () => {
   const answers: Record<string, KubectlResult[]> = {
-    "api-server": [fail("Error from server (InternalError): an error on the server has prevented the request from succeeding"), ok("ok"), ok("ok"), ok("ok")],
+    "api-server": [
+      fail("Error from server (InternalError): an error on the server has prevented the request from succeeding"),
+      ok("ok"),
+      ok("ok"),
+      ok("ok"),
+    ],
     node: [ok(NOT_READY_NODES), ok(READY_NODES), ok(READY_NODES)],
     "service-account": [fail('Error from server (NotFound): serviceaccounts "default" not found'), ok("serviceaccount/default")],
   };
   const c = clock();
-  const rounds = await waitForCluster(T, async (args) => {
-    const probe = readinessProbes(T).find((p) => p.args.join(" ") === args.join(" "))!;
-    return answers[probe.name]!.shift()!;
-  }, { budgetMs: 60_000, intervalMs: 1_000, ...c });
+  const rounds = await waitForCluster(
+    T,
+    async (args) => {
+      const probe = readinessProbes(T).find((p) => p.args.join(" ") === args.join(" "))!;
+      return answers[probe.name]!.shift()!;
+    },
+    { budgetMs: 60_000, intervalMs: 1_000, ...c },
+  );
   assert.is(rounds, 4);
   assert.is(c.now(), 3_000);
 });
@@ -45,7 +58,11 @@ test("the wait goes on through 503s, an unready node and a missing ServiceAccoun
 test("a cluster that never gets ready fails after the budget, saying what it waited for", async () => {
   const c = clock();
   try {
-    await waitForCluster(T, async (args) => (args.includes("nodes") ? ok(NOT_READY_NODES) : ok("ok")), { budgetMs: 10_000, intervalMs: 3_000, ...c });
+    await waitForCluster(T, async (args) => (args.includes("nodes") ? ok(NOT_READY_NODES) : ok("ok")), {
+      budgetMs: 10_000,
+      intervalMs: 3_000,
+      ...c,
+    });
     assert.unreachable("should have thrown");
   } catch (e) {
     assert.match((e as Error).message, /not ready to deploy to after 10s \(4 checks\): no node is Ready yet/);

@@ -24,7 +24,10 @@ const TIMEOUT = fail('error: deployment "ai-app" exceeded its progress deadline'
 
 /** Runs the machine with scripted results (default: success with empty output). */
 async function drive(script: Partial<Record<Step, KubectlResult>>, p: DeployPlan = plan) {
-  const { outcome, history } = await runDeploy(p, async (step) => script[step] ?? ok(step === "apply" ? "deployment.apps/ai-app serverside-applied\n" : ""));
+  const { outcome, history } = await runDeploy(
+    p,
+    async (step) => script[step] ?? ok(step === "apply" ? "deployment.apps/ai-app serverside-applied\n" : ""),
+  );
   return { outcome, steps: history.map((h) => h.step), history };
 }
 
@@ -34,11 +37,18 @@ function pod(name: string, status: Record<string, unknown>) {
   return { metadata: { name, labels: { "app.kubernetes.io/name": "ai-app" } }, status };
 }
 const readyPod = (name: string) =>
-  pod(name, { phase: "Running", conditions: [{ type: "Ready", status: "True" }], containerStatuses: [{ name: "app", ready: true, state: { running: {} } }] });
+  pod(name, {
+    phase: "Running",
+    conditions: [{ type: "Ready", status: "True" }],
+    containerStatuses: [{ name: "app", ready: true, state: { running: {} } }],
+  });
 const waitingPod = (name: string, reason: string, message: string, lastState: Record<string, unknown> = {}) =>
   pod(name, {
     phase: "Pending",
-    conditions: [{ type: "PodScheduled", status: "True" }, { type: "Ready", status: "False" }],
+    conditions: [
+      { type: "PodScheduled", status: "True" },
+      { type: "Ready", status: "False" },
+    ],
     containerStatuses: [{ name: "app", ready: false, state: { waiting: { reason, message } }, lastState }],
   });
 const list = (...items: unknown[]) => JSON.stringify({ apiVersion: "v1", kind: "List", items });
@@ -91,7 +101,10 @@ test("success: read revision, dry run, apply, rollout status, deployed; no undo"
   assert.is(outcome.previousRevision, "3");
   assert.match(outcome.message, `deployed ${IMAGE} to deployment/ai-app in namespace prod: rollout complete (previous revision 3)`);
   const args = Object.fromEntries(history.map((h) => [h.step, h.args.join(" ")]));
-  assert.match(args["dry-run"]!, /^kubectl apply --server-side --field-manager=ai-app-pipeline --dry-run=server --filename=\/manifests --namespace=prod$/);
+  assert.match(
+    args["dry-run"]!,
+    /^kubectl apply --server-side --field-manager=ai-app-pipeline --dry-run=server --filename=\/manifests --namespace=prod$/,
+  );
   assert.match(args.apply!, /^kubectl apply --server-side --field-manager=ai-app-pipeline --filename=\/manifests --namespace=prod$/);
   assert.is(args["rollout-status"], "kubectl rollout status deployment/ai-app --watch=true --timeout=5m --namespace=prod");
 });
@@ -99,16 +112,36 @@ test("success: read revision, dry run, apply, rollout status, deployed; no undo"
 test("rollout timeout with ImagePullBackOff: diagnosed from pods and events, undone to the previous revision, error says both", async () => {
   const pods = list(readyPod(OLD), waitingPod(NEW, "ImagePullBackOff", `Back-off pulling image "${IMAGE}"`));
   const events = list(
-    event("Pod", NEW, "Failed", `Failed to pull image "${IMAGE}": rpc error: code = NotFound desc = manifest unknown`, "2025-01-01T00:01:00Z"),
+    event(
+      "Pod",
+      NEW,
+      "Failed",
+      `Failed to pull image "${IMAGE}": rpc error: code = NotFound desc = manifest unknown`,
+      "2025-01-01T00:01:00Z",
+    ),
     event("Pod", NEW, "Failed", "Error: ImagePullBackOff", "2025-01-01T00:00:30Z"),
     event("Pod", "other-app-1234", "Failed", "unrelated"),
   );
-  const { outcome, steps, history } = await drive({ "read-revision": ok("3"), "rollout-status": TIMEOUT, "get-pods": ok(pods), "get-events": ok(events) });
+  const { outcome, steps, history } = await drive({
+    "read-revision": ok("3"),
+    "rollout-status": TIMEOUT,
+    "get-pods": ok(pods),
+    "get-events": ok(events),
+  });
   assert.equal(steps, ["read-revision", "dry-run", "apply", "rollout-status", "get-pods", "get-events", "undo", "undo-status"]);
   assert.is(outcome.ok, false);
   assert.is(outcome.status, "rolled-back");
-  assert.equal(history.find((h) => h.step === "undo")!.args.slice(0, 5), ["kubectl", "rollout", "undo", "deployment/ai-app", "--to-revision=3"]);
-  assert.match(outcome.message, /the image could not be pulled \(ImagePullBackOff: Failed to pull image .*manifest unknown; pod ai-app-7c9d6b8f5-xk2lp, container app\)/);
+  assert.equal(history.find((h) => h.step === "undo")!.args.slice(0, 5), [
+    "kubectl",
+    "rollout",
+    "undo",
+    "deployment/ai-app",
+    "--to-revision=3",
+  ]);
+  assert.match(
+    outcome.message,
+    /the image could not be pulled \(ImagePullBackOff: Failed to pull image .*manifest unknown; pod ai-app-7c9d6b8f5-xk2lp, container app\)/,
+  );
   assert.match(outcome.message, "Rolled back deployment/ai-app to revision 3: the previous version is serving again. The deploy failed.");
   assert.match(outcome.message, "exceeded its progress deadline");
   assert.not.match(outcome.message, "unrelated");
@@ -123,7 +156,10 @@ test("CrashLoopBackOff: the last exit and the app's own last words are in the er
   );
   const { outcome } = await drive({ "read-revision": ok("7"), "rollout-status": TIMEOUT, "get-pods": ok(pods), "get-events": ok(list()) });
   assert.is(outcome.status, "rolled-back");
-  assert.match(outcome.message, "the app keeps crashing (CrashLoopBackOff: last exit: Error, exit code 1: Error: model.onnx does not match model.json");
+  assert.match(
+    outcome.message,
+    "the app keeps crashing (CrashLoopBackOff: last exit: Error, exit code 1: Error: model.onnx does not match model.json",
+  );
   assert.match(outcome.message, "Rolled back deployment/ai-app to revision 7");
 });
 
@@ -131,26 +167,53 @@ test("OOMKilled outranks the crash loop it causes", async () => {
   const pods = list(waitingPod(NEW, "CrashLoopBackOff", "back-off", { terminated: { reason: "OOMKilled", exitCode: 137 } }));
   const { outcome } = await drive({ "read-revision": ok("2"), "rollout-status": TIMEOUT, "get-pods": ok(pods), "get-events": ok(list()) });
   assert.match(outcome.message, /the app ran out of memory \(OOMKilled: .*resources\.limits\.memory/);
-  assert.equal(outcome.problems.map((p) => p.reason), ["OOMKilled", "CrashLoopBackOff"]);
+  assert.equal(
+    outcome.problems.map((p) => p.reason),
+    ["OOMKilled", "CrashLoopBackOff"],
+  );
 });
 
 test("readiness failure: running but never ready, the probe's answer from the events", async () => {
   const notReady = pod(NEW, {
     phase: "Running",
-    conditions: [{ type: "PodScheduled", status: "True" }, { type: "Ready", status: "False" }],
+    conditions: [
+      { type: "PodScheduled", status: "True" },
+      { type: "Ready", status: "False" },
+    ],
     containerStatuses: [{ name: "app", ready: false, state: { running: { startedAt: "2025-01-01T00:00:00Z" } } }],
   });
   const events = list(event("Pod", NEW, "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503"));
-  const { outcome } = await drive({ "read-revision": ok("4"), "rollout-status": fail("error: timed out waiting for the condition"), "get-pods": ok(list(readyPod(OLD), notReady)), "get-events": ok(events) });
+  const { outcome } = await drive({
+    "read-revision": ok("4"),
+    "rollout-status": fail("error: timed out waiting for the condition"),
+    "get-pods": ok(list(readyPod(OLD), notReady)),
+    "get-events": ok(events),
+  });
   assert.is(outcome.status, "rolled-back");
-  assert.match(outcome.message, "the new pods never became ready (GET /readyz kept failing) (ReadinessProbeFailed: Readiness probe failed: HTTP probe failed with statuscode: 503");
+  assert.match(
+    outcome.message,
+    "the new pods never became ready (GET /readyz kept failing) (ReadinessProbeFailed: Readiness probe failed: HTTP probe failed with statuscode: 503",
+  );
   assert.match(outcome.message, "timed out waiting for the condition");
 });
 
 test("unschedulable pods and pods that were never created are named too", () => {
-  const unschedulable = pod(NEW, { phase: "Pending", conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/3 nodes are available: 3 Insufficient cpu." }] });
-  assert.match(diagnose("ai-app", list(unschedulable), list()).headline, "the new pods could not be scheduled (Unschedulable: 0/3 nodes are available: 3 Insufficient cpu.");
-  const rsEvent = event("ReplicaSet", "ai-app-7c9d6b8f5", "FailedCreate", 'Error creating: pods "ai-app-7c9d6b8f5-x" is forbidden: violates PodSecurity "restricted:latest"');
+  const unschedulable = pod(NEW, {
+    phase: "Pending",
+    conditions: [
+      { type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/3 nodes are available: 3 Insufficient cpu." },
+    ],
+  });
+  assert.match(
+    diagnose("ai-app", list(unschedulable), list()).headline,
+    "the new pods could not be scheduled (Unschedulable: 0/3 nodes are available: 3 Insufficient cpu.",
+  );
+  const rsEvent = event(
+    "ReplicaSet",
+    "ai-app-7c9d6b8f5",
+    "FailedCreate",
+    'Error creating: pods "ai-app-7c9d6b8f5-x" is forbidden: violates PodSecurity "restricted:latest"',
+  );
   const d = diagnose("ai-app", list(readyPod(OLD)), list(rsEvent));
   assert.match(d.headline, /the new pods could not be created \(FailedCreate: Error creating: .*PodSecurity/);
   assert.match(diagnose("ai-app", list(readyPod(OLD)), list()).headline, "no failing pod reported a reason");
@@ -166,24 +229,34 @@ test("undo itself failing: the error says the rollback FAILED and the failed rev
     "rollout-status": TIMEOUT,
     "get-pods": ok(pods),
     "get-events": ok(list()),
-    undo: fail('error: unable to find specified revision 3 in history'),
+    undo: fail("error: unable to find specified revision 3 in history"),
   });
   assert.equal(steps.slice(-2), ["get-events", "undo"]);
   assert.is(outcome.status, "rollback-failed");
   assert.match(outcome.message, "ImagePullBackOff");
-  assert.match(outcome.message, "Rolling back to revision 3 FAILED too (kubectl exit 1): error: unable to find specified revision 3 in history");
+  assert.match(
+    outcome.message,
+    "Rolling back to revision 3 FAILED too (kubectl exit 1): error: unable to find specified revision 3 in history",
+  );
   assert.match(outcome.message, "The failed revision may still be in place");
 });
 
 test("undo accepted but the old revision does not come back either: rollback failed", async () => {
-  const { outcome, steps } = await drive({ "read-revision": ok("3"), "rollout-status": TIMEOUT, "get-pods": ok(list()), "get-events": ok(list()), "undo-status": fail("error: timed out waiting for the condition") });
+  const { outcome, steps } = await drive({
+    "read-revision": ok("3"),
+    "rollout-status": TIMEOUT,
+    "get-pods": ok(list()),
+    "get-events": ok(list()),
+    "undo-status": fail("error: timed out waiting for the condition"),
+  });
   assert.is(steps.at(-1), "undo-status");
   assert.is(outcome.status, "rollback-failed");
   assert.match(outcome.message, "Rolled back deployment/ai-app to revision 3, but that rollout did not complete within 5m either");
 });
 
 test("apply rejected by the server (dry run): nothing applied, nothing to undo, the server's words", async () => {
-  const stderr = 'Error from server (Forbidden): error when applying patch: deployments.apps "ai-app" is forbidden: User "ci" cannot patch resource "deployments"';
+  const stderr =
+    'Error from server (Forbidden): error when applying patch: deployments.apps "ai-app" is forbidden: User "ci" cannot patch resource "deployments"';
   const { outcome, steps } = await drive({ "read-revision": ok("3"), "dry-run": fail(stderr) });
   assert.equal(steps, ["read-revision", "dry-run"]);
   assert.is(outcome.status, "rejected");
@@ -193,22 +266,40 @@ test("apply rejected by the server (dry run): nothing applied, nothing to undo, 
 });
 
 test("apply failing after a passed dry run without touching the Deployment: rejected, nothing to roll back", async () => {
-  const { outcome, steps } = await drive({ "read-revision": ok("3"), apply: fail("error: Apply failed with 1 conflict: conflict with \"kubectl-edit\": .spec.replicas", 1, "service/ai-app serverside-applied\n") });
+  const { outcome, steps } = await drive({
+    "read-revision": ok("3"),
+    apply: fail(
+      'error: Apply failed with 1 conflict: conflict with "kubectl-edit": .spec.replicas',
+      1,
+      "service/ai-app serverside-applied\n",
+    ),
+  });
   assert.equal(steps, ["read-revision", "dry-run", "apply"]);
   assert.is(outcome.status, "rejected");
-  assert.match(outcome.message, "the Deployment was not changed, so there is nothing to roll back (applied before the error:\nservice/ai-app serverside-applied)");
-  assert.match(outcome.message, "conflict with \"kubectl-edit\"");
+  assert.match(
+    outcome.message,
+    "the Deployment was not changed, so there is nothing to roll back (applied before the error:\nservice/ai-app serverside-applied)",
+  );
+  assert.match(outcome.message, 'conflict with "kubectl-edit"');
 });
 
 test("apply failing after it changed the Deployment: diagnosed and rolled back", async () => {
-  const { outcome, steps } = await drive({ "read-revision": ok("3"), apply: fail("error: poddisruptionbudgets.policy \"ai-app\" is forbidden", 1, "deployment.apps/ai-app serverside-applied\n") });
+  const { outcome, steps } = await drive({
+    "read-revision": ok("3"),
+    apply: fail('error: poddisruptionbudgets.policy "ai-app" is forbidden', 1, "deployment.apps/ai-app serverside-applied\n"),
+  });
   assert.equal(steps, ["read-revision", "dry-run", "apply", "get-pods", "get-events", "undo", "undo-status"]);
   assert.is(outcome.status, "rolled-back");
   assert.match(outcome.message, "failed after the Deployment had been changed");
 });
 
 test("first deploy (no revision yet): a failed rollout cannot be undone, and the error says so", async () => {
-  const { outcome, steps } = await drive({ "read-revision": ok(""), "rollout-status": TIMEOUT, "get-pods": ok(list(waitingPod(NEW, "ErrImagePull", "pull access denied"))), "get-events": ok(list()) });
+  const { outcome, steps } = await drive({
+    "read-revision": ok(""),
+    "rollout-status": TIMEOUT,
+    "get-pods": ok(list(waitingPod(NEW, "ErrImagePull", "pull access denied"))),
+    "get-events": ok(list()),
+  });
   assert.ok(!steps.includes("undo"), "no undo without a previous revision");
   assert.is(outcome.status, "not-rolled-back");
   assert.match(outcome.message, "NOT rolled back: this was the first deploy of deployment/ai-app in namespace prod");
@@ -216,7 +307,13 @@ test("first deploy (no revision yet): a failed rollout cannot be undone, and the
 });
 
 test("undo skipped because the template was already that revision: not rolled back, said plainly", async () => {
-  const { outcome } = await drive({ "read-revision": ok("5"), "rollout-status": TIMEOUT, "get-pods": ok(list()), "get-events": ok(list()), undo: ok("deployment.apps/ai-app skipped rollback (current template already matches revision 5)") });
+  const { outcome } = await drive({
+    "read-revision": ok("5"),
+    "rollout-status": TIMEOUT,
+    "get-pods": ok(list()),
+    "get-events": ok(list()),
+    undo: ok("deployment.apps/ai-app skipped rollback (current template already matches revision 5)"),
+  });
   assert.is(outcome.status, "not-rolled-back");
   assert.match(outcome.message, "already ran this pod template before the deploy (revision 5)");
 });
@@ -230,18 +327,33 @@ test("cluster unreachable or forbidden before anything: nothing changed, no furt
 });
 
 test("listing pods or events failing does not stop the rollback", async () => {
-  const { outcome, steps } = await drive({ "read-revision": ok("3"), "rollout-status": TIMEOUT, "get-pods": fail("forbidden"), "get-events": fail("forbidden") });
+  const { outcome, steps } = await drive({
+    "read-revision": ok("3"),
+    "rollout-status": TIMEOUT,
+    "get-pods": fail("forbidden"),
+    "get-events": fail("forbidden"),
+  });
   assert.ok(steps.includes("undo") && steps.includes("undo-status"));
   assert.is(outcome.status, "rolled-back");
   assert.match(outcome.message, "(the Deployment's pods could not be listed)");
 });
 
 test("context, token user, field manager and force-conflicts reach every command", async () => {
-  const { history } = await drive({ "read-revision": ok("3"), "rollout-status": TIMEOUT, "get-pods": ok(list()), "get-events": ok(list()) }, {
-    ...plan, context: "aks-prod", token: true, fieldManager: "nightly", forceConflicts: true,
-  });
+  const { history } = await drive(
+    { "read-revision": ok("3"), "rollout-status": TIMEOUT, "get-pods": ok(list()), "get-events": ok(list()) },
+    {
+      ...plan,
+      context: "aks-prod",
+      token: true,
+      fieldManager: "nightly",
+      forceConflicts: true,
+    },
+  );
   for (const h of history) {
-    assert.ok(h.args.includes("--namespace=prod") && h.args.includes("--context=aks-prod") && h.args.includes("--user=ai-app-pipeline-token"), h.args.join(" "));
+    assert.ok(
+      h.args.includes("--namespace=prod") && h.args.includes("--context=aks-prod") && h.args.includes("--user=ai-app-pipeline-token"),
+      h.args.join(" "),
+    );
   }
   const apply = history.find((h) => h.step === "apply")!.args;
   assert.ok(apply.includes("--field-manager=nightly") && apply.includes("--force-conflicts"));

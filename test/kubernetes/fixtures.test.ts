@@ -13,7 +13,9 @@ import { validateManifests } from "../../dagger/src/kubernetes/validate.js";
 import { ROOT } from "../support/session.js";
 
 const DIR = join(ROOT, "test/fixtures/k8s");
-const fixtures = readdirSync(DIR).filter((f) => f.endsWith(".yaml")).sort();
+const fixtures = readdirSync(DIR)
+  .filter((f) => f.endsWith(".yaml"))
+  .sort();
 
 function expected(text: string): string[] {
   return text

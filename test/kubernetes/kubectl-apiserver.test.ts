@@ -7,7 +7,14 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { eventsArgs, podsArgs, readRevisionArgs, rolloutStatusArgs, serviceGetArgs, undoArgs } from "../../dagger/src/kubernetes/commands.js";
+import {
+  eventsArgs,
+  podsArgs,
+  readRevisionArgs,
+  rolloutStatusArgs,
+  serviceGetArgs,
+  undoArgs,
+} from "../../dagger/src/kubernetes/commands.js";
 import { DeployPlan, KubectlResult, runDeploy } from "../../dagger/src/kubernetes/decide.js";
 import { diagnose } from "../../dagger/src/kubernetes/diagnose.js";
 import { ApiState, FakeApiServer } from "../support/fake-apiserver.js";
@@ -75,7 +82,20 @@ test("pods and events: our selectors reach the server as written, and kubectl's 
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name: "ai-app-4-xk2lp", namespace: "prod", labels: SELECTOR },
-    status: { phase: "Pending", conditions: [{ type: "Ready", status: "False" }], containerStatuses: [{ name: "app", ready: false, restartCount: 0, image: IMAGE, imageID: "", state: { waiting: { reason: "ImagePullBackOff", message: "Back-off pulling image" } } }] },
+    status: {
+      phase: "Pending",
+      conditions: [{ type: "Ready", status: "False" }],
+      containerStatuses: [
+        {
+          name: "app",
+          ready: false,
+          restartCount: 0,
+          image: IMAGE,
+          imageID: "",
+          state: { waiting: { reason: "ImagePullBackOff", message: "Back-off pulling image" } },
+        },
+      ],
+    },
   };
   const event = {
     apiVersion: "v1",
@@ -96,7 +116,10 @@ test("pods and events: our selectors reach the server as written, and kubectl's 
     assert.ok(urls.includes("/api/v1/namespaces/prod/pods?labelSelector=app.kubernetes.io%2Fname%3Dai-app&limit=500"), urls.join("\n"));
     assert.ok(urls.includes("/api/v1/namespaces/prod/events?fieldSelector=type%3DWarning&limit=500"), urls.join("\n"));
     const d = diagnose("ai-app", pods.stdout, events.stdout);
-    assert.match(d.headline, `the image could not be pulled (ImagePullBackOff: Failed to pull image "${IMAGE}": not found; pod ai-app-4-xk2lp, container app)`);
+    assert.match(
+      d.headline,
+      `the image could not be pulled (ImagePullBackOff: Failed to pull image "${IMAGE}": not found; pod ai-app-4-xk2lp, container app)`,
+    );
   });
 });
 
@@ -120,7 +143,28 @@ test("rollout undo --to-revision: patches the Deployment back to that revision's
 test("the whole decision path with real kubectl: stuck rollout -> diagnosis -> undo to the revision read first -> rolled back", async () => {
   // The server's state after our apply: revision 4 (the new image) rolling out and stuck.
   const s = state({
-    pods: [{ apiVersion: "v1", kind: "Pod", metadata: { name: "ai-app-4-abcde", namespace: "prod", labels: SELECTOR }, status: { phase: "Running", conditions: [{ type: "Ready", status: "False" }], containerStatuses: [{ name: "app", ready: false, restartCount: 3, image: IMAGE, imageID: "", state: { waiting: { reason: "CrashLoopBackOff", message: "back-off 40s" } }, lastState: { terminated: { reason: "Error", exitCode: 1, message: "Error: model.onnx sha256 mismatch" } } }] } }],
+    pods: [
+      {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "ai-app-4-abcde", namespace: "prod", labels: SELECTOR },
+        status: {
+          phase: "Running",
+          conditions: [{ type: "Ready", status: "False" }],
+          containerStatuses: [
+            {
+              name: "app",
+              ready: false,
+              restartCount: 3,
+              image: IMAGE,
+              imageID: "",
+              state: { waiting: { reason: "CrashLoopBackOff", message: "back-off 40s" } },
+              lastState: { terminated: { reason: "Error", exitCode: 1, message: "Error: model.onnx sha256 mismatch" } },
+            },
+          ],
+        },
+      },
+    ],
   });
   // The revision read before the apply was 3 (what the apply replaced).
   await withServer(s, async (api) => {
@@ -130,10 +174,18 @@ test("the whole decision path with real kubectl: stuck rollout -> diagnosis -> u
       "dry-run": { exitCode: 0, stdout: "deployment.apps/ai-app serverside-applied (server dry run)\n", stderr: "" },
       apply: { exitCode: 0, stdout: "deployment.apps/ai-app serverside-applied\n", stderr: "" },
     };
-    const { outcome, history } = await runDeploy(plan, (step, args) => scripted[step] ? Promise.resolve(scripted[step]!) : api.kubectl(args.slice(1)));
-    assert.equal(history.map((h) => h.step), ["read-revision", "dry-run", "apply", "rollout-status", "get-pods", "get-events", "undo", "undo-status"]);
+    const { outcome, history } = await runDeploy(plan, (step, args) =>
+      scripted[step] ? Promise.resolve(scripted[step]!) : api.kubectl(args.slice(1)),
+    );
+    assert.equal(
+      history.map((h) => h.step),
+      ["read-revision", "dry-run", "apply", "rollout-status", "get-pods", "get-events", "undo", "undo-status"],
+    );
     assert.is(outcome.status, "rolled-back", outcome.message);
-    assert.match(outcome.message, "the app keeps crashing (CrashLoopBackOff: last exit: Error, exit code 1: Error: model.onnx sha256 mismatch");
+    assert.match(
+      outcome.message,
+      "the app keeps crashing (CrashLoopBackOff: last exit: Error, exit code 1: Error: model.onnx sha256 mismatch",
+    );
     assert.match(outcome.message, "timed out waiting for the condition");
     assert.match(outcome.message, "Rolled back deployment/ai-app to revision 3");
     assert.is(api.state.deployment?.image, OLD_IMAGE, "the server holds the old template again");
@@ -143,14 +195,17 @@ test("the whole decision path with real kubectl: stuck rollout -> diagnosis -> u
 
 test("smoke through the service proxy: kubectl get --raw reaches the app's /version; a 503 is a non-zero exit", async () => {
   const version = '{"model":{"name":"digits-classifier","version":"1.4.0"}}';
-  await withServer(state({ app: { "/version": { status: 200, body: version }, "/readyz": { status: 503, body: '{"ready":false}' } } }), async (api) => {
-    const ok = await api.kubectl(kubectlArgs(serviceGetArgs("ai-app", "http", "/version", T)));
-    assert.equal([ok.exitCode, ok.stdout], [0, version], ok.stderr);
-    assert.ok(api.requests.some((r) => r.url === "/api/v1/namespaces/prod/services/http:ai-app:http/proxy/version"));
-    const notReady = await api.kubectl(kubectlArgs(serviceGetArgs("ai-app", "http", "readyz", T)));
-    assert.is(notReady.exitCode, 1);
-    assert.match(notReady.stderr, "ServiceUnavailable");
-  });
+  await withServer(
+    state({ app: { "/version": { status: 200, body: version }, "/readyz": { status: 503, body: '{"ready":false}' } } }),
+    async (api) => {
+      const ok = await api.kubectl(kubectlArgs(serviceGetArgs("ai-app", "http", "/version", T)));
+      assert.equal([ok.exitCode, ok.stdout], [0, version], ok.stderr);
+      assert.ok(api.requests.some((r) => r.url === "/api/v1/namespaces/prod/services/http:ai-app:http/proxy/version"));
+      const notReady = await api.kubectl(kubectlArgs(serviceGetArgs("ai-app", "http", "readyz", T)));
+      assert.is(notReady.exitCode, 1);
+      assert.match(notReady.stderr, "ServiceUnavailable");
+    },
+  );
 });
 
 test.run();

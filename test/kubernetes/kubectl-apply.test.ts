@@ -39,7 +39,11 @@ test("server-side dry run: kubectl sends every rendered object as an apply patch
     const r = await api.kubectl(onDisk(applyArgs(T, { dryRun: true }), writeTemp(renderShipped())));
     assert.is(r.exitCode, 0, r.stderr);
     const patches = api.requests.filter((q) => q.method === "PATCH");
-    assert.equal(patches.map((p) => (JSON.parse(p.body) as { kind: string }).kind).sort(), ["Deployment", "PodDisruptionBudget", "Service"]);
+    assert.equal(patches.map((p) => (JSON.parse(p.body) as { kind: string }).kind).sort(), [
+      "Deployment",
+      "PodDisruptionBudget",
+      "Service",
+    ]);
     for (const p of patches) {
       assert.match(p.url, /dryRun=All/);
       assert.match(p.url, /fieldManager=ai-app-pipeline/);
@@ -70,7 +74,8 @@ test("diff shows the new digest, then apply stores every object and the Deployme
 test("the stand-in rejects a Deployment whose container has no image, as the API server does", async () => {
   await withServer(async (api) => {
     const broken: ManifestFile[] = renderShipped().map((f) =>
-      f.path === "deployment.yaml" ? { ...f, text: f.text.replace(/^(\s+)image: .*$/m, "$1imagePullPolicy: IfNotPresent") } : f);
+      f.path === "deployment.yaml" ? { ...f, text: f.text.replace(/^(\s+)image: .*$/m, "$1imagePullPolicy: IfNotPresent") } : f,
+    );
     const r = await api.kubectl(onDisk(applyArgs(T, { dryRun: true }), writeTemp(broken)));
     assert.is(r.exitCode, 1);
     assert.match(r.stderr, 'Deployment "ai-app" is invalid: spec.template.spec.containers[0].image: Required value');
@@ -84,7 +89,10 @@ test("the whole deploy with every kubectl command real: read revision, dry run, 
       { deployment: "ai-app", selector: { "app.kubernetes.io/name": "ai-app" }, namespace: NS, image: IMAGE, timeout: "10s" },
       (_step, args) => api.kubectl(onDisk(args, dir)),
     );
-    assert.equal(history.map((h) => h.step), ["read-revision", "dry-run", "apply", "rollout-status"]);
+    assert.equal(
+      history.map((h) => h.step),
+      ["read-revision", "dry-run", "apply", "rollout-status"],
+    );
     assert.ok(outcome.ok, outcome.message);
     assert.is(api.state.deployment?.image, IMAGE);
   });

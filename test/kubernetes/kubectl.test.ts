@@ -53,7 +53,10 @@ test("the kubectl here is close to the one in the pipeline's image (these checks
   const v = (JSON.parse(r.stdout) as { clientVersion: { gitVersion: string } }).clientVersion.gitVersion;
   const image = IMAGES.kubectl.split(":").at(-1)!;
   const minor = (s: string) => Number(/^v1\.(\d+)\./.exec(s)?.[1]);
-  assert.ok(Math.abs(minor(v) - minor(image)) <= 2, `kubectl ${v} is too far from the image's ${image}: install kubectl 1.${minor(image) - 2}..1.${minor(image) + 2}`);
+  assert.ok(
+    Math.abs(minor(v) - minor(image)) <= 2,
+    `kubectl ${v} is too far from the image's ${image}: install kubectl 1.${minor(image) - 2}..1.${minor(image) + 2}`,
+  );
 });
 
 /**
@@ -80,13 +83,22 @@ test("...and a field kubectl does not know is caught by that comparison (the che
   const files = renderShipped();
   const deployment = files.find((f) => f.path === "deployment.yaml")!;
   const { ours, theirs } = throughKubectl(deployment.text.replace("readOnlyRootFilesystem: true", "readOnlyRootFileSystem: true"));
-  assert.equal(lostFields(ours, theirs), ["spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem (true became undefined)"]);
+  assert.equal(lostFields(ours, theirs), [
+    "spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem (true became undefined)",
+  ]);
 });
 
 test("kubectl decodes the rendered Service into its typed object and keeps every field we wrote", () => {
   const files = renderShipped();
   const dir = writeTemp(files);
-  const r = kubectl(["set", "selector", "--local", `--filename=${join(dir, "service.yaml")}`, "app.kubernetes.io/name=ai-app", "--output=json"]);
+  const r = kubectl([
+    "set",
+    "selector",
+    "--local",
+    `--filename=${join(dir, "service.yaml")}`,
+    "app.kubernetes.io/name=ai-app",
+    "--output=json",
+  ]);
   assert.is(r.status, 0, r.stderr);
   const ours = toJS(files.find((f) => f.path === "service.yaml")!.text)[0]!;
   assert.equal(lostFields(ours, JSON.parse(r.stdout)), []);
@@ -140,7 +152,11 @@ test("every command the deploy step builds is accepted by kubectl's parser (it g
       const r = kubectl(args, { kubeconfig: `${join(dir, "config")}:${join(dir, "token-user.yaml")}` });
       const said = `${argv.join(" ")}\n${r.stderr}`;
       assert.is.not(r.status, 0, said);
-      assert.not.match(r.stderr, /unknown (flag|command|shorthand)|invalid argument|flag needs an argument|error: (the path|context|user)|must specify|required flag/i, said);
+      assert.not.match(
+        r.stderr,
+        /unknown (flag|command|shorthand)|invalid argument|flag needs an argument|error: (the path|context|user)|must specify|required flag/i,
+        said,
+      );
       assert.match(r.stderr, /127\.0\.0\.1:9.*(connection refused|connect)/, said);
     }
   }
@@ -152,10 +168,29 @@ test("every command the deploy step builds is accepted by kubectl's parser (it g
 /** A local HTTPS server standing in for the AKS API server: records request headers. */
 async function withTlsServer<T>(fn: (url: string, caData: string, seen: IncomingHttpHeaders[]) => Promise<T>): Promise<T> {
   const dir = tempDir("tls-");
-  const gen = spawnSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-    "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-  ], { encoding: "utf8" });
+  const gen = spawnSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-keyout",
+      join(dir, "key.pem"),
+      "-out",
+      join(dir, "cert.pem"),
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+    ],
+    { encoding: "utf8" },
+  );
   assert.is(gen.status, 0, `openssl is needed for this test: ${gen.stderr ?? gen.error}`);
   const cert = readFileSync(join(dir, "cert.pem"));
   const seen: IncomingHttpHeaders[] = [];
@@ -204,7 +239,11 @@ function spawnKubectlAsync(args: string[], kubeconfig: string): Promise<{ status
     ({ spawn }) =>
       new Promise((resolve) => {
         const home = tempDir("home-");
-        const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("KUBE"))), KUBECONFIG: kubeconfig, HOME: home };
+        const env = {
+          ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("KUBE"))),
+          KUBECONFIG: kubeconfig,
+          HOME: home,
+        };
         const child = spawn("kubectl", args, { env, stdio: ["ignore", "pipe", "pipe"] });
         let stderr = "";
         child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));

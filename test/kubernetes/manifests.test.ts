@@ -16,12 +16,16 @@ import { DIGEST, IMAGE, MODEL, REVISION, renderShipped as render, shippedManifes
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests walk untyped YAML objects by path
 type Obj = Record<string, any>;
-const objects = (files: ManifestFile[]): Obj[] => files.flatMap((f) => (parseAllDocuments(f.text) as { toJS(): Obj }[]).map((d) => d.toJS()));
+const objects = (files: ManifestFile[]): Obj[] =>
+  files.flatMap((f) => (parseAllDocuments(f.text) as { toJS(): Obj }[]).map((d) => d.toJS()));
 const byKind = (files: ManifestFile[], kind: string): Obj => objects(files).find((o) => o.kind === kind)!;
 
 test("k8s/ holds a Deployment, a LoadBalancer Service and a PodDisruptionBudget, and no namespace", () => {
   const files = shippedManifests();
-  assert.equal(files.map((f) => f.path), ["deployment.yaml", "pdb.yaml", "service.yaml"]);
+  assert.equal(
+    files.map((f) => f.path),
+    ["deployment.yaml", "pdb.yaml", "service.yaml"],
+  );
   const objs = objects(files);
   assert.equal(objs.map((o) => o.kind).sort(), ["Deployment", "PodDisruptionBudget", "Service"]);
   for (const o of objs) assert.is(o.metadata.namespace, undefined, `${o.kind} hard-codes a namespace`);
@@ -40,8 +44,18 @@ test("the shipped Deployment is what the issue asks for", () => {
   assert.is(app.readinessProbe.httpGet.path, "/readyz");
   assert.equal(app.ports, [{ name: "http", containerPort: APP_PORT, protocol: "TCP" }]);
   assert.ok(app.resources.requests.cpu && app.resources.requests.memory && app.resources.limits.cpu && app.resources.limits.memory);
-  assert.equal(pod.securityContext, { runAsNonRoot: true, runAsUser: APP_UID, runAsGroup: APP_UID, seccompProfile: { type: "RuntimeDefault" } });
-  assert.equal(app.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ["ALL"] } });
+  assert.equal(pod.securityContext, {
+    runAsNonRoot: true,
+    runAsUser: APP_UID,
+    runAsGroup: APP_UID,
+    seccompProfile: { type: "RuntimeDefault" },
+  });
+  assert.equal(app.securityContext, {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    privileged: false,
+    capabilities: { drop: ["ALL"] },
+  });
   assert.equal(app.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }]);
   assert.ok(pod.volumes.find((v: Obj) => v.name === "tmp").emptyDir);
 });
@@ -80,14 +94,20 @@ test("render sets the image by digest, the namespace everywhere, and the annotat
 
 test("a new model changes the pod template (so the pods roll), the same inputs render the same text", () => {
   const a = byKind(render(), "Deployment").spec.template;
-  const b = byKind(render({ metadata: { revision: REVISION, model: { ...MODEL, version: "1.5.0", sha256: "e".repeat(64) } } }), "Deployment").spec.template;
+  const b = byKind(
+    render({ metadata: { revision: REVISION, model: { ...MODEL, version: "1.5.0", sha256: "e".repeat(64) } } }),
+    "Deployment",
+  ).spec.template;
   assert.not.equal(a, b);
   assert.equal(render(), render());
 });
 
 test("comments survive rendering, and the rendered text round-trips through yaml unchanged", () => {
   for (const [src, out] of shippedManifests().map((f, i) => [f, render()[i]!] as const)) {
-    const comments = src.text.split("\n").filter((l) => l.trim().startsWith("#")).map((l) => l.trim());
+    const comments = src.text
+      .split("\n")
+      .filter((l) => l.trim().startsWith("#"))
+      .map((l) => l.trim());
     assert.ok(comments.length > 0, `${src.path} has comments`);
     for (const c of comments) assert.ok(out.text.includes(c), `${src.path}: lost comment ${c}`);
     const reparsed = parseAllDocuments(out.text) as Parameters<typeof documentText>[0][];
@@ -111,8 +131,14 @@ test("values YAML 1.1 would misread are quoted, so kubectl and yaml read the sam
 test("render refuses what it cannot render", () => {
   assert.throws(() => render({ namespace: "Prod_1" }), /namespace "Prod_1" is not a valid namespace name/);
   assert.throws(() => render({ replicas: 1.5 }), /replicas must be a whole number/);
-  assert.throws(() => render({ container: "web" }), (e: Error) => e instanceof RenderError && /no Deployment with a container named "web"/.test(e.message));
-  assert.throws(() => renderManifests([{ path: "bad.yaml", text: "a: [" }], { image: IMAGE, namespace: "x" }), /bad\.yaml: document 1: YAML syntax error/);
+  assert.throws(
+    () => render({ container: "web" }),
+    (e: Error) => e instanceof RenderError && /no Deployment with a container named "web"/.test(e.message),
+  );
+  assert.throws(
+    () => renderManifests([{ path: "bad.yaml", text: "a: [" }], { image: IMAGE, namespace: "x" }),
+    /bad\.yaml: document 1: YAML syntax error/,
+  );
 });
 
 test("an image rendered by tag is caught by validation, with the file and object named", async () => {
@@ -124,7 +150,11 @@ test("an image rendered by tag is caught by validation, with the file and object
 
 test("image references: digest only, any registry, no latest", () => {
   assert.equal(parseImageRef(IMAGE), { repository: "myacr.azurecr.io/ai-app", digest: DIGEST });
-  assert.equal(parseImageRef(`registry:5000/team/ai-app:1.0@${DIGEST}`), { repository: "registry:5000/team/ai-app", tag: "1.0", digest: DIGEST });
+  assert.equal(parseImageRef(`registry:5000/team/ai-app:1.0@${DIGEST}`), {
+    repository: "registry:5000/team/ai-app",
+    tag: "1.0",
+    digest: DIGEST,
+  });
   assert.is(digestRefProblem(IMAGE), undefined);
   assert.is(digestRefProblem(`localhost:5000/ai-app@${DIGEST}`), undefined);
   assert.match(digestRefProblem("ai-app:1.0")!, /referenced by tag only/);

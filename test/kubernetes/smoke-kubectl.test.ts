@@ -22,7 +22,14 @@ interface SentPod {
     automountServiceAccountToken?: boolean;
     restartPolicy?: string;
     securityContext?: Record<string, unknown>;
-    containers: { name: string; image?: string; command?: string[]; args?: string[]; securityContext?: Record<string, unknown>; resources?: unknown }[];
+    containers: {
+      name: string;
+      image?: string;
+      command?: string[];
+      args?: string[];
+      securityContext?: Record<string, unknown>;
+      resources?: unknown;
+    }[];
   };
 }
 
@@ -39,7 +46,10 @@ async function runSmoke(args: string[], podRun: { exitCode: number; log: string 
 }
 
 test("the pod kubectl sends runs the deployed image with the check's command, hardened, and is removed after", async () => {
-  const { result, sent, deleted, left } = await runSmoke(smokeTestArgs(TARGET, targetFlags({ namespace: "prod" })), { exitCode: 0, log: PASSED });
+  const { result, sent, deleted, left } = await runSmoke(smokeTestArgs(TARGET, targetFlags({ namespace: "prod" })), {
+    exitCode: 0,
+    log: PASSED,
+  });
   assert.is(result.exitCode, 0, result.stderr);
   assert.equal(parseSmokeOutput(result.stdout)?.ok, true);
   assert.ok(sent, "kubectl created a pod");
@@ -53,7 +63,12 @@ test("the pod kubectl sends runs the deployed image with the check's command, ha
   assert.equal(c.command?.slice(3), [TARGET.url, TARGET.modelSha256]);
   assert.is(pod.spec.restartPolicy, "Never");
   assert.is(pod.spec.automountServiceAccountToken, false);
-  assert.equal(pod.spec.securityContext, { runAsNonRoot: true, runAsUser: APP_UID, runAsGroup: APP_UID, seccompProfile: { type: "RuntimeDefault" } });
+  assert.equal(pod.spec.securityContext, {
+    runAsNonRoot: true,
+    runAsUser: APP_UID,
+    runAsGroup: APP_UID,
+    seccompProfile: { type: "RuntimeDefault" },
+  });
   assert.equal(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
   assert.ok(c.resources, "resources set");
   assert.ok(deleted && left === 0, "--rm deleted the pod");

@@ -2,7 +2,13 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseSmokeOutput, smokeTestArgs } from "../../dagger/src/kubernetes/smoke.js";
 
-const target = { image: "myacr.azurecr.io/ai-app@sha256:" + "a".repeat(64), namespace: "prod", url: "http://ai-app.prod.svc:80", modelSha256: "b".repeat(64), runId: "Build_42" };
+const target = {
+  image: "myacr.azurecr.io/ai-app@sha256:" + "a".repeat(64),
+  namespace: "prod",
+  url: "http://ai-app.prod.svc:80",
+  modelSha256: "b".repeat(64),
+  runId: "Build_42",
+};
 
 test("smoke pod runs the deployed image by digest, hardened, with the check script and its arguments", () => {
   const args = smokeTestArgs(target, ["--namespace=prod", "--context=aks", "--user=tok"]);

@@ -10,7 +10,10 @@ import { ROOT } from "../support/session.js";
 
 test("bench:fetch prints ratio, ratio_filling_cache, peak_rss_mb and refetch_bytes (0 for an unchanged model)", () => {
   const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "scripts/bench-fetch.ts")], {
-    cwd: ROOT, env: { ...process.env, BENCH_FETCH_MB: "8" }, encoding: "utf8", timeout: 180_000,
+    cwd: ROOT,
+    env: { ...process.env, BENCH_FETCH_MB: "8" },
+    encoding: "utf8",
+    timeout: 180_000,
   });
   assert.is(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split("\n");

@@ -39,27 +39,67 @@ test("fetch --max-file-size (or MODEL_STORE_MAX_FILE_SIZE): bytes or a size with
   assert.is(parseCli(["fetch", "--out", "o", "--max-file-size=1073741824"], {}).maxFileBytes, 1024 ** 3);
   assert.is(parseCli(["fetch", "--out", "o"], { MODEL_STORE_MAX_FILE_SIZE: "500MB" }).maxFileBytes, 500e6);
   assert.is(parseCli(["fetch", "--out", "o", "--max-file-size", "2G"], { MODEL_STORE_MAX_FILE_SIZE: "500MB" }).maxFileBytes, 2e9);
-  assert.match(usageError(["fetch", "--out", "o", "--max-file-size", "lots"]), /--max-file-size must be a size such as 4GiB, 500MB or 1073741824 \(got "lots"\)/);
-  assert.match(usageError(["fetch", "--out", "o"], { MODEL_STORE_MAX_FILE_SIZE: "0" }), /MODEL_STORE_MAX_FILE_SIZE must be a size such as 4GiB/);
+  assert.match(
+    usageError(["fetch", "--out", "o", "--max-file-size", "lots"]),
+    /--max-file-size must be a size such as 4GiB, 500MB or 1073741824 \(got "lots"\)/,
+  );
+  assert.match(
+    usageError(["fetch", "--out", "o"], { MODEL_STORE_MAX_FILE_SIZE: "0" }),
+    /MODEL_STORE_MAX_FILE_SIZE must be a size such as 4GiB/,
+  );
   assert.match(usageError(["list", "--max-file-size", "1G"]), /--max-file-size only applies to fetch/);
   assert.match(USAGE, /--max-file-size SIZE/);
 });
 
 test("every Entra option and environment secret maps onto the auth input", () => {
   const o = parseCli(
-    ["list", "--tenant-id", "t", "--client-id", "c", "--service-connection-id", "s", "--account-url", "https://a.blob.core.windows.net", "--authority-host", "https://login.example"],
-    { SYSTEM_ACCESSTOKEN: "tok", SYSTEM_OIDCREQUESTURI: "https://oidc", AZURE_FEDERATED_TOKEN_FILE: "/f", AZURE_CLIENT_SECRET: "", AZURE_STORAGE_SAS_TOKEN: " " },
+    [
+      "list",
+      "--tenant-id",
+      "t",
+      "--client-id",
+      "c",
+      "--service-connection-id",
+      "s",
+      "--account-url",
+      "https://a.blob.core.windows.net",
+      "--authority-host",
+      "https://login.example",
+    ],
+    {
+      SYSTEM_ACCESSTOKEN: "tok",
+      SYSTEM_OIDCREQUESTURI: "https://oidc",
+      AZURE_FEDERATED_TOKEN_FILE: "/f",
+      AZURE_CLIENT_SECRET: "",
+      AZURE_STORAGE_SAS_TOKEN: " ",
+    },
   );
-  assert.equal(o.auth, {
-    accountUrl: "https://a.blob.core.windows.net", tenantId: "t", clientId: "c", serviceConnectionId: "s",
-    oidcRequestUri: "https://oidc", federatedTokenFile: "/f", systemAccessToken: "tok",
-  }, "empty variables count as absent");
+  assert.equal(
+    o.auth,
+    {
+      accountUrl: "https://a.blob.core.windows.net",
+      tenantId: "t",
+      clientId: "c",
+      serviceConnectionId: "s",
+      oidcRequestUri: "https://oidc",
+      federatedTokenFile: "/f",
+      systemAccessToken: "tok",
+    },
+    "empty variables count as absent",
+  );
   assert.is(o.authorityHost, "https://login.example");
   assert.ok(parseCli(["list", "--managed-identity"], {}).auth.managedIdentity);
 });
 
 test("a secret on the command line is refused without echoing it", () => {
-  for (const flag of ["--account-key", "--sas-token", "--connection-string", "--client-secret", "--federated-token", "--system-access-token"]) {
+  for (const flag of [
+    "--account-key",
+    "--sas-token",
+    "--connection-string",
+    "--client-secret",
+    "--federated-token",
+    "--system-access-token",
+  ]) {
     const msg = usageError(["fetch", "--out", "o", `${flag}=${KEY}`]);
     assert.match(msg, /secrets are read from the environment only/);
     assert.not.ok(msg.includes(KEY));

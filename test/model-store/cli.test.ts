@@ -42,7 +42,10 @@ test("publish, list, fetch, refetch with an account key, as a data scientist wou
   const dir = randomModel(root, "1.3.0", 50_000);
   const pub = await runCli(["publish", "--dir", dir, "--version", "1.3.0", ...at()], keyEnv());
   assert.is(pub.code, 0, pub.stderr);
-  assert.match(pub.stdout, /^published digits-classifier 1.3.0 to container "models" at http:\/\/127.0.0.1:\d+\/devstoreaccount1: 2 file\(s\), 48.\d+ KiB uploaded, manifest sha256 [0-9a-f]{64}\n$/);
+  assert.match(
+    pub.stdout,
+    /^published digits-classifier 1.3.0 to container "models" at http:\/\/127.0.0.1:\d+\/devstoreaccount1: 2 file\(s\), 48.\d+ KiB uploaded, manifest sha256 [0-9a-f]{64}\n$/,
+  );
 
   await az.admin.getContainerClient("models").getBlockBlobClient("digits-classifier/1.4.0/model.onnx").upload("x", 1);
   const list = await runCli(["list", ...at()], keyEnv());
@@ -51,12 +54,21 @@ test("publish, list, fetch, refetch with an account key, as a data scientist wou
   assert.match(list.stdout, /1\.3\.0 .*complete, latest/);
   const json = JSON.parse((await runCli(["list", "--json", ...at()], keyEnv())).stdout);
   assert.is(json.latest, "1.3.0");
-  assert.equal(json.versions.map((v: { version: string; complete: boolean }) => [v.version, v.complete]), [["1.4.0", false], ["1.3.0", true]]);
+  assert.equal(
+    json.versions.map((v: { version: string; complete: boolean }) => [v.version, v.complete]),
+    [
+      ["1.4.0", false],
+      ["1.3.0", true],
+    ],
+  );
 
   const out = join(root, "fetched");
   const fetched = await runCli(["fetch", "--out", out, ...at()], keyEnv());
   assert.is(fetched.code, 0, fetched.stderr);
-  assert.match(fetched.stdout, /^fetched digits-classifier 1.3.0 into .*fetched: 2 file\(s\) verified, 48.\d+ KiB downloaded, 0 B reused\n$/);
+  assert.match(
+    fetched.stdout,
+    /^fetched digits-classifier 1.3.0 into .*fetched: 2 file\(s\) verified, 48.\d+ KiB downloaded, 0 B reused\n$/,
+  );
   assert.ok(readFileSync(join(out, "model.onnx")).equals(readFileSync(join(dir, "model.onnx"))));
   const again = await runCli(["fetch", "--out", out, "--json", ...at()], keyEnv());
   assert.equal(JSON.parse(again.stdout).downloadedBytes, 0);
@@ -83,10 +95,16 @@ test("connection string and SAS token modes, end to end", async () => {
     new StorageSharedKeyCredential(az.account, az.key),
   ).toString();
   const out = join(root, "via-sas");
-  const viaSas = await runCli(["fetch", "--name", "modes", "--out", out, "--no-cache", ...at()], { HOME: root, AZURE_STORAGE_SAS_TOKEN: `?${token}` });
+  const viaSas = await runCli(["fetch", "--name", "modes", "--out", out, "--no-cache", ...at()], {
+    HOME: root,
+    AZURE_STORAGE_SAS_TOKEN: `?${token}`,
+  });
   assert.is(viaSas.code, 0, viaSas.stderr);
   assert.ok(existsSync(join(out, "model.json")));
-  const publishWithIt = await runCli(["publish", "--dir", randomModel(root, "2.1.0", 10, "modes"), ...at()], { HOME: root, AZURE_STORAGE_SAS_TOKEN: token });
+  const publishWithIt = await runCli(["publish", "--dir", randomModel(root, "2.1.0", 10, "modes"), ...at()], {
+    HOME: root,
+    AZURE_STORAGE_SAS_TOKEN: token,
+  });
   assert.is(publishWithIt.code, 1);
   assertCleanError(publishWithIt.stderr);
   assert.match(publishWithIt.stderr, /grants "rl" but publishing also needs write/);
@@ -96,15 +114,40 @@ test("connection string and SAS token modes, end to end", async () => {
 test("bad input: one clear line, exit 1 (2 for usage), no secret echoed", async () => {
   const cases: [string[], Record<string, string>, RegExp, number][] = [
     [["list", ...at()], { HOME: root }, /no storage credentials given; give exactly one of/, 1],
-    [["list", ...at()], { HOME: root, AZURE_STORAGE_KEY: az.key, AZURE_CLIENT_SECRET: "also-a-secret-123" }, /conflicting storage credentials: account key \(AZURE_STORAGE_KEY\) and Entra ID client secret \(AZURE_CLIENT_SECRET\)/, 1],
-    [["list", ...at()], { HOME: root, AZURE_STORAGE_KEY: Buffer.from("wrong-key-wrong-key-wrong-key-wrong-key").toString("base64") }, /rejected the account key/, 1],
+    [
+      ["list", ...at()],
+      { HOME: root, AZURE_STORAGE_KEY: az.key, AZURE_CLIENT_SECRET: "also-a-secret-123" },
+      /conflicting storage credentials: account key \(AZURE_STORAGE_KEY\) and Entra ID client secret \(AZURE_CLIENT_SECRET\)/,
+      1,
+    ],
+    [
+      ["list", ...at()],
+      { HOME: root, AZURE_STORAGE_KEY: Buffer.from("wrong-key-wrong-key-wrong-key-wrong-key").toString("base64") },
+      /rejected the account key/,
+      1,
+    ],
     [["fetch", "--out", join(root, "x"), "--version", "1.2", ...at()], keyEnv(), /not "latest" or a semantic version/, 1],
     [["fetch", "--out", join(root, "x"), "--version", "7.7.7", ...at()], keyEnv(), /has no version 7.7.7/, 1],
-    [["fetch", "--out", join(root, "x"), "--version", "1.3.0", "--max-file-size", "1KiB", ...at()], keyEnv(), /model.onnx is 48.8 KiB, over the maximum file size of 1.00 KiB/, 1],
+    [
+      ["fetch", "--out", join(root, "x"), "--version", "1.3.0", "--max-file-size", "1KiB", ...at()],
+      keyEnv(),
+      /model.onnx is 48.8 KiB, over the maximum file size of 1.00 KiB/,
+      1,
+    ],
     [["list", "--container", "nope", ...at()], keyEnv(), /container "nope" .* does not exist/, 1],
-    [["list", "--account-url", "http://127.0.0.1:1/devstoreaccount1"], keyEnv(), /cannot reach the storage endpoint http:\/\/127.0.0.1:1\/devstoreaccount1/, 1],
+    [
+      ["list", "--account-url", "http://127.0.0.1:1/devstoreaccount1"],
+      keyEnv(),
+      /cannot reach the storage endpoint http:\/\/127.0.0.1:1\/devstoreaccount1/,
+      1,
+    ],
     [["publish", "--dir", join(root, "missing")], keyEnv(), /model directory .*missing does not exist/, 1],
-    [["list", "--account-key", az.key], { HOME: root }, /--account-key is not accepted: secrets are read from the environment only; set AZURE_STORAGE_KEY/, 2],
+    [
+      ["list", "--account-key", az.key],
+      { HOME: root },
+      /--account-key is not accepted: secrets are read from the environment only; set AZURE_STORAGE_KEY/,
+      2,
+    ],
     [["lsit"], { HOME: root }, /unknown command "lsit"/, 2],
   ];
   for (const [args, env, message, code] of cases) {
@@ -112,7 +155,8 @@ test("bad input: one clear line, exit 1 (2 for usage), no secret echoed", async 
     assert.is(r.code, code, `${args.join(" ")}: ${r.stderr}`);
     assertCleanError(r.stderr);
     assert.match(r.stderr, message);
-    for (const secret of [az.key, "also-a-secret-123"]) assert.not.ok(r.stderr.includes(secret) || r.stdout.includes(secret), `secret echoed by ${args[0]}`);
+    for (const secret of [az.key, "also-a-secret-123"])
+      assert.not.ok(r.stderr.includes(secret) || r.stdout.includes(secret), `secret echoed by ${args[0]}`);
     assert.is(r.stdout, "");
   }
 });
@@ -123,7 +167,19 @@ test("SIGTERM during a download: the command stops and leaves no partial directo
   try {
     proxy.reset({ stallAfterBytes: { bytes: 1024 * 1024, times: 1 } });
     const parent = tempDir("cli-fetch-", root);
-    const run = startCli(["fetch", "--name", "interrupted", "--out", join(parent, "model"), "--no-cache", "--account-url", `http://127.0.0.1:${proxy.port}/${az.account}`], keyEnv());
+    const run = startCli(
+      [
+        "fetch",
+        "--name",
+        "interrupted",
+        "--out",
+        join(parent, "model"),
+        "--no-cache",
+        "--account-url",
+        `http://127.0.0.1:${proxy.port}/${az.account}`,
+      ],
+      keyEnv(),
+    );
     while (proxy.stalls === 0) await new Promise((r) => setTimeout(r, 20));
     run.child.kill("SIGTERM");
     const r = await run.done;

@@ -20,7 +20,18 @@ import { Azurite } from "../support/azurite.js";
 import { rejectsWith } from "../support/expect.js";
 import { FaultProxy } from "../support/fault-proxy.js";
 import { startCli } from "../support/model-cli.js";
-import { azuriteStore, FAST_DOWNLOAD, fillDisk, mountTmpfs, randomModel, strayEntries, tempDir, writeModelDir, startStoreSuite, stopStoreSuite } from "../support/model-fixtures.js";
+import {
+  azuriteStore,
+  FAST_DOWNLOAD,
+  fillDisk,
+  mountTmpfs,
+  randomModel,
+  strayEntries,
+  tempDir,
+  writeModelDir,
+  startStoreSuite,
+  stopStoreSuite,
+} from "../support/model-fixtures.js";
 import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 
 const MiB = 1024 * 1024;
@@ -55,7 +66,9 @@ const proxyUrl = () => `http://127.0.0.1:${proxy.port}/${az.account}`;
 /** `p` settled within `ms`, or a failure saying it hung (what a full disk used to do). */
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)));
+  const hung = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)),
+  );
   try {
     return await Promise.race([p, hung]);
   } finally {
@@ -66,7 +79,12 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 test("a 1 TiB manifest over a sparse page blob is refused before the first byte: maximum file size, then free space", async () => {
   const c = az.admin.getContainerClient("models");
   await c.getPageBlobClient("huge/1.0.0/model.onnx").create(TiB); // no data: Azure and Azurite store it sparse
-  const manifest = JSON.stringify({ name: "huge", version: "1.0.0", files: [{ path: "model.onnx", sha256: "0".repeat(64), size: TiB }], ...MODEL_JSON_FIELDS });
+  const manifest = JSON.stringify({
+    name: "huge",
+    version: "1.0.0",
+    files: [{ path: "model.onnx", sha256: "0".repeat(64), size: TiB }],
+    ...MODEL_JSON_FIELDS,
+  });
   await c.getBlockBlobClient("huge/1.0.0/model.json").upload(manifest, manifest.length);
   const resolved = await viaProxy.resolve("huge", latest);
   const parent = tempDir("fetch-parent-", root);
@@ -117,11 +135,18 @@ test("a full disk (20 MiB tmpfs): too big is refused up front; filling up mid-do
     fetching.catch(() => {});
     while (proxy.stalls === 0) await new Promise((r) => setTimeout(r, 20));
     fillDisk(join(disk, "filler")); // something else takes the space while the download waits
-    const err = await within(rejectsWith(fetching, /cannot write .*model.onnx: no space left on the device \(ENOSPC\)/), 20_000, "the fetch on a full disk");
+    const err = await within(
+      rejectsWith(fetching, /cannot write .*model.onnx: no space left on the device \(ENOSPC\)/),
+      20_000,
+      "the fetch on a full disk",
+    );
     assert.match(err.message, /free some space or fetch to another disk; nothing of this fetch was kept/);
     // One resume is the injected stall itself; a disk error taken for a network error would add more.
     const resumes = logs.filter((l) => /resuming/.test(l));
-    assert.ok(resumes.length <= 1 && resumes.every((l) => /no data for 1500 ms/.test(l)), `a disk error taken for a network error:\n${logs.join("\n")}`);
+    assert.ok(
+      resumes.length <= 1 && resumes.every((l) => /no data for 1500 ms/.test(l)),
+      `a disk error taken for a network error:\n${logs.join("\n")}`,
+    );
     assert.equal(strayEntries(disk), ["filler"], "everything the fetch wrote is removed");
   } finally {
     unmount();
@@ -138,7 +163,10 @@ test("a file size limit (ulimit -f) hit while fetching: the command fails at onc
   );
   const r = await within(run.done, 30_000, "the fetch past the file size limit");
   assert.is(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^error: cannot write .*model.onnx: the file is larger than this file system or the process's file size limit \(ulimit -f\) allows \(EFBIG\)/);
+  assert.match(
+    r.stderr,
+    /^error: cannot write .*model.onnx: the file is larger than this file system or the process's file size limit \(ulimit -f\) allows \(EFBIG\)/,
+  );
   assert.not.match(r.stderr, /connection lost|resuming/);
   assert.equal(strayEntries(parent), []);
 });
@@ -175,14 +203,20 @@ test("fetch --out refuses a directory it did not write, even one holding a model
   assert.is(readFileSync(join(fetched, "NOTES.txt"), "utf8"), "added later");
   rmSync(join(fetched, "NOTES.txt"));
   writeFileSync(join(fetched, "model.json"), readFileSync(join(v1, "model.json")));
-  await rejectsWith(fetchModel(store, await store.resolve("guarded-dir", latest), fetched), /refusing to replace .*fetched-own: its model.json changed after it was fetched/);
+  await rejectsWith(
+    fetchModel(store, await store.resolve("guarded-dir", latest), fetched),
+    /refusing to replace .*fetched-own: its model.json changed after it was fetched/,
+  );
 });
 
 test("leftovers of a killed fetch are removed by the next fetch; a running fetch's and look-alikes are kept", async () => {
   await publish(randomModel(root, "1.0.0", 4 * MiB, "killed"));
   const parent = tempDir("cli-fetch-", root);
   proxy.reset({ stallAfterBytes: { bytes: MiB, times: 1 } });
-  const run = startCli(["fetch", "--name", "killed", "--out", join(parent, "model"), "--no-cache", "--account-url", proxyUrl()], { HOME: root, AZURE_STORAGE_KEY: az.key });
+  const run = startCli(["fetch", "--name", "killed", "--out", join(parent, "model"), "--no-cache", "--account-url", proxyUrl()], {
+    HOME: root,
+    AZURE_STORAGE_KEY: az.key,
+  });
   while (proxy.stalls === 0) await new Promise((r) => setTimeout(r, 20));
   run.child.kill("SIGKILL");
   await run.done;
@@ -198,7 +232,10 @@ test("leftovers of a killed fetch are removed by the next fetch; a running fetch
   proxy.reset();
   await fetchModel(viaProxy, await viaProxy.resolve("killed", latest), join(parent, "model"));
   assert.equal(strayEntries(parent).sort(), [".model.partial-running", ".model.partial-someone-elses", "model"]);
-  assert.ok(logs.some((l) => /removed .*\.model\.partial-\w+, left by a fetch that was stopped/.test(l)), logs.join("\n"));
+  assert.ok(
+    logs.some((l) => /removed .*\.model\.partial-\w+, left by a fetch that was stopped/.test(l)),
+    logs.join("\n"),
+  );
 });
 
 test("a fetched file is a copy: writing to it cannot damage the cache; a damaged cache entry is detected and replaced", async () => {

@@ -9,7 +9,15 @@ import { AiAppPipeline } from "../../dagger/src/index.js";
 import { IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { CLI, explainCliFailure, FETCH_OUT, STORE_HOST, StoreArgs, TRANSPILE } from "../../dagger/src/model-store/step.js";
 import { Op } from "../support/fake-engine.js";
-import { baseImages, contextDir, execsStartingWith, isPinnedImage, queriesOutsideSetSecret, modelJsonReads, rootLayerCopies } from "../support/graph.js";
+import {
+  baseImages,
+  contextDir,
+  execsStartingWith,
+  isPinnedImage,
+  queriesOutsideSetSecret,
+  modelJsonReads,
+  rootLayerCopies,
+} from "../support/graph.js";
 import { introspectModule } from "../support/introspect.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
 import { dag, ExecError } from "../support/sdk.js";
@@ -19,7 +27,12 @@ const KEY = "account-KEY-plaintext-0123456789==";
 const SHA = "c".repeat(64);
 const MANIFEST_SHA = "d".repeat(64);
 const RESOLVED = JSON.stringify({ name: "digits-classifier", version: "1.4.0", manifestSha256: MANIFEST_SHA, files: [] });
-const MODEL_JSON = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: SHA, size: 4 }], ...MODEL_JSON_FIELDS });
+const MODEL_JSON = JSON.stringify({
+  name: "digits-classifier",
+  version: "1.4.0",
+  files: [{ path: "model.onnx", sha256: SHA, size: 4 }],
+  ...MODEL_JSON_FIELDS,
+});
 const modelJson = modelJsonReads(MODEL_JSON);
 
 const argv = (op: Op) => (op.args.args as string[] | undefined) ?? [];
@@ -34,8 +47,8 @@ function respond(chain: Op[]): unknown {
   if (leaf.field === "stdout") {
     const cmd = cliCommand(chain);
     if (cmd === "resolve") return RESOLVED + "\n";
-    if (cmd === "list") return "digits-classifier in container \"models\"\n  1.4.0  1  4 B  -  complete, latest\n";
-    if (cmd === "publish") return "published digits-classifier 1.4.0 to container \"models\"\n";
+    if (cmd === "list") return 'digits-classifier in container "models"\n  1.4.0  1  4 B  -  complete, latest\n';
+    if (cmd === "publish") return 'published digits-classifier 1.4.0 to container "models"\n';
   }
   const manifest = modelJson(chain);
   if (manifest !== undefined) return manifest;
@@ -48,8 +61,21 @@ const pipeline = () => new AiAppPipeline(contextDir("/"), "0123456789abcdef01234
 type StoreOpts = Partial<StoreArgs>;
 const store = (o: StoreOpts) =>
   [
-    o.container ?? "models", o.account, o.accountUrl, o.connectionString, o.sasToken, o.accountKey, o.tenantId, o.clientId,
-    o.clientSecret, o.federatedToken, o.serviceConnectionId, o.systemAccessToken, o.oidcRequestUri, o.managedIdentity ?? false, o.storeService,
+    o.container ?? "models",
+    o.account,
+    o.accountUrl,
+    o.connectionString,
+    o.sasToken,
+    o.accountKey,
+    o.tenantId,
+    o.clientId,
+    o.clientSecret,
+    o.federatedToken,
+    o.serviceConnectionId,
+    o.systemAccessToken,
+    o.oidcRequestUri,
+    o.managedIdentity ?? false,
+    o.storeService,
   ] as const;
 const withKey = () => store({ account: "acct01", accountKey: dag.setSecret("storage-key", KEY) });
 
@@ -59,7 +85,8 @@ function fetchWithKey(p: AiAppPipeline, version = "latest") {
 }
 
 const execsOf = (engine: Parameters<typeof execsStartingWith>[0], cmd: string) => execsStartingWith(engine, [...CLI, cmd]);
-const envOf = (prefix: Op[]) => Object.fromEntries(prefix.filter((o) => o.field === "withEnvVariable").map((o) => [o.args.name, o.args.value]));
+const envOf = (prefix: Op[]) =>
+  Object.fromEntries(prefix.filter((o) => o.field === "withEnvVariable").map((o) => [o.args.name, o.args.value]));
 
 test("model: pinned Node, dependencies layer before the store code, the module's own source, transpiled once", async () => {
   const { engine, error } = await recordGraph(async () => (await fetchWithKey(pipeline())).id(), { respond });
@@ -75,14 +102,20 @@ test("model: pinned Node, dependencies layer before the store code, the module's
   assert.equal(codeOp.args.include, ["model-store/**", "credentials/**"]);
   const transpile = chain.findIndex((o) => o.field === "withExec" && argv(o).join(" ") === TRANSPILE.join(" "));
   assert.ok(transpile > code, "the code is transpiled after it is copied, before the CLI runs");
-  assert.ok(engine.chainOf(String(codeOp.args.source)).some((o) => o.field === "currentModule"), "code comes from the module's own source");
+  assert.ok(
+    engine.chainOf(String(codeOp.args.source)).some((o) => o.field === "currentModule"),
+    "code comes from the module's own source",
+  );
 });
 
 test("model: resolution runs on every call; the download is keyed by version + manifest sha256 only", async () => {
-  const { engine, error, result } = await recordGraph(async () => {
-    const p = pipeline();
-    return [await (await fetchWithKey(p)).id(), await (await fetchWithKey(p)).id()];
-  }, { respond });
+  const { engine, error, result } = await recordGraph(
+    async () => {
+      const p = pipeline();
+      return [await (await fetchWithKey(p)).id(), await (await fetchWithKey(p)).id()];
+    },
+    { respond },
+  );
   assert.is(error, undefined, String(error));
   const resolves = execsOf(engine, "resolve");
   assert.is(resolves.length, 2);
@@ -98,7 +131,10 @@ test("model: resolution runs on every call; the download is keyed by version + m
   assert.ok(args.join(" ").includes(`--version 1.4.0 --expect-manifest-sha256 ${MANIFEST_SHA}`), args.join(" "));
   assert.not.ok(args.includes("latest"));
   assert.is(envOf(fetch.prefix).MODEL_STORE_CALL_ID, undefined, "no nonce on the download step");
-  assert.ok(fetch.prefix.some((o) => o.field === "withMountedCache" && o.args.path === "/var/cache/model-store"), "content cache volume");
+  assert.ok(
+    fetch.prefix.some((o) => o.field === "withMountedCache" && o.args.path === "/var/cache/model-store"),
+    "content cache volume",
+  );
   const returned = engine.chainOf(String(result![0]));
   assert.equal(returned.at(-1), { field: "directory", args: { path: FETCH_OUT } });
 });
@@ -118,30 +154,42 @@ test("model, models, publish-model: never cached by Dagger (cache: never); with-
 });
 
 test("secrets enter only as secret variables; no plaintext in any query but setSecret", async () => {
-  const { engine, error } = await recordGraph(async () => {
-    const p = pipeline();
-    await (await p.withStore(...withKey()).model("digits-classifier", "latest", false)).id();
-    await p.withStore(...withKey()).models("digits-classifier");
-    await p.withStore(...withKey()).publishModel(contextDir("/model/out"), "1.4.0");
-  }, { respond });
+  const { engine, error } = await recordGraph(
+    async () => {
+      const p = pipeline();
+      await (await p.withStore(...withKey()).model("digits-classifier", "latest", false)).id();
+      await p.withStore(...withKey()).models("digits-classifier");
+      await p.withStore(...withKey()).publishModel(contextDir("/model/out"), "1.4.0");
+    },
+    { respond },
+  );
   assert.is(error, undefined, String(error));
   for (const cmd of ["resolve", "fetch", "list", "publish"]) {
     const [exec] = execsOf(engine, cmd);
     assert.ok(exec, `${cmd} ran`);
     const secretVars = exec!.prefix.filter((o) => o.field === "withSecretVariable").map((o) => o.args.name);
     assert.equal(secretVars, ["AZURE_STORAGE_KEY"], cmd);
-    assert.not.ok(argv(exec!.op).some((a) => a.includes(KEY)), `${cmd} argv holds the key`);
+    assert.not.ok(
+      argv(exec!.op).some((a) => a.includes(KEY)),
+      `${cmd} argv holds the key`,
+    );
   }
   const leaks = queriesOutsideSetSecret(engine).filter((q) => q.includes(KEY));
   assert.equal(leaks, [], "plaintext secret outside setSecret");
-  assert.ok(engine.recorded.some((r) => r.query.includes(KEY)), "the key did go through setSecret");
+  assert.ok(
+    engine.recorded.some((r) => r.query.includes(KEY)),
+    "the key did go through setSecret",
+  );
 });
 
 test("the fetched Directory is what build mounts at /models", async () => {
-  const { engine, error, result } = await recordGraph(async () => {
-    const p = pipeline();
-    return (await p.build(await fetchWithKey(p))).id();
-  }, { respond });
+  const { engine, error, result } = await recordGraph(
+    async () => {
+      const p = pipeline();
+      return (await p.build(await fetchWithKey(p))).id();
+    },
+    { respond },
+  );
   assert.is(error, undefined, String(error));
   const image = engine.chainOf(String(result));
   const [models] = rootLayerCopies(engine, image);
@@ -153,24 +201,39 @@ test("the fetched Directory is what build mounts at /models", async () => {
 });
 
 test("an Azurite service is reached through a service binding with its development account", async () => {
-  const { engine, error } = await recordGraph(async () => {
-    const azurite = dag.container().from(IMAGES.azurite).asService();
-    await (await pipeline().withStore(...store({ storeService: azurite })).model("digits-classifier", "latest", false)).id();
-  }, { respond });
+  const { engine, error } = await recordGraph(
+    async () => {
+      const azurite = dag.container().from(IMAGES.azurite).asService();
+      await (
+        await pipeline()
+          .withStore(...store({ storeService: azurite }))
+          .model("digits-classifier", "latest", false)
+      ).id();
+    },
+    { respond },
+  );
   assert.is(error, undefined, String(error));
   const [fetch] = execsOf(engine, "fetch");
   const binding = fetch!.prefix.find((o) => o.field === "withServiceBinding");
   assert.is(binding?.args.alias, STORE_HOST);
   assert.ok(argv(fetch!.op).join(" ").includes(`--account-url http://${STORE_HOST}:10000/devstoreaccount1`));
-  assert.equal(fetch!.prefix.filter((o) => o.field === "withSecretVariable").map((o) => o.args.name), ["AZURE_STORAGE_KEY"]);
+  assert.equal(
+    fetch!.prefix.filter((o) => o.field === "withSecretVariable").map((o) => o.args.name),
+    ["AZURE_STORAGE_KEY"],
+  );
 });
 
 test("publishing to an Azurite service creates its container; publishing to Azure never does", async () => {
-  const { engine, error } = await recordGraph(async () => {
-    const p = pipeline();
-    await p.withStore(...store({ storeService: dag.container().from(IMAGES.azurite).asService() })).publishModel(contextDir("/model/out"), undefined);
-    await p.withStore(...withKey()).publishModel(contextDir("/model/out"), undefined);
-  }, { respond });
+  const { engine, error } = await recordGraph(
+    async () => {
+      const p = pipeline();
+      await p
+        .withStore(...store({ storeService: dag.container().from(IMAGES.azurite).asService() }))
+        .publishModel(contextDir("/model/out"), undefined);
+      await p.withStore(...withKey()).publishModel(contextDir("/model/out"), undefined);
+    },
+    { respond },
+  );
   assert.is(error, undefined, String(error));
   const creates = execsOf(engine, "publish").map((e) => argv(e.op).includes("--create-container"));
   assert.equal(creates.sort(), [false, true]);
@@ -178,25 +241,48 @@ test("publishing to an Azurite service creates its container; publishing to Azur
 
 test("arguments that do not form one credential fail before any container runs, in Dagger's words", async () => {
   const conflict = await recordGraph(
-    () => pipeline().withStore(...store({ account: "acct01", accountKey: dag.setSecret("k", KEY), clientSecret: dag.setSecret("c", "client-secret-value") })).models("digits-classifier"),
+    () =>
+      pipeline()
+        .withStore(
+          ...store({ account: "acct01", accountKey: dag.setSecret("k", KEY), clientSecret: dag.setSecret("c", "client-secret-value") }),
+        )
+        .models("digits-classifier"),
     { respond },
   );
-  assert.match(conflict.error?.message ?? "", /conflicting storage credentials: account key \(--account-key\) and Entra ID client secret \(--client-secret\)/);
+  assert.match(
+    conflict.error?.message ?? "",
+    /conflicting storage credentials: account key \(--account-key\) and Entra ID client secret \(--client-secret\)/,
+  );
   assert.is(conflict.engine.find("withExec").length, 0);
-  const none = await recordGraph(() => pipeline().withStore(...store({ account: "acct01" })).models("digits-classifier"), { respond });
+  const none = await recordGraph(
+    () =>
+      pipeline()
+        .withStore(...store({ account: "acct01" }))
+        .models("digits-classifier"),
+    { respond },
+  );
   assert.match(none.error?.message ?? "", /no storage credentials given/);
   const both = await recordGraph(
-    () => pipeline().withStore(...store({ account: "acct01", storeService: dag.container().from(IMAGES.azurite).asService() })).models("digits-classifier"),
+    () =>
+      pipeline()
+        .withStore(...store({ account: "acct01", storeService: dag.container().from(IMAGES.azurite).asService() }))
+        .models("digits-classifier"),
     { respond },
   );
   assert.match(both.error?.message ?? "", /--store-service \(Azurite\) replaces the Azure storage arguments; remove --account/);
 });
 
 test("publish-model and models return the command's output", async () => {
-  const { result, engine, error } = await recordGraph(async () => {
-    const p = pipeline();
-    return [await p.withStore(...withKey()).publishModel(contextDir("/model/out"), "1.4.0"), await p.withStore(...withKey()).models("digits-classifier")];
-  }, { respond });
+  const { result, engine, error } = await recordGraph(
+    async () => {
+      const p = pipeline();
+      return [
+        await p.withStore(...withKey()).publishModel(contextDir("/model/out"), "1.4.0"),
+        await p.withStore(...withKey()).models("digits-classifier"),
+      ];
+    },
+    { respond },
+  );
   assert.is(error, undefined, String(error));
   assert.match(result![0]!, /^published digits-classifier 1.4.0/);
   assert.match(result![1]!, /complete, latest/);
@@ -209,10 +295,16 @@ test("publish-model and models return the command's output", async () => {
 
 test("a failing store command surfaces the CLI's own error line", () => {
   const e = new ExecError("process exited", {
-    cmd: [...CLI, "fetch"], exitCode: 1, stdout: "",
-    stderr: "model.onnx: connection lost at byte 5 of 9 (ECONNRESET); resuming (1/8)\nerror: model \"digits-classifier\" has no version 9.9.9 in container \"models\"\n",
+    cmd: [...CLI, "fetch"],
+    exitCode: 1,
+    stdout: "",
+    stderr:
+      'model.onnx: connection lost at byte 5 of 9 (ECONNRESET); resuming (1/8)\nerror: model "digits-classifier" has no version 9.9.9 in container "models"\n',
   });
-  assert.is(explainCliFailure(e, "fetch").message, 'model store fetch failed: model "digits-classifier" has no version 9.9.9 in container "models"');
+  assert.is(
+    explainCliFailure(e, "fetch").message,
+    'model store fetch failed: model "digits-classifier" has no version 9.9.9 in container "models"',
+  );
   const other = new Error("graphql down");
   assert.is(explainCliFailure(other, "fetch"), other);
 });
@@ -222,7 +314,13 @@ test("through the SDK entrypoint: model decodes its arguments and returns the fe
     call: {
       parentName: "AiAppPipeline",
       name: "model",
-      parent: { source: contextDirectoryId("/"), revision: "abc1234", created: "", sourceUrl: "", store: { container: "models", account: "acct01", managedIdentity: true } },
+      parent: {
+        source: contextDirectoryId("/"),
+        revision: "abc1234",
+        created: "",
+        sourceUrl: "",
+        store: { container: "models", account: "acct01", managedIdentity: true },
+      },
       inputArgs: { name: "digits-classifier", version: "1.4.0" },
     },
     respond,
@@ -232,7 +330,11 @@ test("through the SDK entrypoint: model decodes its arguments and returns the fe
   const chain = run.engine.chainOf(String(run.value));
   assert.equal(chain.at(-1), { field: "directory", args: { path: FETCH_OUT } });
   const [resolve] = execsOf(run.engine, "resolve");
-  assert.ok(argv(resolve!.op).join(" ").includes("resolve --name digits-classifier --version 1.4.0 --json --container models --account acct01 --managed-identity"));
+  assert.ok(
+    argv(resolve!.op)
+      .join(" ")
+      .includes("resolve --name digits-classifier --version 1.4.0 --json --container models --account acct01 --managed-identity"),
+  );
 });
 
 test.run();

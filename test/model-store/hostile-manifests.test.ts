@@ -35,13 +35,21 @@ const longPath = () => Array.from({ length: 5 }, (_, i) => `${i}${"é".repeat(12
 /** Lists that no file system can hold as written, with what the refusal must say. */
 const UNFETCHABLE: [string, ReturnType<typeof entry>[], RegExp][] = [
   ["file and folder", [entry("a"), entry("a/b")], /files\[1\]\.path "a\/b" lies under "a", which is listed as a file/],
-  ["under the manifest", [entry("model.onnx"), entry("model.json/x")], /files\[1\]\.path must not be model\.json or \.model-store-fetch\.json, nor a path under them/],
+  [
+    "under the manifest",
+    [entry("model.onnx"), entry("model.json/x")],
+    /files\[1\]\.path must not be model\.json or \.model-store-fetch\.json, nor a path under them/,
+  ],
   ["long name", [entry(`${"n".repeat(256)}.onnx`)], /a name over 255 bytes/],
   ["long path", [entry(longPath())], /over 1024 bytes/],
   ["escape sequence", [entry("model\u001b[32mOK.onnx")], /control or invisible formatting characters/],
   ["line feed", [entry("model.onnx\nfetched digits-classifier 9.9.9 OK")], /control or invisible formatting characters/],
   ["C1 control", [entry("model\u009b2J.onnx")], /control or invisible formatting characters/],
-  ["same name, other case", [entry("Model.bin"), entry("model.bin")], /"model.bin" differs from "Model.bin" only in letter case or Unicode normalization/],
+  [
+    "same name, other case",
+    [entry("Model.bin"), entry("model.bin")],
+    /"model.bin" differs from "Model.bin" only in letter case or Unicode normalization/,
+  ],
 ];
 
 test("publish refuses a manifest that can never be fetched, before any upload, and says why", async () => {
@@ -58,7 +66,12 @@ test("publish refuses a manifest that can never be fetched, before any upload, a
 });
 
 /** Uploads blobs for `files` (where Azure can hold the name) and a manifest listing them, as a hostile writer could. */
-async function plant(name: string, version: string, files: ReturnType<typeof entry>[], manifestExtra: Record<string, unknown> = {}): Promise<void> {
+async function plant(
+  name: string,
+  version: string,
+  files: ReturnType<typeof entry>[],
+  manifestExtra: Record<string, unknown> = {},
+): Promise<void> {
   const c = az.admin.getContainerClient("models");
   for (const f of files) {
     if (!CONTROL.test(f.path)) await c.getBlockBlobClient(`${name}/${version}/${f.path}`).upload("x", 1);
@@ -86,7 +99,10 @@ test("planted unfetchable manifests are listed invalid, skipped by latest, refus
     assert.not.match(reason.replace(/\n/g, " "), CONTROL, `${version}: raw control character in the reason`);
   }
   assert.is((await store.resolve("planted", latest)).version, "1.0.0");
-  await rejectsWith(store.resolve("planted", parseSelector("2.0.0")), /planted 2.0.0 is invalid and cannot be used: .*lies under "a", which is listed as a file/s);
+  await rejectsWith(
+    store.resolve("planted", parseSelector("2.0.0")),
+    /planted 2.0.0 is invalid and cannot be used: .*lies under "a", which is listed as a file/s,
+  );
 });
 
 test("versions equal in precedence: publish refuses the second; a planted one is invalid and latest keeps the first published", async () => {
@@ -97,18 +113,37 @@ test("versions equal in precedence: publish refuses the second; a planted one is
       /dup 1.0.0(\+build.1)? is the same version as 1.0.0\+build.2 already in container "models" \(build metadata does not order versions\); publish a new version such as 1.0.1/,
     );
   }
-  assert.equal((await store.listBlobs("dup/")).map((b) => b.name.split("/")[1]), ["1.0.0+build.2", "1.0.0+build.2", "1.0.0+build.2"]);
+  assert.equal(
+    (await store.listBlobs("dup/")).map((b) => b.name.split("/")[1]),
+    ["1.0.0+build.2", "1.0.0+build.2", "1.0.0+build.2"],
+  );
 
   // What a publisher from before this rule, or a direct writer, leaves: a later one that sorts first as text.
   await new Promise((r) => setTimeout(r, 1100)); // creation times have one-second resolution
   await plant("dup", "1.0.0+build.1", [entry("model.onnx")]);
   const { versions } = await store.listVersions("dup");
-  assert.equal(versions.map((v) => [v.version, v.status.state]), [["1.0.0+build.2", "complete"], ["1.0.0+build.1", "invalid"]]);
+  assert.equal(
+    versions.map((v) => [v.version, v.status.state]),
+    [
+      ["1.0.0+build.2", "complete"],
+      ["1.0.0+build.1", "invalid"],
+    ],
+  );
   const shadowed = versions[1]!.status;
-  assert.match(shadowed.state === "invalid" ? shadowed.reason : "", /same version as 1.0.0\+build.2, published earlier \(build metadata does not order versions\)/);
+  assert.match(
+    shadowed.state === "invalid" ? shadowed.reason : "",
+    /same version as 1.0.0\+build.2, published earlier \(build metadata does not order versions\)/,
+  );
   assert.is((await store.resolve("dup", latest)).version, "1.0.0+build.2");
-  assert.is((await store.resolve("dup", parseSelector("1.0.0"))).version, "1.0.0+build.2", "a pin without build metadata names the one version");
-  await rejectsWith(store.resolve("dup", parseSelector("1.0.0+build.1")), /dup 1.0.0\+build.1 is invalid and cannot be used: same version as 1.0.0\+build.2/);
+  assert.is(
+    (await store.resolve("dup", parseSelector("1.0.0"))).version,
+    "1.0.0+build.2",
+    "a pin without build metadata names the one version",
+  );
+  await rejectsWith(
+    store.resolve("dup", parseSelector("1.0.0+build.1")),
+    /dup 1.0.0\+build.1 is invalid and cannot be used: same version as 1.0.0\+build.2/,
+  );
 });
 
 test.run();

@@ -5,7 +5,13 @@ import { checksumList, ManifestError, modelDigest, parseManifest } from "../../d
 
 const sha = "a".repeat(64);
 const contract = { format: "onnx", labels: ["0", "1", "2"], input: { name: "input", shape: [null, 64], dtype: "float32" } };
-const good = { name: "digits-classifier", version: "1.2.0", files: [{ path: "model.onnx", sha256: sha, size: 10 }], ...contract, metrics: { heldout_accuracy: 0.97 } };
+const good = {
+  name: "digits-classifier",
+  version: "1.2.0",
+  files: [{ path: "model.onnx", sha256: sha, size: 10 }],
+  ...contract,
+  metrics: { heldout_accuracy: 0.97 },
+};
 
 test("a valid manifest parses and keeps extra fields", () => {
   const m = parseManifest(JSON.stringify(good));
@@ -18,10 +24,15 @@ test("a valid manifest parses and keeps extra fields", () => {
 
 test("every problem is reported at once, with the origin", () => {
   const bad = { name: "Bad Name", version: "1.2", files: [{ path: "../x", sha256: "zz", size: -1 }] };
-  assert.throws(() => parseManifest(JSON.stringify(bad), "store/model.json"), (e: Error) =>
-    e instanceof ManifestError &&
-    e.message.startsWith("store/model.json is invalid") &&
-    ["name", "version", "files[0].path", "files[0].sha256", "files[0].size", "format", "labels", "input"].every((f) => e.message.includes(`\n  - ${f} `)));
+  assert.throws(
+    () => parseManifest(JSON.stringify(bad), "store/model.json"),
+    (e: Error) =>
+      e instanceof ManifestError &&
+      e.message.startsWith("store/model.json is invalid") &&
+      ["name", "version", "files[0].path", "files[0].sha256", "files[0].size", "format", "labels", "input"].every((f) =>
+        e.message.includes(`\n  - ${f} `),
+      ),
+  );
 });
 
 test("not JSON, not UTF-8, not an object, no files, duplicate and manifest paths are rejected", () => {

@@ -15,7 +15,15 @@ import { parseSelector } from "../../dagger/src/model-store/versions.js";
 import { Azurite } from "../support/azurite.js";
 import { rejectsWith } from "../support/expect.js";
 import { FaultProxy } from "../support/fault-proxy.js";
-import { azuriteStore, FAST_DOWNLOAD, randomModel, strayEntries, tempDir, startStoreSuite, stopStoreSuite } from "../support/model-fixtures.js";
+import {
+  azuriteStore,
+  FAST_DOWNLOAD,
+  randomModel,
+  strayEntries,
+  tempDir,
+  startStoreSuite,
+  stopStoreSuite,
+} from "../support/model-fixtures.js";
 
 const SIZE = 8 * 1024 * 1024;
 const MiB = 1024 * 1024;
@@ -65,7 +73,10 @@ test("connections cut mid-download: the fetch resumes where it stopped; bytes on
   const overhead = proxy.bytesToClient - SIZE;
   assert.ok(overhead >= 0 && overhead < 64 * 1024, `read ${proxy.bytesToClient} bytes for a ${SIZE}-byte model (overhead ${overhead})`);
   assert.is(r.downloadedBytes, SIZE + 21);
-  assert.ok(logs.some((l) => /model.onnx: connection lost at byte \d+ of 8388608 .*resuming \(1\/3\)/.test(l)), logs.join("\n"));
+  assert.ok(
+    logs.some((l) => /model.onnx: connection lost at byte \d+ of 8388608 .*resuming \(1\/3\)/.test(l)),
+    logs.join("\n"),
+  );
   assert.equal(strayEntries(parent), ["model"]);
   rmSync(parent, { recursive: true });
 });
@@ -112,7 +123,10 @@ test("a blob replaced after resolving is refused, not mixed (ETag pinning)", asy
   const original = readFileSync(join(modelDir, "model.onnx"));
   await blob.upload(original, original.length); // same bytes, new ETag
   const target = join(root, "replaced");
-  await rejectsWith(fetchModel(viaProxy, resolved, target, { download: FAST_DOWNLOAD }), /model.onnx changed in the store while it was being downloaded \(its ETag no longer matches\)/);
+  await rejectsWith(
+    fetchModel(viaProxy, resolved, target, { download: FAST_DOWNLOAD }),
+    /model.onnx changed in the store while it was being downloaded \(its ETag no longer matches\)/,
+  );
   assert.not.ok(existsSync(target));
   // A fresh resolve sees the new ETag and succeeds.
   await fetchModel(viaProxy, await viaProxy.resolve("flaky", latest), target, { download: FAST_DOWNLOAD });
@@ -125,7 +139,13 @@ test("cancelling (Ctrl-C) mid-download stops promptly and leaves nothing", async
   proxy.reset({ stallAfterBytes: { bytes: MiB, times: 1 } });
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 150);
-  await rejectsWith(fetchModel(viaProxy, resolved, join(parent, "model"), { download: { ...FAST_DOWNLOAD, idleTimeoutMs: 10_000 }, signal: controller.signal }), /cancelled/);
+  await rejectsWith(
+    fetchModel(viaProxy, resolved, join(parent, "model"), {
+      download: { ...FAST_DOWNLOAD, idleTimeoutMs: 10_000 },
+      signal: controller.signal,
+    }),
+    /cancelled/,
+  );
   assert.equal(strayEntries(parent), []);
   rmSync(parent, { recursive: true });
 });

@@ -4,7 +4,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { compareSemver, parseSemver, samePrecedence, Semver } from "../../dagger/src/model-store/semver.js";
 
-const order = (vs: string[]) => vs.map((v) => parseSemver(v)!).sort(compareSemver).map((s) => s.raw);
+const order = (vs: string[]) =>
+  vs
+    .map((v) => parseSemver(v)!)
+    .sort(compareSemver)
+    .map((s) => s.raw);
 function parsed(v: string): Semver {
   const s = parseSemver(v);
   if (!s) throw new Error(`${v} should parse`);
@@ -32,7 +36,14 @@ test("refuses what cannot be ordered reliably: over 256 characters, numbers past
 
 test("orders by semver precedence, not by string", () => {
   assert.equal(order(["1.10.0", "1.9.0", "1.0.0-rc.1", "1.0.0", "1.0.0-alpha", "1.0.0-alpha.10", "1.0.0-alpha.2", "1.0.0-beta"]), [
-    "1.0.0-alpha", "1.0.0-alpha.2", "1.0.0-alpha.10", "1.0.0-beta", "1.0.0-rc.1", "1.0.0", "1.9.0", "1.10.0",
+    "1.0.0-alpha",
+    "1.0.0-alpha.2",
+    "1.0.0-alpha.10",
+    "1.0.0-beta",
+    "1.0.0-rc.1",
+    "1.0.0",
+    "1.9.0",
+    "1.10.0",
   ]);
 });
 
@@ -45,11 +56,39 @@ test("build metadata has no precedence (SemVer §10): 1.0.0+build.1 and 1.0.0+bu
 
 /** Versions around every edge of the rule; the store, the trainer and the app must agree on each. */
 const SHARED_CASES = [
-  "1.0.0", "1.0.0+build.1", "1.0.0+build.2", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta.2",
-  "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0-rc.1+b", "1.9.0", "1.10.0", "2.0.0-0", "2.0.0-a-b", "9007199254740991.0.0",
-  "1.0.0-rc.9007199254740991", `1.0.0-${"a".repeat(250)}`, "1.0.0+01",
-  "v1.0.0", " 1.0.0", "1.0.0\n", "=1.0.0", "1.0", "01.0.0", "1.0.0-01", "1.0.0-", "1.0.0+", "1.0.0-rc..1",
-  "9007199254740992.0.0", "1.0.0-rc.9007199254740992", `1.0.0-${"a".repeat(251)}`, "\u0661.0.0", "1.0.0-\u00e9",
+  "1.0.0",
+  "1.0.0+build.1",
+  "1.0.0+build.2",
+  "1.0.0-alpha",
+  "1.0.0-alpha.1",
+  "1.0.0-alpha.beta",
+  "1.0.0-beta.2",
+  "1.0.0-beta.11",
+  "1.0.0-rc.1",
+  "1.0.0-rc.1+b",
+  "1.9.0",
+  "1.10.0",
+  "2.0.0-0",
+  "2.0.0-a-b",
+  "9007199254740991.0.0",
+  "1.0.0-rc.9007199254740991",
+  `1.0.0-${"a".repeat(250)}`,
+  "1.0.0+01",
+  "v1.0.0",
+  " 1.0.0",
+  "1.0.0\n",
+  "=1.0.0",
+  "1.0",
+  "01.0.0",
+  "1.0.0-01",
+  "1.0.0-",
+  "1.0.0+",
+  "1.0.0-rc..1",
+  "9007199254740992.0.0",
+  "1.0.0-rc.9007199254740992",
+  `1.0.0-${"a".repeat(251)}`,
+  "\u0661.0.0",
+  "1.0.0-\u00e9",
 ];
 
 /** For each Python implementation: which cases are valid, and the sign of each pairwise comparison. */
@@ -69,7 +108,11 @@ print(json.dumps(out))
 
 test("the trainer and the app apply the store's rule: same valid versions, same order, build metadata ignored", () => {
   const root = join(import.meta.dirname, "../..");
-  const python = execFileSync(join(root, ".venv/bin/python"), ["-c", PYTHON_SIDE], { cwd: root, input: JSON.stringify(SHARED_CASES), encoding: "utf8" });
+  const python = execFileSync(join(root, ".venv/bin/python"), ["-c", PYTHON_SIDE], {
+    cwd: root,
+    input: JSON.stringify(SHARED_CASES),
+    encoding: "utf8",
+  });
   const sides = JSON.parse(python) as Record<string, { valid: boolean[]; signs: (number | null)[][] }>;
   const parsedCases = SHARED_CASES.map((v) => parseSemver(v));
   const valid = parsedCases.map((p) => p !== undefined);

@@ -19,7 +19,16 @@ import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedK
 import { Azurite } from "../support/azurite.js";
 import { rejectsWith } from "../support/expect.js";
 import { FaultProxy } from "../support/fault-proxy.js";
-import { azuriteStore, FAST_RETRY, randomModel, strayEntries, tempDir, writeModelDir, startStoreSuite, stopStoreSuite } from "../support/model-fixtures.js";
+import {
+  azuriteStore,
+  FAST_RETRY,
+  randomModel,
+  strayEntries,
+  tempDir,
+  writeModelDir,
+  startStoreSuite,
+  stopStoreSuite,
+} from "../support/model-fixtures.js";
 
 let az: Azurite;
 let root: string;
@@ -55,7 +64,11 @@ test("round trip: publish, resolve latest, fetch; files identical, manifest byte
   });
   const published = await publish(dir);
   assert.equal([published.files, published.uploadedBytes, published.reusedFiles], [2, 300_007, 0]);
-  assert.equal(await blobNames("round-trip/"), ["round-trip/1.0.0/model.json", "round-trip/1.0.0/model.onnx", "round-trip/1.0.0/vocab/labels.json"]);
+  assert.equal(await blobNames("round-trip/"), [
+    "round-trip/1.0.0/model.json",
+    "round-trip/1.0.0/model.onnx",
+    "round-trip/1.0.0/vocab/labels.json",
+  ]);
 
   const resolved = await store.resolve("round-trip", latest);
   assert.is(resolved.version, "1.0.0");
@@ -84,7 +97,13 @@ test("a half-uploaded version is listed incomplete, skipped by latest, refused w
   await az.admin.getContainerClient("models").getBlockBlobClient("half/1.1.0/model.onnx").upload("abc", 3);
   assert.is((await store.resolve("half", latest)).version, "1.0.0");
   const { versions } = await store.listVersions("half");
-  assert.equal(versions.map((v) => [v.version, v.status.state]), [["1.1.0", "incomplete"], ["1.0.0", "complete"]]);
+  assert.equal(
+    versions.map((v) => [v.version, v.status.state]),
+    [
+      ["1.1.0", "incomplete"],
+      ["1.0.0", "complete"],
+    ],
+  );
   assert.match(versions[0]!.status.state === "incomplete" ? versions[0]!.status.reason : "", /no model.json/);
   await rejectsWith(store.resolve("half", parseSelector("1.1.0")), /half 1.1.0 is incomplete and cannot be used: no model.json/);
 });
@@ -99,7 +118,10 @@ test("a blob altered after publishing: hash error, nothing on disk, an earlier m
   await publish(randomModel(root, "1.1.0", 200_000, "tampered"));
   // Same size, different bytes: only the hash can tell.
   await az.admin.getContainerClient("models").getBlockBlobClient("tampered/1.1.0/model.onnx").upload(randomBytes(200_000), 200_000);
-  const err = await rejectsWith(fetchModel(store, await store.resolve("tampered", latest), target), /model.onnx does not match model.json: sha256 [0-9a-f]{64} instead of [0-9a-f]{64}/);
+  const err = await rejectsWith(
+    fetchModel(store, await store.resolve("tampered", latest), target),
+    /model.onnx does not match model.json: sha256 [0-9a-f]{64} instead of [0-9a-f]{64}/,
+  );
   assert.instance(err, StoreError);
   assert.ok(readFileSync(join(target, "model.onnx")).equals(before), "the earlier model must be untouched");
   assert.match(readFileSync(join(target, "model.json"), "utf8"), /"1.0.0"/);
@@ -113,24 +135,39 @@ test("a blob altered after publishing: hash error, nothing on disk, an earlier m
 
 test("unknown version, bad semver, unknown model, empty and missing container: each its own message", async () => {
   await publish(randomModel(root, "1.0.0", 100, "known"));
-  await rejectsWith(store.resolve("known", parseSelector("9.9.9")), /model "known" has no version 9.9.9 in container "models" at http:\/\/127.0.0.1:\d+\/devstoreaccount1; it has: 1.0.0/);
+  await rejectsWith(
+    store.resolve("known", parseSelector("9.9.9")),
+    /model "known" has no version 9.9.9 in container "models" at http:\/\/127.0.0.1:\d+\/devstoreaccount1; it has: 1.0.0/,
+  );
   assert.throws(() => parseSelector("1.0"), /not "latest" or a semantic version/);
   await rejectsWith(store.resolve("never-published", latest), /no versions of model "never-published" in container "models"/);
   await az.admin.getContainerClient("empty").create();
-  await rejectsWith(storeWith({ accountKey: az.key }, "read", "empty").resolve("known", latest), /no versions of model "known" in container "empty"/);
-  await rejectsWith(storeWith({ accountKey: az.key }, "read", "missing").resolve("known", latest), /container "missing" at .* does not exist: create it/);
+  await rejectsWith(
+    storeWith({ accountKey: az.key }, "read", "empty").resolve("known", latest),
+    /no versions of model "known" in container "empty"/,
+  );
+  await rejectsWith(
+    storeWith({ accountKey: az.key }, "read", "missing").resolve("known", latest),
+    /container "missing" at .* does not exist: create it/,
+  );
   await publish(randomModel(root, "2.0.0-beta.1", 100, "only-pre"));
   await rejectsWith(store.resolve("only-pre", latest), /has only prereleases \(2.0.0-beta.1\)/);
 });
 
 test("credentials: wrong key, expired SAS, tampered SAS, read-only SAS for publishing", async () => {
   const wrongKey = Buffer.from(randomBytes(64)).toString("base64");
-  const err = await rejectsWith(storeWith({ accountKey: wrongKey }).resolve(NAME, latest), /the storage service rejected the account key \(AZURE_STORAGE_KEY\) while trying to list/);
+  const err = await rejectsWith(
+    storeWith({ accountKey: wrongKey }).resolve(NAME, latest),
+    /the storage service rejected the account key \(AZURE_STORAGE_KEY\) while trying to list/,
+  );
   assert.not.ok(err.message.includes(wrongKey));
 
   const hour = 3600_000;
   const expired = sas("rl", new Date(Date.now() - hour), new Date(Date.now() - 2 * hour));
-  assert.throws(() => storeWith({ sasToken: expired }), (e: Error) => e instanceof CredentialError && /AZURE_STORAGE_SAS_TOKEN: the SAS token expired at/.test(e.message));
+  assert.throws(
+    () => storeWith({ sasToken: expired }),
+    (e: Error) => e instanceof CredentialError && /AZURE_STORAGE_SAS_TOKEN: the SAS token expired at/.test(e.message),
+  );
 
   const tampered = sas("rl", new Date(Date.now() + hour)).replace(/sig=[^&]+/, "sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D");
   await rejectsWith(storeWith({ sasToken: tampered }).resolve(NAME, latest), /rejected the SAS token \(AZURE_STORAGE_SAS_TOKEN\)/);
@@ -140,7 +177,10 @@ test("credentials: wrong key, expired SAS, tampered SAS, read-only SAS for publi
   // The server agrees: a read-only token that slipped past (no sp to read) is refused when it writes.
   const ro = storeWith({ sasToken: readOnly }, "read");
   const dir = randomModel(root, "7.0.0", 100, "ro-sas");
-  await rejectsWith(publishModel(ro, await readLocalModel(dir)), /the SAS token \(AZURE_STORAGE_SAS_TOKEN\) is not allowed to upload ro-sas\/7.0.0\//);
+  await rejectsWith(
+    publishModel(ro, await readLocalModel(dir)),
+    /the SAS token \(AZURE_STORAGE_SAS_TOKEN\) is not allowed to upload ro-sas\/7.0.0\//,
+  );
   // A read-only token still fetches.
   await publish(randomModel(root, "1.0.0", 100, "ro-read"));
   assert.is((await ro.resolve("ro-read", latest)).version, "1.0.0");
@@ -160,14 +200,20 @@ test("publish checks the directory before uploading anything and lists every pro
   mkdirSync(join(root, "no-manifest"));
   await rejectsWith(readLocalModel(join(root, "no-manifest")), /has no model.json: produce it with model\/train.py/);
   const ok = randomModel(root, "3.0.0", 100, "version-guard");
-  await rejectsWith(publishModel(store, await readLocalModel(ok), { version: "3.0.1" }), /model.json says version 3.0.0 but 3.0.1 was asked for/);
+  await rejectsWith(
+    publishModel(store, await readLocalModel(ok), { version: "3.0.1" }),
+    /model.json says version 3.0.0 but 3.0.1 was asked for/,
+  );
   assert.equal(await blobNames("version-guard/"), []);
 });
 
 test("publish refuses an existing version, naming it; an interrupted publish can be completed", async () => {
   const dir = randomModel(root, "1.0.0", 5000, "immutable");
   await publish(dir);
-  await rejectsWith(publish(randomModel(root, "1.0.0", 5000, "immutable")), /immutable 1.0.0 already exists in container "models" \(published on .*\); versions are immutable: publish a new version/);
+  await rejectsWith(
+    publish(randomModel(root, "1.0.0", 5000, "immutable")),
+    /immutable 1.0.0 already exists in container "models" \(published on .*\); versions are immutable: publish a new version/,
+  );
   // Interrupted: files uploaded (with their sha256 metadata), manifest never written.
   const retry = randomModel(root, "2.0.0", 5000, "immutable");
   const local = await readLocalModel(retry);
@@ -188,9 +234,15 @@ test("publish proves the bytes of a blob already there: a planted one with the r
     .getBlockBlobClient("planted-blob/1.0.0/model.onnx")
     .upload(randomBytes(onnx.length), onnx.length, { metadata: { sha256: listed.sha256 } });
   await rejectsWith(publishModel(store, local), /planted-blob\/1.0.0\/model.onnx already exists with different content/);
-  assert.not.ok(await blobNames("planted-blob/").then((n) => n.includes("planted-blob/1.0.0/model.json")), "no manifest: the version must not become complete");
+  assert.not.ok(
+    await blobNames("planted-blob/").then((n) => n.includes("planted-blob/1.0.0/model.json")),
+    "no manifest: the version must not become complete",
+  );
   const { versions } = await store.listVersions("planted-blob");
-  assert.equal(versions.map((v) => v.status.state), ["incomplete"]);
+  assert.equal(
+    versions.map((v) => v.status.state),
+    ["incomplete"],
+  );
 });
 
 test("racing publishers of one version: exactly one wins, and the store holds the winner's model", async () => {
@@ -201,18 +253,31 @@ test("racing publishers of one version: exactly one wins, and the store holds th
     if (sameFiles) {
       // Same files, different manifest bytes (another training run's metrics).
       const m = JSON.parse(readFileSync(join(a, "model.json"), "utf8"));
-      writeModelDir(b, name, "1.0.0", { "model.onnx": readFileSync(join(a, "model.onnx")), "labels.json": readFileSync(join(a, "labels.json")) }, { metrics: { accuracy: 0.5 }, created: m.created });
+      writeModelDir(
+        b,
+        name,
+        "1.0.0",
+        { "model.onnx": readFileSync(join(a, "model.onnx")), "labels.json": readFileSync(join(a, "labels.json")) },
+        { metrics: { accuracy: 0.5 }, created: m.created },
+      );
     }
     const racers = [a, b];
-    const results = await Promise.allSettled(racers.map(async (d) => publishModel(azuriteStore(az, { retry: FAST_RETRY }), await readLocalModel(d), { blockSize: 1024 * 1024 })));
+    const results = await Promise.allSettled(
+      racers.map(async (d) => publishModel(azuriteStore(az, { retry: FAST_RETRY }), await readLocalModel(d), { blockSize: 1024 * 1024 })),
+    );
     const winners = results.flatMap((r, i) => (r.status === "fulfilled" ? [i] : []));
-    assert.is(winners.length, 1, `${name}: ${results.map((r) => (r.status === "rejected" ? (r.reason as Error).message : "ok")).join(" | ")}`);
+    assert.is(
+      winners.length,
+      1,
+      `${name}: ${results.map((r) => (r.status === "rejected" ? (r.reason as Error).message : "ok")).join(" | ")}`,
+    );
     const loser = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
     assert.match((loser.reason as Error).message, /published by someone else|already exists with different content/);
     const target = outDir();
     await fetchModel(store, await store.resolve(name, latest), target);
     const winner = racers[winners[0]!]!;
-    for (const f of ["model.json", "model.onnx"]) assert.ok(readFileSync(join(target, f)).equals(readFileSync(join(winner, f))), `${name}: ${f} is not the winner's`);
+    for (const f of ["model.json", "model.onnx"])
+      assert.ok(readFileSync(join(target, f)).equals(readFileSync(join(winner, f))), `${name}: ${f} is not the winner's`);
   }
 });
 
@@ -256,7 +321,10 @@ test("fetch refuses to replace a directory that is not a fetched model", async (
   const precious = join(root, "precious");
   mkdirSync(precious);
   writeFileSync(join(precious, "thesis.tex"), "years of work");
-  await rejectsWith(fetchModel(store, await store.resolve("guarded", latest), precious), /refusing to replace .*precious: fetch did not write it \(it has no .model-store-fetch.json\)/);
+  await rejectsWith(
+    fetchModel(store, await store.resolve("guarded", latest), precious),
+    /refusing to replace .*precious: fetch did not write it \(it has no .model-store-fetch.json\)/,
+  );
   assert.is(readFileSync(join(precious, "thesis.tex"), "utf8"), "years of work");
 });
 

@@ -9,14 +9,35 @@ import { callThroughEntrypoint, MODULE_SRC, ROOT, SDK_DIST } from "../support/se
 
 /** The functions this module exposes, in CLI spelling. Adding one means adding it here. */
 const EXPECTED = [
-  "build", "ci", "deploy", "diff", "image-digest", "manifests", "model", "models", "publish", "publish-model",
-  "release", "serve", "test", "test-container", "train-sample-model", "with-cluster", "with-registry", "with-store",
+  "build",
+  "ci",
+  "deploy",
+  "diff",
+  "image-digest",
+  "manifests",
+  "model",
+  "models",
+  "publish",
+  "publish-model",
+  "release",
+  "serve",
+  "test",
+  "test-container",
+  "train-sample-model",
+  "with-cluster",
+  "with-registry",
+  "with-store",
 ];
 
 test("the module exposes exactly the expected functions", async () => {
   const m = await introspectModule();
   assert.is(m.name, "AiAppPipeline");
-  assert.equal(Object.values(m.main.functions).map((f) => f.cliName).sort(), EXPECTED);
+  assert.equal(
+    Object.values(m.main.functions)
+      .map((f) => f.cliName)
+      .sort(),
+    EXPECTED,
+  );
 });
 
 test("the object, every function and every argument has a description", async () => {
@@ -42,7 +63,11 @@ test("test is a check, serve is an up service, source defaults to the repository
   // One list in two forms: what the module's upload leaves out (dagger.json) is what the source argument leaves out.
   const dagger = JSON.parse(readFileSync(join(ROOT, "dagger.json"), "utf8")) as { include: string[] };
   const uploadExcludes = dagger.include.filter((p) => p.startsWith("!")).map((p) => p.slice(1));
-  assert.equal([...(source.ignore ?? [])].filter((p) => p !== ".git").sort(), uploadExcludes.sort(), "index.ts SOURCE_IGNORE and dagger.json include must name the same paths");
+  assert.equal(
+    [...(source.ignore ?? [])].filter((p) => p !== ".git").sort(),
+    uploadExcludes.sort(),
+    "index.ts SOURCE_IGNORE and dagger.json include must name the same paths",
+  );
 });
 
 test("no argument has a type the runtime cannot register", async () => {
@@ -54,9 +79,15 @@ test("no argument has a type the runtime cannot register", async () => {
 });
 
 test("the runtime's own introspection entrypoint accepts the module (DRY_RUN)", () => {
-  const r = spawnSync(process.execPath, [join(SDK_DIST, "module/entrypoint/introspection_entrypoint.js"), "ai-app-pipeline", MODULE_SRC, clientGenFile()], {
-    cwd: ROOT, env: { ...process.env, DRY_RUN: "1" }, encoding: "utf8",
-  });
+  const r = spawnSync(
+    process.execPath,
+    [join(SDK_DIST, "module/entrypoint/introspection_entrypoint.js"), "ai-app-pipeline", MODULE_SRC, clientGenFile()],
+    {
+      cwd: ROOT,
+      env: { ...process.env, DRY_RUN: "1" },
+      encoding: "utf8",
+    },
+  );
   assert.is(r.status, 0, r.stderr);
   const json = JSON.parse(r.stdout) as { objects: Record<string, { methods: Record<string, unknown> }> };
   assert.equal(Object.keys(json.objects.AiAppPipeline!.methods).length, EXPECTED.length);

@@ -16,7 +16,12 @@ const KEY_ID = namedObjectId("secret", "storage-key");
 const SERVICE_ID = namedObjectId("service", "azurite");
 
 test("restoreStoreSettings turns id strings back into Secret and Service objects and keeps the rest", () => {
-  const saved = Object.assign(new ModelStoreSettings(), { container: "models", account: "acct01", accountKey: KEY_ID as unknown as Secret, managedIdentity: false });
+  const saved = Object.assign(new ModelStoreSettings(), {
+    container: "models",
+    account: "acct01",
+    accountKey: KEY_ID as unknown as Secret,
+    managedIdentity: false,
+  });
   const restored = restoreStoreSettings(saved);
   assert.ok(restored.accountKey instanceof Secret, "a Secret object");
   assert.is(restored.container, "models");
@@ -25,7 +30,11 @@ test("restoreStoreSettings turns id strings back into Secret and Service objects
   const withService = restoreStoreSettings(Object.assign(new ModelStoreSettings(), { storeService: SERVICE_ID as unknown as Service }));
   assert.ok(withService.storeService instanceof Service, "a Service object");
   const untouched = new Secret();
-  assert.is(restoreStoreSettings(Object.assign(new ModelStoreSettings(), { sasToken: untouched })).sasToken, untouched, "objects stay as they are");
+  assert.is(
+    restoreStoreSettings(Object.assign(new ModelStoreSettings(), { sasToken: untouched })).sasToken,
+    untouched,
+    "objects stay as they are",
+  );
 });
 
 for (const [label, store, loader] of [
@@ -43,7 +52,10 @@ for (const [label, store, loader] of [
     });
     assert.is(run.error, undefined, run.output);
     assert.is(run.exitCode, 0, run.output);
-    assert.ok(run.engine.recorded.some((r) => r.query.includes(loader)), `the SDK asked the typed object for its id (${loader})`);
+    assert.ok(
+      run.engine.recorded.some((r) => r.query.includes(loader)),
+      `the SDK asked the typed object for its id (${loader})`,
+    );
   });
 }
 

@@ -23,7 +23,12 @@ import { RuntimeModule, runtimeModule, runRuntimeEntrypoint } from "../support/r
 import { rewritePackageJson } from "../support/runtime-install.js";
 import { contextDirectoryId, ROOT } from "../support/session.js";
 
-const MANIFEST = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: "c".repeat(64), size: 4 }], ...MODEL_JSON_FIELDS });
+const MANIFEST = JSON.stringify({
+  name: "digits-classifier",
+  version: "1.4.0",
+  files: [{ path: "model.onnx", sha256: "c".repeat(64), size: 4 }],
+  ...MODEL_JSON_FIELDS,
+});
 const BUILD: FunctionCallSpec = {
   parentName: "AiAppPipeline",
   name: "build",
@@ -60,14 +65,21 @@ test("a function call through the runtime's container (dagger call build) return
   assert.is(run.error, undefined, run.output);
   assert.ok(run.engine.isId(run.value), `build should return a Container id, got ${JSON.stringify(run.value)}`);
   const chain = run.engine.chainOf(String(run.value));
-  assert.ok(chain.some((o) => o.field === "withLabel" && o.args.value === "abc1234"), "the revision label is on the returned image");
+  assert.ok(
+    chain.some((o) => o.field === "withLabel" && o.args.value === "abc1234"),
+    "the revision label is on the returned image",
+  );
 });
 
 test("the runtime container's scan (the module's own TypeScript) finds every function, check and up service", async () => {
   const run = await runRuntimeEntrypoint(await currentModule(), { call: { parentName: "", name: "" } });
   assert.is(run.exitCode, 0, run.output);
   // `function("")` is the constructor; the others are the module's functions.
-  const registered = run.engine.find("function").map((f) => String(f.op.args.name)).filter(Boolean).sort();
+  const registered = run.engine
+    .find("function")
+    .map((f) => String(f.op.args.name))
+    .filter(Boolean)
+    .sort();
   const expected = Object.keys((await introspectModule()).main.functions).sort();
   assert.equal(registered, expected);
   assert.is(run.engine.find("withConstructor").length, 1);

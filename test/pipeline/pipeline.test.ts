@@ -10,7 +10,17 @@ import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
 import { ciMode } from "../../dagger/src/pipeline/ci.js";
 import { REGCTL_USER, TARBALL_PATH } from "../../dagger/src/registry/regctl.js";
 import { FakeEngine, namedObjectId, Op } from "../support/fake-engine.js";
-import { commandOf, contextDir, execArgv, flagValue, lastExec, modelJsonReads, queriesOutsideSetSecret, repositoryFiles, runs } from "../support/graph.js";
+import {
+  commandOf,
+  contextDir,
+  execArgv,
+  flagValue,
+  lastExec,
+  modelJsonReads,
+  queriesOutsideSetSecret,
+  repositoryFiles,
+  runs,
+} from "../support/graph.js";
 import { dag } from "../support/sdk.js";
 import { pushImage } from "../support/oci-push.js";
 import { RunningRegistry, startRegistry } from "../support/registry.js";
@@ -19,7 +29,12 @@ import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 
 const REVISION = "0123456789abcdef0123456789abcdef01234567";
 const SHA = "e".repeat(64);
-const MODEL_JSON = JSON.stringify({ name: "digits-classifier", version: "1.0.0", files: [{ path: "model.onnx", sha256: SHA, size: 4 }], ...MODEL_JSON_FIELDS });
+const MODEL_JSON = JSON.stringify({
+  name: "digits-classifier",
+  version: "1.0.0",
+  files: [{ path: "model.onnx", sha256: SHA, size: 4 }],
+  ...MODEL_JSON_FIELDS,
+});
 const modelJson = modelJsonReads(MODEL_JSON);
 const RESOLVED = JSON.stringify({ name: "digits-classifier", version: "1.0.0", manifestSha256: "f".repeat(64) });
 const SMOKE_OK = '{"ok": true, "problems": [], "seen": {"model": {"name": "digits-classifier", "version": "1.0.0"}}}';
@@ -47,8 +62,10 @@ function responder(k: Knobs = {}) {
     if (manifest !== undefined) return manifest;
     if (leaf.field === "label") {
       const labels: Record<string, string> = {
-        [IMAGE_LABELS.revision]: REVISION, [IMAGE_LABELS.modelName]: "digits-classifier",
-        [IMAGE_LABELS.modelVersion]: "1.0.0", [IMAGE_LABELS.modelSha256]: SHA,
+        [IMAGE_LABELS.revision]: REVISION,
+        [IMAGE_LABELS.modelName]: "digits-classifier",
+        [IMAGE_LABELS.modelVersion]: "1.0.0",
+        [IMAGE_LABELS.modelSha256]: SHA,
       };
       return labels[String(leaf.args.name)] ?? null;
     }
@@ -56,7 +73,8 @@ function responder(k: Knobs = {}) {
     const is = (tool: string, verb?: string) => runs(tool, verb)(ran);
     if (is("pytest")) {
       if (leaf.field === "exitCode") return k.pytestExit ?? 0;
-      if (leaf.field === "combinedOutput") return k.pytestExit ? "FAILED tests/test_routes.py::test_version\n1 failed in 0.3s" : "12 passed in 0.4s";
+      if (leaf.field === "combinedOutput")
+        return k.pytestExit ? "FAILED tests/test_routes.py::test_version\n1 failed in 0.3s" : "12 passed in 0.4s";
     }
     if (leaf.field === "stdout" && is("model-store", "resolve")) return RESOLVED + "\n";
     if (leaf.field === "stdout" && is("model-store", "publish")) return 'published digits-classifier 1.0.0 to container "models"\n';
@@ -96,7 +114,10 @@ test("ci with no Azure arguments: Azurite, registry and k3s started; sample mode
   const tests = firstQuery(engine, (c) => runs("pytest")(lastExec(c)));
   const published = firstQuery(engine, isCli("publish"));
   const resolved = firstQuery(engine, isCli("resolve"));
-  assert.ok(tests >= 0 && published > tests && resolved > published, `order: tests ${tests} < publish-model ${published} < resolve ${resolved}`);
+  assert.ok(
+    tests >= 0 && published > tests && resolved > published,
+    `order: tests ${tests} < publish-model ${published} < resolve ${resolved}`,
+  );
   // the sample model is what gets published: the publish container mounts train.py's output
   const pub = engine.find("withExec").find((e) => isCli("publish")([...e.prefix, e.op]))!;
   const mounted = pub.prefix.find((o) => o.field === "withDirectory" && o.args.path === "/in/model");
@@ -105,19 +126,32 @@ test("ci with no Azure arguments: Azurite, registry and k3s started; sample mode
   // which would speak HTTPS to it), three tags, each read back; that digest is what kubectl applies
   assert.is(engine.find("publish").length, 0, "no Container.publish to the registry service");
   const imports = engine.find("withExec").filter((e) => runs("regctl", "image import")(e.op));
-  assert.equal(imports.map((e) => commandOf(e.op)!.argv.at(-2)), [`registry:5000/ai-app:${REVISION}`, "registry:5000/ai-app:model-1.0.0", "registry:5000/ai-app:main"]);
+  assert.equal(
+    imports.map((e) => commandOf(e.op)!.argv.at(-2)),
+    [`registry:5000/ai-app:${REVISION}`, "registry:5000/ai-app:model-1.0.0", "registry:5000/ai-app:main"],
+  );
   for (const e of imports) {
     assert.ok(argvOf(e.op).includes("reg=registry:5000,tls=disabled"), "plain HTTP for that one host");
     const mount = e.prefix.find((o) => o.field === "withMountedFile" && o.args.path === TARBALL_PATH);
     assert.ok(mount, "the tarball is mounted");
     assert.is(mount!.args.owner, REGCTL_USER, "handed to the image's user (asTarball writes it 0600, root-owned)");
-    assert.ok(engine.chainOf(String(mount!.args.source)).some((o) => o.field === "asTarball"), "it is the built image's tarball");
-    assert.ok(e.prefix.some((o) => o.field === "withServiceBinding" && o.args.alias === "registry"), "bound to the registry service");
+    assert.ok(
+      engine.chainOf(String(mount!.args.source)).some((o) => o.field === "asTarball"),
+      "it is the built image's tarball",
+    );
+    assert.ok(
+      e.prefix.some((o) => o.field === "withServiceBinding" && o.args.alias === "registry"),
+      "bound to the registry service",
+    );
   }
   const digestRef = /image: (registry:5000\/ai-app@sha256:[0-9a-f]{64})/.exec(String(result))?.[1];
   assert.is(digestRef, `registry:5000/ai-app@${PUSHED_DIGEST}`, String(result));
   // kubectl waits for k3s to take work (API server, a Ready node, the default ServiceAccount) before applying
-  const kubectlSteps = engine.find("withExec").map((e) => argvOf(e.op)).filter((a) => a[0] === "kubectl").map((a) => `${a[1]} ${a[2]}`);
+  const kubectlSteps = engine
+    .find("withExec")
+    .map((e) => argvOf(e.op))
+    .filter((a) => a[0] === "kubectl")
+    .map((a) => `${a[1]} ${a[2]}`);
   const firstApply = kubectlSteps.findIndex((s) => s.startsWith("apply"));
   assert.equal(kubectlSteps.slice(0, 3), ["get --raw=/readyz", "get nodes", "get serviceaccount/default"], kubectlSteps.join("\n"));
   assert.ok(firstApply > 2, "apply after the readiness probes");
@@ -131,7 +165,11 @@ test("ci with no Azure arguments: Azurite, registry and k3s started; sample mode
 
 test("ci through the SDK entrypoint, no arguments at all: the embedded default, as `dagger call ci` runs it", async () => {
   const run = await callThroughEntrypoint({
-    call: { parentName: "AiAppPipeline", name: "ci", parent: { source: contextDirectoryId("/"), revision: "dev", created: "", sourceUrl: "" } },
+    call: {
+      parentName: "AiAppPipeline",
+      name: "ci",
+      parent: { source: contextDirectoryId("/"), revision: "dev", created: "", sourceUrl: "" },
+    },
     respond: responder(),
   });
   assert.is(run.error, undefined, run.output);
@@ -150,10 +188,11 @@ test("ci with no Azure arguments: a failing test suite stops everything before a
 
 test("ci with Azure arguments: no local service; model from the store; published with the registry credential as a Secret", async () => {
   const { engine, error, result } = await recordGraph(
-    () => pipeline()
-      .withStore("models", "acct01", undefined, undefined, undefined, dag.setSecret("storage-key", "storage-KEY-plaintext=="))
-      .withRegistry("myacr.azurecr.io", "ai-app", "ci-sp", dag.setSecret("acr-password", ACR_PASSWORD))
-      .ci("refs/heads/main"),
+    () =>
+      pipeline()
+        .withStore("models", "acct01", undefined, undefined, undefined, dag.setSecret("storage-key", "storage-KEY-plaintext=="))
+        .withRegistry("myacr.azurecr.io", "ai-app", "ci-sp", dag.setSecret("acr-password", ACR_PASSWORD))
+        .ci("refs/heads/main"),
     { respond: responder() },
   );
   assert.is(error, undefined, String(error));
@@ -172,10 +211,11 @@ test("ci with Azure arguments: no local service; model from the store; published
 
 test("ci with Azure arguments: the model is fetched first (fresh federated token), and a failing suite publishes nothing", async () => {
   const { engine, error } = await recordGraph(
-    () => pipeline()
-      .withStore("models", "acct01", undefined, undefined, undefined, dag.setSecret("storage-key", "key=="))
-      .withRegistry("myacr.azurecr.io", "ai-app", "ci-sp", dag.setSecret("acr-password", ACR_PASSWORD))
-      .ci("main"),
+    () =>
+      pipeline()
+        .withStore("models", "acct01", undefined, undefined, undefined, dag.setSecret("storage-key", "key=="))
+        .withRegistry("myacr.azurecr.io", "ai-app", "ci-sp", dag.setSecret("acr-password", ACR_PASSWORD))
+        .ci("main"),
     { respond: responder({ pytestExit: 1 }) },
   );
   assert.match(error?.message ?? "", /app tests failed/);
@@ -197,13 +237,17 @@ test("ci: a pull request build (store, no registry) publishes nothing", async ()
 });
 
 test("with-registry: half a credential is refused where it was typed, before anything runs", async () => {
-  const { engine, error } = await recordGraph(async () => pipeline().withRegistry("myacr.azurecr.io", "ai-app", "user").ci(), { respond: responder() });
+  const { engine, error } = await recordGraph(async () => pipeline().withRegistry("myacr.azurecr.io", "ai-app", "user").ci(), {
+    respond: responder(),
+  });
   assert.match(error?.message ?? "", /--username needs --password/);
   assert.is(engine.find("withExec").length, 0);
 });
 
 test("release without with-registry or with-cluster says which builder to start with", async () => {
-  const noRegistry = await recordGraph(() => pipeline().withCluster(dag.setSecret("kubeconfig", KUBECONFIG)).release(), { respond: responder() });
+  const noRegistry = await recordGraph(() => pipeline().withCluster(dag.setSecret("kubeconfig", KUBECONFIG)).release(), {
+    respond: responder(),
+  });
   assert.match(noRegistry.error?.message ?? "", /no registry configured: start the call with with-registry/);
   const noCluster = await recordGraph(() => pipeline().withRegistry("myacr.azurecr.io").release(), { respond: responder() });
   assert.match(noCluster.error?.message ?? "", /no cluster configured: start the call with with-cluster/);
@@ -228,7 +272,10 @@ test("release through the SDK entrypoint: main resolved to its digest by the rea
       parentName: "AiAppPipeline",
       name: "release",
       parent: {
-        source: contextDirectoryId("/"), revision: "dev", created: "", sourceUrl: "",
+        source: contextDirectoryId("/"),
+        revision: "dev",
+        created: "",
+        sourceUrl: "",
         registry: { address: registry!.address, repository: "ai-app" },
         // Saved state as the engine sends it back: the Secret is an id string inside the nested object.
         cluster: { kubeconfig: namedObjectId("secret", "kubeconfig"), namespace: "ai-app" },
@@ -249,7 +296,10 @@ test("release through the SDK entrypoint: main resolved to its digest by the rea
   assert.is(flagValue(argvOf(smoke.op), "--image"), ref, "the smoke pod runs the released digest");
   assert.ok(argvOf(smoke.op).includes("--namespace") && argvOf(smoke.op).includes("ai-app"));
   for (const e of kubectl) {
-    assert.ok(e.prefix.some((o) => o.field === "withMountedSecret" && o.args.path === "/run/kube/config"), "kubeconfig mounted as a secret");
+    assert.ok(
+      e.prefix.some((o) => o.field === "withMountedSecret" && o.args.path === "/run/kube/config"),
+      "kubeconfig mounted as a secret",
+    );
     assert.not.ok(e.prefix.some((o) => o.field === "withEnvVariable" && String(o.args.value).includes("KUBE-TOKEN")));
   }
 });
@@ -261,7 +311,10 @@ test("release: a failed smoke test after a good rollout rolls back to the previo
     () => pipeline().withRegistry(registry!.address).withCluster(dag.setSecret("kubeconfig", KUBECONFIG)).release("main"),
     { respond: responder({ smoke: bad }) },
   );
-  assert.match(error?.message ?? "", /the smoke test of \S+ in deployment\/ai-app .*failed \(kubectl exit 1\): \/score classified a known 0 as 6/);
+  assert.match(
+    error?.message ?? "",
+    /the smoke test of \S+ in deployment\/ai-app .*failed \(kubectl exit 1\): \/score classified a known 0 as 6/,
+  );
   assert.match(error?.message ?? "", /Rolled back deployment\/ai-app to revision 3/);
   const undo = engine.find("withExec").find((e) => argvOf(e.op).slice(1, 3).join(" ") === "rollout undo");
   assert.ok(undo, "rollout undo ran");
@@ -271,9 +324,16 @@ test("release: a failed smoke test after a good rollout rolls back to the previo
 test("ci with no Azure arguments: a failed smoke test rolls back the way release does (one owner: the deploy step)", async () => {
   const bad = '{"ok": false, "problems": ["/version reports another model"], "seen": {}}';
   const { engine, error } = await recordGraph(() => pipeline().ci(), { respond: responder({ smoke: bad }) });
-  assert.match(error?.message ?? "", /the smoke test of registry:5000\/ai-app@sha256:\S+ .*failed \(kubectl exit 1\): \/version reports another model/);
+  assert.match(
+    error?.message ?? "",
+    /the smoke test of registry:5000\/ai-app@sha256:\S+ .*failed \(kubectl exit 1\): \/version reports another model/,
+  );
   assert.match(error?.message ?? "", /Rolled back deployment\/ai-app to revision 3/);
-  const steps = engine.find("withExec").map((e) => argvOf(e.op)).filter((a) => a[0] === "kubectl").map((a) => `${a[1]} ${a[2]}`);
+  const steps = engine
+    .find("withExec")
+    .map((e) => argvOf(e.op))
+    .filter((a) => a[0] === "kubectl")
+    .map((a) => `${a[1]} ${a[2]}`);
   const smoke = steps.indexOf(`run ${steps.find((x) => x.startsWith("run "))?.slice(4)}`);
   assert.ok(smoke > 0 && steps.slice(smoke).includes("rollout undo"), steps.join("\n"));
   assert.is(engine.find("stop").length, 3, "every service stopped");

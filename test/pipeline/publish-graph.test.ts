@@ -11,7 +11,14 @@ import { APP_UID, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { ACR_REFRESH_TOKEN_USER } from "../../dagger/src/registry/client.js";
 import { APP_PERMISSIONS, LAYER_MTIME, MODEL_PERMISSIONS } from "../../dagger/src/build/image.js";
 import { FakeEngine, Op } from "../support/fake-engine.js";
-import { contextDir, execsStartingWith, queriesOutsideSetSecret, modelJsonReads, RootLayerCopy, rootLayerCopies } from "../support/graph.js";
+import {
+  contextDir,
+  execsStartingWith,
+  queriesOutsideSetSecret,
+  modelJsonReads,
+  RootLayerCopy,
+  rootLayerCopies,
+} from "../support/graph.js";
 import { introspectModule } from "../support/introspect.js";
 import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 import { callWithSecrets } from "../support/entrypoint-secrets.js";
@@ -25,7 +32,12 @@ const REVISION = "0123456789abcdef0123456789abcdef01234567";
 const CREATED = "2025-01-31T12:00:00Z";
 const SOURCE_URL = "https://dev.azure.com/contoso/ai/_git/ai-app";
 const MODEL_SHA = "b".repeat(64);
-const MANIFEST = JSON.stringify({ name: "digits-classifier", version: "1.4.0", files: [{ path: "model.onnx", sha256: MODEL_SHA, size: 4 }], ...MODEL_JSON_FIELDS });
+const MANIFEST = JSON.stringify({
+  name: "digits-classifier",
+  version: "1.4.0",
+  files: [{ path: "model.onnx", sha256: MODEL_SHA, size: 4 }],
+  ...MODEL_JSON_FIELDS,
+});
 const modelJson = modelJsonReads(MANIFEST);
 const DIGEST = `sha256:${"d".repeat(64)}`;
 const PASSWORD = "sp-client-secret-Zq8~example";
@@ -67,25 +79,37 @@ function secretOf(engine: FakeEngine, auth: Op): Op[] {
 
 test("publish with --username/--password: tests first, three tags, one digest reference, password only as a Secret", async () => {
   const { engine, error, result } = await recordGraph(
-    () => pipeline().withRegistry(REGISTRY, "ai-app", "acr-push-sp", dag.setSecret("acr-password", PASSWORD)).publish(contextDir("/model/out"), "refs/heads/main"),
+    () =>
+      pipeline()
+        .withRegistry(REGISTRY, "ai-app", "acr-push-sp", dag.setSecret("acr-password", PASSWORD))
+        .publish(contextDir("/model/out"), "refs/heads/main"),
     { respond: responder() },
   );
   assert.is(error, undefined, String(error));
   assert.is(result, `${REGISTRY}/ai-app@${DIGEST}`);
 
   const publishes = engine.find("publish");
-  assert.equal(publishes.map((p) => p.op.args.address), [`${REGISTRY}/ai-app:${REVISION}`, `${REGISTRY}/ai-app:model-1.4.0`, `${REGISTRY}/ai-app:main`]);
+  assert.equal(
+    publishes.map((p) => p.op.args.address),
+    [`${REGISTRY}/ai-app:${REVISION}`, `${REGISTRY}/ai-app:model-1.4.0`, `${REGISTRY}/ai-app:main`],
+  );
 
   const pytest = firstRecorded(engine, pytestExit);
   const firstPublish = firstRecorded(engine, leafIs("publish"));
   assert.ok(pytest >= 0, "pytest ran");
   assert.ok(pytest < firstPublish, "pytest finished before the first publish");
-  assert.ok(pytest < firstRecorded(engine, (c) => c.at(-2)?.field === "withExec" && (c.at(-2)!.args.args as string[])[0] === "sha256sum"), "tests before the model check");
+  assert.ok(
+    pytest < firstRecorded(engine, (c) => c.at(-2)?.field === "withExec" && (c.at(-2)!.args.args as string[])[0] === "sha256sum"),
+    "tests before the model check",
+  );
 
   for (const p of publishes) {
     const auths = p.prefix.filter((o) => o.field === "withRegistryAuth");
     assert.is(auths.length, 1, "one registry login per push");
-    assert.equal({ address: auths[0]!.args.address, username: auths[0]!.args.username }, { address: `${REGISTRY}/ai-app`, username: "acr-push-sp" });
+    assert.equal(
+      { address: auths[0]!.args.address, username: auths[0]!.args.username },
+      { address: `${REGISTRY}/ai-app`, username: "acr-push-sp" },
+    );
     assert.equal(secretOf(engine, auths[0]!), [{ field: "setSecret", args: { name: "acr-password", plaintext: PASSWORD } }]);
 
     const labels = Object.fromEntries(p.prefix.filter((o) => o.field === "withLabel").map((o) => [o.args.name, o.args.value]));
@@ -104,21 +128,41 @@ test("publish with --username/--password: tests first, three tags, one digest re
     // whose modes and mtimes are fixed there (Container.withDirectory ignores permissions, and a
     // directory the copy creates gets the copy's time: docs/engine-notes.md sections 6 and 7).
     const layers = rootLayerCopies(engine, p.prefix);
-    assert.equal(layers.map((l) => l.path), [MODEL_DIR.slice(1), "app"], "model layer before the code layer");
+    assert.equal(
+      layers.map((l) => l.path),
+      [MODEL_DIR.slice(1), "app"],
+      "model layer before the code layer",
+    );
     const [model, app] = layers as [RootLayerCopy, RootLayerCopy];
     assert.is(model.owner, "0:0");
-    assert.equal({ permissions: model.copy.args.permissions, include: model.copy.args.include }, { permissions: MODEL_PERMISSIONS, include: ["model.json", "model.onnx"] });
+    assert.equal(
+      { permissions: model.copy.args.permissions, include: model.copy.args.include },
+      { permissions: MODEL_PERMISSIONS, include: ["model.json", "model.onnx"] },
+    );
     assert.is(MODEL_PERMISSIONS & 0o222, 0, "no write bit for anyone");
     assert.is(MODEL_PERMISSIONS & 0o111, 0o111, "directories stay traversable");
     for (const l of layers) assert.is(l.timestamps, LAYER_MTIME, `${l.path}: fixed mtimes`);
     assert.is(app.copy.args.permissions, APP_PERMISSIONS, "app modes fixed, whatever the checkout's umask");
     assert.ok((app.copy.args.exclude as string[]).includes("tests"), "no tests in the image");
     const schema = engine.chainOf(String(app.copy.args.source)).at(-1);
-    assert.equal(schema?.field === "withFile" && schema.args.path, "scoring/model.schema.json", "model.json's schema in the code layer, where the app reads it");
-    assert.equal(engine.chainOf(String(schema!.args.source)).at(-1), { field: "file", args: { path: "src/model-store/model.schema.json" } });
-    assert.ok(!p.prefix.some((o) => o.field === "withDirectory" && (o.args.path === MODEL_DIR || o.args.path === "/app")), "nothing copied into a directory the copy would create");
+    assert.equal(
+      schema?.field === "withFile" && schema.args.path,
+      "scoring/model.schema.json",
+      "model.json's schema in the code layer, where the app reads it",
+    );
+    assert.equal(engine.chainOf(String(schema!.args.source)).at(-1), {
+      field: "file",
+      args: { path: "src/model-store/model.schema.json" },
+    });
+    assert.ok(
+      !p.prefix.some((o) => o.field === "withDirectory" && (o.args.path === MODEL_DIR || o.args.path === "/app")),
+      "nothing copied into a directory the copy would create",
+    );
     assert.is(p.prefix.filter((o) => o.field === "withUser").at(-1)?.args.name, `${APP_UID}:${APP_UID}`);
-    assert.ok(p.prefix.some((o) => o.field === "withoutMount" && o.args.path === "/root/.cache/pip"), "no pip cache in the image");
+    assert.ok(
+      p.prefix.some((o) => o.field === "withoutMount" && o.args.path === "/root/.cache/pip"),
+      "no pip cache in the image",
+    );
   }
   const leaks = queriesOutsideSetSecret(engine).filter((q) => q.includes(PASSWORD));
   assert.equal(leaks, [], "the password appears only in setSecret");
@@ -126,8 +170,15 @@ test("publish with --username/--password: tests first, three tags, one digest re
 
 test("a failing test suite: nothing verified, built, logged in or published", async () => {
   const { engine, error } = await recordGraph(
-    () => pipeline().withRegistry(REGISTRY, "ai-app", "acr-push-sp", dag.setSecret("acr-password", PASSWORD)).publish(contextDir("/model/out"), "main"),
-    { respond: responder((c) => (pytestExit(c) ? 1 : c.at(-1)?.field === "combinedOutput" ? "FAILED tests/test_api.py::test_score\n1 failed" : undefined)) },
+    () =>
+      pipeline()
+        .withRegistry(REGISTRY, "ai-app", "acr-push-sp", dag.setSecret("acr-password", PASSWORD))
+        .publish(contextDir("/model/out"), "main"),
+    {
+      respond: responder((c) =>
+        pytestExit(c) ? 1 : c.at(-1)?.field === "combinedOutput" ? "FAILED tests/test_api.py::test_score\n1 failed" : undefined,
+      ),
+    },
   );
   assert.match(error?.message ?? "", /app tests failed \(pytest exit code 1\)/);
   assert.is(engine.find("publish").length, 0, "no publish op at all");
@@ -137,15 +188,19 @@ test("a failing test suite: nothing verified, built, logged in or published", as
 
 test("different digests for the tags of one build are an error", async () => {
   let n = 0;
-  const { error } = await recordGraph(
-    () => pipeline().withRegistry(REGISTRY, "ai-app").publish(contextDir("/model/out"), "main"),
-    { respond: responder((c) => (c.at(-1)?.field === "publish" ? `${String(c.at(-1)!.args.address)}@sha256:${String(n++).repeat(64)}` : undefined)) },
-  );
+  const { error } = await recordGraph(() => pipeline().withRegistry(REGISTRY, "ai-app").publish(contextDir("/model/out"), "main"), {
+    respond: responder((c) =>
+      c.at(-1)?.field === "publish" ? `${String(c.at(-1)!.args.address)}@sha256:${String(n++).repeat(64)}` : undefined,
+    ),
+  });
   assert.match(error?.message ?? "", /were pushed with different digests/);
 });
 
 test("publish without credentials pushes without any registry login", async () => {
-  const { engine, error, result } = await recordGraph(() => pipeline().withRegistry("127.0.0.1:5000", "team/ai-app").publish(contextDir("/model/out")), { respond: responder() });
+  const { engine, error, result } = await recordGraph(
+    () => pipeline().withRegistry("127.0.0.1:5000", "team/ai-app").publish(contextDir("/model/out")),
+    { respond: responder() },
+  );
   assert.is(error, undefined, String(error));
   assert.is(result, `127.0.0.1:5000/team/ai-app@${DIGEST}`);
   assert.is(engine.find("withRegistryAuth").length, 0);
@@ -155,21 +210,57 @@ test("publish without credentials pushes without any registry login", async () =
 test("invalid names, created time or auth arguments fail before the engine is asked anything", async () => {
   const pw = () => dag.setSecret("acr-password", PASSWORD);
   const cases: [string, () => Promise<string>, RegExp][] = [
-    ["scheme in registry", async () => pipeline().withRegistry("https://myacr.azurecr.io", "ai-app").publish(contextDir("/model/out")), /without a scheme/],
-    ["registry with a path", async () => pipeline().withRegistry("myacr.azurecr.io/team", "ai-app").publish(contextDir("/model/out")), /put the path in --repository/],
-    ["uppercase repository", async () => pipeline().withRegistry(REGISTRY, "AI-App").publish(contextDir("/model/out")), /repository names are lowercase/],
-    ["empty channel", () => pipeline().withRegistry(REGISTRY, "ai-app").publish(contextDir("/model/out"), "refs/heads/"), /empty channel tag/],
+    [
+      "scheme in registry",
+      async () => pipeline().withRegistry("https://myacr.azurecr.io", "ai-app").publish(contextDir("/model/out")),
+      /without a scheme/,
+    ],
+    [
+      "registry with a path",
+      async () => pipeline().withRegistry("myacr.azurecr.io/team", "ai-app").publish(contextDir("/model/out")),
+      /put the path in --repository/,
+    ],
+    [
+      "uppercase repository",
+      async () => pipeline().withRegistry(REGISTRY, "AI-App").publish(contextDir("/model/out")),
+      /repository names are lowercase/,
+    ],
+    [
+      "empty channel",
+      () => pipeline().withRegistry(REGISTRY, "ai-app").publish(contextDir("/model/out"), "refs/heads/"),
+      /empty channel tag/,
+    ],
     ["blank revision", () => pipeline("  ").withRegistry(REGISTRY, "ai-app").publish(contextDir("/model/out")), /gives an empty tag/],
-    ["bad created", () => pipeline(REVISION, "yesterday").withRegistry(REGISTRY, "ai-app").publish(contextDir("/model/out")), /not an RFC 3339 time/],
-    ["username alone", async () => pipeline().withRegistry(REGISTRY, "ai-app", "acr-push-sp").publish(contextDir("/model/out"), "main"), /--username needs --password/],
-    ["password alone", async () => pipeline().withRegistry(REGISTRY, "ai-app", undefined, pw()).publish(contextDir("/model/out"), "main"), /--password needs --username/],
-    ["two modes", async () => pipeline().withRegistry(REGISTRY, "ai-app", "u", pw(), pw()).publish(contextDir("/model/out"), "main"), /two different ways to log in/],
+    [
+      "bad created",
+      () => pipeline(REVISION, "yesterday").withRegistry(REGISTRY, "ai-app").publish(contextDir("/model/out")),
+      /not an RFC 3339 time/,
+    ],
+    [
+      "username alone",
+      async () => pipeline().withRegistry(REGISTRY, "ai-app", "acr-push-sp").publish(contextDir("/model/out"), "main"),
+      /--username needs --password/,
+    ],
+    [
+      "password alone",
+      async () => pipeline().withRegistry(REGISTRY, "ai-app", undefined, pw()).publish(contextDir("/model/out"), "main"),
+      /--password needs --username/,
+    ],
+    [
+      "two modes",
+      async () => pipeline().withRegistry(REGISTRY, "ai-app", "u", pw(), pw()).publish(contextDir("/model/out"), "main"),
+      /two different ways to log in/,
+    ],
     ["digest: bad tag", () => pipeline().withRegistry(REGISTRY, "ai-app").imageDigest("-bad"), /not a valid OCI tag/],
   ];
   for (const [name, fn, re] of cases) {
     const { engine, error } = await recordGraph(fn, { respond: responder() });
     assert.match(error?.message ?? "(no error)", re, `${name}: ${error?.message}`);
-    assert.is(engine.recorded.length, 0, `${name}: the engine was asked ${engine.recorded.map((r) => engine.describe(r.chain)).join("; ")}`);
+    assert.is(
+      engine.recorded.length,
+      0,
+      `${name}: the engine was asked ${engine.recorded.map((r) => engine.describe(r.chain)).join("; ")}`,
+    );
     assert.not.match(error!.message, new RegExp(PASSWORD.replace(/[.*+?^${}()|[\]\\~]/g, "\\$&")));
   }
 });
@@ -182,12 +273,18 @@ test("publish with --entra-token: exchanged before the tests run, refresh token 
   acr.setRegistryService(acr.address);
   try {
     const { engine, error, result } = await recordGraph(
-      () => pipeline().withRegistry(acr.address, "ai-app", undefined, undefined, dag.setSecret("entra", entra)).publish(contextDir("/model/out"), "main"),
+      () =>
+        pipeline()
+          .withRegistry(acr.address, "ai-app", undefined, undefined, dag.setSecret("entra", entra))
+          .publish(contextDir("/model/out"), "main"),
       { respond: responder((c) => (pytestExit(c) ? (events.push("pytest"), 0) : undefined)) },
     );
     assert.is(error, undefined, String(error));
     assert.is(result, `${acr.address}/ai-app@${DIGEST}`);
-    assert.ok(events.indexOf("/oauth2/exchange") >= 0 && events.indexOf("/oauth2/exchange") < events.indexOf("pytest"), `exchange first: ${events.join(", ")}`);
+    assert.ok(
+      events.indexOf("/oauth2/exchange") >= 0 && events.indexOf("/oauth2/exchange") < events.indexOf("pytest"),
+      `exchange first: ${events.join(", ")}`,
+    );
     const exchange = acr.requests.find((r) => r.path === "/oauth2/exchange")!;
     assert.equal(exchange.form, { grant_type: "access_token", service: acr.address, tenant, access_token: entra });
     const [refresh] = acr.refreshTokens;
@@ -195,11 +292,20 @@ test("publish with --entra-token: exchanged before the tests run, refresh token 
     assert.is(publishes.length, 3);
     for (const p of publishes) {
       const auth = p.prefix.find((o) => o.field === "withRegistryAuth")!;
-      assert.equal({ address: auth.args.address, username: auth.args.username }, { address: `${acr.address}/ai-app`, username: ACR_REFRESH_TOKEN_USER });
-      assert.equal(secretOf(engine, auth), [{ field: "setSecret", args: { name: `acr-refresh-token-${acr.address}`, plaintext: refresh } }]);
+      assert.equal(
+        { address: auth.args.address, username: auth.args.username },
+        { address: `${acr.address}/ai-app`, username: ACR_REFRESH_TOKEN_USER },
+      );
+      assert.equal(secretOf(engine, auth), [
+        { field: "setSecret", args: { name: `acr-refresh-token-${acr.address}`, plaintext: refresh } },
+      ]);
     }
     const outside = queriesOutsideSetSecret(engine);
-    assert.equal(outside.filter((q) => q.includes(refresh!) || q.includes(entra)), [], "no token outside setSecret");
+    assert.equal(
+      outside.filter((q) => q.includes(refresh!) || q.includes(entra)),
+      [],
+      "no token outside setSecret",
+    );
   } finally {
     await acr.stop();
   }
@@ -212,7 +318,10 @@ test("publish with a rejected Entra token fails before tests, build or push", as
   const wrong = fakeEntraToken(tenant);
   try {
     const { engine, error } = await recordGraph(
-      () => pipeline().withRegistry(acr.address, "ai-app", undefined, undefined, dag.setSecret("entra", wrong)).publish(contextDir("/model/out"), "main"),
+      () =>
+        pipeline()
+          .withRegistry(acr.address, "ai-app", undefined, undefined, dag.setSecret("entra", wrong))
+          .publish(contextDir("/model/out"), "main"),
       { respond: responder() },
     );
     assert.match(error?.message ?? "", /rejected the Entra ID token \(HTTP 401/);
@@ -231,7 +340,13 @@ test("through the SDK entrypoint: publish decodes --password as a Secret id and 
       parentName: "AiAppPipeline",
       name: "publish",
       // with-registry's saved state, as the engine sends it back: the password is an id string in the nested object
-      parent: (ids) => ({ source: contextDirectoryId("/"), revision: REVISION, created: CREATED, sourceUrl: SOURCE_URL, registry: { address: REGISTRY, repository: "ai-app", username: "acr-push-sp", password: ids.pw } }),
+      parent: (ids) => ({
+        source: contextDirectoryId("/"),
+        revision: REVISION,
+        created: CREATED,
+        sourceUrl: SOURCE_URL,
+        registry: { address: REGISTRY, repository: "ai-app", username: "acr-push-sp", password: ids.pw },
+      }),
       inputArgs: () => ({ model: contextDirectoryId("/model/out"), channel: "refs/heads/release/2.0" }),
     },
     respond: responder(),
@@ -240,10 +355,16 @@ test("through the SDK entrypoint: publish decodes --password as a Secret id and 
   assert.is(run.exitCode, 0, run.output);
   assert.is(run.value, `${REGISTRY}/ai-app@${DIGEST}`);
   const publishes = run.engine.find("publish");
-  assert.equal(publishes.map((p) => p.op.args.address), [`${REGISTRY}/ai-app:${REVISION}`, `${REGISTRY}/ai-app:model-1.4.0`, `${REGISTRY}/ai-app:release-2.0`]);
+  assert.equal(
+    publishes.map((p) => p.op.args.address),
+    [`${REGISTRY}/ai-app:${REVISION}`, `${REGISTRY}/ai-app:model-1.4.0`, `${REGISTRY}/ai-app:release-2.0`],
+  );
   const auth = publishes[0]!.prefix.find((o) => o.field === "withRegistryAuth")!;
   assert.equal(secretOf(run.engine, auth), [{ field: "setSecret", args: { name: "pw", plaintext: PASSWORD } }]);
-  assert.equal(queriesOutsideSetSecret(run.engine).filter((q) => q.includes(PASSWORD)), []);
+  assert.equal(
+    queriesOutsideSetSecret(run.engine).filter((q) => q.includes(PASSWORD)),
+    [],
+  );
 });
 
 test("through the SDK entrypoint: image-digest resolves a tag on a real htpasswd registry with a Secret password", async () => {
@@ -253,12 +374,24 @@ test("through the SDK entrypoint: image-digest resolves a tag on a real htpasswd
     const call = (password: string) =>
       callWithSecrets({
         secrets: { pw: password },
-        call: { parentName: "AiAppPipeline", name: "imageDigest", parent: (ids) => ({ source: contextDirectoryId("/"), revision: "dev", registry: { address: reg.address, repository: "ai-app", username: "alice", password: ids.pw } }), inputArgs: () => ({}) },
+        call: {
+          parentName: "AiAppPipeline",
+          name: "imageDigest",
+          parent: (ids) => ({
+            source: contextDirectoryId("/"),
+            revision: "dev",
+            registry: { address: reg.address, repository: "ai-app", username: "alice", password: ids.pw },
+          }),
+          inputArgs: () => ({}),
+        },
       });
     const ok = await call(PASSWORD);
     assert.is(ok.error, undefined, ok.output);
     assert.is(ok.value, `${reg.address}/ai-app@${pushed.digest}`);
-    assert.equal(queriesOutsideSetSecret(ok.engine).filter((q) => q.includes(PASSWORD)), []);
+    assert.equal(
+      queriesOutsideSetSecret(ok.engine).filter((q) => q.includes(PASSWORD)),
+      [],
+    );
     const bad = await call("not-the-password");
     assert.is(bad.exitCode, 1);
     assert.match(bad.error ?? "", /rejected the credentials \(HTTP 401\)/);
@@ -273,21 +406,43 @@ test("through the SDK entrypoint: image-digest with --entra-token: exchange, ref
   const entra = fakeEntraToken(tenant);
   const acr = await startFakeAcr({ entraToken: entra, tenant });
   acr.setRegistryService("fakeacr.azurecr.io");
-  const reg = await startRegistry({ token: { realm: `${acr.url}/oauth2/token`, service: "fakeacr.azurecr.io", issuer: acr.issuer, certPath: acr.key.certPath } });
+  const reg = await startRegistry({
+    token: { realm: `${acr.url}/oauth2/token`, service: "fakeacr.azurecr.io", issuer: acr.issuer, certPath: acr.key.certPath },
+  });
   try {
-    const setup = signRegistryToken(acr.key, { issuer: acr.issuer, service: "fakeacr.azurecr.io", subject: "setup", access: [{ type: "repository", name: "ai-app", actions: ["pull", "push"] }] });
+    const setup = signRegistryToken(acr.key, {
+      issuer: acr.issuer,
+      service: "fakeacr.azurecr.io",
+      subject: "setup",
+      access: [{ type: "repository", name: "ai-app", actions: ["pull", "push"] }],
+    });
     const pushed = await pushImage({ url: reg.url, authorization: `Bearer ${setup}` }, "ai-app", ["main"]);
     const run = await callWithSecrets({
       secrets: { entra },
-      call: { parentName: "AiAppPipeline", name: "imageDigest", parent: (ids) => ({ source: contextDirectoryId("/"), revision: "dev", registry: { address: reg.address, repository: "ai-app", entraToken: ids.entra } }), inputArgs: () => ({ tag: "main" }) },
+      call: {
+        parentName: "AiAppPipeline",
+        name: "imageDigest",
+        parent: (ids) => ({
+          source: contextDirectoryId("/"),
+          revision: "dev",
+          registry: { address: reg.address, repository: "ai-app", entraToken: ids.entra },
+        }),
+        inputArgs: () => ({ tag: "main" }),
+      },
     });
     assert.is(run.error, undefined, run.output);
     assert.is(run.value, `${reg.address}/ai-app@${pushed.digest}`);
-    assert.equal(acr.requests.filter((r) => r.method === "POST").map((r) => [r.path, r.form?.grant_type]), [
-      ["/oauth2/exchange", "access_token"],
-      ["/oauth2/token", "refresh_token"],
-    ]);
-    assert.equal(queriesOutsideSetSecret(run.engine).filter((q) => q.includes(entra) || acr.refreshTokens.some((t) => q.includes(t))), []);
+    assert.equal(
+      acr.requests.filter((r) => r.method === "POST").map((r) => [r.path, r.form?.grant_type]),
+      [
+        ["/oauth2/exchange", "access_token"],
+        ["/oauth2/token", "refresh_token"],
+      ],
+    );
+    assert.equal(
+      queriesOutsideSetSecret(run.engine).filter((q) => q.includes(entra) || acr.refreshTokens.some((t) => q.includes(t))),
+      [],
+    );
   } finally {
     await reg.stop();
     await acr.stop();

@@ -5,7 +5,13 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { entraCredential } from "../../dagger/src/credentials/entra.js";
-import { AccessTokenSource, ACR_ENTRA_SCOPE, discoverAcrEndpoints, entraTokenFor, exchangeEntraToken } from "../../dagger/src/registry/acr.js";
+import {
+  AccessTokenSource,
+  ACR_ENTRA_SCOPE,
+  discoverAcrEndpoints,
+  entraTokenFor,
+  exchangeEntraToken,
+} from "../../dagger/src/registry/acr.js";
 import { checkRealm } from "../../dagger/src/registry/client.js";
 import { RegistryError } from "../../dagger/src/registry/http.js";
 import { parseRegistry } from "../../dagger/src/registry/names.js";
@@ -59,9 +65,17 @@ test("exchange posts grant_type, service, tenant (from the token's tid) and acce
 });
 
 test("an explicit --tenant is sent as given; an opaque token without one sends no tenant", async () => {
-  await rejects(exchangeEntraToken(acr.address, ENTRA, { tenant: OTHER_TENANT, http: FAST }), "UNAUTHORIZED", /rejected the Entra ID token \(HTTP 401: UNAUTHORIZED: token for another tenant\)/);
+  await rejects(
+    exchangeEntraToken(acr.address, ENTRA, { tenant: OTHER_TENANT, http: FAST }),
+    "UNAUTHORIZED",
+    /rejected the Entra ID token \(HTTP 401: UNAUTHORIZED: token for another tenant\)/,
+  );
   assert.is(acr.requests.at(-1)!.form!.tenant, OTHER_TENANT);
-  await rejects(exchangeEntraToken(acr.address, "opaque-but-wrong", { http: FAST }), "UNAUTHORIZED", /expired, issued for another tenant or audience, or its identity has no role/);
+  await rejects(
+    exchangeEntraToken(acr.address, "opaque-but-wrong", { http: FAST }),
+    "UNAUTHORIZED",
+    /expired, issued for another tenant or audience, or its identity has no role/,
+  );
   assert.not.ok("tenant" in acr.requests.at(-1)!.form!, "no tenant when neither given nor in the token");
 });
 
@@ -71,7 +85,11 @@ test("a wrong or empty token is a clear 401 without the token in the message", a
 });
 
 test("a registry without token auth is not ACR: --entra-token is refused with the alternative named", async () => {
-  await rejects(exchangeEntraToken(plain.address, ENTRA, { http: FAST }), "UNSUPPORTED", /does not issue a Bearer token challenge.*use --username\/--password/);
+  await rejects(
+    exchangeEntraToken(plain.address, ENTRA, { http: FAST }),
+    "UNSUPPORTED",
+    /does not issue a Bearer token challenge.*use --username\/--password/,
+  );
 });
 
 // Compile-time proof (tsc in npm test) that the credentials module's @azure/identity
@@ -91,9 +109,15 @@ test("credentials only travel to HTTPS realms (plain HTTP on loopback) on the re
   assert.is(checkRealm("https://myacr.azurecr.io/oauth2/token", acrHost).href, "https://myacr.azurecr.io/oauth2/token");
   assert.is(checkRealm("https://MyACR.azurecr.io/oauth2/token", acrHost).host, "myacr.azurecr.io");
   assert.throws(() => checkRealm("http://myacr.azurecr.io/oauth2/token", acrHost), /only sent over HTTPS/);
-  assert.throws(() => checkRealm("https://myacr.azurecr.io:8443/oauth2/token", acrHost), /issues tokens at https:\/\/myacr\.azurecr\.io\/oauth2\/token/);
+  assert.throws(
+    () => checkRealm("https://myacr.azurecr.io:8443/oauth2/token", acrHost),
+    /issues tokens at https:\/\/myacr\.azurecr\.io\/oauth2\/token/,
+  );
   assert.throws(() => checkRealm("https://myacr.azurecr.io/elsewhere", acrHost), /issues tokens at/);
-  assert.throws(() => checkRealm("https://login.example.com/oauth2/token", acrHost), /only to the registry's own host \(myacr\.azurecr\.io\)/);
+  assert.throws(
+    () => checkRealm("https://login.example.com/oauth2/token", acrHost),
+    /only to the registry's own host \(myacr\.azurecr\.io\)/,
+  );
   assert.throws(() => checkRealm("http://127.0.0.1:5001/token", acrHost), /only to the registry's own host/);
   // distribution's token server on another port of the registry's host
   const local = parseRegistry("127.0.0.1:5000");

@@ -66,7 +66,8 @@ test("open registry: OCI manifest, Docker v2 manifest, OCI index and Docker mani
   const docker = await pushImage(p, "team/ai-app", ["v1"], { docker: true });
   const index = await pushIndex(p, "multi", ["latest-multi"]);
   const list = await pushIndex(p, "multi", ["docker-list"], { docker: true });
-  for (const pushed of [oci, docker, index, list]) assert.is(pushed.digest, pushed.reported, "registry reports the sha256 of the bytes we put");
+  for (const pushed of [oci, docker, index, list])
+    assert.is(pushed.digest, pushed.reported, "registry reports the sha256 of the bytes we put");
 
   const cases: [string, string, typeof oci | typeof index, string][] = [
     ["ai-app", "main", oci, MEDIA.ociManifest],
@@ -96,30 +97,57 @@ test("open registry: a moved tag resolves to the new digest", async () => {
 
 test("missing tag and missing repository are told apart", async () => {
   await pushImage({ url: open.url }, "known", ["a", "b"]);
-  await rejects(resolveDigest({ registry: open.address, repository: "known", tag: "nope" }), "TAG_NOT_FOUND", /tag "nope" not found in 127\.0\.0\.1:\d+\/known \(tags there: a, b\)/);
-  await rejects(resolveDigest({ registry: open.address, repository: "never-pushed", tag: "main" }), "REPOSITORY_NOT_FOUND", /repository 127\.0\.0\.1:\d+\/never-pushed does not exist/);
+  await rejects(
+    resolveDigest({ registry: open.address, repository: "known", tag: "nope" }),
+    "TAG_NOT_FOUND",
+    /tag "nope" not found in 127\.0\.0\.1:\d+\/known \(tags there: a, b\)/,
+  );
+  await rejects(
+    resolveDigest({ registry: open.address, repository: "never-pushed", tag: "main" }),
+    "REPOSITORY_NOT_FOUND",
+    /repository 127\.0\.0\.1:\d+\/never-pushed does not exist/,
+  );
 });
 
 test("htpasswd Basic auth: right password resolves, wrong password and no credentials are 401s", async () => {
   const pushed = await pushImage({ url: basic.url, authorization: basicAuth("alice", "correct horse") }, "ai-app", ["main"]);
   assert.is(pushed.digest, pushed.reported);
-  const ok = await resolveDigest({ registry: basic.address, repository: "ai-app", tag: "main" }, { kind: "basic", username: "alice", password: "correct horse" });
+  const ok = await resolveDigest(
+    { registry: basic.address, repository: "ai-app", tag: "main" },
+    { kind: "basic", username: "alice", password: "correct horse" },
+  );
   assert.is(ok.digest, pushed.digest);
   await rejects(
-    resolveDigest({ registry: basic.address, repository: "ai-app", tag: "main" }, { kind: "basic", username: "alice", password: "wrong horse" }),
+    resolveDigest(
+      { registry: basic.address, repository: "ai-app", tag: "main" },
+      { kind: "basic", username: "alice", password: "wrong horse" },
+    ),
     "UNAUTHORIZED",
     /rejected the credentials \(HTTP 401\)/,
     ["wrong horse"],
   );
-  await rejects(resolveDigest({ registry: basic.address, repository: "ai-app", tag: "main" }), "UNAUTHORIZED", /requires credentials.*--username\/--password or --entra-token/);
+  await rejects(
+    resolveDigest({ registry: basic.address, repository: "ai-app", tag: "main" }),
+    "UNAUTHORIZED",
+    /requires credentials.*--username\/--password or --entra-token/,
+  );
   // Missing tag/repository still distinguished behind auth.
   const creds = { kind: "basic" as const, username: "alice", password: "correct horse" };
   await rejects(resolveDigest({ registry: basic.address, repository: "ai-app", tag: "gone" }, creds), "TAG_NOT_FOUND", /tags there: main/);
-  await rejects(resolveDigest({ registry: basic.address, repository: "nothing-here", tag: "main" }, creds), "REPOSITORY_NOT_FOUND", /does not exist/);
+  await rejects(
+    resolveDigest({ registry: basic.address, repository: "nothing-here", tag: "main" }, creds),
+    "REPOSITORY_NOT_FOUND",
+    /does not exist/,
+  );
 });
 
 test("Bearer token auth (ACR-like): admin user via GET realm, Entra token via exchange + refresh_token grant", async () => {
-  const setup = signRegistryToken(acr.key, { issuer: acr.issuer, service: SERVICE, subject: "setup", access: [{ type: "repository", name: "ai-app", actions: ["pull", "push"] }] });
+  const setup = signRegistryToken(acr.key, {
+    issuer: acr.issuer,
+    service: SERVICE,
+    subject: "setup",
+    access: [{ type: "repository", name: "ai-app", actions: ["pull", "push"] }],
+  });
   const pushed = await pushImage({ url: tokenReg.url, authorization: `Bearer ${setup}` }, "ai-app", ["main"]);
   const target = { registry: tokenReg.address, repository: "ai-app", tag: "main" };
 
@@ -142,8 +170,18 @@ test("Bearer token auth (ACR-like): admin user via GET realm, Entra token via ex
 
 test("Bearer token auth: wrong password, bad refresh token, no credentials, no pull rights", async () => {
   const target = { registry: tokenReg.address, repository: "ai-app", tag: "main" };
-  await rejects(resolveDigest(target, { kind: "basic", username: "acradmin", password: "nope-nope" }), "UNAUTHORIZED", /token service rejected the username\/password/, ["nope-nope"]);
-  await rejects(resolveDigest(target, { kind: "acr-refresh-token", refreshToken: "stale-refresh-token" }), "UNAUTHORIZED", /rejected the ACR refresh token/, ["stale-refresh-token"]);
+  await rejects(
+    resolveDigest(target, { kind: "basic", username: "acradmin", password: "nope-nope" }),
+    "UNAUTHORIZED",
+    /token service rejected the username\/password/,
+    ["nope-nope"],
+  );
+  await rejects(
+    resolveDigest(target, { kind: "acr-refresh-token", refreshToken: "stale-refresh-token" }),
+    "UNAUTHORIZED",
+    /rejected the ACR refresh token/,
+    ["stale-refresh-token"],
+  );
   await rejects(resolveDigest(target), "UNAUTHORIZED", /requires credentials/);
   await rejects(
     resolveDigest({ ...target, repository: "forbidden" }, { kind: "basic", username: "acradmin", password: "admin-pass-123" }),
@@ -156,7 +194,11 @@ test("429 and 5xx are retried with backoff, then succeed; past the budget each h
   const pushed = await pushImage({ url: open.url }, "flaky", ["main"]);
   const proxy = await startFaultProxy(open.url, [429, 503, 502], "0");
   try {
-    const r = await resolveDigest({ registry: proxy.address, repository: "flaky", tag: "main" }, { kind: "anonymous" }, { ...FAST, attempts: 4 });
+    const r = await resolveDigest(
+      { registry: proxy.address, repository: "flaky", tag: "main" },
+      { kind: "anonymous" },
+      { ...FAST, attempts: 4 },
+    );
     assert.is(r.digest, pushed.digest);
     assert.is(proxy.seen, 4, "three faults then the real answer");
   } finally {
@@ -164,14 +206,22 @@ test("429 and 5xx are retried with backoff, then succeed; past the budget each h
   }
   const limited = await startFaultProxy(open.url, [429, 429, 429]);
   try {
-    await rejects(resolveDigest({ registry: limited.address, repository: "flaky", tag: "main" }, { kind: "anonymous" }, { ...FAST, attempts: 3 }), "RATE_LIMITED", /HTTP 429\) on all 3 tries/);
+    await rejects(
+      resolveDigest({ registry: limited.address, repository: "flaky", tag: "main" }, { kind: "anonymous" }, { ...FAST, attempts: 3 }),
+      "RATE_LIMITED",
+      /HTTP 429\) on all 3 tries/,
+    );
     assert.is(limited.seen, 3, "bounded: exactly the configured tries");
   } finally {
     await limited.stop();
   }
   const down = await startFaultProxy(open.url, [500, 503, 500, 503]);
   try {
-    await rejects(resolveDigest({ registry: down.address, repository: "flaky", tag: "main" }, { kind: "anonymous" }, { ...FAST, attempts: 2 }), "UNAVAILABLE", /HTTP 503 on all 2 tries/);
+    await rejects(
+      resolveDigest({ registry: down.address, repository: "flaky", tag: "main" }, { kind: "anonymous" }, { ...FAST, attempts: 2 }),
+      "UNAVAILABLE",
+      /HTTP 503 on all 2 tries/,
+    );
     assert.is(down.seen, 2);
   } finally {
     await down.stop();

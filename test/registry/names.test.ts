@@ -74,7 +74,12 @@ test("tag and digest grammar", () => {
 
 test("references parse into registry, repository, tag and digest", () => {
   const d = `sha256:${"c".repeat(64)}`;
-  assert.equal(parseReference(`myacr.azurecr.io/team/ai-app:main@${d}`), { registry: "myacr.azurecr.io", repository: "team/ai-app", tag: "main", digest: d });
+  assert.equal(parseReference(`myacr.azurecr.io/team/ai-app:main@${d}`), {
+    registry: "myacr.azurecr.io",
+    repository: "team/ai-app",
+    tag: "main",
+    digest: d,
+  });
   assert.equal(parseReference(`127.0.0.1:5000/ai-app@${d}`), { registry: "127.0.0.1:5000", repository: "ai-app", digest: d });
   throwsName(() => parseReference("ai-app:main"), /must start with a registry host/);
 });
@@ -107,14 +112,24 @@ test("created must be RFC 3339", () => {
 test("WWW-Authenticate: ACR and distribution Bearer challenges, Basic, several challenges, escapes", () => {
   assert.equal(
     parseChallenges('Bearer realm="https://myacr.azurecr.io/oauth2/token",service="myacr.azurecr.io",scope="repository:ai-app:pull"'),
-    [{ scheme: "bearer", params: { realm: "https://myacr.azurecr.io/oauth2/token", service: "myacr.azurecr.io", scope: "repository:ai-app:pull" } }],
+    [
+      {
+        scheme: "bearer",
+        params: { realm: "https://myacr.azurecr.io/oauth2/token", service: "myacr.azurecr.io", scope: "repository:ai-app:pull" },
+      },
+    ],
   );
   assert.equal(parseChallenges('Basic realm="test-registry"'), [{ scheme: "basic", params: { realm: "test-registry" } }]);
-  assert.equal(parseChallenges('Basic realm="a, b", Bearer realm="https://x/t", error="insufficient_scope"').map((c) => [c.scheme, c.params]), [
-    ["basic", { realm: "a, b" }],
-    ["bearer", { realm: "https://x/t", error: "insufficient_scope" }],
+  assert.equal(
+    parseChallenges('Basic realm="a, b", Bearer realm="https://x/t", error="insufficient_scope"').map((c) => [c.scheme, c.params]),
+    [
+      ["basic", { realm: "a, b" }],
+      ["bearer", { realm: "https://x/t", error: "insufficient_scope" }],
+    ],
+  );
+  assert.equal(parseChallenges('Bearer realm="q\\"uote", service=plain'), [
+    { scheme: "bearer", params: { realm: 'q"uote', service: "plain" } },
   ]);
-  assert.equal(parseChallenges('Bearer realm="q\\"uote", service=plain'), [{ scheme: "bearer", params: { realm: 'q"uote', service: "plain" } }]);
   assert.equal(parseChallenges(""), []);
 });
 
@@ -122,7 +137,11 @@ test("auth selection: exactly one complete mode, or an error naming what is miss
   assert.equal(selectRegistryAuth({}), { kind: "anonymous" });
   assert.equal(selectRegistryAuth({ username: "acr", password: "pw" }), { kind: "basic", username: "acr", password: "pw" });
   assert.equal(selectRegistryAuth({ entraToken: "t" }), { kind: "entra", token: "t" });
-  assert.equal(selectRegistryAuth({ entraToken: "t", tenant: "contoso.onmicrosoft.com" }), { kind: "entra", token: "t", tenant: "contoso.onmicrosoft.com" });
+  assert.equal(selectRegistryAuth({ entraToken: "t", tenant: "contoso.onmicrosoft.com" }), {
+    kind: "entra",
+    token: "t",
+    tenant: "contoso.onmicrosoft.com",
+  });
   const fails: [object, RegExp][] = [
     [{ username: "acr" }, /--username needs --password/],
     [{ password: "pw" }, /--password needs --username/],

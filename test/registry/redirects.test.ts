@@ -32,7 +32,12 @@ let elsewhere: ScriptedServer;
 test.before(async () => {
   registry = await startScriptedServer((req, res, self) => script(req, res, self));
   elsewhere = await startScriptedServer((_req, res) =>
-    reply(res, 200, { "docker-content-digest": STOLEN_DIGEST }, { refresh_token: "from-elsewhere", access_token: "from-elsewhere", token: "from-elsewhere" }),
+    reply(
+      res,
+      200,
+      { "docker-content-digest": STOLEN_DIGEST },
+      { refresh_token: "from-elsewhere", access_token: "from-elsewhere", token: "from-elsewhere" },
+    ),
   );
 });
 test.after(async () => {
@@ -62,7 +67,8 @@ async function refused(p: Promise<unknown>, re: RegExp): Promise<void> {
   assert.equal(elsewhere.requests, [], "the other origin received a request");
 }
 
-const resolve = (credentials: RegistryCredentials) => resolveDigest({ registry: registry.address, repository: "ai-app", tag: "main" }, credentials, FAST);
+const resolve = (credentials: RegistryCredentials) =>
+  resolveDigest({ registry: registry.address, repository: "ai-app", tag: "main" }, credentials, FAST);
 
 test("Entra ID token: /oauth2/exchange answering 307 to another origin gets no re-post of the token", async () => {
   script = (req, res, self) => {
@@ -70,8 +76,14 @@ test("Entra ID token: /oauth2/exchange answering 307 to another origin gets no r
     if (req.url === "/oauth2/exchange") return reply(res, 307, toElsewhere(req));
     reply(res, 404);
   };
-  await refused(exchangeEntraToken(registry.address, ENTRA, { http: FAST }), /POST 127\.0\.0\.1:\d+\/oauth2\/exchange: the server redirected to another origin \(http:\/\/127\.0\.0\.1:\d+\)/);
-  assert.ok(registry.requests.some((r) => r.url === "/oauth2/exchange" && r.body.includes("access_token=")), "the exchange did reach the registry itself");
+  await refused(
+    exchangeEntraToken(registry.address, ENTRA, { http: FAST }),
+    /POST 127\.0\.0\.1:\d+\/oauth2\/exchange: the server redirected to another origin \(http:\/\/127\.0\.0\.1:\d+\)/,
+  );
+  assert.ok(
+    registry.requests.some((r) => r.url === "/oauth2/exchange" && r.body.includes("access_token=")),
+    "the exchange did reach the registry itself",
+  );
 });
 
 test("ACR refresh token: /oauth2/token answering 307 to another origin gets no re-post of the refresh token", async () => {
@@ -89,13 +101,19 @@ test("Basic credentials: neither the token endpoint nor the registry API may car
     if (req.url.startsWith("/oauth2/token?")) return reply(res, 307, toElsewhere(req));
     reply(res, 404);
   };
-  await refused(resolve({ kind: "basic", username: "alice", password: PASSWORD }), /GET token for repository:ai-app:pull .*redirected to another origin/);
+  await refused(
+    resolve({ kind: "basic", username: "alice", password: PASSWORD }),
+    /GET token for repository:ai-app:pull .*redirected to another origin/,
+  );
 
   script = (req, res) => {
     if (!req.headers.authorization) return reply(res, 401, { "www-authenticate": 'Basic realm="registry"' });
     reply(res, 307, toElsewhere(req));
   };
-  await refused(resolve({ kind: "basic", username: "alice", password: PASSWORD }), /HEAD 127\.0\.0\.1:\d+\/v2\/ai-app\/manifests\/main: the server redirected to another origin/);
+  await refused(
+    resolve({ kind: "basic", username: "alice", password: PASSWORD }),
+    /HEAD 127\.0\.0\.1:\d+\/v2\/ai-app\/manifests\/main: the server redirected to another origin/,
+  );
   assert.is(registry.requests.at(-1)!.headers.authorization, basicAuth("alice", PASSWORD), "sent to the registry itself");
 });
 
@@ -130,7 +148,10 @@ test("a Bearer realm on another host gets no credentials (localhost is not 127.0
     if (req.url.startsWith("/v2/")) return reply(res, 401, bearer(self, `http://localhost:${elsewhere.port}/oauth2/token`));
     reply(res, 404);
   };
-  await refused(resolve({ kind: "acr-refresh-token", refreshToken: REFRESH }), /refusing token realm http:\/\/localhost:\d+: .*only to the registry's own host \(127\.0\.0\.1\)/);
+  await refused(
+    resolve({ kind: "acr-refresh-token", refreshToken: REFRESH }),
+    /refusing token realm http:\/\/localhost:\d+: .*only to the registry's own host \(127\.0\.0\.1\)/,
+  );
   await refused(resolve({ kind: "basic", username: "alice", password: PASSWORD }), /refusing token realm/);
   await refused(exchangeEntraToken(registry.address, ENTRA, { http: FAST }), /refusing token realm/);
 });
@@ -149,7 +170,10 @@ test("credentials never go over plain HTTP off loopback", async () => {
   let called = 0;
   const stub = (async () => (called++, new Response(null, { status: 200 }))) as typeof fetch;
   for (const init of [{ headers: { authorization: "Basic eDp5" } }, { method: "POST", body: "refresh_token=x" }]) {
-    const err = await requestWithRetry("http://registry.example.com/v2/", init, "GET registry.example.com/v2/", { fetch: stub }).then(() => undefined, (e: Error) => e);
+    const err = await requestWithRetry("http://registry.example.com/v2/", init, "GET registry.example.com/v2/", { fetch: stub }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     assert.instance(err, RegistryError, "refused");
     assert.match(err!.message, /GET registry\.example\.com\/v2\/: refusing to send credentials over plain HTTP/);
   }

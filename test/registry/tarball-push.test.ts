@@ -77,7 +77,12 @@ test("the tarball must be handed to regctl's user: root-owned 0600 (as asTarball
     chmodSync(tar, 0o600);
     const [uid, gid] = REGCTL_USER.split(":").map(Number) as [number, number];
     const push: TarballPush = { registry: registry.address, repository: "ai-app", tags: ["x"] };
-    const asImageUser = () => spawnSync("setpriv", [`--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "regctl", ...importArgs(push, "x", "regctl", tar).slice(1)], { encoding: "utf8", env: { ...process.env, HOME: "/" }, timeout: 60_000 });
+    const asImageUser = () =>
+      spawnSync(
+        "setpriv",
+        [`--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "regctl", ...importArgs(push, "x", "regctl", tar).slice(1)],
+        { encoding: "utf8", env: { ...process.env, HOME: "/" }, timeout: 60_000 },
+      );
     const rootOwned = asImageUser();
     assert.is.not(rootOwned.status, 0);
     assert.match(rootOwned.stderr, /permission denied/);
@@ -91,7 +96,10 @@ test("the tarball must be handed to regctl's user: root-owned 0600 (as asTarball
 
 test("tags that disagree, or a missing digest, are errors that name the tags", () => {
   const p: TarballPush = { registry: "registry:5000", repository: "ai-app", tags: ["a", "b"] };
-  assert.throws(() => agreedDigest(p, [`sha256:${"1".repeat(64)}\n`, `sha256:${"2".repeat(64)}\n`]), /tags a, b of registry:5000\/ai-app name different digests/);
+  assert.throws(
+    () => agreedDigest(p, [`sha256:${"1".repeat(64)}\n`, `sha256:${"2".repeat(64)}\n`]),
+    /tags a, b of registry:5000\/ai-app name different digests/,
+  );
   assert.throws(() => agreedDigest(p, [`sha256:${"1".repeat(64)}`, "error: not found"]), /no digest for registry:5000\/ai-app:b/);
   assert.is(agreedDigest(p, [`sha256:${"1".repeat(64)}\n`, `sha256:${"1".repeat(64)}`]), `sha256:${"1".repeat(64)}`);
 });

@@ -55,9 +55,12 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<Azurite> 
   const port = await freePort();
   const args = [
     AZURITE_MAIN,
-    "--blobHost", "127.0.0.1",
-    "--blobPort", String(port),
-    "--location", location,
+    "--blobHost",
+    "127.0.0.1",
+    "--blobPort",
+    String(port),
+    "--location",
+    location,
     "--silent",
     "--skipApiVersionCheck",
     "--loose",
@@ -79,7 +82,9 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<Azurite> 
     account: AZURITE_ACCOUNT,
     key: AZURITE_KEY,
     connectionString: `DefaultEndpointsProtocol=${scheme};AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${accountUrl};`,
-    admin: new BlobServiceClient(accountUrl, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY), { retryOptions: { maxTries: 1 } }),
+    admin: new BlobServiceClient(accountUrl, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY), {
+      retryOptions: { maxTries: 1 },
+    }),
     async stop() {
       process.off("exit", killOnExit);
       if (child.exitCode === null) {
@@ -120,11 +125,26 @@ export function selfSignedCert(): TlsFiles & { dir: string } {
   const dir = mkdtempSync(join(tmpdir(), "tls-"));
   const cert = join(dir, "cert.pem");
   const key = join(dir, "key.pem");
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-    "-keyout", key, "-out", cert,
-    "-subj", "/CN=127.0.0.1",
-    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-  ], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    ],
+    { stdio: "ignore" },
+  );
   return { dir, cert, key };
 }

@@ -6,7 +6,17 @@ import { ArgInfo, FunctionInfo, ModuleInfo, ObjectInfo } from "./introspect.js";
 
 /** Functions of core types that a chained call may end with, per type (CLI spelling). */
 const CORE_CHAIN: Record<string, Record<string, string[]>> = {
-  Container: { terminal: [], export: ["path"], publish: ["address"], stdout: [], "as-service": [], up: ["ports"], "with-exec": ["args"], file: ["path"], directory: ["path"] },
+  Container: {
+    terminal: [],
+    export: ["path"],
+    publish: ["address"],
+    stdout: [],
+    "as-service": [],
+    up: ["ports"],
+    "with-exec": ["args"],
+    file: ["path"],
+    directory: ["path"],
+  },
   Directory: { export: ["path"], entries: [], terminal: [], file: ["path"] },
   File: { export: ["path"], contents: [] },
   Service: { up: ["ports"], endpoint: [] },
@@ -66,7 +76,10 @@ export function findDaggerCalls(text: string): string[] {
     const i = line.indexOf("dagger call");
     if (i < 0) continue;
     let cmd = line.slice(i).replace(/\s+#.*$/, "");
-    cmd = cmd.split(/\s(?:&&|\|\||\||;)\s/)[0]!.replace(/[`]+.*$/, "").trim();
+    cmd = cmd
+      .split(/\s(?:&&|\|\||\||;)\s/)[0]!
+      .replace(/[`]+.*$/, "")
+      .trim();
     out.push(cmd);
   }
   return out;

@@ -22,7 +22,25 @@ export function makeSigningKey(dir: string): SigningKey {
   requireTool("openssl", "openssl");
   const keyPath = join(dir, "token.key");
   const certPath = join(dir, "token.crt");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyPath, "-out", certPath, "-days", "2", "-subj", "/CN=fake-acr-token-issuer"], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+      "-days",
+      "2",
+      "-subj",
+      "/CN=fake-acr-token-issuer",
+    ],
+    { stdio: "ignore" },
+  );
   const certPem = readFileSync(certPath, "utf8");
   const x5c = certPem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, "");
   return { keyPem: readFileSync(keyPath, "utf8"), certPem, certPath, x5c };
@@ -31,13 +49,27 @@ export function makeSigningKey(dir: string): SigningKey {
 const b64url = (b: Buffer | string) => Buffer.from(b).toString("base64url");
 
 /** A JWT the registry's token auth accepts (RS256, x5c chain, distribution's access claim). */
-export function signRegistryToken(key: SigningKey, claims: { issuer: string; service: string; subject: string; access: { type: string; name: string; actions: string[] }[]; ttlSeconds?: number }): string {
+export function signRegistryToken(
+  key: SigningKey,
+  claims: {
+    issuer: string;
+    service: string;
+    subject: string;
+    access: { type: string; name: string; actions: string[] }[];
+    ttlSeconds?: number;
+  },
+): string {
   const now = Math.floor(Date.now() / 1000);
   const header = { typ: "JWT", alg: "RS256", x5c: [key.x5c] };
   const payload = {
-    iss: claims.issuer, sub: claims.subject, aud: claims.service,
-    iat: now - 5, nbf: now - 5, exp: now + (claims.ttlSeconds ?? 300),
-    jti: randomBytes(8).toString("hex"), access: claims.access,
+    iss: claims.issuer,
+    sub: claims.subject,
+    aud: claims.service,
+    iat: now - 5,
+    nbf: now - 5,
+    exp: now + (claims.ttlSeconds ?? 300),
+    jti: randomBytes(8).toString("hex"),
+    access: claims.access,
   };
   const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
   const sig = createSign("RSA-SHA256").update(input).sign(key.keyPem);
@@ -110,19 +142,29 @@ export async function startFakeAcr(opts: FakeAcrOptions): Promise<FakeAcr> {
     for await (const c of req) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString("utf8");
     const form = req.method === "POST" ? Object.fromEntries(new URLSearchParams(text)) : Object.fromEntries(u.searchParams);
-    const entry: AcrRequest = { method: req.method ?? "", path: u.pathname, form, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) };
+    const entry: AcrRequest = {
+      method: req.method ?? "",
+      path: u.pathname,
+      form,
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+    };
     requests.push(entry);
     opts.onRequest?.(entry);
     const unauthorized = (message: string) => json(res, 401, { errors: [{ code: "UNAUTHORIZED", message }] });
 
     if (u.pathname === "/v2/" && req.method === "GET") {
-      res.writeHead(401, { "www-authenticate": `Bearer realm="${url}/oauth2/token",service="${service}"`, "content-type": "application/json" });
+      res.writeHead(401, {
+        "www-authenticate": `Bearer realm="${url}/oauth2/token",service="${service}"`,
+        "content-type": "application/json",
+      });
       return res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }));
     }
     if (u.pathname === "/oauth2/exchange" && req.method === "POST") {
-      if (req.headers["content-type"] !== "application/x-www-form-urlencoded") return json(res, 400, { error: "invalid_request", error_description: "form expected" });
+      if (req.headers["content-type"] !== "application/x-www-form-urlencoded")
+        return json(res, 400, { error: "invalid_request", error_description: "form expected" });
       if (form.grant_type !== "access_token") return json(res, 400, { error: "unsupported_grant_type" });
-      if (form.service !== service) return json(res, 400, { error: "invalid_request", error_description: `unknown service ${form.service}` });
+      if (form.service !== service)
+        return json(res, 400, { error: "invalid_request", error_description: `unknown service ${form.service}` });
       if (form.tenant !== undefined && form.tenant !== opts.tenant) return unauthorized("token for another tenant");
       if (form.access_token !== opts.entraToken) return unauthorized("invalid Entra ID token");
       const refresh = `acr-refresh.${randomBytes(24).toString("base64url")}`;
@@ -137,10 +179,12 @@ export async function startFakeAcr(opts: FakeAcrOptions): Promise<FakeAcr> {
         subject = "entra-identity";
       } else {
         const admin = opts.admin;
-        if (!admin || req.headers.authorization !== basicAuth(admin.username, admin.password)) return unauthorized("invalid username or password");
+        if (!admin || req.headers.authorization !== basicAuth(admin.username, admin.password))
+          return unauthorized("invalid username or password");
         subject = admin.username;
       }
-      if (form.service !== service) return json(res, 400, { error: "invalid_request", error_description: `unknown service ${form.service}` });
+      if (form.service !== service)
+        return json(res, 400, { error: "invalid_request", error_description: `unknown service ${form.service}` });
       const access = (form.scope ?? "")
         .split(" ")
         .filter(Boolean)

@@ -57,10 +57,29 @@ export class FakeApiServer {
   async start(): Promise<this> {
     const key = join(this.dir, "key.pem");
     const cert = join(this.dir, "cert.pem");
-    const gen = spawnSync("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-      "-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-    ], { encoding: "utf8" });
+    const gen = spawnSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "1",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      { encoding: "utf8" },
+    );
     if (gen.status !== 0) throw new Error(`openssl is needed to run the fake API server: ${gen.stderr ?? gen.error}`);
     this.server = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
       let body = "";
@@ -110,7 +129,8 @@ export class FakeApiServer {
       res.writeHead(code, { "content-type": "application/json" });
       res.end(JSON.stringify(obj));
     };
-    const notFound = (what: string) => send(404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404, message: `${what} not found` });
+    const notFound = (what: string) =>
+      send(404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404, message: `${what} not found` });
     const discovery = DISCOVERY[u.pathname];
     if (discovery) return send(200, discovery);
     const openapi = openApiV3(u.pathname);
@@ -136,7 +156,12 @@ export class FakeApiServer {
         res.flushHeaders();
         return;
       }
-      return send(200, { kind: "DeploymentList", apiVersion: "apps/v1", metadata: { resourceVersion: "10" }, items: d ? [this.deploymentObject()] : [] });
+      return send(200, {
+        kind: "DeploymentList",
+        apiVersion: "apps/v1",
+        metadata: { resourceVersion: "10" },
+        items: d ? [this.deploymentObject()] : [],
+      });
     }
     if (u.pathname === `/apis/apps/v1/namespaces/${ns}/replicasets`) {
       const items = Object.entries(this.state.replicaSets).map(([revision, image]) => replicaSet(ns, d?.name ?? "ai-app", revision, image));
@@ -169,12 +194,19 @@ export class FakeApiServer {
       res.end(code === 200 ? "ok" : "[-]poststarthook/rbac/bootstrap-roles failed: not finished\nreadyz check failed");
       return;
     }
-    if (u.pathname === "/api/v1/nodes") return send(200, { kind: "NodeList", apiVersion: "v1", metadata: { resourceVersion: "14" }, items: [nodeObject(this.state.cluster?.nodeReady ?? true)] });
+    if (u.pathname === "/api/v1/nodes")
+      return send(200, {
+        kind: "NodeList",
+        apiVersion: "v1",
+        metadata: { resourceVersion: "14" },
+        items: [nodeObject(this.state.cluster?.nodeReady ?? true)],
+      });
     if (u.pathname === `/api/v1/namespaces/${ns}/serviceaccounts/default`) {
       if (this.state.cluster?.defaultServiceAccount === false) return notFound('serviceaccounts "default"');
       return send(200, { kind: "ServiceAccount", apiVersion: "v1", metadata: { name: "default", namespace: ns } });
     }
-    if (u.pathname === `/api/v1/namespaces/${ns}/events`) return send(200, { kind: "EventList", apiVersion: "v1", metadata: { resourceVersion: "13" }, items: this.state.events });
+    if (u.pathname === `/api/v1/namespaces/${ns}/events`)
+      return send(200, { kind: "EventList", apiVersion: "v1", metadata: { resourceVersion: "13" }, items: this.state.events });
     return notFound(u.pathname);
   }
 
@@ -210,18 +242,34 @@ export class FakeApiServer {
    * Deployment with a new image starts a new revision whose rollout is complete.
    */
   private serverSideApply(u: URL, body: string, send: (code: number, obj: unknown) => void): void {
-    const obj = JSON.parse(body) as { kind?: string; metadata?: { name?: string }; spec?: { template?: { spec?: { containers?: { name?: string; image?: string }[] } } } };
+    const obj = JSON.parse(body) as {
+      kind?: string;
+      metadata?: { name?: string };
+      spec?: { template?: { spec?: { containers?: { name?: string; image?: string }[] } } };
+    };
     const name = u.pathname.split("/").at(-1) ?? "";
     const kind = obj.kind ?? "";
-    const invalid = (message: string) => send(422, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "Invalid", code: 422, message: `${kind} "${name}" is invalid: ${message}` });
-    if (obj.metadata?.name !== name) return invalid(`metadata.name: Invalid value: "${obj.metadata?.name}": must match the name in the URL`);
+    const invalid = (message: string) =>
+      send(422, {
+        kind: "Status",
+        apiVersion: "v1",
+        status: "Failure",
+        reason: "Invalid",
+        code: 422,
+        message: `${kind} "${name}" is invalid: ${message}`,
+      });
+    if (obj.metadata?.name !== name)
+      return invalid(`metadata.name: Invalid value: "${obj.metadata?.name}": must match the name in the URL`);
     if (kind === "Deployment") {
       const containers = obj.spec?.template?.spec?.containers ?? [];
       if (!containers.length) return invalid("spec.template.spec.containers: Required value");
       const missing = containers.findIndex((c) => !c.name || !c.image);
       if (missing >= 0) return invalid(`spec.template.spec.containers[${missing}].image: Required value`);
     }
-    const stored = { ...obj, metadata: { ...obj.metadata, namespace: this.state.namespace, resourceVersion: "30", uid: `${kind}-${name}` } };
+    const stored = {
+      ...obj,
+      metadata: { ...obj.metadata, namespace: this.state.namespace, resourceVersion: "30", uid: `${kind}-${name}` },
+    };
     if (u.searchParams.get("dryRun") === "All") return send(200, stored);
     this.applied[`${kind}/${name}`] = stored;
     if (kind === "Deployment") {
@@ -252,7 +300,14 @@ export class FakeApiServer {
       if (!c.image) problems.push(`spec.containers[${i}].image: Required value`);
     });
     if (problems.length) {
-      return send(422, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "Invalid", code: 422, message: `Pod "${name}" is invalid: ${problems.join(", ")}` });
+      return send(422, {
+        kind: "Status",
+        apiVersion: "v1",
+        status: "Failure",
+        reason: "Invalid",
+        code: 422,
+        message: `Pod "${name}" is invalid: ${problems.join(", ")}`,
+      });
     }
     const run = this.state.podRun ?? { exitCode: 0, log: "" };
     const finished = {
@@ -260,14 +315,26 @@ export class FakeApiServer {
       metadata: { ...pod.metadata, namespace: this.state.namespace, uid: `pod-${name}`, resourceVersion: "20" },
       status: {
         phase: run.exitCode === 0 ? "Succeeded" : "Failed",
-        containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, ready: false, restartCount: 0, state: { terminated: { exitCode: run.exitCode, reason: run.exitCode === 0 ? "Completed" : "Error" } } })),
+        containerStatuses: containers.map((c) => ({
+          name: c.name,
+          image: c.image,
+          ready: false,
+          restartCount: 0,
+          state: { terminated: { exitCode: run.exitCode, reason: run.exitCode === 0 ? "Completed" : "Error" } },
+        })),
       },
     };
     if (!dryRun) this.createdPods.push(finished);
     send(201, finished);
   }
 
-  private podRoute(req: IncomingMessage, res: ServerResponse, u: URL, send: (code: number, obj: unknown) => void, notFound: (what: string) => void): void {
+  private podRoute(
+    req: IncomingMessage,
+    res: ServerResponse,
+    u: URL,
+    send: (code: number, obj: unknown) => void,
+    notFound: (what: string) => void,
+  ): void {
     const [name, sub] = u.pathname.split("/").slice(6);
     const index = this.createdPods.findIndex((p) => podName(p) === name);
     if (index < 0) return notFound(`pods "${name}"`);
@@ -287,14 +354,42 @@ export class FakeApiServer {
     const d = this.state.deployment!;
     const status =
       d.rollout === "complete"
-        ? { observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2, conditions: [{ type: "Progressing", status: "True", reason: "NewReplicaSetAvailable" }] }
+        ? {
+            observedGeneration: 2,
+            replicas: 2,
+            updatedReplicas: 2,
+            readyReplicas: 2,
+            availableReplicas: 2,
+            conditions: [{ type: "Progressing", status: "True", reason: "NewReplicaSetAvailable" }],
+          }
         : d.rollout === "deadline-exceeded"
-          ? { observedGeneration: 2, replicas: 3, updatedReplicas: 1, readyReplicas: 2, availableReplicas: 2, conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message: `ReplicaSet "${d.name}-${d.revision}" has timed out progressing.` }] }
+          ? {
+              observedGeneration: 2,
+              replicas: 3,
+              updatedReplicas: 1,
+              readyReplicas: 2,
+              availableReplicas: 2,
+              conditions: [
+                {
+                  type: "Progressing",
+                  status: "False",
+                  reason: "ProgressDeadlineExceeded",
+                  message: `ReplicaSet "${d.name}-${d.revision}" has timed out progressing.`,
+                },
+              ],
+            }
           : { observedGeneration: 2, replicas: 3, updatedReplicas: 1, readyReplicas: 2, availableReplicas: 2 };
     return {
       apiVersion: "apps/v1",
       kind: "Deployment",
-      metadata: { name: d.name, namespace: this.state.namespace, uid: "deployment-uid", generation: 2, resourceVersion: "10", annotations: { "deployment.kubernetes.io/revision": d.revision } },
+      metadata: {
+        name: d.name,
+        namespace: this.state.namespace,
+        uid: "deployment-uid",
+        generation: 2,
+        resourceVersion: "10",
+        annotations: { "deployment.kubernetes.io/revision": d.revision },
+      },
       spec: { replicas: 2, selector: { matchLabels: LABELS }, template: podTemplate(d.image) },
       status,
     };
@@ -302,7 +397,7 @@ export class FakeApiServer {
 }
 
 function podName(p: Record<string, unknown>): string {
-  return ((p.metadata as { name?: string } | undefined)?.name) ?? "";
+  return (p.metadata as { name?: string } | undefined)?.name ?? "";
 }
 
 function nodeObject(ready: boolean) {
@@ -331,12 +426,25 @@ function replicaSet(namespace: string, deployment: string, revision: string, ima
   };
 }
 
-const group = (name: string) => ({ name, versions: [{ groupVersion: `${name}/v1`, version: "v1" }], preferredVersion: { groupVersion: `${name}/v1`, version: "v1" } });
-const resource = (name: string, kind: string, namespaced = true) => ({ name, singularName: kind.toLowerCase(), namespaced, kind, verbs: ["get", "list", "watch", "patch", "create", "delete"] });
+const group = (name: string) => ({
+  name,
+  versions: [{ groupVersion: `${name}/v1`, version: "v1" }],
+  preferredVersion: { groupVersion: `${name}/v1`, version: "v1" },
+});
+const resource = (name: string, kind: string, namespaced = true) => ({
+  name,
+  singularName: kind.toLowerCase(),
+  namespaced,
+  kind,
+  verbs: ["get", "list", "watch", "patch", "create", "delete"],
+});
 
 /** The kinds the apply path writes, by OpenAPI v3 group-version path. */
 const APPLIED_KINDS: Record<string, { group: string; version: string; kind: string; plural: string; namespaced: boolean }[]> = {
-  "api/v1": [{ group: "", version: "v1", kind: "Service", plural: "services", namespaced: true }, { group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true }],
+  "api/v1": [
+    { group: "", version: "v1", kind: "Service", plural: "services", namespaced: true },
+    { group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true },
+  ],
   "apis/apps/v1": [{ group: "apps", version: "v1", kind: "Deployment", plural: "deployments", namespaced: true }],
   "apis/policy/v1": [{ group: "policy", version: "v1", kind: "PodDisruptionBudget", plural: "poddisruptionbudgets", namespaced: true }],
 };
@@ -359,7 +467,10 @@ function openApiV3(path: string): unknown {
       patch: {
         "x-kubernetes-action": "patch",
         "x-kubernetes-group-version-kind": { group: k.group, version: k.version, kind: k.kind },
-        parameters: [{ name: "fieldValidation", in: "query", schema: { type: "string" } }, { name: "dryRun", in: "query", schema: { type: "string" } }],
+        parameters: [
+          { name: "fieldValidation", in: "query", schema: { type: "string" } },
+          { name: "dryRun", in: "query", schema: { type: "string" } },
+        ],
         responses: { "200": { description: "OK" } },
       },
     };
@@ -372,10 +483,27 @@ const DISCOVERY: Record<string, unknown> = {
   "/version": { major: "1", minor: "32", gitVersion: "v1.32.4" },
   "/api": { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [] },
   "/apis": { kind: "APIGroupList", apiVersion: "v1", groups: [group("apps"), group("policy")] },
-  "/api/v1": { kind: "APIResourceList", groupVersion: "v1", resources: [
-    resource("pods", "Pod"), resource("pods/log", "Pod"), resource("events", "Event"), resource("services", "Service"),
-    resource("nodes", "Node", false), resource("serviceaccounts", "ServiceAccount"), resource("namespaces", "Namespace", false),
-  ] },
-  "/apis/apps/v1": { kind: "APIResourceList", groupVersion: "apps/v1", resources: [resource("deployments", "Deployment"), resource("replicasets", "ReplicaSet")] },
-  "/apis/policy/v1": { kind: "APIResourceList", groupVersion: "policy/v1", resources: [resource("poddisruptionbudgets", "PodDisruptionBudget")] },
+  "/api/v1": {
+    kind: "APIResourceList",
+    groupVersion: "v1",
+    resources: [
+      resource("pods", "Pod"),
+      resource("pods/log", "Pod"),
+      resource("events", "Event"),
+      resource("services", "Service"),
+      resource("nodes", "Node", false),
+      resource("serviceaccounts", "ServiceAccount"),
+      resource("namespaces", "Namespace", false),
+    ],
+  },
+  "/apis/apps/v1": {
+    kind: "APIResourceList",
+    groupVersion: "apps/v1",
+    resources: [resource("deployments", "Deployment"), resource("replicasets", "ReplicaSet")],
+  },
+  "/apis/policy/v1": {
+    kind: "APIResourceList",
+    groupVersion: "policy/v1",
+    resources: [resource("poddisruptionbudgets", "PodDisruptionBudget")],
+  },
 };

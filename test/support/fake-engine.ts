@@ -8,13 +8,7 @@
 import { createServer, IncomingMessage, Server } from "node:http";
 import { AddressInfo } from "node:net";
 import { randomBytes, createHash } from "node:crypto";
-import {
-  FieldNode,
-  Kind,
-  parse,
-  SelectionSetNode,
-  valueFromASTUntyped,
-} from "graphql";
+import { FieldNode, Kind, parse, SelectionSetNode, valueFromASTUntyped } from "graphql";
 
 export interface Op {
   field: string;
@@ -119,7 +113,11 @@ export class FakeEngine {
   /** The chain an id stands for. */
   chainOf(id: string): Op[] {
     const ctx = id.startsWith(CONTEXT_PREFIX) ? id.slice(CONTEXT_PREFIX.length) : undefined;
-    if (ctx !== undefined) return [{ field: "host", args: {} }, { field: "directory", args: { path: `context:${ctx}` } }];
+    if (ctx !== undefined)
+      return [
+        { field: "host", args: {} },
+        { field: "directory", args: { path: `context:${ctx}` } },
+      ];
     if (id.startsWith(NAMED_PREFIX)) {
       const [kind, ...name] = id.slice(NAMED_PREFIX.length).split(":");
       return [{ field: kind!, args: { name: name.join(":") } }];

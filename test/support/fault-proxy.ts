@@ -26,7 +26,10 @@ export class FaultProxy {
   injected503 = 0;
   plan: FaultPlan = {};
 
-  constructor(private targetPort: number, private targetHost = "127.0.0.1") {}
+  constructor(
+    private targetPort: number,
+    private targetHost = "127.0.0.1",
+  ) {}
 
   async start(): Promise<this> {
     this.server = createServer((client) => this.handle(client));

@@ -91,7 +91,12 @@ export function rootLayerCopies(engine: FakeEngine, chain: Op[]): RootLayerCopy[
     .map((o) => {
       const tree = engine.chainOf(String(o.args.source));
       const copy = tree.find((t) => t.field === "withDirectory")!;
-      return { path: String(copy.args.path), owner: o.args.owner, copy, timestamps: tree.at(-1)?.field === "withTimestamps" ? tree.at(-1)!.args.timestamp : undefined };
+      return {
+        path: String(copy.args.path),
+        owner: o.args.owner,
+        copy,
+        timestamps: tree.at(-1)?.field === "withTimestamps" ? tree.at(-1)!.args.timestamp : undefined,
+      };
     });
 }
 
@@ -106,7 +111,6 @@ export function execArgv(op: Op | undefined): string[] {
 export function lastExec(chain: Op[]): Op | undefined {
   return [...chain].reverse().find((o) => o.field === "withExec");
 }
-
 
 /** Flags whose value is the next word (so it is not taken for a subcommand). */
 const FLAGS_WITH_VALUES = new Set(["--host", "--namespace", "--image", "--name", "--version", "--out"]);

@@ -19,9 +19,16 @@ export async function startFaultProxy(target: string, faults: number[], retryAft
     void (async () => {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !["host", "connection", "content-length"].includes(k))) as Record<string, string>;
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k]) => !["host", "connection", "content-length"].includes(k)),
+      ) as Record<string, string>;
       const body = chunks.length ? Buffer.concat(chunks) : undefined;
-      const up = await fetch(target + (req.url ?? "/"), { method: req.method ?? "GET", headers, ...(body ? { body: new Uint8Array(body) } : {}), redirect: "manual" });
+      const up = await fetch(target + (req.url ?? "/"), {
+        method: req.method ?? "GET",
+        headers,
+        ...(body ? { body: new Uint8Array(body) } : {}),
+        redirect: "manual",
+      });
       const out: Record<string, string> = {};
       up.headers.forEach((v, k) => {
         if (!["content-encoding", "transfer-encoding", "connection"].includes(k)) out[k] = v;

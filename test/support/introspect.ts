@@ -46,22 +46,48 @@ export interface ModuleInfo {
 
 /** camelCase -> kebab-case, as the Dagger CLI shows names. */
 export function kebab(name: string): string {
-  return name.replace(/([a-z0-9])([A-Z])/g, "$1-$2").replace(/([A-Z])([A-Z][a-z])/g, "$1-$2").toLowerCase();
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
+    .replace(/([A-Z])([A-Z][a-z])/g, "$1-$2")
+    .toLowerCase();
 }
 
-interface RawType { kind: string; name?: string; typeDef?: RawType }
+interface RawType {
+  kind: string;
+  name?: string;
+  typeDef?: RawType;
+}
 interface RawArg {
-  name: string; description: string; type?: RawType; isNullable: boolean; isOptional: boolean;
-  defaultValue?: unknown; defaultPath?: string; ignore?: string[];
+  name: string;
+  description: string;
+  type?: RawType;
+  isNullable: boolean;
+  isOptional: boolean;
+  defaultValue?: unknown;
+  defaultPath?: string;
+  ignore?: string[];
 }
 interface RawFunction {
-  name: string; alias?: string; description: string; cache?: string; isCheck: boolean; isUp: boolean;
-  arguments: Record<string, RawArg>; returnType?: RawType;
+  name: string;
+  alias?: string;
+  description: string;
+  cache?: string;
+  isCheck: boolean;
+  isUp: boolean;
+  arguments: Record<string, RawArg>;
+  returnType?: RawType;
 }
 interface RawObject {
-  name: string; description: string; _constructor?: RawFunction; methods: Record<string, RawFunction>;
+  name: string;
+  description: string;
+  _constructor?: RawFunction;
+  methods: Record<string, RawFunction>;
 }
-interface RawModule { name: string; description: string; objects: Record<string, RawObject> }
+interface RawModule {
+  name: string;
+  description: string;
+  objects: Record<string, RawObject>;
+}
 
 function typeName(t?: RawType): string {
   if (!t) return "?";

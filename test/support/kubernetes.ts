@@ -23,7 +23,12 @@ export function shippedManifests(): ManifestFile[] {
 
 /** k8s/ rendered for IMAGE with MODEL and REVISION, unless overridden. */
 export function renderShipped(opts: Partial<RenderOptions> = {}): ManifestFile[] {
-  return renderManifests(shippedManifests(), { image: IMAGE, namespace: "ai-app", metadata: { revision: REVISION, model: MODEL }, ...opts });
+  return renderManifests(shippedManifests(), {
+    image: IMAGE,
+    namespace: "ai-app",
+    metadata: { revision: REVISION, model: MODEL },
+    ...opts,
+  });
 }
 
 /** Writes files into a fresh temp directory and returns its path. */
@@ -43,12 +48,21 @@ export interface Run {
  * The real kubectl on PATH, with a KUBECONFIG of our choosing (by default one whose server is a
  * closed local port, so that nothing can reach a cluster) and no inherited kube settings.
  */
-export function kubectl(args: string[], opts: { kubeconfig?: string; input?: string; cwd?: string; env?: Record<string, string> } = {}): Run {
+export function kubectl(
+  args: string[],
+  opts: { kubeconfig?: string; input?: string; cwd?: string; env?: Record<string, string> } = {},
+): Run {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("KUBE")) env[k] = v;
   env.KUBECONFIG = opts.kubeconfig ?? nowhereKubeconfig();
   env.HOME = homeDir();
-  const r = spawnSync("kubectl", args, { encoding: "utf8", env: { ...env, ...opts.env }, input: opts.input, cwd: opts.cwd, timeout: 60_000 });
+  const r = spawnSync("kubectl", args, {
+    encoding: "utf8",
+    env: { ...env, ...opts.env },
+    input: opts.input,
+    cwd: opts.cwd,
+    timeout: 60_000,
+  });
   if (r.error) throw new Error(`kubectl could not be run (install it: Debian package kubectl or kubernetes-client): ${r.error.message}`);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -24,7 +24,11 @@ export interface CliLimits {
  * Spawns the CLI (asynchronously: in-process test servers must keep answering) with only
  * PATH, HOME and `env`, so nothing from the developer's environment leaks in.
  */
-export function startCli(args: string[], env: Record<string, string> = {}, limits: CliLimits = {}): { child: ChildProcess; done: Promise<CliRun> } {
+export function startCli(
+  args: string[],
+  env: Record<string, string> = {},
+  limits: CliLimits = {},
+): { child: ChildProcess; done: Promise<CliRun> } {
   const command = [process.execPath, "--import", "tsx", CLI_PATH, ...args];
   const [file, ...argv] =
     limits.fileSizeBlocks === undefined ? command : ["/bin/sh", "-c", `ulimit -f ${limits.fileSizeBlocks} && exec "$@"`, "sh", ...command];

@@ -47,7 +47,10 @@ export function randomModel(root: string, version: string, size = 256 * 1024, na
 }
 
 /** A store over Azurite with the account key, optionally through another URL (a fault proxy). */
-export function azuriteStore(az: Azurite, opts: { accountUrl?: string; container?: string; log?: (l: string) => void; retry?: RetryTuning } = {}): ModelStore {
+export function azuriteStore(
+  az: Azurite,
+  opts: { accountUrl?: string; container?: string; log?: (l: string) => void; retry?: RetryTuning } = {},
+): ModelStore {
   const config: StoreConfig = {
     container: opts.container ?? "models",
     auth: { accountUrl: opts.accountUrl ?? az.accountUrl, accountKey: az.key },

@@ -27,13 +27,23 @@ export async function pushBlob(p: Pusher, repo: string, data: Buffer): Promise<{
   if (start.status !== 202) throw new Error(`blob upload start: HTTP ${start.status} ${await start.text()}`);
   const location = new URL(start.headers.get("location")!, p.url);
   location.searchParams.set("digest", digest);
-  const put = await fetch(location, { method: "PUT", headers: { ...headers, "content-type": "application/octet-stream" }, body: new Uint8Array(data) });
+  const put = await fetch(location, {
+    method: "PUT",
+    headers: { ...headers, "content-type": "application/octet-stream" },
+    body: new Uint8Array(data),
+  });
   if (put.status !== 201) throw new Error(`blob upload: HTTP ${put.status} ${await put.text()}`);
   return { digest, size: data.length };
 }
 
 /** PUTs a manifest; returns the sha256 of its bytes and the digest the registry reported. */
-export async function putManifest(p: Pusher, repo: string, ref: string, mediaType: string, body: Buffer): Promise<{ digest: string; reported: string | null }> {
+export async function putManifest(
+  p: Pusher,
+  repo: string,
+  ref: string,
+  mediaType: string,
+  body: Buffer,
+): Promise<{ digest: string; reported: string | null }> {
   const headers: Record<string, string> = { "content-type": mediaType, ...(p.authorization ? { authorization: p.authorization } : {}) };
   const res = await fetch(`${p.url}/v2/${repo}/manifests/${ref}`, { method: "PUT", headers, body: new Uint8Array(body) });
   if (res.status !== 201) throw new Error(`manifest PUT ${repo}:${ref}: HTTP ${res.status} ${await res.text()}`);
@@ -49,7 +59,11 @@ export async function pushImage(
 ): Promise<{ digest: string; reported: string | null; size: number; mediaType: string }> {
   const platform = opts.platform ?? { os: "linux", architecture: "amd64" };
   const layer = await pushBlob(p, repo, Buffer.from(`layer ${opts.seed ?? randomBytes(8).toString("hex")}`));
-  const config = await pushBlob(p, repo, Buffer.from(JSON.stringify({ ...platform, rootfs: { type: "layers", diff_ids: [layer.digest] }, config: {} })));
+  const config = await pushBlob(
+    p,
+    repo,
+    Buffer.from(JSON.stringify({ ...platform, rootfs: { type: "layers", diff_ids: [layer.digest] }, config: {} })),
+  );
   const mediaType = opts.docker ? MEDIA.dockerManifest : MEDIA.ociManifest;
   const manifest = Buffer.from(
     JSON.stringify({
@@ -66,10 +80,17 @@ export async function pushImage(
 
 /** A two-platform index (OCI image index, or Docker manifest list) under `tags`. */
 export async function pushIndex(p: Pusher, repo: string, tags: string[], opts: { docker?: boolean } = {}) {
-  const platforms = [{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm64" }];
+  const platforms = [
+    { os: "linux", architecture: "amd64" },
+    { os: "linux", architecture: "arm64" },
+  ];
   const children = [];
   for (const platform of platforms) {
-    const child = await pushImage(p, repo, [], { platform, seed: `${repo}-${platform.architecture}-${randomBytes(4).toString("hex")}`, ...(opts.docker ? { docker: true } : {}) });
+    const child = await pushImage(p, repo, [], {
+      platform,
+      seed: `${repo}-${platform.architecture}-${randomBytes(4).toString("hex")}`,
+      ...(opts.docker ? { docker: true } : {}),
+    });
     children.push({ mediaType: child.mediaType, digest: child.digest, size: child.size, platform });
   }
   const mediaType = opts.docker ? MEDIA.dockerList : MEDIA.ociIndex;

@@ -32,28 +32,42 @@ export function imageTarball(seed: string, opts: { dockerManifest?: boolean } = 
   writeFileSync(join(fileDir, "seed.txt"), seed);
   const layerTar = execFileSync("tar", ["--create", "--owner=0", "--group=0", "--mtime=@0", "-C", fileDir, "seed.txt"]);
   const layer = put(gzipSync(layerTar));
-  const config = put(Buffer.from(JSON.stringify({
-    architecture: "amd64",
-    os: "linux",
-    config: { Labels: { seed } },
-    rootfs: { type: "layers", diff_ids: [`sha256:${sha(layerTar)}`] },
-  })));
-  const manifest = put(Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: config.digest, size: config.size },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layer.digest, size: layer.size }],
-  })));
+  const config = put(
+    Buffer.from(
+      JSON.stringify({
+        architecture: "amd64",
+        os: "linux",
+        config: { Labels: { seed } },
+        rootfs: { type: "layers", diff_ids: [`sha256:${sha(layerTar)}`] },
+      }),
+    ),
+  );
+  const manifest = put(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: config.digest, size: config.size },
+        layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layer.digest, size: layer.size }],
+      }),
+    ),
+  );
   writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  writeFileSync(join(dir, "index.json"), JSON.stringify({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.index.v1+json",
-    // As Dagger writes it for one platform: the manifest itself, no platform, no ref.name.
-    manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: manifest.digest, size: manifest.size }],
-  }));
+  writeFileSync(
+    join(dir, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      // As Dagger writes it for one platform: the manifest itself, no platform, no ref.name.
+      manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: manifest.digest, size: manifest.size }],
+    }),
+  );
   const entries = ["oci-layout", "index.json", "blobs"];
   if (opts.dockerManifest) {
-    writeFileSync(join(dir, "manifest.json"), JSON.stringify([{ Config: `blobs/sha256/${config.hex}`, RepoTags: null, Layers: [`blobs/sha256/${layer.hex}`] }]));
+    writeFileSync(
+      join(dir, "manifest.json"),
+      JSON.stringify([{ Config: `blobs/sha256/${config.hex}`, RepoTags: null, Layers: [`blobs/sha256/${layer.hex}`] }]),
+    );
     entries.push("manifest.json");
   }
   const path = join(tempDir("oci-tar-"), "image.tar");

@@ -76,7 +76,14 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
       lines.push("auth:", "  htpasswd:", "    realm: test-registry", `    path: ${file}`);
     } else if (opts.token) {
       const t = opts.token;
-      lines.push("auth:", "  token:", `    realm: ${t.realm}`, `    service: ${t.service}`, `    issuer: ${t.issuer}`, `    rootcertbundle: ${t.certPath}`);
+      lines.push(
+        "auth:",
+        "  token:",
+        `    realm: ${t.realm}`,
+        `    service: ${t.service}`,
+        `    issuer: ${t.issuer}`,
+        `    rootcertbundle: ${t.certPath}`,
+      );
     }
     const config = join(dir, "config.yml");
     writeFileSync(config, lines.join("\n") + "\n");

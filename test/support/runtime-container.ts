@@ -17,7 +17,19 @@
  * lookup of a missing package cannot climb into the workspace's own node_modules.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, parse } from "node:path";
 import { FakeEngine, FakeEngineOptions } from "./fake-engine.js";
 import { runtimeInstall } from "./runtime-install.js";
@@ -54,7 +66,8 @@ export async function runtimeModule(opts: RuntimeModuleOptions = {}): Promise<Ru
   const upload = uploadedModule(ROOT);
   const src = (rel: string) => join(ROOT, upload.sourceSubpath, rel);
   const has = (rel: string) => upload.files.includes(rel);
-  if (!has("package-lock.json") && !opts.packageLock) throw new Error("runtime-container: only the npm path (package-lock.json) is emulated");
+  if (!has("package-lock.json") && !opts.packageLock)
+    throw new Error("runtime-container: only the npm path (package-lock.json) is emulated");
   if (!has("tsconfig.json")) throw new Error("runtime-container: a module without tsconfig.json (the runtime's template) is not emulated");
 
   const packageJson = opts.packageJson ?? readFileSync(src("package.json"), "utf8");
@@ -134,7 +147,9 @@ function assertNodeMatchesRuntime(packageJson: string): void {
   const want = /^\d/.test(version) ? version.split(".")[0] : version === "" ? RUNTIME_DEFAULT_NODE_MAJOR : undefined;
   const have = spawnSync(RUNTIME_NODE, ["-p", "process.versions.node"], { encoding: "utf8" }).stdout.trim();
   if (want !== undefined && have.split(".")[0] !== want) {
-    throw new Error(`runtime-container: the module runs on Node ${want} but ${RUNTIME_NODE} is ${have}; install Node ${want} for the tests`);
+    throw new Error(
+      `runtime-container: the module runs on Node ${want} but ${RUNTIME_NODE} is ${have}; install Node ${want} for the tests`,
+    );
   }
 }
 
@@ -162,29 +177,35 @@ function linkTree(from: string, to: string): void {
 /** A node_modules in any parent of `dir` would let a missing package resolve from outside the install. */
 function assertNoNodeModulesAbove(dir: string): void {
   for (let d = dirname(dir); d !== parse(d).root; d = dirname(d)) {
-    if (existsSync(join(d, "node_modules"))) throw new Error(`runtime-container: ${d}/node_modules would leak packages into the runtime emulation; set TMPDIR elsewhere`);
+    if (existsSync(join(d, "node_modules")))
+      throw new Error(`runtime-container: ${d}/node_modules would leak packages into the runtime emulation; set TMPDIR elsewhere`);
   }
-  if (existsSync(join(parse(dir).root, "node_modules"))) throw new Error("runtime-container: /node_modules would leak packages into the runtime emulation");
+  if (existsSync(join(parse(dir).root, "node_modules")))
+    throw new Error("runtime-container: /node_modules would leak packages into the runtime emulation");
 }
 
 /** Runs the container's entrypoint once against a fresh fake engine (`opts.call` empty: registration). */
 export async function runRuntimeEntrypoint(mod: RuntimeModule, opts: FakeEngineOptions & { timeoutMs?: number }): Promise<EntrypointRun> {
   const engine = await new FakeEngine(opts).start();
   try {
-    const child = spawn(RUNTIME_NODE, [TSX_CLI, "--no-deprecation", "--tsconfig", join(mod.dir, "tsconfig.json"), join(mod.dir, ENTRYPOINT)], {
-      cwd: mod.dir,
-      // A clean environment: nothing of the test runner's (NODE_OPTIONS, NODE_PATH, loaders) reaches the module.
-      env: {
-        PATH: `${dirname(RUNTIME_NODE)}:/usr/local/bin:/usr/bin:/bin`,
-        HOME: mod.dir,
-        NODE_OPTIONS: "--use-openssl-ca",
-        OTEL_SDK_DISABLED: "true",
-        ...engine.env(),
+    const child = spawn(
+      RUNTIME_NODE,
+      [TSX_CLI, "--no-deprecation", "--tsconfig", join(mod.dir, "tsconfig.json"), join(mod.dir, ENTRYPOINT)],
+      {
+        cwd: mod.dir,
+        // A clean environment: nothing of the test runner's (NODE_OPTIONS, NODE_PATH, loaders) reaches the module.
+        env: {
+          PATH: `${dirname(RUNTIME_NODE)}:/usr/local/bin:/usr/bin:/bin`,
+          HOME: mod.dir,
+          NODE_OPTIONS: "--use-openssl-ca",
+          OTEL_SDK_DISABLED: "true",
+          ...engine.env(),
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+        // Its own process group, so a timeout also stops the Node process tsx starts.
+        detached: true,
       },
-      stdio: ["ignore", "pipe", "pipe"],
-      // Its own process group, so a timeout also stops the Node process tsx starts.
-      detached: true,
-    });
+    );
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));

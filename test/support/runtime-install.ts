@@ -65,7 +65,9 @@ export function runtimeInstall(inputs: InstallInputs, cacheRoot: string, node: s
   const original = JSON.parse(inputs.packageJson) as { dependencies?: Deps };
   if (original.dependencies?.typescript === RUNTIME_DEFAULT_TYPESCRIPT) {
     // runtime_node.go mounts the engine's bundled TypeScript here instead; that copy is not available offline.
-    throw new Error(`runtime-install: dependencies.typescript = ${RUNTIME_DEFAULT_TYPESCRIPT} makes the runtime use its own TypeScript, which this harness does not emulate`);
+    throw new Error(
+      `runtime-install: dependencies.typescript = ${RUNTIME_DEFAULT_TYPESCRIPT} makes the runtime use its own TypeScript, which this harness does not emulate`,
+    );
   }
   const packageJson = rewritePackageJson(inputs.packageJson);
   const nodeMajor = spawnSync(node, ["-p", "process.versions.node.split('.')[0]"], { encoding: "utf8" }).stdout.trim();
@@ -122,9 +124,14 @@ function npm(cwd: string, node: string, args: string[]): void {
   ) as NodeJS.ProcessEnv;
   env.PATH = `${dirname(node)}:${process.env.PATH ?? ""}`;
   const r = spawnSync("npm", ["exec", "--yes", `--package=npm@${RUNTIME_NPM_VERSION}`, "--", "npm", ...args], {
-    cwd, env, encoding: "utf8", timeout: 5 * 60_000,
+    cwd,
+    env,
+    encoding: "utf8",
+    timeout: 5 * 60_000,
   });
   if (r.status !== 0) {
-    throw new Error(`runtime-install: npm ${args.join(" ")} failed in ${cwd} (exit ${r.status}${r.signal ? `, ${r.signal}` : ""}):\n${r.stderr.slice(-4000)}`);
+    throw new Error(
+      `runtime-install: npm ${args.join(" ")} failed in ${cwd} (exit ${r.status}${r.signal ? `, ${r.signal}` : ""}):\n${r.stderr.slice(-4000)}`,
+    );
   }
 }

@@ -22,7 +22,17 @@ import { join } from "node:path";
 
 /** The names tsutils/module/index.ts takes from core.js (v0.21.8; `up` joins them only in #13621, after 0.21). */
 export const BUNDLE_INDEX_VALUES = [
-  "connection", "connect", "Context", "func", "check", "generate", "argument", "object", "field", "enumType", "entrypoint",
+  "connection",
+  "connect",
+  "Context",
+  "func",
+  "check",
+  "generate",
+  "argument",
+  "object",
+  "field",
+  "enumType",
+  "entrypoint",
 ];
 const BUNDLE_INDEX_TYPES = ["ConnectOpts", "CallbackFct"];
 

@@ -17,8 +17,18 @@ import { matchesGlob, posix } from "node:path";
 
 /** sdk/typescript/runtime/config.go, moduleConfigFiles. */
 export const MODULE_CONFIG_FILES = [
-  "package.json", "tsconfig.json", "pnpm-workspace.yaml", ".yarnrc.yml", "package-lock.json", "yarn.lock",
-  "pnpm-lock.yaml", "bun.lockb", "bun.lock", "bunfig.toml", "deno.json", "deno.lock",
+  "package.json",
+  "tsconfig.json",
+  "pnpm-workspace.yaml",
+  ".yarnrc.yml",
+  "package-lock.json",
+  "yarn.lock",
+  "pnpm-lock.yaml",
+  "bun.lockb",
+  "bun.lock",
+  "bunfig.toml",
+  "deno.json",
+  "deno.lock",
 ];
 
 interface DaggerJson {
@@ -37,7 +47,8 @@ export interface UploadedModule {
 export function uploadedModule(contextDir: string): UploadedModule {
   const config = JSON.parse(readFileSync(posix.join(contextDir, "dagger.json"), "utf8")) as DaggerJson;
   const sourceSubpath = posix.normalize(config.source ?? ".");
-  if (sourceSubpath === ".") throw new Error("runtime-upload: a module whose source is the context root is not emulated; set `source` in dagger.json");
+  if (sourceSubpath === ".")
+    throw new Error("runtime-upload: a module whose source is the context root is not emulated; set `source` in dagger.json");
   const patterns = ["dagger.json", sourceSubpath, ...(config.include ?? [])];
   const prefix = `${sourceSubpath}/`;
   const files = hostFilesRespectingGitignore(contextDir, sourceSubpath)
@@ -60,11 +71,15 @@ export function isWrappedSource(rel: string): boolean {
 /** Files under `subpath`, tracked or not, minus what .gitignore excludes (the engine's `gitignore: true`). */
 function hostFilesRespectingGitignore(contextDir: string, subpath: string): string[] {
   const r = spawnSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", subpath], {
-    cwd: contextDir, encoding: "utf8",
+    cwd: contextDir,
+    encoding: "utf8",
   });
-  if (r.status !== 0) throw new Error(`runtime-upload: listing ${subpath} with git failed (run the tests from a git checkout): ${r.stderr.trim()}`);
+  if (r.status !== 0)
+    throw new Error(`runtime-upload: listing ${subpath} with git failed (run the tests from a git checkout): ${r.stderr.trim()}`);
   // `--cached` also lists files deleted from the work tree; the engine only sees what exists.
-  const deleted = spawnSync("git", ["ls-files", "--deleted", "-z", "--", subpath], { cwd: contextDir, encoding: "utf8" }).stdout.split("\0");
+  const deleted = spawnSync("git", ["ls-files", "--deleted", "-z", "--", subpath], { cwd: contextDir, encoding: "utf8" }).stdout.split(
+    "\0",
+  );
   return [...new Set(r.stdout.split("\0"))].filter((f) => f && !deleted.includes(f));
 }
 

@@ -26,14 +26,21 @@ export interface ScriptedServer {
  * An HTTP server on a free 127.0.0.1 port that records every request (headers and body) and
  * answers it with `answer` (e.g. a 401 challenge, a 307 elsewhere, a token).
  */
-export async function startScriptedServer(answer: (req: SeenRequest, res: ServerResponse, self: ScriptedServer) => void): Promise<ScriptedServer> {
+export async function startScriptedServer(
+  answer: (req: SeenRequest, res: ServerResponse, self: ScriptedServer) => void,
+): Promise<ScriptedServer> {
   const requests: SeenRequest[] = [];
   const self = { requests } as ScriptedServer;
   const server = createServer((req, res) => {
     void (async () => {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      const seen: SeenRequest = { method: req.method ?? "", url: req.url ?? "/", headers: { ...req.headers }, body: Buffer.concat(chunks).toString("utf8") };
+      const seen: SeenRequest = {
+        method: req.method ?? "",
+        url: req.url ?? "/",
+        headers: { ...req.headers },
+        body: Buffer.concat(chunks).toString("utf8"),
+      };
       requests.push(seen);
       answer(seen, res, self);
     })().catch(() => res.destroy());
@@ -55,6 +62,10 @@ export async function startScriptedServer(answer: (req: SeenRequest, res: Server
 /** Answers with a status, headers and an optional JSON body. */
 export function reply(res: ServerResponse, status: number, headers: Record<string, string> = {}, body?: unknown): void {
   const text = body === undefined ? "" : JSON.stringify(body);
-  res.writeHead(status, { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers, "content-length": String(Buffer.byteLength(text)) });
+  res.writeHead(status, {
+    ...(body === undefined ? {} : { "content-type": "application/json" }),
+    ...headers,
+    "content-length": String(Buffer.byteLength(text)),
+  });
   res.end(text);
 }

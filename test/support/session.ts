@@ -67,7 +67,9 @@ export interface EntrypointRun {
  * Invokes one function through the SDK's real entrypoint (scan, argument loading, invoke,
  * returnValue/returnError), answering `currentFunctionCall` from `opts.call`.
  */
-export async function callThroughEntrypoint(opts: FakeEngineOptions & { call: NonNullable<FakeEngineOptions["call"]> }): Promise<EntrypointRun> {
+export async function callThroughEntrypoint(
+  opts: FakeEngineOptions & { call: NonNullable<FakeEngineOptions["call"]> },
+): Promise<EntrypointRun> {
   const engine = await new FakeEngine(opts).start();
   try {
     const child = spawn(
@@ -85,7 +87,6 @@ export async function callThroughEntrypoint(opts: FakeEngineOptions & { call: No
   }
 }
 
-
 /** The client type file the introspector wants, under the name it requires. */
 let clientGen: string | undefined;
 export function clientGenFile(): string {
@@ -95,4 +96,3 @@ export function clientGenFile(): string {
   copyFileSync(join(SDK_DIST, "api/client.gen.d.ts"), target);
   return (clientGen = target);
 }
-

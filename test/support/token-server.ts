@@ -29,7 +29,10 @@ export class TokenServer {
   /** What was asked, for assertions: e.g. "token:client_secret", "oidc", "msi". */
   readonly requests: string[] = [];
 
-  constructor(private tls: TlsFiles, readonly expect: TokenServerExpectations) {}
+  constructor(
+    private tls: TlsFiles,
+    readonly expect: TokenServerExpectations,
+  ) {}
 
   get authorityHost(): string {
     return `https://127.0.0.1:${this.port}`;
@@ -94,8 +97,10 @@ export class TokenServer {
     }
     if (req.method === "POST" && url.pathname === "/pipelines/oidctoken") {
       this.requests.push("oidc");
-      if (req.headers.authorization !== `Bearer ${this.expect.systemAccessToken}`) return send(res, 401, { message: "TF400813: not authorized" });
-      if (url.searchParams.get("serviceConnectionId") !== this.expect.serviceConnectionId) return send(res, 404, { message: "service connection not found" });
+      if (req.headers.authorization !== `Bearer ${this.expect.systemAccessToken}`)
+        return send(res, 401, { message: "TF400813: not authorized" });
+      if (url.searchParams.get("serviceConnectionId") !== this.expect.serviceConnectionId)
+        return send(res, 404, { message: "service connection not found" });
       return send(res, 200, { oidcToken: this.expect.federatedToken });
     }
     if (req.method === "GET" && url.pathname === "/msi/token") {
@@ -120,7 +125,15 @@ export function storageJwt(tenantId: string, lifetimeSeconds = 3600): string {
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
   return [
     b64({ typ: "JWT", alg: "RS256", kid: "test" }),
-    b64({ aud: "https://storage.azure.com", iss: `https://sts.windows.net/${tenantId}/`, iat: now - 60, nbf: now - 60, exp: now + lifetimeSeconds, tid: tenantId, oid: "00000000-0000-0000-0000-00000000b10b" }),
+    b64({
+      aud: "https://storage.azure.com",
+      iss: `https://sts.windows.net/${tenantId}/`,
+      iat: now - 60,
+      nbf: now - 60,
+      exp: now + lifetimeSeconds,
+      tid: tenantId,
+      oid: "00000000-0000-0000-0000-00000000b10b",
+    }),
     Buffer.from("not-a-real-signature").toString("base64url"),
   ].join(".");
 }

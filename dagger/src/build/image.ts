@@ -25,7 +25,9 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 /** Checks an RFC 3339 timestamp such as 2025-01-31T12:00:00Z or 2025-01-31T13:00:00+01:00. */
 export function checkCreated(value: string): string {
   if (!RFC3339.test(value) || Number.isNaN(Date.parse(value))) {
-    throw new Error(`created ${JSON.stringify(value)} is not an RFC 3339 time such as 2025-01-31T12:00:00Z (git log -1 --format=%cI prints one)`);
+    throw new Error(
+      `created ${JSON.stringify(value)} is not an RFC 3339 time such as 2025-01-31T12:00:00Z (git log -1 --format=%cI prints one)`,
+    );
   }
   return value;
 }
@@ -72,7 +74,11 @@ const APP_EXCLUDE = ["tests", "**/__pycache__", ".pytest_cache", "requirements-d
  * every entry including `path` itself. Copying the whole new path (rather than into a directory
  * the copy creates) keeps that directory's own mtime fixed too.
  */
-export function layerTree(path: string, dir: Directory, opts: { include?: string[]; exclude?: string[]; permissions?: number } = {}): Directory {
+export function layerTree(
+  path: string,
+  dir: Directory,
+  opts: { include?: string[]; exclude?: string[]; permissions?: number } = {},
+): Directory {
   return dag.directory().withDirectory(path, dir, opts).withTimestamps(LAYER_MTIME);
 }
 

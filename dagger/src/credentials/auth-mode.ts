@@ -4,13 +4,7 @@
  */
 
 export type AuthMode =
-  | "connection-string"
-  | "sas-token"
-  | "account-key"
-  | "client-secret"
-  | "federated-token"
-  | "azure-pipelines"
-  | "managed-identity";
+  "connection-string" | "sas-token" | "account-key" | "client-secret" | "federated-token" | "azure-pipelines" | "managed-identity";
 
 /** The Entra ID modes: they authenticate with a TokenCredential from @azure/identity. */
 export const ENTRA_MODES: readonly AuthMode[] = ["client-secret", "federated-token", "azure-pipelines", "managed-identity"];

@@ -45,4 +45,3 @@ export function entraCredential(auth: EntraAuth, client: EntraClientOptions = {}
       return auth.clientId ? new ManagedIdentityCredential({ clientId: auth.clientId }) : new ManagedIdentityCredential();
   }
 }
-

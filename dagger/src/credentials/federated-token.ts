@@ -9,7 +9,9 @@ export function tokenFromFile(path: string): () => Promise<string> {
     try {
       token = (await readFile(path, "utf8")).trim();
     } catch (e) {
-      throw new CredentialError(`cannot read the federated token file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new CredentialError(
+        `cannot read the federated token file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
     if (!token) throw new CredentialError(`the federated token file ${path} is empty`);
     return token;

@@ -30,15 +30,9 @@ export const DEFAULT_NAMESPACE = "default";
  * from the kubeconfig. It holds a path, never the token.
  */
 export function tokenUserKubeconfig(tokenFile: string = PATHS.token): string {
-  return [
-    "apiVersion: v1",
-    "kind: Config",
-    "users:",
-    `  - name: ${TOKEN_USER}`,
-    "    user:",
-    `      tokenFile: ${tokenFile}`,
-    "",
-  ].join("\n");
+  return ["apiVersion: v1", "kind: Config", "users:", `  - name: ${TOKEN_USER}`, "    user:", `      tokenFile: ${tokenFile}`, ""].join(
+    "\n",
+  );
 }
 
 /** The KUBECONFIG value: the mounted kubeconfig, plus the token-user fragment when a token is used. */
@@ -62,11 +56,7 @@ export function targetOf(namespace: string, o: { context?: string | undefined; t
 
 /** Flags appended to every command. */
 export function targetFlags(t: Target): string[] {
-  return [
-    `--namespace=${t.namespace}`,
-    ...(t.context ? [`--context=${t.context}`] : []),
-    ...(t.token ? [`--user=${TOKEN_USER}`] : []),
-  ];
+  return [`--namespace=${t.namespace}`, ...(t.context ? [`--context=${t.context}`] : []), ...(t.token ? [`--user=${TOKEN_USER}`] : [])];
 }
 
 export interface ApplyOptions {
@@ -86,7 +76,10 @@ function applyFlags(o: ApplyOptions): string[] {
 /** The revision the Deployment is at now; prints nothing (exit 0) when there is no such Deployment. */
 export function readRevisionArgs(deployment: string, t: Target): string[] {
   return [
-    "kubectl", "get", `deployment/${deployment}`, "--ignore-not-found",
+    "kubectl",
+    "get",
+    `deployment/${deployment}`,
+    "--ignore-not-found",
     "--output=jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}",
     ...targetFlags(t),
   ];
@@ -95,8 +88,12 @@ export function readRevisionArgs(deployment: string, t: Target): string[] {
 /** Server-side apply, `--dry-run=server` when `dryRun`: admission and schema checks, nothing stored. */
 export function applyArgs(t: Target, o: ApplyOptions & { dryRun?: boolean }): string[] {
   return [
-    "kubectl", "apply", ...applyFlags(o), ...(o.dryRun ? ["--dry-run=server"] : []),
-    `--filename=${PATHS.manifests}`, ...targetFlags(t),
+    "kubectl",
+    "apply",
+    ...applyFlags(o),
+    ...(o.dryRun ? ["--dry-run=server"] : []),
+    `--filename=${PATHS.manifests}`,
+    ...targetFlags(t),
   ];
 }
 

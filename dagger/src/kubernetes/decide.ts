@@ -14,16 +14,7 @@
  * `nextStep(plan, history)` says what to run next, or how it ended; `runDeploy` drives it with
  * any kubectl runner (a Dagger container in production, a script in tests).
  */
-import {
-  ApplyOptions,
-  applyArgs,
-  eventsArgs,
-  podsArgs,
-  readRevisionArgs,
-  rolloutStatusArgs,
-  Target,
-  undoArgs,
-} from "./commands.js";
+import { ApplyOptions, applyArgs, eventsArgs, podsArgs, readRevisionArgs, rolloutStatusArgs, Target, undoArgs } from "./commands.js";
 import { diagnose, Problem } from "./diagnose.js";
 import { judgeSmoke } from "./smoke.js";
 
@@ -183,7 +174,9 @@ export function nextStep(plan: DeployPlan, history: StepRecord[]): Next {
       message:
         `${report}NOT rolled back: this was the first deploy of deployment/${plan.deployment} in namespace ${plan.namespace}, ` +
         `so there is no earlier revision to return to. The failing pods are left for inspection ` +
-        `(kubectl describe pods -l ${Object.entries(plan.selector).map(([k, v]) => `${k}=${v}`).join(",")} -n ${plan.namespace}); fix the cause and deploy again.`,
+        `(kubectl describe pods -l ${Object.entries(plan.selector)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(",")} -n ${plan.namespace}); fix the cause and deploy again.`,
     });
   }
 

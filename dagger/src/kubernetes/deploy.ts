@@ -170,7 +170,12 @@ function access(kubeconfig: Secret, opts: KubectlOptions): ClusterAccess {
  * version is rolled out; throws `DeployError` (whose message says what failed and whether it was
  * rolled back) otherwise.
  */
-export async function deployImage(kubeconfig: Secret, image: string, manifests: Directory, opts: DeployOptions = {}): Promise<DeployReport> {
+export async function deployImage(
+  kubeconfig: Secret,
+  image: string,
+  manifests: Directory,
+  opts: DeployOptions = {},
+): Promise<DeployReport> {
   const timeout = opts.timeout ?? DEFAULT_TIMEOUT;
   if (!isGoDuration(timeout)) throw new Error(`timeout "${timeout}" is not a duration such as 90s, 5m or 1h`);
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
@@ -196,7 +201,9 @@ export async function deployImage(kubeconfig: Secret, image: string, manifests: 
 
 function toReport(deployment: string, outcome: DeployOutcome, history: StepRecord[]): DeployReport {
   const commands = history.map((h) => ({ step: h.step, args: h.args, exitCode: h.result.exitCode }));
-  const summary = [outcome.message, "", "kubectl commands:", ...commands.map((c) => `  [exit ${c.exitCode}] ${c.args.join(" ")}`)].join("\n");
+  const summary = [outcome.message, "", "kubectl commands:", ...commands.map((c) => `  [exit ${c.exitCode}] ${c.args.join(" ")}`)].join(
+    "\n",
+  );
   return { deployment, outcome, commands, summary };
 }
 

@@ -114,7 +114,11 @@ export function diagnose(deployment: string, podsJson: string | undefined, event
         if (waitingReason === "CrashLoopBackOff" && Object.keys(last).length) {
           const lastReason = str(last.reason);
           if (lastReason === "OOMKilled") {
-            problems.push({ reason: "OOMKilled", where, message: "the container was killed for exceeding its memory limit (resources.limits.memory)" });
+            problems.push({
+              reason: "OOMKilled",
+              where,
+              message: "the container was killed for exceeding its memory limit (resources.limits.memory)",
+            });
           }
           message = `last exit: ${describeTermination(last)}`;
         }
@@ -136,7 +140,11 @@ export function diagnose(deployment: string, podsJson: string | undefined, event
     }
     if (problems.length === before) {
       const mount = latestEvent(name, (e) => e.reason === "FailedMount");
-      problems.push(mount ? { reason: "FailedMount", where: `pod ${name}`, message: mount } : { reason: "Pending", where: `pod ${name}`, message: `phase ${str(status.phase) ?? "unknown"}, no container reported a reason` });
+      problems.push(
+        mount
+          ? { reason: "FailedMount", where: `pod ${name}`, message: mount }
+          : { reason: "Pending", where: `pod ${name}`, message: `phase ${str(status.phase) ?? "unknown"}, no container reported a reason` },
+      );
     }
   }
 
@@ -145,7 +153,8 @@ export function diagnose(deployment: string, podsJson: string | undefined, event
     const involved = obj(e.involvedObject);
     if (involved.kind === "ReplicaSet" && e.reason === "FailedCreate") {
       const where = `replicaset ${str(involved.name)}`;
-      if (!problems.some((p) => p.where === where)) problems.push({ reason: "FailedCreate", where, message: str(e.message) ?? "could not create pods" });
+      if (!problems.some((p) => p.where === where))
+        problems.push({ reason: "FailedCreate", where, message: str(e.message) ?? "could not create pods" });
     }
   }
 

@@ -124,7 +124,6 @@ export function documentText(doc: Document): string {
   return doc.toString({ indentSeq: true, lineWidth: 0, flowCollectionPadding: false });
 }
 
-
 function firstLine(s: string): string {
   return s.split("\n")[0]!.trim().replace(/:$/, "");
 }

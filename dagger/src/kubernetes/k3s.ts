@@ -81,8 +81,11 @@ export function localCluster(registry: Service): LocalCluster {
     .withExposedPort(K3S_API_PORT)
     .asService({
       args: [
-        "/usr/local/bin/k3s-nested-entrypoint", "k3s", "server",
-        "--disable=traefik", "--disable=metrics-server",
+        "/usr/local/bin/k3s-nested-entrypoint",
+        "k3s",
+        "server",
+        "--disable=traefik",
+        "--disable=metrics-server",
         `--tls-san=${K3S_ALIAS}`,
         "--private-registry=/etc/k3s-registries.yaml",
         `--kube-apiserver-arg=token-auth-file=${TOKEN_FILE}`,

@@ -40,9 +40,7 @@ export function kubectlContainer(access: ClusterAccess, manifests?: Directory, b
     .withMountedSecret(PATHS.kubeconfig, access.kubeconfig)
     .withEnvVariable("KUBECONFIG", kubeconfigPathList(access.token !== undefined));
   if (access.token) {
-    ctr = ctr
-      .withMountedSecret(PATHS.token, access.token)
-      .withNewFile(PATHS.tokenUser, tokenUserKubeconfig(PATHS.token));
+    ctr = ctr.withMountedSecret(PATHS.token, access.token).withNewFile(PATHS.tokenUser, tokenUserKubeconfig(PATHS.token));
   }
   for (const b of access.services ?? []) ctr = ctr.withServiceBinding(b.alias, b.service);
   if (manifests) ctr = ctr.withDirectory(PATHS.manifests, manifests);
@@ -56,10 +54,7 @@ export function kubectlContainer(access: ClusterAccess, manifests?: Directory, b
  * kubectl binary, copied from the pinned kubectl image into the pinned Debian-based Python image.
  */
 export function kubectlWithDiffTools(): Container {
-  return dag
-    .container()
-    .from(IMAGES.python)
-    .withFile("/usr/local/bin/kubectl", dag.container().from(IMAGES.kubectl).file(KUBECTL_BINARY));
+  return dag.container().from(IMAGES.python).withFile("/usr/local/bin/kubectl", dag.container().from(IMAGES.kubectl).file(KUBECTL_BINARY));
 }
 
 /**

@@ -43,7 +43,9 @@ export class RenderError extends Error {
 }
 
 /** Metadata from image labels; empty labels (absent) are left out. */
-export function imageMetadataFromLabels(labels: Partial<Record<"revision" | "modelName" | "modelVersion" | "modelSha256", string | undefined>>): ImageMetadata {
+export function imageMetadataFromLabels(
+  labels: Partial<Record<"revision" | "modelName" | "modelVersion" | "modelSha256", string | undefined>>,
+): ImageMetadata {
   const clean = (s?: string) => (s && s.trim() ? s.trim() : undefined);
   const [name, version, sha256] = [clean(labels.modelName), clean(labels.modelVersion), clean(labels.modelSha256)];
   const revision = clean(labels.revision);
@@ -99,7 +101,10 @@ export function renderManifests(files: ManifestFile[], opts: RenderOptions): Man
       if (opts.replicas != null) doc.setIn(["spec", "replicas"], opts.replicas);
       imagesSet += setContainerImage(doc, container, opts.image);
       const annotations = renderAnnotations(opts.image, opts.metadata);
-      setAnnotations(doc, ["metadata", "annotations"], { ...annotations, [ANNOTATIONS.changeCause]: changeCause(opts.image, opts.metadata) });
+      setAnnotations(doc, ["metadata", "annotations"], {
+        ...annotations,
+        [ANNOTATIONS.changeCause]: changeCause(opts.image, opts.metadata),
+      });
       // On the pod template too: a different model or revision changes the template, so the
       // pods roll, and each pod says what it runs.
       setAnnotations(doc, ["spec", "template", "metadata", "annotations"], annotations);
@@ -107,7 +112,9 @@ export function renderManifests(files: ManifestFile[], opts: RenderOptions): Man
     byFile.set(file, [...(byFile.get(file) ?? []), doc]);
   }
   if (imagesSet === 0) {
-    throw new RenderError(`no Deployment with a container named "${container}" to set the image in (looked in ${files.map((f) => f.path).join(", ")})`);
+    throw new RenderError(
+      `no Deployment with a container named "${container}" to set the image in (looked in ${files.map((f) => f.path).join(", ")})`,
+    );
   }
   return files.map((f) => {
     const rendered = byFile.get(f.path);

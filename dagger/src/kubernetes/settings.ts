@@ -21,7 +21,8 @@ export interface ClusterTarget {
 /** The settings as a kubectl target, Secrets typed again after a chained call. */
 export function clusterTarget(saved: ClusterSettings): ClusterTarget {
   const kubeconfig = restoredSecret(saved.kubeconfig);
-  if (!kubeconfig) throw new Error("with-cluster needs --kubeconfig, e.g. --kubeconfig file://./kubeconfig (az aks get-credentials --file ./kubeconfig)");
+  if (!kubeconfig)
+    throw new Error("with-cluster needs --kubeconfig, e.g. --kubeconfig file://./kubeconfig (az aks get-credentials --file ./kubeconfig)");
   const token = restoredSecret(saved.entraToken);
   return {
     access: { kubeconfig, ...(token ? { token } : {}) },

@@ -32,18 +32,24 @@ export function smokeOverrides(podName: string): Record<string, unknown> {
     spec: {
       automountServiceAccountToken: false,
       securityContext: { runAsNonRoot: true, runAsUser: APP_UID, runAsGroup: APP_UID, seccompProfile: { type: "RuntimeDefault" } },
-      containers: [{
-        name: podName,
-        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-        resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
-      }],
+      containers: [
+        {
+          name: podName,
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+          resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+        },
+      ],
     },
   };
 }
 
 /** The smoke pod's name: `smoke-<runId>`, as a DNS label. */
 export function smokePodName(runId: string): string {
-  return `smoke-${runId}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "");
+  return `smoke-${runId}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .slice(0, 63)
+    .replace(/-+$/, "");
 }
 
 /**
@@ -53,16 +59,28 @@ export function smokePodName(runId: string): string {
 export function smokeTestArgs(t: SmokeTarget, targetFlags: string[] = []): string[] {
   const name = smokePodName(t.runId);
   return [
-    "kubectl", "run", name,
-    "--namespace", t.namespace,
-    "--image", t.image,
-    "--restart=Never", "--rm", "--attach", "--quiet",
+    "kubectl",
+    "run",
+    name,
+    "--namespace",
+    t.namespace,
+    "--image",
+    t.image,
+    "--restart=Never",
+    "--rm",
+    "--attach",
+    "--quiet",
     "--pod-running-timeout=3m",
     "--override-type=strategic",
     `--overrides=${JSON.stringify(smokeOverrides(name))}`,
     ...targetFlags.filter((f) => !f.startsWith("--namespace")),
-    "--command", "--",
-    "python", "-c", SCRIPT, t.url, t.modelSha256 ?? "",
+    "--command",
+    "--",
+    "python",
+    "-c",
+    SCRIPT,
+    t.url,
+    t.modelSha256 ?? "",
   ];
 }
 
@@ -108,7 +126,10 @@ export function judgeSmoke(r: { exitCode: number; stdout: string; stderr: string
   const verdict = parseSmokeOutput(r.stdout);
   if (r.exitCode === 0 && verdict?.ok) {
     const model = verdict.seen.model as { name?: string; version?: string } | undefined;
-    return { ok: true, summary: `passed (/readyz 200, model ${model?.name ?? "?"} ${model?.version ?? "?"}, /score recognised a known digit)` };
+    return {
+      ok: true,
+      summary: `passed (/readyz 200, model ${model?.name ?? "?"} ${model?.version ?? "?"}, /score recognised a known digit)`,
+    };
   }
   const why = verdict?.problems.length ? verdict.problems.join("; ") : (r.stderr || r.stdout).trim().split("\n").slice(-5).join("\n");
   return { ok: false, summary: `failed (kubectl exit ${r.exitCode}): ${why}` };

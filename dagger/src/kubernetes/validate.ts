@@ -50,8 +50,13 @@ function loadModels(): Promise<Models> {
 
 export class ManifestValidationError extends Error {
   override name = "ManifestValidationError";
-  constructor(readonly violations: Violation[], what = "the manifests") {
-    super(`${what} failed validation (${violations.length} problem${violations.length === 1 ? "" : "s"}); nothing was applied:\n${violations.map((v) => `  ${formatViolation(v)}`).join("\n")}`);
+  constructor(
+    readonly violations: Violation[],
+    what = "the manifests",
+  ) {
+    super(
+      `${what} failed validation (${violations.length} problem${violations.length === 1 ? "" : "s"}); nothing was applied:\n${violations.map((v) => `  ${formatViolation(v)}`).join("\n")}`,
+    );
   }
 }
 
@@ -140,16 +145,24 @@ export function deploymentRules(deployment: Obj): string[] {
   const podSpec = obj(template.spec);
 
   const replicas = spec.replicas;
-  if (replicas === undefined) out.push("spec.replicas is not set (Kubernetes defaults to 1): run at least 2 so a restart or a node drain never takes the service down");
-  else if (typeof replicas === "number" && replicas < 2) out.push(`spec.replicas is ${replicas}: run at least 2 so a restart or a node drain never takes the service down`);
+  if (replicas === undefined)
+    out.push(
+      "spec.replicas is not set (Kubernetes defaults to 1): run at least 2 so a restart or a node drain never takes the service down",
+    );
+  else if (typeof replicas === "number" && replicas < 2)
+    out.push(`spec.replicas is ${replicas}: run at least 2 so a restart or a node drain never takes the service down`);
 
   const strategy = obj(spec.strategy);
   if (strategy.type !== undefined && strategy.type !== "RollingUpdate") {
-    out.push(`spec.strategy.type is ${String(strategy.type)}: use RollingUpdate with maxUnavailable 0 so the old pods serve until the new ones are ready`);
+    out.push(
+      `spec.strategy.type is ${String(strategy.type)}: use RollingUpdate with maxUnavailable 0 so the old pods serve until the new ones are ready`,
+    );
   } else {
     const maxUnavailable = obj(strategy.rollingUpdate).maxUnavailable;
     if (maxUnavailable !== 0 && maxUnavailable !== "0%") {
-      out.push(`spec.strategy.rollingUpdate.maxUnavailable is ${maxUnavailable === undefined ? "not set (defaults to 25%)" : JSON.stringify(maxUnavailable)}: set it to 0 so no ready pod is removed before its replacement is ready`);
+      out.push(
+        `spec.strategy.rollingUpdate.maxUnavailable is ${maxUnavailable === undefined ? "not set (defaults to 25%)" : JSON.stringify(maxUnavailable)}: set it to 0 so no ready pod is removed before its replacement is ready`,
+      );
     }
   }
 
@@ -178,7 +191,9 @@ function appContainerRules(c: Obj, volumes: Obj[], isInit: boolean): string[] {
   const image = typeof c.image === "string" ? c.image : "";
   if (!image) out.push("image is not set");
   else if (parseImageRef(image)?.tag === PLACEHOLDER_TAG && !parseImageRef(image)?.digest) {
-    out.push(`image "${image}" is the k8s/ placeholder: render the manifests with an image digest (dagger call manifests --image <repo>@sha256:...)`);
+    out.push(
+      `image "${image}" is the k8s/ placeholder: render the manifests with an image digest (dagger call manifests --image <repo>@sha256:...)`,
+    );
   } else {
     const problem = digestRefProblem(image);
     if (problem) out.push(problem);
@@ -215,21 +230,47 @@ const standard = (profile: "baseline" | "restricted", control: string) => ` [Pod
 
 /** Capabilities the baseline lets a container add back (the container runtime's default set). */
 const BASELINE_CAPABILITIES = new Set([
-  "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-  "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+  "AUDIT_WRITE",
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "FOWNER",
+  "FSETID",
+  "KILL",
+  "MKNOD",
+  "NET_BIND_SERVICE",
+  "SETFCAP",
+  "SETGID",
+  "SETPCAP",
+  "SETUID",
+  "SYS_CHROOT",
 ]);
 /** The only capability the restricted profile lets a container add back. */
 const RESTRICTED_CAPABILITY = "NET_BIND_SERVICE";
 /** Sysctls the baseline calls safe (namespaced, isolated from other pods). */
 const SAFE_SYSCTLS = new Set([
-  "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
-  "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
-  "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+  "kernel.shm_rmid_forced",
+  "net.ipv4.ip_local_port_range",
+  "net.ipv4.ip_unprivileged_port_start",
+  "net.ipv4.tcp_syncookies",
+  "net.ipv4.ping_group_range",
+  "net.ipv4.ip_local_reserved_ports",
+  "net.ipv4.tcp_keepalive_time",
+  "net.ipv4.tcp_fin_timeout",
+  "net.ipv4.tcp_keepalive_intvl",
   "net.ipv4.tcp_keepalive_probes",
 ]);
 const SELINUX_TYPES = ["container_t", "container_init_t", "container_kvm_t", "container_engine_t"];
 /** The volume types the restricted profile allows (every volume must be one of them). */
-const RESTRICTED_VOLUME_TYPES = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"];
+const RESTRICTED_VOLUME_TYPES = [
+  "configMap",
+  "csi",
+  "downwardAPI",
+  "emptyDir",
+  "ephemeral",
+  "persistentVolumeClaim",
+  "projected",
+  "secret",
+];
 const ALLOWED_PROFILE_TYPES = ["RuntimeDefault", "Localhost"];
 const APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/";
 const SECCOMP_POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod";
@@ -240,12 +281,14 @@ function podRules(podSpec: Obj, annotations: Obj): string[] {
   const out: string[] = [];
   const at = "spec.template.spec";
   for (const field of ["hostNetwork", "hostPID", "hostIPC"]) {
-    if (podSpec[field] === true) out.push(`${at}.${field} is true: the app needs no host namespace${standard("baseline", "Host Namespaces")}`);
+    if (podSpec[field] === true)
+      out.push(`${at}.${field} is true: the app needs no host namespace${standard("baseline", "Host Namespaces")}`);
   }
 
   const sc = obj(podSpec.securityContext);
   out.push(...sharedSecurityRules(sc, `${at}.securityContext`));
-  if (sc.runAsNonRoot === false) out.push(`${at}.securityContext.runAsNonRoot is false: set it to true${standard("restricted", "Running as Non-root")}`);
+  if (sc.runAsNonRoot === false)
+    out.push(`${at}.securityContext.runAsNonRoot is false: set it to true${standard("restricted", "Running as Non-root")}`);
   if (sc.runAsUser === 0) out.push(`${at}.securityContext.runAsUser is 0 (root)${standard("restricted", "Running as Non-root user")}`);
   if (sc.runAsGroup === 0) out.push(`${at}.securityContext.runAsGroup is 0 (root's group): give the image's non-root gid`);
   if (Array.isArray(sc.supplementalGroups) && sc.supplementalGroups.includes(0)) {
@@ -265,7 +308,9 @@ function podRules(podSpec: Obj, annotations: Obj): string[] {
     const name = JSON.stringify(v.name ?? "(no name)");
     if (v.hostPath !== undefined && v.hostPath !== null) {
       const path = JSON.stringify(obj(v.hostPath).path ?? "");
-      out.push(`${at}.volumes ${name} is a hostPath volume (path ${path}): it exposes the node's filesystem to the pod${standard("baseline", "HostPath Volumes")}`);
+      out.push(
+        `${at}.volumes ${name} is a hostPath volume (path ${path}): it exposes the node's filesystem to the pod${standard("baseline", "HostPath Volumes")}`,
+      );
       continue;
     }
     if (!RESTRICTED_VOLUME_TYPES.some((t) => v[t] !== undefined && v[t] !== null)) {
@@ -288,9 +333,13 @@ function podRules(podSpec: Obj, annotations: Obj): string[] {
 
   if (podSpec.automountServiceAccountToken === true) {
     const account = typeof podSpec.serviceAccountName === "string" ? podSpec.serviceAccountName : "default";
-    out.push(`${at}.automountServiceAccountToken is true: the pod would carry service account ${JSON.stringify(account)}'s Kubernetes API token, and the app never calls the API; set it to false`);
+    out.push(
+      `${at}.automountServiceAccountToken is true: the pod would carry service account ${JSON.stringify(account)}'s Kubernetes API token, and the app never calls the API; set it to false`,
+    );
   } else if (podSpec.automountServiceAccountToken !== false) {
-    out.push(`${at}.automountServiceAccountToken is not set (Kubernetes mounts a service account token by default): set it to false, the app never calls the Kubernetes API`);
+    out.push(
+      `${at}.automountServiceAccountToken is not set (Kubernetes mounts a service account token by default): set it to false, the app never calls the Kubernetes API`,
+    );
   }
   if (list(podSpec.ephemeralContainers).length) {
     out.push(`${at}.ephemeralContainers is set: ephemeral containers are added to running pods by kubectl debug, never by a Deployment`);
@@ -302,24 +351,34 @@ function podRules(podSpec: Obj, annotations: Obj): string[] {
 function sharedSecurityRules(sc: Obj, at: string): string[] {
   const out: string[] = [];
   if (obj(sc.windowsOptions).hostProcess === true) {
-    out.push(`${at}.windowsOptions.hostProcess is true: a HostProcess container runs with the Windows node's privileges${standard("baseline", "HostProcess")}`);
+    out.push(
+      `${at}.windowsOptions.hostProcess is true: a HostProcess container runs with the Windows node's privileges${standard("baseline", "HostProcess")}`,
+    );
   }
   const appArmor = obj(sc.appArmorProfile).type;
   if (appArmor !== undefined && !ALLOWED_PROFILE_TYPES.includes(String(appArmor))) {
-    out.push(`${at}.appArmorProfile.type is ${JSON.stringify(appArmor)}: use RuntimeDefault (or a Localhost profile)${standard("baseline", "AppArmor")}`);
+    out.push(
+      `${at}.appArmorProfile.type is ${JSON.stringify(appArmor)}: use RuntimeDefault (or a Localhost profile)${standard("baseline", "AppArmor")}`,
+    );
   }
   const selinux = obj(sc.seLinuxOptions);
   if (selinux.type !== undefined && selinux.type !== "" && !SELINUX_TYPES.includes(String(selinux.type))) {
-    out.push(`${at}.seLinuxOptions.type is ${JSON.stringify(selinux.type)}: use ${SELINUX_TYPES.slice(0, -1).join(", ")} or ${SELINUX_TYPES.at(-1)}${standard("baseline", "SELinux")}`);
+    out.push(
+      `${at}.seLinuxOptions.type is ${JSON.stringify(selinux.type)}: use ${SELINUX_TYPES.slice(0, -1).join(", ")} or ${SELINUX_TYPES.at(-1)}${standard("baseline", "SELinux")}`,
+    );
   }
   for (const field of ["user", "role"]) {
     if (selinux[field] !== undefined && selinux[field] !== "") {
-      out.push(`${at}.seLinuxOptions.${field} is ${JSON.stringify(selinux[field])}: a custom SELinux ${field} is not allowed${standard("baseline", "SELinux")}`);
+      out.push(
+        `${at}.seLinuxOptions.${field} is ${JSON.stringify(selinux[field])}: a custom SELinux ${field} is not allowed${standard("baseline", "SELinux")}`,
+      );
     }
   }
   const seccomp = obj(sc.seccompProfile).type;
   if (seccomp !== undefined && !ALLOWED_PROFILE_TYPES.includes(String(seccomp))) {
-    out.push(`${at}.seccompProfile.type is ${JSON.stringify(seccomp)}: use RuntimeDefault${standard(seccomp === "Unconfined" ? "baseline" : "restricted", "Seccomp")}`);
+    out.push(
+      `${at}.seccompProfile.type is ${JSON.stringify(seccomp)}: use RuntimeDefault${standard(seccomp === "Unconfined" ? "baseline" : "restricted", "Seccomp")}`,
+    );
   }
   return out;
 }
@@ -333,14 +392,20 @@ function containerSecurityRules(c: Obj, podSecurity: Obj): string[] {
   const sc = obj(c.securityContext);
   out.push(...sharedSecurityRules(sc, "securityContext"));
   if (sc.privileged === true) {
-    out.push(`securityContext.privileged is true: a privileged container has the node's devices and every capability${standard("baseline", "Privileged Containers")}`);
+    out.push(
+      `securityContext.privileged is true: a privileged container has the node's devices and every capability${standard("baseline", "Privileged Containers")}`,
+    );
   }
   const caps = obj(sc.capabilities);
   for (const cap of Array.isArray(caps.add) ? caps.add.map(String) : []) {
     if (!BASELINE_CAPABILITIES.has(cap)) {
-      out.push(`securityContext.capabilities.add grants ${cap}, which is beyond the container runtime's default set: only ${RESTRICTED_CAPABILITY} may be added back${standard("baseline", "Capabilities")}`);
+      out.push(
+        `securityContext.capabilities.add grants ${cap}, which is beyond the container runtime's default set: only ${RESTRICTED_CAPABILITY} may be added back${standard("baseline", "Capabilities")}`,
+      );
     } else if (cap !== RESTRICTED_CAPABILITY) {
-      out.push(`securityContext.capabilities.add grants ${cap}: only ${RESTRICTED_CAPABILITY} may be added back${standard("restricted", "Capabilities")}`);
+      out.push(
+        `securityContext.capabilities.add grants ${cap}: only ${RESTRICTED_CAPABILITY} may be added back${standard("restricted", "Capabilities")}`,
+      );
     }
   }
   if (!(Array.isArray(caps.drop) && caps.drop.includes("ALL"))) {
@@ -349,7 +414,9 @@ function containerSecurityRules(c: Obj, podSecurity: Obj): string[] {
   list(c.ports).forEach((p, i) => {
     if (p.hostPort !== undefined && p.hostPort !== 0) {
       const port = typeof p.name === "string" ? JSON.stringify(p.name) : `[${i}]`;
-      out.push(`ports ${port} sets hostPort ${String(p.hostPort)}: the pod would take a port on the node; the Service publishes the app${standard("baseline", "Host Ports")}`);
+      out.push(
+        `ports ${port} sets hostPort ${String(p.hostPort)}: the pod would take a port on the node; the Service publishes the app${standard("baseline", "Host Ports")}`,
+      );
     }
   });
   const handlers: [string, Obj][] = [
@@ -360,29 +427,42 @@ function containerSecurityRules(c: Obj, podSecurity: Obj): string[] {
     for (const kind of ["httpGet", "tcpSocket"]) {
       const host = obj(handler[kind]).host;
       if (host !== undefined && host !== "") {
-        out.push(`${path}.${kind}.host is ${JSON.stringify(host)}: probes and lifecycle hooks must reach the pod itself (leave host unset)${standard("baseline", "Host Probes / Lifecycle Hooks")}`);
+        out.push(
+          `${path}.${kind}.host is ${JSON.stringify(host)}: probes and lifecycle hooks must reach the pod itself (leave host unset)${standard("baseline", "Host Probes / Lifecycle Hooks")}`,
+        );
       }
     }
   }
   if (sc.procMount !== undefined && sc.procMount !== "Default") {
-    out.push(`securityContext.procMount is ${JSON.stringify(sc.procMount)}: keep the default /proc masks (Default)${standard("baseline", "/proc Mount Type")}`);
+    out.push(
+      `securityContext.procMount is ${JSON.stringify(sc.procMount)}: keep the default /proc masks (Default)${standard("baseline", "/proc Mount Type")}`,
+    );
   }
   if (obj(sc.seccompProfile).type === undefined && obj(podSecurity.seccompProfile).type === undefined) {
-    out.push(`seccompProfile.type is not set: use RuntimeDefault in the pod or container securityContext${standard("restricted", "Seccomp")}`);
+    out.push(
+      `seccompProfile.type is not set: use RuntimeDefault in the pod or container securityContext${standard("restricted", "Seccomp")}`,
+    );
   }
   if (sc.allowPrivilegeEscalation !== false) {
-    const now = sc.allowPrivilegeEscalation === undefined ? "is not set (it defaults to true)" : `is ${JSON.stringify(sc.allowPrivilegeEscalation)}`;
+    const now =
+      sc.allowPrivilegeEscalation === undefined ? "is not set (it defaults to true)" : `is ${JSON.stringify(sc.allowPrivilegeEscalation)}`;
     out.push(`securityContext.allowPrivilegeEscalation ${now}: set it to false${standard("restricted", "Privilege Escalation")}`);
   }
-  if (sc.runAsNonRoot === false) out.push(`securityContext.runAsNonRoot is false: set it to true${standard("restricted", "Running as Non-root")}`);
+  if (sc.runAsNonRoot === false)
+    out.push(`securityContext.runAsNonRoot is false: set it to true${standard("restricted", "Running as Non-root")}`);
   else if (sc.runAsNonRoot === undefined && podSecurity.runAsNonRoot === undefined) {
-    out.push(`runAsNonRoot is not set: set it to true in the pod or container securityContext${standard("restricted", "Running as Non-root")}`);
+    out.push(
+      `runAsNonRoot is not set: set it to true in the pod or container securityContext${standard("restricted", "Running as Non-root")}`,
+    );
   }
   if (sc.runAsUser === 0) out.push(`securityContext.runAsUser is 0 (root)${standard("restricted", "Running as Non-root user")}`);
-  else if (sc.runAsUser === undefined && podSecurity.runAsUser === undefined) out.push("runAsUser is not set: give the image's numeric non-root uid");
+  else if (sc.runAsUser === undefined && podSecurity.runAsUser === undefined)
+    out.push("runAsUser is not set: give the image's numeric non-root uid");
   if (sc.runAsGroup === 0) out.push("securityContext.runAsGroup is 0 (root's group): give the image's non-root gid");
   else if (sc.runAsGroup === undefined && podSecurity.runAsGroup === undefined) {
-    out.push("runAsGroup is not set: give the image's non-root gid in the pod or container securityContext (else the process may run in group 0)");
+    out.push(
+      "runAsGroup is not set: give the image's non-root gid in the pod or container securityContext (else the process may run in group 0)",
+    );
   }
   if (sc.readOnlyRootFilesystem !== true) out.push("securityContext.readOnlyRootFilesystem is not true");
   return out;
@@ -414,20 +494,32 @@ function validateSet(docs: ManifestDoc[], setName: string): Violation[] {
       const selector = obj(spec.selector);
       const target = pods.find((p) => Object.keys(selector).length > 0 && selects(selector, p.labels));
       if (!target) {
-        out.push({ file: d.file, object, message: `spec.selector ${JSON.stringify(selector)} selects the pods of no Deployment in ${setName}/` });
+        out.push({
+          file: d.file,
+          object,
+          message: `spec.selector ${JSON.stringify(selector)} selects the pods of no Deployment in ${setName}/`,
+        });
         continue;
       }
       for (const port of list(spec.ports)) {
         const tp = port.targetPort;
         if (typeof tp === "string" && !target.ports.some((p) => p.name === tp)) {
-          out.push({ file: d.file, object, message: `port ${String(port.name ?? port.port)}: targetPort "${tp}" is not a named port of ${target.name}` });
+          out.push({
+            file: d.file,
+            object,
+            message: `port ${String(port.name ?? port.port)}: targetPort "${tp}" is not a named port of ${target.name}`,
+          });
         }
       }
     }
     if (d.object.kind === "PodDisruptionBudget") {
       const selector = obj(obj(spec.selector).matchLabels);
       if (!Object.keys(selector).length || !pods.some((p) => selects(selector, p.labels))) {
-        out.push({ file: d.file, object, message: `spec.selector.matchLabels ${JSON.stringify(selector)} selects the pods of no Deployment in ${setName}/` });
+        out.push({
+          file: d.file,
+          object,
+          message: `spec.selector.matchLabels ${JSON.stringify(selector)} selects the pods of no Deployment in ${setName}/`,
+        });
       }
     }
   }

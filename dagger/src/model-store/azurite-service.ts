@@ -10,6 +10,15 @@ export function azuriteService(): Service {
     .from(IMAGES.azurite)
     .withExposedPort(AZURITE_BLOB_PORT)
     .asService({
-      args: ["azurite-blob", "--blobHost", "0.0.0.0", "--blobPort", String(AZURITE_BLOB_PORT), "--inMemoryPersistence", "--skipApiVersionCheck", "--loose"],
+      args: [
+        "azurite-blob",
+        "--blobHost",
+        "0.0.0.0",
+        "--blobPort",
+        String(AZURITE_BLOB_PORT),
+        "--inMemoryPersistence",
+        "--skipApiVersionCheck",
+        "--loose",
+      ],
     });
 }

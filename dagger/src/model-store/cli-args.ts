@@ -112,7 +112,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
   }
   const [command, ...rest] = argv;
   if (command === undefined || command === "help" || command === "--help" || command === "-h") throw new UsageError(USAGE);
-  if (!(COMMANDS as readonly string[]).includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}; expected one of ${COMMANDS.join(", ")}\n\n${USAGE}`);
+  if (!(COMMANDS as readonly string[]).includes(command))
+    throw new UsageError(`unknown command ${JSON.stringify(command)}; expected one of ${COMMANDS.join(", ")}\n\n${USAGE}`);
   let values: ReturnType<typeof parseFlags>["values"];
   let positionals: string[];
   try {
@@ -127,9 +128,13 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
   if (cmd !== "publish" && values["create-container"]) throw new UsageError("--create-container only applies to publish");
   if (values["no-cache"] && values["cache-dir"]) throw new UsageError("give --cache-dir or --no-cache, not both");
   if (cmd !== "fetch" && values["max-file-size"] !== undefined) throw new UsageError("--max-file-size only applies to fetch");
-  const maxFileBytes = cmd === "fetch" ? sizeSetting(values["max-file-size"], "--max-file-size") ?? sizeSetting(nonEmpty(env[MAX_FILE_SIZE_ENV]), MAX_FILE_SIZE_ENV) : undefined;
+  const maxFileBytes =
+    cmd === "fetch"
+      ? (sizeSetting(values["max-file-size"], "--max-file-size") ?? sizeSetting(nonEmpty(env[MAX_FILE_SIZE_ENV]), MAX_FILE_SIZE_ENV))
+      : undefined;
   const sha = values["expect-manifest-sha256"];
-  if (sha !== undefined && !/^[0-9a-f]{64}$/.test(sha)) throw new UsageError("--expect-manifest-sha256 must be 64 lowercase hex characters");
+  if (sha !== undefined && !/^[0-9a-f]{64}$/.test(sha))
+    throw new UsageError("--expect-manifest-sha256 must be 64 lowercase hex characters");
 
   const secret = (field: SecretField) => nonEmpty(env[SECRET_ENV[field]]);
   const auth: AuthInput<string> = {

@@ -97,7 +97,12 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
 
 function open(opts: CliOptions, env: NodeJS.ProcessEnv, access: "read" | "write", log: (l: string) => void): ModelStore {
   const conn = connect(
-    { container: opts.container, auth: opts.auth, retry: retryFromEnv(env), ...(opts.authorityHost ? { authorityHost: opts.authorityHost } : {}) },
+    {
+      container: opts.container,
+      auth: opts.auth,
+      retry: retryFromEnv(env),
+      ...(opts.authorityHost ? { authorityHost: opts.authorityHost } : {}),
+    },
     CLI_LABELS,
     access,
   );

@@ -29,7 +29,9 @@ export const DEFAULT_RETRY: RetryTuning = { maxTries: 5, retryDelayMs: 500, maxR
 export function retryFromEnv(env: NodeJS.ProcessEnv): RetryTuning {
   const raw = env.MODEL_STORE_RETRY_DELAY_MS;
   const delay = raw ? Number(raw) : NaN;
-  return Number.isFinite(delay) && delay >= 0 ? { ...DEFAULT_RETRY, retryDelayMs: delay, maxRetryDelayMs: Math.max(delay, 1) * 8 } : DEFAULT_RETRY;
+  return Number.isFinite(delay) && delay >= 0
+    ? { ...DEFAULT_RETRY, retryDelayMs: delay, maxRetryDelayMs: Math.max(delay, 1) * 8 }
+    : DEFAULT_RETRY;
 }
 
 export interface StoreConfig {
@@ -83,13 +85,20 @@ export function connect(config: StoreConfig, labels: FieldLabels, access: StoreA
     case "client-secret":
       service = new BlobServiceClient(
         url,
-        entraCredential({ kind: "client-secret", tenantId: auth.tenantId!, clientId: auth.clientId!, clientSecret: auth.clientSecret! }, config),
+        entraCredential(
+          { kind: "client-secret", tenantId: auth.tenantId!, clientId: auth.clientId!, clientSecret: auth.clientSecret! },
+          config,
+        ),
         options,
       );
       break;
     case "federated-token": {
       const getToken = auth.federatedTokenFile ? tokenFromFile(auth.federatedTokenFile) : fixedToken(auth.federatedToken!);
-      service = new BlobServiceClient(url, entraCredential({ kind: "federated-token", tenantId: auth.tenantId!, clientId: auth.clientId!, getToken }, config), options);
+      service = new BlobServiceClient(
+        url,
+        entraCredential({ kind: "federated-token", tenantId: auth.tenantId!, clientId: auth.clientId!, getToken }, config),
+        options,
+      );
       break;
     }
     case "azure-pipelines":
@@ -109,7 +118,11 @@ export function connect(config: StoreConfig, labels: FieldLabels, access: StoreA
       );
       break;
     case "managed-identity":
-      service = new BlobServiceClient(url, entraCredential({ kind: "managed-identity", ...(auth.clientId ? { clientId: auth.clientId } : {}) }, config), options);
+      service = new BlobServiceClient(
+        url,
+        entraCredential({ kind: "managed-identity", ...(auth.clientId ? { clientId: auth.clientId } : {}) }, config),
+        options,
+      );
       break;
   }
   const endpoint = new URL(service.url);
@@ -130,5 +143,14 @@ export function connect(config: StoreConfig, labels: FieldLabels, access: StoreA
 }
 
 function isSecretOrTrigger(k: keyof AuthInput): boolean {
-  return ["connectionString", "sasToken", "accountKey", "clientSecret", "federatedToken", "federatedTokenFile", "systemAccessToken", "managedIdentity"].includes(k);
+  return [
+    "connectionString",
+    "sasToken",
+    "accountKey",
+    "clientSecret",
+    "federatedToken",
+    "federatedTokenFile",
+    "systemAccessToken",
+    "managedIdentity",
+  ].includes(k);
 }

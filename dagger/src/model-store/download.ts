@@ -99,7 +99,13 @@ class FileSink {
 }
 
 /** Downloads `file` from `blob` into the new file `dest` (which must not exist). Returns the resumes used. */
-export async function downloadVerified(blob: BlobClient, file: ModelFile, etag: string, dest: string, opts: DownloadOptions): Promise<number> {
+export async function downloadVerified(
+  blob: BlobClient,
+  file: ModelFile,
+  etag: string,
+  dest: string,
+  opts: DownloadOptions,
+): Promise<number> {
   const sink = new FileSink(dest);
   const out = sink.out;
   const hash = createHash("sha256");
@@ -125,7 +131,9 @@ export async function downloadVerified(blob: BlobClient, file: ModelFile, etag: 
           );
         }
         resumes++;
-        opts.log?.(`${file.path}: connection lost at byte ${offset} of ${file.size} (${reason(e)}); resuming (${resumes}/${opts.maxResumes})`);
+        opts.log?.(
+          `${file.path}: connection lost at byte ${offset} of ${file.size} (${reason(e)}); resuming (${resumes}/${opts.maxResumes})`,
+        );
         await sleep(opts.backoffMs(resumes), opts.signal);
       }
     }
@@ -168,11 +176,14 @@ async function streamRange(
   let lastProgress = performance.now();
   let waitingOnDisk = false;
   const touch = () => (lastProgress = performance.now());
-  const watchdog = setInterval(() => {
-    if (!waitingOnDisk && performance.now() - lastProgress > opts.idleTimeoutMs) {
-      attempt.abort(new IdleTimeout(`no data for ${opts.idleTimeoutMs} ms`));
-    }
-  }, Math.max(10, Math.min(1000, opts.idleTimeoutMs / 4)));
+  const watchdog = setInterval(
+    () => {
+      if (!waitingOnDisk && performance.now() - lastProgress > opts.idleTimeoutMs) {
+        attempt.abort(new IdleTimeout(`no data for ${opts.idleTimeoutMs} ms`));
+      }
+    },
+    Math.max(10, Math.min(1000, opts.idleTimeoutMs / 4)),
+  );
   try {
     let body: NodeJS.ReadableStream;
     try {
@@ -190,7 +201,8 @@ async function streamRange(
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         touch();
-        if (offset + chunk.length > file.size) throw new StoreError(`${file.path}: the store sent more bytes than model.json lists (${file.size})`);
+        if (offset + chunk.length > file.size)
+          throw new StoreError(`${file.path}: the store sent more bytes than model.json lists (${file.size})`);
         hash.update(chunk);
         offset += chunk.length;
         opts.onBytes?.(chunk.length);

@@ -25,7 +25,16 @@ interface AzureLikeError {
   code?: string;
 }
 
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH"]);
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
 
 /** A StoreError explaining `e`; StoreErrors pass through unchanged. */
 export function explainAzureError(e: unknown, ctx: ErrorContext): Error {
@@ -40,7 +49,9 @@ export function explainAzureError(e: unknown, ctx: ErrorContext): Error {
     return new StoreError(`could not sign in with ${ctx.credential} to ${ctx.action}: ${identityReason(err.message ?? "")}`);
   }
   if (status === 404 && code === "ContainerNotFound") {
-    return new StoreError(`${where} does not exist: create it (az storage container create --name ${ctx.container} ...) or pass the right container name`);
+    return new StoreError(
+      `${where} does not exist: create it (az storage container create --name ${ctx.container} ...) or pass the right container name`,
+    );
   }
   if (status === 403 && (code === "AuthenticationFailed" || code === "AuthorizationFailure" || code === "InvalidAuthenticationInfo")) {
     return new StoreError(
@@ -55,10 +66,14 @@ export function explainAzureError(e: unknown, ctx: ErrorContext): Error {
     );
   }
   if (NETWORK_CODES.has(code) || (err.name === "RestError" && status === undefined && /connect|socket|network/i.test(firstLine))) {
-    return new StoreError(`cannot reach the storage endpoint ${ctx.endpoint} to ${ctx.action} (${code || firstLine}); check the account URL and the network`);
+    return new StoreError(
+      `cannot reach the storage endpoint ${ctx.endpoint} to ${ctx.action} (${code || firstLine}); check the account URL and the network`,
+    );
   }
   if (status !== undefined && status >= 500) {
-    return new StoreError(`the storage service kept failing while trying to ${ctx.action} in ${where} (HTTP ${status} ${code}); retries exhausted, try again later`);
+    return new StoreError(
+      `the storage service kept failing while trying to ${ctx.action} in ${where} (HTTP ${status} ${code}); retries exhausted, try again later`,
+    );
   }
   if (status !== undefined) {
     return new StoreError(`could not ${ctx.action} in ${where}: HTTP ${status} ${code}: ${firstLine}`);

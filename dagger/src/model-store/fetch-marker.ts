@@ -129,7 +129,14 @@ export async function replaceProblem(target: string): Promise<string | undefined
 /** Entries of `dir` that are neither the marker, the manifest, a listed file nor a folder on the way to one. */
 async function filesNotIn(dir: string, listed: string[]): Promise<string[]> {
   const files = new Set([FETCH_MARKER_NAME, MANIFEST_NAME, ...listed]);
-  const folders = new Set(listed.flatMap((p) => p.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/"))));
+  const folders = new Set(
+    listed.flatMap((p) =>
+      p
+        .split("/")
+        .slice(0, -1)
+        .map((_, i, parts) => parts.slice(0, i + 1).join("/")),
+    ),
+  );
   const foreign: string[] = [];
   const foreignFolders: string[] = [];
   for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {

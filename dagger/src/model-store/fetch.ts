@@ -50,7 +50,12 @@ export interface FetchResult {
   resumes: number;
 }
 
-export async function fetchModel(store: ModelStore, model: ResolvedModel, targetDir: string, opts: FetchOptions = {}): Promise<FetchResult> {
+export async function fetchModel(
+  store: ModelStore,
+  model: ResolvedModel,
+  targetDir: string,
+  opts: FetchOptions = {},
+): Promise<FetchResult> {
   const target = resolve(targetDir);
   const result: FetchResult = {
     name: model.name,
@@ -162,7 +167,9 @@ async function refuseWithoutRoom(parent: string, model: ResolvedModel): Promise<
 function refuseLongPaths(temp: string, model: ResolvedModel): void {
   const long = model.manifest.files.find((f) => Buffer.byteLength(join(temp, f.path)) >= PATH_MAX);
   if (long) {
-    throw new StoreError(`${model.name} ${model.version}: ${long.path} would be over ${PATH_MAX - 1} bytes as a path under ${dirname(temp)}; fetch to a shorter --out path`);
+    throw new StoreError(
+      `${model.name} ${model.version}: ${long.path} would be over ${PATH_MAX - 1} bytes as a path under ${dirname(temp)}; fetch to a shorter --out path`,
+    );
   }
 }
 
@@ -180,7 +187,11 @@ async function holdsExactly(target: string, model: ResolvedModel): Promise<boole
  * Copies the first candidate that holds `file` to `dest`, verifying the copy (not the source,
  * which could change in between). Returns where it came from, or undefined to download it.
  */
-async function reuseVerified(dest: string, file: ModelFile, candidates: { path: string; from: "target" | "cache" }[]): Promise<"target" | "cache" | undefined> {
+async function reuseVerified(
+  dest: string,
+  file: ModelFile,
+  candidates: { path: string; from: "target" | "cache" }[],
+): Promise<"target" | "cache" | undefined> {
   for (const c of candidates) {
     if (!(await exists(c.path))) continue;
     try {
@@ -198,7 +209,13 @@ async function reuseVerified(dest: string, file: ModelFile, candidates: { path: 
 }
 
 /** Puts a verified copy of `file` in the cache (staged, then renamed); `replace` overwrites an existing entry. Never fails the fetch. */
-async function addToCache(cacheDir: string, file: ModelFile, verified: string, replace: boolean, log: (line: string) => void): Promise<void> {
+async function addToCache(
+  cacheDir: string,
+  file: ModelFile,
+  verified: string,
+  replace: boolean,
+  log: (line: string) => void,
+): Promise<void> {
   const entry = cachePath(cacheDir, file.sha256);
   if (!replace && (await exists(entry))) return;
   const staged = `${entry}.${randomBytes(6).toString("hex")}.tmp`;

@@ -10,7 +10,15 @@ import { BlockBlobClient } from "@azure/storage-blob";
 import { isAlreadyExists, StoreError } from "./errors.js";
 import { fileBlobName, manifestBlobName, MAX_BLOB_NAME_LENGTH, modelPrefix } from "./layout.js";
 import { hashFile } from "./local-files.js";
-import { FETCH_MARKER_NAME, MANIFEST_NAME, ManifestError, MAX_MANIFEST_BYTES, ModelFile, ModelManifest, parseManifest } from "./manifest.js";
+import {
+  FETCH_MARKER_NAME,
+  MANIFEST_NAME,
+  ManifestError,
+  MAX_MANIFEST_BYTES,
+  ModelFile,
+  ModelManifest,
+  parseManifest,
+} from "./manifest.js";
 import { parseSemver, samePrecedence, suggestNextVersion } from "./semver.js";
 import { ModelStore, sha256 } from "./store.js";
 import { groupVersions } from "./versions.js";
@@ -48,11 +56,15 @@ export async function readLocalModel(dirPath: string): Promise<LocalModel> {
   if (!st?.isDirectory()) throw new StoreError(`model directory ${dirPath} does not exist or is not a directory`);
   const manifestSize = (await lstat(join(dir, MANIFEST_NAME)).catch(() => undefined))?.size ?? 0;
   if (manifestSize > MAX_MANIFEST_BYTES) {
-    throw new StoreError(`${join(dirPath, MANIFEST_NAME)}: ${MANIFEST_NAME} is ${manifestSize} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit (fetch would never read it); keep large data out of the manifest`);
+    throw new StoreError(
+      `${join(dirPath, MANIFEST_NAME)}: ${MANIFEST_NAME} is ${manifestSize} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit (fetch would never read it); keep large data out of the manifest`,
+    );
   }
   const manifestBytes = await readFile(join(dir, MANIFEST_NAME)).catch(() => undefined);
   if (!manifestBytes) {
-    throw new StoreError(`model directory ${dirPath} has no ${MANIFEST_NAME}: produce it with model/train.py (it lists every file with its sha256 and size)`);
+    throw new StoreError(
+      `model directory ${dirPath} has no ${MANIFEST_NAME}: produce it with model/train.py (it lists every file with its sha256 and size)`,
+    );
   }
   let manifest: ModelManifest;
   try {
@@ -69,7 +81,9 @@ export async function readLocalModel(dirPath: string): Promise<LocalModel> {
     if (!listed.has(path)) problems.push(`${path} is not listed in ${MANIFEST_NAME} (remove it or add it to the manifest)`);
   }
   if (problems.length > 0) {
-    throw new StoreError(`model directory ${dirPath} does not match its ${MANIFEST_NAME}; nothing was uploaded:\n  - ${problems.join("\n  - ")}`);
+    throw new StoreError(
+      `model directory ${dirPath} does not match its ${MANIFEST_NAME}; nothing was uploaded:\n  - ${problems.join("\n  - ")}`,
+    );
   }
   return { dir, manifest, manifestBytes, manifestSha256: sha256(manifestBytes) };
 }
@@ -92,14 +106,25 @@ async function filesUnder(dir: string): Promise<string[]> {
 export async function publishModel(store: ModelStore, local: LocalModel, opts: PublishOptions = {}): Promise<PublishResult> {
   const { name, version } = local.manifest;
   if (opts.version !== undefined && opts.version !== version) {
-    throw new StoreError(`${MANIFEST_NAME} says version ${version} but ${opts.version} was asked for; re-run model/train.py with --version ${opts.version} (or drop the version argument)`);
+    throw new StoreError(
+      `${MANIFEST_NAME} says version ${version} but ${opts.version} was asked for; re-run model/train.py with --version ${opts.version} (or drop the version argument)`,
+    );
   }
   const tooLong = local.manifest.files.map((f) => fileBlobName(name, version, f.path)).filter((b) => b.length > MAX_BLOB_NAME_LENGTH);
   if (tooLong.length > 0) {
-    throw new StoreError(`${tooLong[0]} is over Azure's ${MAX_BLOB_NAME_LENGTH}-character blob name limit; use shorter file paths. Nothing was uploaded`);
+    throw new StoreError(
+      `${tooLong[0]} is over Azure's ${MAX_BLOB_NAME_LENGTH}-character blob name limit; use shorter file paths. Nothing was uploaded`,
+    );
   }
   await refuseExistingVersion(store, name, version);
-  const result: PublishResult = { name, version, files: local.manifest.files.length, uploadedBytes: 0, reusedFiles: 0, manifestSha256: local.manifestSha256 };
+  const result: PublishResult = {
+    name,
+    version,
+    files: local.manifest.files.length,
+    uploadedBytes: 0,
+    reusedFiles: 0,
+    manifestSha256: local.manifestSha256,
+  };
   // One file at a time in a fixed order: of two racers with different content, the first to
   // commit the first differing file wins it, the other stops there, so at most one can finish.
   const files = [...local.manifest.files].sort((a, b) => (a.path < b.path ? -1 : 1));
@@ -121,7 +146,9 @@ export async function publishModel(store: ModelStore, local: LocalModel, opts: P
       });
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
-      throw new StoreError(`${name} ${version} was published by someone else while this upload ran; versions are immutable: publish a new version`);
+      throw new StoreError(
+        `${name} ${version} was published by someone else while this upload ran; versions are immutable: publish a new version`,
+      );
     }
   });
   return result;
@@ -141,7 +168,9 @@ async function refuseExistingVersion(store: ModelStore, name: string, version: s
   const published = versions.find((v) => v.version === version)?.files.get(MANIFEST_NAME);
   if (published) {
     const when = published.lastModified ? ` on ${published.lastModified.toISOString()}` : "";
-    throw new StoreError(`${name} ${version} already exists in container "${store.containerName}" (published${when}); versions are immutable: publish a new version`);
+    throw new StoreError(
+      `${name} ${version} already exists in container "${store.containerName}" (published${when}); versions are immutable: publish a new version`,
+    );
   }
   const mine = parseSemver(version)!; // the manifest was validated
   const same = versions.find((v) => v.version !== version && v.files.has(MANIFEST_NAME) && samePrecedence(v.semver, mine));

@@ -23,7 +23,14 @@ export class ModelStoreSettings {
 }
 
 /** The Secret-typed fields of ModelStoreSettings (checked against the class by the compiler). */
-const SECRET_FIELDS = ["connectionString", "sasToken", "accountKey", "clientSecret", "federatedToken", "systemAccessToken"] as const satisfies readonly {
+const SECRET_FIELDS = [
+  "connectionString",
+  "sasToken",
+  "accountKey",
+  "clientSecret",
+  "federatedToken",
+  "systemAccessToken",
+] as const satisfies readonly {
   [K in keyof ModelStoreSettings]-?: ModelStoreSettings[K] extends Secret | undefined ? K : never;
 }[keyof ModelStoreSettings][];
 

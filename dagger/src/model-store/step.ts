@@ -67,7 +67,9 @@ export function storeTarget(args: StoreArgs): StoreTarget {
   if (storeService) {
     const extra = (Object.keys(azure) as (keyof typeof azure)[]).filter((k) => isGiven(azure[k]));
     if (extra.length > 0) {
-      throw new Error(`--store-service (Azurite) replaces the Azure storage arguments; remove ${extra.map((k) => DAGGER_LABELS[k]).join(", ")}`);
+      throw new Error(
+        `--store-service (Azurite) replaces the Azure storage arguments; remove ${extra.map((k) => DAGGER_LABELS[k]).join(", ")}`,
+      );
     }
     return azuriteTarget(storeService, container);
   }
@@ -79,7 +81,8 @@ export function storeTarget(args: StoreArgs): StoreTarget {
   });
   return {
     flags: [
-      "--container", container,
+      "--container",
+      container,
       ...flag("--account", args.account),
       ...flag("--account-url", args.accountUrl),
       ...flag("--tenant-id", args.tenantId),
@@ -124,8 +127,14 @@ export function modelStoreCli(): Container {
  * valid, and JSON files (model.schema.json, read beside schema.js at run time) are copied as-is.
  */
 export const TRANSPILE = [
-  "node_modules/.bin/esbuild", "src/**/*.ts", "src/**/*.json",
-  "--outdir=dist", "--format=esm", "--platform=node", "--loader:.json=copy", "--log-level=warning",
+  "node_modules/.bin/esbuild",
+  "src/**/*.ts",
+  "src/**/*.json",
+  "--outdir=dist",
+  "--format=esm",
+  "--platform=node",
+  "--loader:.json=copy",
+  "--log-level=warning",
 ];
 
 /** The command container wired to `target`. */
@@ -172,12 +181,18 @@ export function fetchStep(target: StoreTarget, ref: ModelRef): Container {
   return withStore(modelStoreCli(), target)
     .withMountedCache(BLOB_CACHE, dag.cacheVolume("model-store-blobs"))
     .withExec([
-      ...CLI, "fetch",
-      "--name", ref.name,
-      "--version", ref.version,
-      "--expect-manifest-sha256", ref.manifestSha256,
-      "--out", FETCH_OUT,
-      "--cache-dir", BLOB_CACHE,
+      ...CLI,
+      "fetch",
+      "--name",
+      ref.name,
+      "--version",
+      ref.version,
+      "--expect-manifest-sha256",
+      ref.manifestSha256,
+      "--out",
+      FETCH_OUT,
+      "--cache-dir",
+      BLOB_CACHE,
       ...target.flags,
     ]);
 }
@@ -200,7 +215,14 @@ export async function fetchModelDirectory(target: StoreTarget, name: string, ver
  */
 export async function publishModelDirectory(target: StoreTarget, model: Directory, version?: string): Promise<string> {
   const ctr = uncached(withStore(modelStoreCli(), target)).withDirectory("/in/model", model);
-  const args = ["publish", "--dir", "/in/model", ...(version ? ["--version", version] : []), ...(target.service ? ["--create-container"] : []), ...target.flags];
+  const args = [
+    "publish",
+    "--dir",
+    "/in/model",
+    ...(version ? ["--version", version] : []),
+    ...(target.service ? ["--create-container"] : []),
+    ...target.flags,
+  ];
   return (await runCli(ctr, args, "publish")).trim();
 }
 
@@ -226,4 +248,3 @@ export function explainCliFailure(e: unknown, what: string): Error {
   const message = (from >= 0 ? lines.slice(from) : lines.slice(-10)).join("\n").replace(/^error: /, "");
   return new Error(`model store ${what} failed: ${message}`);
 }
-

@@ -149,7 +149,11 @@ export class ModelStore {
    * A version's status, with its manifest's exact bytes (read pinned to the listed ETag) when it
    * has one. `versions` is the whole listing, for versions equal in precedence.
    */
-  private async inspect(name: string, listing: VersionListing, versions: readonly VersionListing[]): Promise<{ status: VersionStatus; bytes?: Buffer }> {
+  private async inspect(
+    name: string,
+    listing: VersionListing,
+    versions: readonly VersionListing[],
+  ): Promise<{ status: VersionStatus; bytes?: Buffer }> {
     const entry = listing.files.get(MANIFEST_NAME);
     if (!entry) return { status: versionStatus(name, listing, undefined) };
     const earlier = earlierEqualVersion(listing, versions);

@@ -32,9 +32,7 @@ export interface VersionListing {
  * or the same version as one published earlier).
  */
 export type VersionStatus =
-  | { state: "complete"; manifest: ModelManifest }
-  | { state: "incomplete"; reason: string }
-  | { state: "invalid"; reason: string };
+  { state: "complete"; manifest: ModelManifest } | { state: "incomplete"; reason: string } | { state: "invalid"; reason: string };
 
 export type VersionSelector = { kind: "latest"; prerelease: boolean } | { kind: "exact"; version: string };
 
@@ -66,7 +64,7 @@ export function groupVersions(name: string, entries: Iterable<BlobEntry>): { ver
 function publishedFirst(a: VersionListing, b: VersionListing): number {
   const when = (v: VersionListing) => {
     const m = v.files.get(MANIFEST_NAME);
-    return m ? (m.createdOn ?? m.lastModified)?.getTime() ?? 0 : Infinity;
+    return m ? ((m.createdOn ?? m.lastModified)?.getTime() ?? 0) : Infinity;
   };
   const [x, y] = [when(a), when(b)];
   return x === y ? 0 : x < y ? -1 : 1;
@@ -113,7 +111,10 @@ export function versionStatus(name: string, listing: VersionListing, manifestCon
 
 /** The status of a version that repeats `earlier` (equal in precedence, published after it). */
 export function duplicateStatus(earlier: string): VersionStatus {
-  return { state: "invalid", reason: `same version as ${earlier}, published earlier (build metadata does not order versions); pin ${earlier} or publish a new version` };
+  return {
+    state: "invalid",
+    reason: `same version as ${earlier}, published earlier (build metadata does not order versions); pin ${earlier} or publish a new version`,
+  };
 }
 
 /** "latest" or an exact semantic version; anything else is a clear error. */

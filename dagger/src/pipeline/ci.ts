@@ -25,7 +25,6 @@ import { appServiceUrl } from "../kubernetes/smoke.js";
 /** The repository the embedded default pushes to in its registry service. */
 export const EMBEDDED_REPOSITORY = "ai-app";
 
-
 export interface CiInputs {
   source: Directory;
   build: BuildOptions;
@@ -56,7 +55,9 @@ export async function runCi(i: CiInputs): Promise<CiReport> {
 
 async function configuredCi(i: CiInputs): Promise<CiReport> {
   if (!i.model && !i.store) {
-    throw new Error("ci: a registry was configured but no model: configure the model store first (dagger call with-store ... with-registry ... ci) or pass --model DIR");
+    throw new Error(
+      "ci: a registry was configured but no model: configure the model store first (dagger call with-store ... with-registry ... ci) or pass --model DIR",
+    );
   }
   // The model first: a federated token (Azure DevOps' idToken lives 10 minutes) is used while
   // fresh. Fetching publishes nothing; the tests still run before anything is built or pushed.

@@ -40,7 +40,11 @@ export function checkPublishTarget(target: PublishTarget & { revision: string; c
  * Names and auth are checked, and an Entra token exchanged, before the tests start.
  */
 export async function publishImage(source: Directory, model: Directory, opts: ImagePublishOptions): Promise<Published> {
-  checkPublishTarget({ ...opts, revision: opts.build.revision, ...(opts.build.created !== undefined ? { created: opts.build.created } : {}) });
+  checkPublishTarget({
+    ...opts,
+    revision: opts.build.revision,
+    ...(opts.build.created !== undefined ? { created: opts.build.created } : {}),
+  });
   const login = await registryLogin(opts.registry, opts.auth, opts.http);
   await runAppTests(source);
   const manifest = await verifyModelDirectory(model);

@@ -108,7 +108,12 @@ export async function exchangeEntraToken(registry: string, entraToken: string, o
   if (res.status === 403) {
     throw new RegistryError("DENIED", `${registry} denied the token exchange (HTTP 403${detail ? `: ${detail}` : ""})`, 403);
   }
-  if (!res.ok) throw new RegistryError("PROTOCOL", `${registry}: /oauth2/exchange answered HTTP ${res.status}${detail ? ` (${detail})` : ""}`, res.status);
+  if (!res.ok)
+    throw new RegistryError(
+      "PROTOCOL",
+      `${registry}: /oauth2/exchange answered HTTP ${res.status}${detail ? ` (${detail})` : ""}`,
+      res.status,
+    );
   const refresh = (body as { refresh_token?: unknown } | undefined)?.refresh_token;
   if (typeof refresh !== "string" || refresh === "") {
     throw new RegistryError("PROTOCOL", `${registry}: /oauth2/exchange answered without a refresh_token`);

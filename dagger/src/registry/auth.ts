@@ -54,7 +54,9 @@ export function selectRegistryAuth<S>(args: RegistryAuthArgs<S>): RegistryAuth<S
     throw new RegistryAuthError("registry auth: --tenant-id only applies with --entra-token");
   }
   if (nonEmpty(args.tenant) && !/^[0-9a-fA-F-]{36}$|^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/.test(args.tenant)) {
-    throw new RegistryAuthError(`registry auth: --tenant-id ${JSON.stringify(args.tenant)} is neither a tenant id (GUID) nor a domain name`);
+    throw new RegistryAuthError(
+      `registry auth: --tenant-id ${JSON.stringify(args.tenant)} is neither a tenant id (GUID) nor a domain name`,
+    );
   }
   if (hasEntra) return { kind: "entra", token: args.entraToken as S, ...(nonEmpty(args.tenant) ? { tenant: args.tenant } : {}) };
   if (hasUser) return { kind: "basic", username: args.username!.trim(), password: args.password as S };

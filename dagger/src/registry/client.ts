@@ -219,7 +219,12 @@ export class RegistryClient {
     let res: Response;
     if (this.credentials.kind === "acr-refresh-token") {
       const form = new URLSearchParams({ grant_type: "refresh_token", service, scope, refresh_token: this.credentials.refreshToken });
-      res = await requestWithRetry(realm.href, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() }, `POST ${what}`, this.http);
+      res = await requestWithRetry(
+        realm.href,
+        { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() },
+        `POST ${what}`,
+        this.http,
+      );
     } else {
       const url = new URL(realm.href);
       url.searchParams.set("service", service);
@@ -231,17 +236,36 @@ export class RegistryClient {
     const body = await readJson(res);
     const detail = describeErrorBody(body, this.secrets());
     if (res.status === 401 && this.credentials.kind === "anonymous") {
-      throw new RegistryError("UNAUTHORIZED", `${this.registry.address}: the registry requires credentials (HTTP 401 from its token service); pass --username/--password or --entra-token`, 401);
+      throw new RegistryError(
+        "UNAUTHORIZED",
+        `${this.registry.address}: the registry requires credentials (HTTP 401 from its token service); pass --username/--password or --entra-token`,
+        401,
+      );
     }
     if (res.status === 401) {
-      const who = this.credentials.kind === "acr-refresh-token" ? "the ACR refresh token (expired, or for another registry)" : "the username/password";
-      throw new RegistryError("UNAUTHORIZED", `${this.registry.address}: the token service rejected ${who} (HTTP 401)${detail ? ` (${detail})` : ""}`, 401);
+      const who =
+        this.credentials.kind === "acr-refresh-token"
+          ? "the ACR refresh token (expired, or for another registry)"
+          : "the username/password";
+      throw new RegistryError(
+        "UNAUTHORIZED",
+        `${this.registry.address}: the token service rejected ${who} (HTTP 401)${detail ? ` (${detail})` : ""}`,
+        401,
+      );
     }
     if (res.status === 403) {
-      throw new RegistryError("DENIED", `${this.registry.address}: the token service denied access to ${repository} (HTTP 403)${detail ? ` (${detail})` : ""}`, 403);
+      throw new RegistryError(
+        "DENIED",
+        `${this.registry.address}: the token service denied access to ${repository} (HTTP 403)${detail ? ` (${detail})` : ""}`,
+        403,
+      );
     }
     if (!res.ok) {
-      throw new RegistryError("PROTOCOL", `${this.registry.address}: the token service answered HTTP ${res.status}${detail ? ` (${detail})` : ""}`, res.status);
+      throw new RegistryError(
+        "PROTOCOL",
+        `${this.registry.address}: the token service answered HTTP ${res.status}${detail ? ` (${detail})` : ""}`,
+        res.status,
+      );
     }
     const b = body as { token?: unknown; access_token?: unknown } | undefined;
     const token = b?.access_token ?? b?.token;
@@ -276,11 +300,17 @@ export function checkRealm(realm: string | undefined, registry: RegistryHost, wi
     throw new RegistryError("PROTOCOL", `${registry.address}: Bearer challenge without a usable realm (${JSON.stringify(realm ?? "")})`);
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new RegistryError("PROTOCOL", `${registry.address}: Bearer challenge without a usable realm (${JSON.stringify(url.protocol)} is not HTTP)`);
+    throw new RegistryError(
+      "PROTOCOL",
+      `${registry.address}: Bearer challenge without a usable realm (${JSON.stringify(url.protocol)} is not HTTP)`,
+    );
   }
   const loopback = isLoopbackRegistry({ host: url.hostname, address: url.host });
   if (url.protocol !== "https:" && !loopback) {
-    throw new RegistryError("PROTOCOL", `${registry.address}: refusing token realm ${url.origin}: credentials are only sent over HTTPS (or to loopback)`);
+    throw new RegistryError(
+      "PROTOCOL",
+      `${registry.address}: refusing token realm ${url.origin}: credentials are only sent over HTTPS (or to loopback)`,
+    );
   }
   if (!withCredentials) return url;
   const bare = (h: string) => h.toLowerCase().replace(/\.$/, "");
@@ -290,7 +320,10 @@ export function checkRealm(realm: string | undefined, registry: RegistryHost, wi
       `${registry.address}: refusing token realm ${url.origin}: credentials are sent only to the registry's own host (${registry.host}), and this challenge names another`,
     );
   }
-  if (ACR_LOGIN_SERVER.test(bare(registry.host)) && (url.origin !== new URL(registryBaseUrl(registry)).origin || url.pathname !== "/oauth2/token")) {
+  if (
+    ACR_LOGIN_SERVER.test(bare(registry.host)) &&
+    (url.origin !== new URL(registryBaseUrl(registry)).origin || url.pathname !== "/oauth2/token")
+  ) {
     throw new RegistryError(
       "PROTOCOL",
       `${registry.address}: refusing token realm ${url.origin}${url.pathname}: an Azure Container Registry issues tokens at https://${registry.host}/oauth2/token`,

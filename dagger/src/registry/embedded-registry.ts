@@ -48,7 +48,8 @@ export async function pushTarballTags(
   };
   for (const tag of push.tags) await run(importArgs(push, tag), `pushing ${target.registry}/${target.repository}:${tag}`);
   const outputs: string[] = [];
-  for (const tag of push.tags) outputs.push(await run(digestArgs(push, tag), `reading the digest of ${target.registry}/${target.repository}:${tag}`));
+  for (const tag of push.tags)
+    outputs.push(await run(digestArgs(push, tag), `reading the digest of ${target.registry}/${target.repository}:${tag}`));
   const digest = agreedDigest(push, outputs);
   return { reference: `${target.registry}/${target.repository}@${digest}`, digest, tags: push.tags };
 }

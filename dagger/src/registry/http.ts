@@ -95,7 +95,11 @@ export async function requestWithRetry(url: string, init: RequestInit, what: str
     await res.body?.cancel().catch(() => undefined);
   }
   if (last.status === 429) {
-    throw new RegistryError("RATE_LIMITED", `${what}: rate limited by the registry (HTTP 429) on all ${attempts} tries; wait and run again`, 429);
+    throw new RegistryError(
+      "RATE_LIMITED",
+      `${what}: rate limited by the registry (HTTP 429) on all ${attempts} tries; wait and run again`,
+      429,
+    );
   }
   if (last.status !== undefined) {
     throw new RegistryError("UNAVAILABLE", `${what}: the registry failed with HTTP ${last.status} on all ${attempts} tries`, last.status);
@@ -149,7 +153,10 @@ function refuseCleartextCredentials(url: string, init: RequestInit, what: string
   if (u.protocol === "https:" || isLoopbackRegistry({ host: u.hostname, address: u.host })) return;
   const hasAuth = new Headers(init.headers).has("authorization");
   if (hasAuth || (init.body !== undefined && init.body !== null)) {
-    throw new RegistryError("PROTOCOL", `${what}: refusing to send credentials over plain HTTP to ${u.host} (only HTTPS, or plain HTTP to loopback)`);
+    throw new RegistryError(
+      "PROTOCOL",
+      `${what}: refusing to send credentials over plain HTTP to ${u.host} (only HTTPS, or plain HTTP to loopback)`,
+    );
   }
 }
 
@@ -201,7 +208,8 @@ export function errorCodes(body: unknown): string[] {
 
 /** A short, secret-free description of an error body: the first error's code and message. */
 export function describeErrorBody(body: unknown, secrets: string[] = []): string {
-  const b = body as { errors?: { code?: unknown; message?: unknown }[]; error?: unknown; error_description?: unknown; message?: unknown } | undefined;
+  const b = body as
+    { errors?: { code?: unknown; message?: unknown }[]; error?: unknown; error_description?: unknown; message?: unknown } | undefined;
   let text = "";
   const first = b?.errors?.[0];
   if (first) text = [first.code, first.message].filter(Boolean).join(": ");
@@ -209,7 +217,6 @@ export function describeErrorBody(body: unknown, secrets: string[] = []): string
   else if (b?.message) text = String(b.message);
   return redact(text.slice(0, 300), secrets);
 }
-
 
 // ---- WWW-Authenticate ----------------------------------------------------------------
 

@@ -34,7 +34,9 @@ const HOST_SOURCE = "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9
 const PATH_COMPONENT = new RegExp(`^${COMPONENT_SOURCE}$`);
 const TAG = new RegExp(`^${TAG_SOURCE}$`);
 /** `[host[:port]/]path[:tag][@sha256:<64 hex>]`, from the same parts as the checks above. */
-const IMAGE_REF = new RegExp(`^((?:${HOST_SOURCE}/)?${COMPONENT_SOURCE}(?:/${COMPONENT_SOURCE})*)(?::(${TAG_SOURCE}))?(?:@(sha256:[0-9a-f]{64}))?$`);
+const IMAGE_REF = new RegExp(
+  `^((?:${HOST_SOURCE}/)?${COMPONENT_SOURCE}(?:/${COMPONENT_SOURCE})*)(?::(${TAG_SOURCE}))?(?:@(sha256:[0-9a-f]{64}))?$`,
+);
 const DIGEST = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
 /** distribution/reference: a full name (registry + "/" + repository) stays within 255 characters. */
 const MAX_NAME_LENGTH = 255;
@@ -44,10 +46,14 @@ export function parseRegistry(value: string): RegistryHost {
   const where = `registry ${JSON.stringify(value)}`;
   if (value.trim() === "") throw new ImageNameError("registry is empty: give a host such as myacr.azurecr.io");
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-    throw new ImageNameError(`${where} must be a host[:port] without a scheme (e.g. ${value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/.*$/, "")})`);
+    throw new ImageNameError(
+      `${where} must be a host[:port] without a scheme (e.g. ${value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/.*$/, "")})`,
+    );
   }
   if (value.includes("/")) {
-    throw new ImageNameError(`${where} must be a host[:port] only; put the path in --repository (e.g. registry ${value.split("/")[0]}, repository ${value.split("/").slice(1).join("/")})`);
+    throw new ImageNameError(
+      `${where} must be a host[:port] only; put the path in --repository (e.g. registry ${value.split("/")[0]}, repository ${value.split("/").slice(1).join("/")})`,
+    );
   }
   let host = value;
   let portText: string | undefined;
@@ -65,10 +71,11 @@ export function parseRegistry(value: string): RegistryHost {
     port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
     if (!(port >= 1 && port <= 65535)) throw new ImageNameError(`${where} has an invalid port ${JSON.stringify(portText)} (1-65535)`);
   }
-  const validHost =
-    IPV4.test(host) || IPV6_BRACKETED.test(host) || (host.length <= 253 && host.split(".").every((l) => DNS_LABEL.test(l)));
+  const validHost = IPV4.test(host) || IPV6_BRACKETED.test(host) || (host.length <= 253 && host.split(".").every((l) => DNS_LABEL.test(l)));
   if (!validHost) {
-    throw new ImageNameError(`${where}: ${JSON.stringify(host)} is not a valid host name (letters, digits, dashes and dots, e.g. myacr.azurecr.io)`);
+    throw new ImageNameError(
+      `${where}: ${JSON.stringify(host)} is not a valid host name (letters, digits, dashes and dots, e.g. myacr.azurecr.io)`,
+    );
   }
   return { host, ...(port !== undefined ? { port } : {}), address: value };
 }
@@ -90,7 +97,9 @@ export function checkRepository(value: string, registry?: string): string {
   }
   const full = registry ? `${registry}/${value}` : value;
   if (full.length > MAX_NAME_LENGTH) {
-    throw new ImageNameError(`${where}: the full name ${registry ? "with the registry " : ""}is ${full.length} characters, over the ${MAX_NAME_LENGTH} allowed`);
+    throw new ImageNameError(
+      `${where}: the full name ${registry ? "with the registry " : ""}is ${full.length} characters, over the ${MAX_NAME_LENGTH} allowed`,
+    );
   }
   return value;
 }
@@ -107,7 +116,8 @@ export function checkTag(value: string): string {
 
 /** Checks a digest such as `sha256:<64 hex>`; returns it unchanged. */
 export function checkDigest(value: string): string {
-  if (!DIGEST.test(value)) throw new ImageNameError(`digest ${JSON.stringify(value)} is not a sha256:<64 lowercase hex> (or sha512) digest`);
+  if (!DIGEST.test(value))
+    throw new ImageNameError(`digest ${JSON.stringify(value)} is not a sha256:<64 lowercase hex> (or sha512) digest`);
   return value;
 }
 
@@ -129,7 +139,10 @@ export function parseReference(value: string): ImageReference {
   const digest = at >= 0 ? value.slice(at + 1) : undefined;
   const rest = at >= 0 ? value.slice(0, at) : value;
   const slash = rest.indexOf("/");
-  if (slash <= 0) throw new ImageNameError(`image reference ${JSON.stringify(value)} must start with a registry host (e.g. myacr.azurecr.io/ai-app:main)`);
+  if (slash <= 0)
+    throw new ImageNameError(
+      `image reference ${JSON.stringify(value)} must start with a registry host (e.g. myacr.azurecr.io/ai-app:main)`,
+    );
   const registry = rest.slice(0, slash);
   let repository = rest.slice(slash + 1);
   let tag: string | undefined;
@@ -171,7 +184,8 @@ export function sanitizeTag(value: string): string {
 /** The git revision's tag: the commit id as given (full sha recommended), sanitized. */
 export function revisionTag(revision: string): string {
   const tag = sanitizeTag(revision.trim());
-  if (tag === "") throw new ImageNameError(`revision ${JSON.stringify(revision)} gives an empty tag: pass the commit id, e.g. $(git rev-parse HEAD)`);
+  if (tag === "")
+    throw new ImageNameError(`revision ${JSON.stringify(revision)} gives an empty tag: pass the commit id, e.g. $(git rev-parse HEAD)`);
   return checkTag(tag);
 }
 

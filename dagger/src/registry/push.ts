@@ -30,7 +30,10 @@ export async function registryLogin(
     case "basic":
       return { username: auth.username, secret: auth.password };
     case "entra": {
-      const refresh = await exchangeEntraToken(registry, await entraToken(auth.token), { ...(auth.tenant ? { tenant: auth.tenant } : {}), ...(http ? { http } : {}) });
+      const refresh = await exchangeEntraToken(registry, await entraToken(auth.token), {
+        ...(auth.tenant ? { tenant: auth.tenant } : {}),
+        ...(http ? { http } : {}),
+      });
       // The refresh token is minted here, in module code; it enters the engine once, as a Secret.
       return { username: ACR_REFRESH_TOKEN_USER, secret: dag.setSecret(`acr-refresh-token-${registry}`, refresh) };
     }
@@ -45,7 +48,10 @@ export async function apiCredentials(registry: string, auth: RegistryAuth<Secret
     case "basic":
       return { kind: "basic", username: auth.username, password: await auth.password.plaintext() };
     case "entra": {
-      const refreshToken = await exchangeEntraToken(registry, await entraToken(auth.token), { ...(auth.tenant ? { tenant: auth.tenant } : {}), ...(http ? { http } : {}) });
+      const refreshToken = await exchangeEntraToken(registry, await entraToken(auth.token), {
+        ...(auth.tenant ? { tenant: auth.tenant } : {}),
+        ...(http ? { http } : {}),
+      });
       return { kind: "acr-refresh-token", refreshToken };
     }
   }
@@ -72,7 +78,9 @@ export async function pushTags(image: Container, target: { registry: string; rep
     digests.add(digest);
   }
   if (digests.size !== 1) {
-    throw new Error(`the tags ${tags.join(", ")} of ${target.registry}/${target.repository} were pushed with different digests: ${[...digests].join(", ")}`);
+    throw new Error(
+      `the tags ${tags.join(", ")} of ${target.registry}/${target.repository} were pushed with different digests: ${[...digests].join(", ")}`,
+    );
   }
   const [digest] = [...digests] as [string];
   return { reference: `${target.registry}/${target.repository}@${digest}`, digest, tags };
@@ -90,4 +98,3 @@ export async function resolveTagDigest(
   const credentials = await apiCredentials(target.registry, auth, http);
   return (await resolveDigest(target, credentials, http)).reference;
 }
-

@@ -49,12 +49,16 @@ export function agreedDigest(p: TarballPush, outputs: string[]): string {
   const digests = outputs.map((o) => o.trim());
   digests.forEach((d, i) => {
     if (!DIGEST.test(d)) {
-      throw new Error(`the registry returned no digest for ${p.registry}/${p.repository}:${p.tags[i]} after the push (got ${JSON.stringify(d.slice(0, 100))})`);
+      throw new Error(
+        `the registry returned no digest for ${p.registry}/${p.repository}:${p.tags[i]} after the push (got ${JSON.stringify(d.slice(0, 100))})`,
+      );
     }
   });
   const distinct = [...new Set(digests)];
   if (distinct.length !== 1) {
-    throw new Error(`the tags ${p.tags.join(", ")} of ${p.registry}/${p.repository} name different digests after the push: ${distinct.join(", ")}`);
+    throw new Error(
+      `the tags ${p.tags.join(", ")} of ${p.registry}/${p.repository} name different digests after the push: ${distinct.join(", ")}`,
+    );
   }
   return distinct[0]!;
 }
