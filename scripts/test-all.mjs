@@ -9,6 +9,7 @@ process.env.PATH = [resolve(".tools/bin"), resolve("node_modules/.bin"), process
 const steps = [
   { name: "typecheck (tests, tools, module)", cmd: ["tsc", "-p", "tsconfig.json", "--noEmit"], kind: "check" },
   { name: "typecheck (module, as the runtime sees it)", cmd: ["tsc", "-p", "dagger/tsconfig.json", "--noEmit"], kind: "check" },
+  { name: "format (Prettier)", cmd: ["prettier", "--check", "dagger/src/**/*.ts", "test/**/*.ts", "scripts/**/*.{ts,mjs}"], kind: "check" },
   { name: "lint (ESLint, typescript-eslint)", cmd: ["eslint", "dagger/src", "test", "scripts", "eslint.config.js"], kind: "check" },
   {
     name: "layering (index -> pipeline -> capabilities -> shared, no cycle)",
