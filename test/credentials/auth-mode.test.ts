@@ -101,6 +101,15 @@ test("no credentials at all lists every way to give one", () => {
   for (const f of Object.values(TRIGGERS)) assert.ok(msg.includes(CLI_LABELS[f]), `${f} not offered: ${msg}`);
 });
 
+test("with Dagger's labels each flag is named once per way to sign in (no '--federated-token or --federated-token')", () => {
+  const msg = failure({ account: "acct01" }, DAGGER_LABELS);
+  for (const line of msg.split("\n").filter((l) => l.trim().startsWith("- "))) {
+    const flags = line.match(/--[a-z-]+/g) ?? [];
+    assert.equal(flags, [...new Set(flags)], line);
+  }
+  assert.not.match(msg, /file: or env:/, "Dagger spells secret sources env:// and file://");
+});
+
 test("fields a mode does not use are rejected, not silently ignored", () => {
   const extras: [AuthMode, AuthField, unknown][] = [
     ["connection-string", "account", "acct01"],

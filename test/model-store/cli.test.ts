@@ -80,6 +80,7 @@ test("publish --create-container sets up a new store; without it a missing conta
   const refused = await runCli(["publish", "--dir", dir, "--container", "fresh-store", ...at()], keyEnv());
   assert.is(refused.code, 1);
   assert.match(refused.stderr, /container "fresh-store" .* does not exist/);
+  assert.match(refused.stderr, /--create-container/, "the message says publish can create it");
   const created = await runCli(["publish", "--dir", dir, "--container", "fresh-store", "--create-container", ...at()], keyEnv());
   assert.is(created.code, 0, created.stderr);
   assert.match(created.stdout, /published fresh 0.1.0 to container "fresh-store"/);

@@ -179,6 +179,18 @@ test("ci through the SDK entrypoint, no arguments at all: the embedded default, 
   assert.match(String(run.value), /smoke test: passed/);
 });
 
+test("ci with nothing configured refuses model flags it would ignore, before anything runs", async () => {
+  const cases: [() => Promise<string>, string][] = [
+    [() => pipeline().ci("main", undefined, "digits-classifier", "1.2.0"), "--model-version"],
+    [() => pipeline().ci("main", undefined, "digits-classifier", "latest", true), "--prerelease"],
+  ];
+  for (const [call, flag] of cases) {
+    const { engine, error } = await recordGraph(call, { respond: responder() });
+    assert.match(error?.message ?? "", new RegExp(`${flag} applies only to a model from with-store`));
+    assert.is(engine.recorded.length, 0, "the engine was asked nothing");
+  }
+});
+
 test("ci with no Azure arguments: a failing test suite stops everything before any service or push", async () => {
   const { engine, error } = await recordGraph(() => pipeline().ci(), { respond: responder({ pytestExit: 1 }) });
   assert.match(error?.message ?? "", /app tests failed/);

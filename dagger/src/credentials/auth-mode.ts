@@ -170,7 +170,8 @@ export function isGiven(v: unknown): boolean {
 /** "needs A and B or C" for the no-credentials message. */
 function describeNeeds(mode: AuthMode, labels: FieldLabels): string {
   const rule = RULES[mode];
-  const trigger = rule.triggers.map((f) => labels[f]).join(" or ");
+  // Two fields can share one label (the module takes a federated token one way only): name it once.
+  const trigger = [...new Set(rule.triggers.map((f) => labels[f]))].join(" or ");
   const rest = rule.requires
     .filter((n) => typeof n !== "string" || !rule.triggers.includes(n))
     .map((n) => (typeof n === "string" ? labels[n] : n.map((f) => labels[f]).join(" or ")));

@@ -50,7 +50,8 @@ export function explainAzureError(e: unknown, ctx: ErrorContext): Error {
   }
   if (status === 404 && code === "ContainerNotFound") {
     return new StoreError(
-      `${where} does not exist: create it (az storage container create --name ${ctx.container} ...) or pass the right container name`,
+      `${where} does not exist: create it (az storage container create --name ${ctx.container} ...), ` +
+        `let publish create it (--create-container), or pass the right container name`,
     );
   }
   if (status === 403 && (code === "AuthenticationFailed" || code === "AuthorizationFailure" || code === "InvalidAuthenticationInfo")) {

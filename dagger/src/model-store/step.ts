@@ -30,7 +30,8 @@ export const DAGGER_LABELS: FieldLabels = {
   serviceConnectionId: "--service-connection-id",
   oidcRequestUri: "--oidc-request-uri",
   managedIdentity: "--managed-identity",
-  federatedTokenFile: "--federated-token (file: or env: source)",
+  // The module takes the token as one Secret (env://, file://): both fields are that one flag.
+  federatedTokenFile: "--federated-token",
   connectionString: "--connection-string",
   sasToken: "--sas-token",
   accountKey: "--account-key",

@@ -50,7 +50,18 @@ export function ciMode(i: Pick<CiInputs, "store" | "registry" | "model">): CiMod
 }
 
 export async function runCi(i: CiInputs): Promise<CiReport> {
-  return ciMode(i) === "embedded" ? embeddedCi(i) : configuredCi(i);
+  if (ciMode(i) === "embedded") {
+    // The embedded default trains and publishes its own sample model: these would be silently ignored.
+    const ignored = [...(i.modelVersion !== "latest" ? ["--model-version"] : []), ...(i.prerelease ? ["--prerelease"] : [])];
+    if (ignored.length) {
+      throw new Error(
+        `ci: ${ignored.join(" and ")} ${ignored.length > 1 ? "apply" : "applies"} only to a model from with-store; with nothing configured, ci runs the embedded default on its freshly trained sample model. ` +
+          "Configure the store (dagger call with-store ... ci ...) or drop the flag.",
+      );
+    }
+    return embeddedCi(i);
+  }
+  return configuredCi(i);
 }
 
 async function configuredCi(i: CiInputs): Promise<CiReport> {

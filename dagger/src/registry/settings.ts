@@ -2,7 +2,7 @@
 import { object, Secret } from "@dagger.io/dagger";
 import { restoredSecret } from "../shared/object-state.js";
 import { RegistryAuth, selectRegistryAuth } from "./auth.js";
-import { checkRepository, parseRegistry } from "./names.js";
+import { checkRepository, ImageNameError, parseRegistry } from "./names.js";
 
 @object()
 export class RegistrySettings {
@@ -33,7 +33,12 @@ export interface RegistryArgs {
 
 /** Checks address, repository and the auth flags now, where the user typed them. */
 export function registrySettings(args: RegistryArgs): RegistrySettings {
-  parseRegistry(args.address);
+  const host = parseRegistry(args.address);
+  if (host.port === undefined && !host.host.includes(".") && !host.host.startsWith("[") && host.host !== "localhost") {
+    throw new ImageNameError(
+      `registry ${JSON.stringify(args.address)} is a bare name, which no registry answers to: give the login server, e.g. --address ${args.address}.azurecr.io`,
+    );
+  }
   checkRepository(args.repository, args.address);
   const settings = Object.assign(new RegistrySettings(), args);
   registryTarget(settings);
