@@ -3,6 +3,7 @@
 import hashlib
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 
@@ -72,3 +73,15 @@ def test_gunicorn_refuses_corrupted_model(trained, tmp_path):
     assert code != 0
     assert len(lines) == 1, lines
     assert "sha256 mismatch" in lines[0] and str(broken / "model.onnx") in lines[0]
+
+
+def test_readme_score_example_is_a_zero(server):
+    """README's one-line `curl ... -d @app/examples/score-digit-0.json` scores a known 0."""
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "-d @app/examples/score-digit-0.json" in readme
+    request = json.loads((root / "app/examples/score-digit-0.json").read_text(encoding="utf-8"))
+    assert request["input"] == [harness.b64((root / "app/examples/digit-0.png").read_bytes())], "the JSON holds the shipped PNG"
+    status, body = server.request("POST", "/score", request)
+    assert status == 200, body
+    assert body["predictions"][0]["top3"][0]["label"] == "0", body

@@ -67,7 +67,7 @@ export const LAYER_MTIME = 315532800;
 export const APP_PERMISSIONS = 0o555;
 
 /** Files the runtime image never needs from app/. */
-const APP_EXCLUDE = ["tests", "**/__pycache__", ".pytest_cache", "requirements-dev.txt"];
+const APP_EXCLUDE = ["tests", "examples", "**/__pycache__", ".pytest_cache", "requirements-dev.txt"];
 
 /**
  * The tree copied to `/` for one layer: `path` (e.g. models) holding `dir`, with fixed mtimes on
