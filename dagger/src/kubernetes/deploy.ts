@@ -9,7 +9,8 @@ import { requireDigestRef } from "../registry/names.js";
 import { IMAGE_LABELS } from "../build/labels.js";
 import { ImageMetadata, imageMetadataFromLabels, renderManifests, RenderError } from "./render.js";
 import { assertValidManifests } from "./validate.js";
-import { ClusterAccess, KubectlSession, kubectlContainer, kubectlWithDiffTools, ServiceBinding } from "./kubectl.js";
+import { ExecSession } from "../shared/exec.js";
+import { ClusterAccess, kubectlContainer, kubectlWithDiffTools, ServiceBinding } from "./kubectl.js";
 import {
   ApplyOptions,
   DEFAULT_NAMESPACE,
@@ -17,7 +18,6 @@ import {
   diffArgs,
   isGoDuration,
   serviceGetArgs,
-  Target,
   targetFlags,
   targetOf,
 } from "./commands.js";
@@ -156,10 +156,6 @@ function findDeployment(files: ManifestFile[]): RenderedManifests["deployment"] 
   return { name: d.metadata.name, selector: d.spec.selector.matchLabels };
 }
 
-function target(namespace: string, opts: KubectlOptions): Target {
-  return targetOf(namespace, opts);
-}
-
 function access(kubeconfig: Secret, opts: KubectlOptions): ClusterAccess {
   return { kubeconfig, ...(opts.token ? { token: opts.token } : {}), ...(opts.services ? { services: opts.services } : {}) };
 }
@@ -180,15 +176,15 @@ export async function deployImage(
   if (!isGoDuration(timeout)) throw new Error(`timeout "${timeout}" is not a duration such as 90s, 5m or 1h`);
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   const rendered = await renderForImage(manifests, image, { ...opts, namespace });
-  const session = new KubectlSession(kubectlContainer(access(kubeconfig, opts), rendered.directory));
+  const session = new ExecSession(kubectlContainer(access(kubeconfig, opts), rendered.directory));
   const { outcome, history } = await runDeploy(
     {
-      ...target(namespace, opts),
+      ...targetOf(namespace, opts),
       deployment: rendered.deployment.name,
       selector: rendered.deployment.selector,
       image,
       timeout,
-      ...(opts.smoke ? { smoke: smokeTestArgs({ ...opts.smoke, image, namespace }, targetFlags(target(namespace, opts))) } : {}),
+      ...(opts.smoke ? { smoke: smokeTestArgs({ ...opts.smoke, image, namespace }, targetFlags(targetOf(namespace, opts))) } : {}),
       ...(opts.fieldManager ? { fieldManager: opts.fieldManager } : {}),
       ...(opts.forceConflicts ? { forceConflicts: true } : {}),
     },
@@ -214,8 +210,8 @@ function toReport(deployment: string, outcome: DeployOutcome, history: StepRecor
 export async function diffImage(kubeconfig: Secret, image: string, manifests: Directory, opts: KubectlOptions = {}): Promise<string> {
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   const rendered = await renderForImage(manifests, image, { ...opts, namespace });
-  const session = new KubectlSession(kubectlContainer(access(kubeconfig, opts), rendered.directory, kubectlWithDiffTools()));
-  const result = await session.run(diffArgs(target(namespace, opts), opts));
+  const session = new ExecSession(kubectlContainer(access(kubeconfig, opts), rendered.directory, kubectlWithDiffTools()));
+  const result = await session.run(diffArgs(targetOf(namespace, opts), opts));
   if (result.exitCode === 0) return `no differences: the cluster already runs these manifests for ${image} in namespace ${namespace}`;
   if (result.exitCode === 1) return result.stdout;
   throw new Error(`kubectl diff failed (exit ${result.exitCode}):\n${kubectlSays(result)}`);
@@ -232,6 +228,6 @@ export async function serviceGet(
   opts: Omit<KubectlOptions, "metadata" | "replicas" | "fieldManager" | "forceConflicts"> & { service?: string; port?: string } = {},
 ): Promise<KubectlResult> {
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
-  const session = new KubectlSession(kubectlContainer(access(kubeconfig, opts)));
-  return session.run(serviceGetArgs(opts.service ?? "ai-app", opts.port ?? "http", path, target(namespace, opts)));
+  const session = new ExecSession(kubectlContainer(access(kubeconfig, opts)));
+  return session.run(serviceGetArgs(opts.service ?? "ai-app", opts.port ?? "http", path, targetOf(namespace, opts)));
 }

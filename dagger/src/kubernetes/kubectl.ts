@@ -4,10 +4,9 @@
  * TypeScript decides what happens next (the image has no shell, and we want none).
  */
 import { randomUUID } from "node:crypto";
-import { Container, dag, Directory, ReturnType, Secret, Service } from "@dagger.io/dagger";
+import { Container, dag, Directory, Secret, Service } from "@dagger.io/dagger";
 import { IMAGES } from "../images.js";
 import { kubeconfigPathList, PATHS, tokenUserKubeconfig } from "./commands.js";
-import { KubectlResult } from "./decide.js";
 
 /** How kubectl reaches and authenticates to the cluster. */
 export interface ClusterAccess {
@@ -55,27 +54,4 @@ export function kubectlContainer(access: ClusterAccess, manifests?: Directory, b
  */
 export function kubectlWithDiffTools(): Container {
   return dag.container().from(IMAGES.python).withFile("/usr/local/bin/kubectl", dag.container().from(IMAGES.kubectl).file(KUBECTL_BINARY));
-}
-
-/**
- * Runs kubectl commands one after another. Each command runs on the container the previous one
- * left, so the engine sees them as a sequence (two identical commands, such as the rollout
- * status before and after an undo, stay two executions).
- */
-export class KubectlSession {
-  constructor(private ctr: Container) {}
-
-  async run(args: string[]): Promise<KubectlResult> {
-    const ran = this.ctr.withExec(args, { expect: ReturnType.Any });
-    const exitCode = await ran.exitCode();
-    const stdout = await ran.stdout();
-    const stderr = await ran.stderr();
-    this.ctr = ran;
-    return { exitCode, stdout, stderr };
-  }
-
-  /** The container after the last command, e.g. to inspect it with `terminal()`. */
-  get container(): Container {
-    return this.ctr;
-  }
 }

@@ -1,7 +1,7 @@
 /** The cluster the pipeline deploys to, as `with-cluster` configures it. */
 import { object, Secret } from "@dagger.io/dagger";
 import { restoredSecret } from "../shared/object-state.js";
-import { ClusterAccess } from "./kubectl.js";
+import { ClusterAccess, ServiceBinding } from "./kubectl.js";
 
 @object()
 export class ClusterSettings {
@@ -32,6 +32,11 @@ export function clusterTarget(saved: ClusterSettings): ClusterTarget {
 }
 
 /** The kubectl options of a deploy or diff for this target. */
-export function kubectlOptions(c: ClusterTarget): { namespace: string; context?: string; token?: Secret } {
-  return { namespace: c.namespace, ...(c.context ? { context: c.context } : {}), ...(c.access.token ? { token: c.access.token } : {}) };
+export function kubectlOptions(c: ClusterTarget): { namespace: string; context?: string; token?: Secret; services?: ServiceBinding[] } {
+  return {
+    namespace: c.namespace,
+    ...(c.context ? { context: c.context } : {}),
+    ...(c.access.token ? { token: c.access.token } : {}),
+    ...(c.access.services ? { services: c.access.services } : {}),
+  };
 }

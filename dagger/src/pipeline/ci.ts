@@ -14,7 +14,9 @@ import { buildTags } from "../registry/names.js";
 import { BuildOptions, runtimeImage, verifyModelDirectory } from "../build/image.js";
 import { azuriteTarget, fetchModelDirectory, publishModelDirectory, StoreTarget } from "../model-store/step.js";
 import { publishImage } from "./publish.js";
-import { KubectlSession, kubectlContainer } from "../kubernetes/kubectl.js";
+import { kubectlContainer } from "../kubernetes/kubectl.js";
+import { kubectlOptions } from "../kubernetes/settings.js";
+import { ExecSession } from "../shared/exec.js";
 import { DEFAULT_CLUSTER_WAIT, waitForCluster, WaitOptions } from "../kubernetes/cluster-ready.js";
 import { runAppTests } from "../build/test.js";
 import { SAMPLE_MODEL_VERSION, trainedSampleModel } from "../build/train.js";
@@ -104,13 +106,11 @@ async function embeddedCi(i: CiInputs): Promise<CiReport> {
     started.push(await cluster.service.start());
     const namespace = "default";
     // "Started" only means k3s's port accepts TCP: wait until it can take a Deployment.
-    const probe = new KubectlSession(kubectlContainer(cluster.access));
+    const probe = new ExecSession(kubectlContainer(cluster.access));
     await waitForCluster({ namespace, token: true }, (args) => probe.run(args), i.clusterWait ?? DEFAULT_CLUSTER_WAIT);
     const model256 = modelDigest(manifest);
     const deployed = await deployImage(cluster.access.kubeconfig, published.reference, i.source.directory("k8s"), {
-      namespace,
-      ...(cluster.access.token ? { token: cluster.access.token } : {}),
-      ...(cluster.access.services ? { services: cluster.access.services } : {}),
+      ...kubectlOptions({ access: cluster.access, namespace }),
       metadata: await readImageMetadata(image),
       smoke: { url: appServiceUrl(namespace), modelSha256: model256, runId: randomUUID().slice(0, 8) },
     });

@@ -4,7 +4,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { dag, Directory, Secret } from "@dagger.io/dagger";
-import { deployImage, DeployOptions, registryImageMetadata } from "../kubernetes/deploy.js";
+import { deployImage, registryImageMetadata } from "../kubernetes/deploy.js";
+import { kubectlOptions } from "../kubernetes/settings.js";
 import { RegistryAuth } from "../registry/auth.js";
 import { registryLogin, resolveTagDigest } from "../registry/push.js";
 import { ClusterAccess } from "../kubernetes/kubectl.js";
@@ -29,16 +30,10 @@ export async function runRelease(r: ReleaseInputs): Promise<ReleaseReport> {
   const login = await registryLogin(r.registry, r.auth);
   const base = login ? dag.container().withRegistryAuth(`${r.registry}/${r.repository}`, login.username, login.secret) : dag.container();
   const metadata = await registryImageMetadata(image, base);
-  const opts: DeployOptions = {
-    namespace: r.namespace,
+  const deployed = await deployImage(r.access.kubeconfig, image, r.manifests, {
+    ...kubectlOptions({ access: r.access, namespace: r.namespace, ...(r.context ? { context: r.context } : {}) }),
     timeout: r.timeout,
     metadata,
-    ...(r.context ? { context: r.context } : {}),
-    ...(r.access.token ? { token: r.access.token } : {}),
-    ...(r.access.services ? { services: r.access.services } : {}),
-  };
-  const deployed = await deployImage(r.access.kubeconfig, image, r.manifests, {
-    ...opts,
     smoke: {
       url: appServiceUrl(r.namespace),
       ...(metadata.model ? { modelSha256: metadata.model.sha256 } : {}),

@@ -5,11 +5,11 @@
  * (push.ts).
  */
 import { randomUUID } from "node:crypto";
-import { Container, dag, ReturnType, Service } from "@dagger.io/dagger";
+import { Container, dag, Service } from "@dagger.io/dagger";
 import { IMAGES } from "../images.js";
 import { checkTag, parseRegistry } from "./names.js";
 import { agreedDigest, digestArgs, importArgs, REGCTL_USER, TARBALL_PATH, TarballPush } from "./regctl.js";
-import { tail } from "../shared/exec.js";
+import { ExecSession, tail } from "../shared/exec.js";
 import type { Published } from "./push.js";
 
 export const REGISTRY_ALIAS = "registry";
@@ -32,19 +32,20 @@ export async function pushTarballTags(
 ): Promise<Published> {
   const push: TarballPush = { ...target, tags: tags.map(checkTag) };
   const { host } = parseRegistry(target.registry);
-  let ctr = dag
-    .container()
-    .from(IMAGES.regctl)
-    .withServiceBinding(host, registryService)
-    .withMountedFile(TARBALL_PATH, image.asTarball(), { owner: REGCTL_USER })
-    // The registry service is new in every run while these commands look the same: without a
-    // fresh value the engine would answer them from its cache and push nothing.
-    .withEnvVariable("AI_APP_PIPELINE_PUSH_RUN", randomUUID());
+  const session = new ExecSession(
+    dag
+      .container()
+      .from(IMAGES.regctl)
+      .withServiceBinding(host, registryService)
+      .withMountedFile(TARBALL_PATH, image.asTarball(), { owner: REGCTL_USER })
+      // The registry service is new in every run while these commands look the same: without a
+      // fresh value the engine would answer them from its cache and push nothing.
+      .withEnvVariable("AI_APP_PIPELINE_PUSH_RUN", randomUUID()),
+  );
   const run = async (args: string[], what: string): Promise<string> => {
-    ctr = ctr.withExec(args, { expect: ReturnType.Any });
-    const code = await ctr.exitCode();
-    if (code !== 0) throw new Error(`${what} failed (regctl exit ${code}):\n${tail(await ctr.stderr(), 20)}`);
-    return ctr.stdout();
+    const r = await session.run(args);
+    if (r.exitCode !== 0) throw new Error(`${what} failed (regctl exit ${r.exitCode}):\n${tail(r.stderr, 20)}`);
+    return r.stdout;
   };
   for (const tag of push.tags) await run(importArgs(push, tag), `pushing ${target.registry}/${target.repository}:${tag}`);
   const outputs: string[] = [];

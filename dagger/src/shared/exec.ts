@@ -20,3 +20,33 @@ export function tail(output: string, max = 60): string {
   const lines = output.trimEnd().split("\n");
   return lines.length <= max ? lines.join("\n") : ["...", ...lines.slice(-max)].join("\n");
 }
+
+/** One command's exit code and output streams. */
+export interface CommandResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs commands one after another, each on the container the previous one left, so the engine
+ * sees them as a sequence (two identical commands, such as the rollout status before and after
+ * an undo, stay two executions). Exit codes are read back, never raised: the caller decides.
+ */
+export class ExecSession {
+  constructor(private ctr: Container) {}
+
+  async run(args: string[]): Promise<CommandResult> {
+    const ran = this.ctr.withExec(args, { expect: ReturnType.Any });
+    const exitCode = await ran.exitCode();
+    const stdout = await ran.stdout();
+    const stderr = await ran.stderr();
+    this.ctr = ran;
+    return { exitCode, stdout, stderr };
+  }
+
+  /** The container after the last command, e.g. to inspect it with `terminal()`. */
+  get container(): Container {
+    return this.ctr;
+  }
+}
