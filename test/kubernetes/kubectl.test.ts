@@ -4,7 +4,6 @@
  * line the deploy step builds; and the Entra token user we merge into the kubeconfig makes it send
  * `Authorization: Bearer <token>` (checked against a local TLS server standing in for AKS).
  */
-import { spawnSync } from "node:child_process";
 import { IncomingHttpHeaders } from "node:http";
 import { createServer } from "node:https";
 import { AddressInfo } from "node:net";
@@ -29,6 +28,7 @@ import {
 import { IMAGES } from "../../dagger/src/images.js";
 import { IMAGE, kubeconfigText, kubectl, renderShipped, writeTemp } from "../support/kubernetes.js";
 import { tempDir } from "../support/temp.js";
+import { selfSignedCert } from "../support/tls.js";
 
 type Obj = Record<string, unknown>;
 
@@ -167,34 +167,10 @@ test("every command the deploy step builds is accepted by kubectl's parser (it g
 
 /** A local HTTPS server standing in for the AKS API server: records request headers. */
 async function withTlsServer<T>(fn: (url: string, caData: string, seen: IncomingHttpHeaders[]) => Promise<T>): Promise<T> {
-  const dir = tempDir("tls-");
-  const gen = spawnSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(dir, "cert.pem"),
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-    ],
-    { encoding: "utf8" },
-  );
-  assert.is(gen.status, 0, `openssl is needed for this test: ${gen.stderr ?? gen.error}`);
-  const cert = readFileSync(join(dir, "cert.pem"));
+  const tls = selfSignedCert();
+  const cert = readFileSync(tls.cert);
   const seen: IncomingHttpHeaders[] = [];
-  const server = createServer({ key: readFileSync(join(dir, "key.pem")), cert }, (req, res) => {
+  const server = createServer({ key: readFileSync(tls.key), cert }, (req, res) => {
     seen.push(req.headers);
     res.writeHead(200, { "content-type": "application/json" });
     res.end(req.url?.startsWith("/version") ? '{"major":"1","minor":"32","gitVersion":"v1.32.4"}' : '{"ok":true}');

@@ -3,7 +3,8 @@
  * started per test file and stopped after. Optionally HTTPS with a throwaway self-signed
  * certificate (made with the machine's openssl) and Azurite's OAuth mode.
  */
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import type { TlsFiles } from "./tls.js";
+import { ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -19,11 +20,6 @@ export interface AzuriteOptions {
   tls?: TlsFiles;
   /** Azurite's `--oauth basic`: accepts in-date bearer tokens for https://storage.azure.com (HTTPS only). */
   oauth?: boolean;
-}
-
-export interface TlsFiles {
-  cert: string;
-  key: string;
 }
 
 export interface Azurite {
@@ -118,33 +114,4 @@ function waitForListening(child: ChildProcess): Promise<void> {
       rej(new Error(`azurite exited with ${code}:\n${output}`));
     });
   });
-}
-
-/** A self-signed certificate for 127.0.0.1/localhost in a temp dir (openssl from the machine). */
-export function selfSignedCert(): TlsFiles & { dir: string } {
-  const dir = mkdtempSync(join(tmpdir(), "tls-"));
-  const cert = join(dir, "cert.pem");
-  const key = join(dir, "key.pem");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "1",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-    ],
-    { stdio: "ignore" },
-  );
-  return { dir, cert, key };
 }

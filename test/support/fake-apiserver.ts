@@ -6,7 +6,7 @@
  * request, and applies `rollout undo`'s PATCH. It is not Kubernetes: no controllers, no admission,
  * no apply (kubectl's apply needs the server's OpenAPI documents, which this does not serve).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, Server } from "node:https";
@@ -14,6 +14,7 @@ import { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { kubeconfigText } from "./kubernetes.js";
 import { tempDir } from "./temp.js";
+import { selfSignedCert } from "./tls.js";
 
 export type RolloutState = "complete" | "progressing" | "deadline-exceeded";
 
@@ -55,32 +56,7 @@ export class FakeApiServer {
   constructor(public state: ApiState) {}
 
   async start(): Promise<this> {
-    const key = join(this.dir, "key.pem");
-    const cert = join(this.dir, "cert.pem");
-    const gen = spawnSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "1",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-      ],
-      { encoding: "utf8" },
-    );
-    if (gen.status !== 0) throw new Error(`openssl is needed to run the fake API server: ${gen.stderr ?? gen.error}`);
+    const { key, cert } = selfSignedCert();
     this.server = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
       let body = "";
       req.on("data", (d: Buffer) => (body += d.toString()));

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, Server } from "node:https";
 import { readFileSync } from "node:fs";
-import type { TlsFiles } from "./azurite.js";
+import type { TlsFiles } from "./tls.js";
 
 export interface TokenServerExpectations {
   tenantId: string;
