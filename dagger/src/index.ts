@@ -80,12 +80,12 @@ export class AiAppPipeline {
   /**
    * Train the sample digits model (model/train.py) in a container; returns the model directory with its model.json.
    *
-   * @param name Model name written to model.json.
-   * @param version Semantic version written to model.json.
+   * @param modelName Model name written to model.json.
+   * @param modelVersion Semantic version written to model.json.
    */
   @func()
-  trainSampleModel(name = DEFAULT_MODEL_NAME, version = SAMPLE_MODEL_VERSION): Directory {
-    return trainedSampleModel(this.source, { name, version, revision: this.revision });
+  trainSampleModel(modelName = DEFAULT_MODEL_NAME, modelVersion = SAMPLE_MODEL_VERSION): Directory {
+    return trainedSampleModel(this.source, { name: modelName, version: modelVersion, revision: this.revision });
   }
 
   /**
@@ -110,7 +110,7 @@ export class AiAppPipeline {
   }
 
   /**
-   * Configure the model store (Azure Blob Storage, or an Azurite service) for the functions that follow: publish-model, model, models, publish, ci.
+   * Configure the model store (Azure Blob Storage, or an Azurite service) for the functions that follow: publish-model, fetch-model, model-versions, publish, ci.
    *
    * @param container Blob container holding the models (<container>/<model-name>/<version>/).
    * @param account Storage account name (endpoint https://<account>.blob.core.windows.net).
@@ -171,34 +171,34 @@ export class AiAppPipeline {
   /**
    * Publish a model directory to the Blob model store as a new, immutable version (files first, model.json last).
    *
-   * @param modelDir Model directory holding model.json and every file it lists (e.g. model/train.py output).
-   * @param version Version to publish; must equal the version in model.json (a guard against publishing the wrong build).
+   * @param model Model directory holding model.json and every file it lists (e.g. ./model/out from model/train.py).
+   * @param modelVersion Version to publish; must equal the version in model.json (a guard against publishing the wrong build).
    */
   @func({ cache: "never" })
-  async publishModel(modelDir: Directory, version?: string): Promise<string> {
-    return publishModelDirectory(this.storeTarget(), modelDir, version);
+  async publishModel(model: Directory, modelVersion?: string): Promise<string> {
+    return publishModelDirectory(this.storeTarget(), model, modelVersion);
   }
 
   /**
    * Fetch a model version from the Blob model store, every file verified against model.json; returns the model directory.
    *
-   * @param name Model name (the folder under the container).
-   * @param version "latest" (highest complete release) or an exact semantic version; resolved on every call.
+   * @param modelName Model name (the folder under the container).
+   * @param modelVersion "latest" (highest complete release) or an exact semantic version; resolved on every call.
    * @param prerelease Let "latest" pick prereleases (e.g. 1.4.0-rc.1) too.
    */
   @func({ cache: "never" })
-  async model(name = DEFAULT_MODEL_NAME, version = "latest", prerelease = false): Promise<Directory> {
-    return fetchModelDirectory(this.storeTarget(), name, version, prerelease);
+  async fetchModel(modelName = DEFAULT_MODEL_NAME, modelVersion = "latest", prerelease = false): Promise<Directory> {
+    return fetchModelDirectory(this.storeTarget(), modelName, modelVersion, prerelease);
   }
 
   /**
    * List the versions of a model in the Blob model store with their state (complete, incomplete or invalid) and which one is latest.
    *
-   * @param name Model name (the folder under the container).
+   * @param modelName Model name (the folder under the container).
    */
   @func({ cache: "never" })
-  async models(name = DEFAULT_MODEL_NAME): Promise<string> {
-    return listModelVersions(this.storeTarget(), name);
+  async modelVersions(modelName = DEFAULT_MODEL_NAME): Promise<string> {
+    return listModelVersions(this.storeTarget(), modelName);
   }
 
   /**
@@ -386,7 +386,7 @@ export class AiAppPipeline {
   private storeTarget(): StoreTarget {
     if (!this.store) {
       throw new Error(
-        "no model store configured: start the call with with-store, e.g. dagger call with-store --account NAME --sas-token env://AZURE_STORAGE_SAS_TOKEN models",
+        "no model store configured: start the call with with-store, e.g. dagger call with-store --account NAME --sas-token env://AZURE_STORAGE_SAS_TOKEN model-versions",
       );
     }
     return storeTarget(restoreStoreSettings(this.store));

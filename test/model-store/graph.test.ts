@@ -1,5 +1,5 @@
 /**
- * Recorded-graph tests of publish-model, model and models: the graph the module would send to a
+ * Recorded-graph tests of publish-model, fetch-model and model-versions: the graph the module would send to a
  * Dagger engine, captured by the fake engine. Nothing here runs a container; what runs inside
  * (the CLI) is tested against Azurite in the other files of this folder.
  */
@@ -81,14 +81,14 @@ const withKey = () => store({ account: "acct01", accountKey: dag.setSecret("stor
 
 /** model() with an account key as a Secret. */
 function fetchWithKey(p: AiAppPipeline, version = "latest") {
-  return p.withStore(...withKey()).model("digits-classifier", version, false);
+  return p.withStore(...withKey()).fetchModel("digits-classifier", version, false);
 }
 
 const execsOf = (engine: Parameters<typeof execsStartingWith>[0], cmd: string) => execsStartingWith(engine, [...CLI, cmd]);
 const envOf = (prefix: Op[]) =>
   Object.fromEntries(prefix.filter((o) => o.field === "withEnvVariable").map((o) => [o.args.name, o.args.value]));
 
-test("model: pinned Node, dependencies layer before the store code, the module's own source, transpiled once", async () => {
+test("fetch-model: pinned Node, dependencies layer before the store code, the module's own source, transpiled once", async () => {
   const { engine, error } = await recordGraph(async () => (await fetchWithKey(pipeline())).id(), { respond });
   assert.is(error, undefined, String(error));
   assert.ok(baseImages(engine).every(isPinnedImage), baseImages(engine).join());
@@ -108,7 +108,7 @@ test("model: pinned Node, dependencies layer before the store code, the module's
   );
 });
 
-test("model: resolution runs on every call; the download is keyed by version + manifest sha256 only", async () => {
+test("fetch-model: resolution runs on every call; the download is keyed by version + manifest sha256 only", async () => {
   const { engine, error, result } = await recordGraph(
     async () => {
       const p = pipeline();
@@ -139,12 +139,12 @@ test("model: resolution runs on every call; the download is keyed by version + m
   assert.equal(returned.at(-1), { field: "directory", args: { path: FETCH_OUT } });
 });
 
-test("model, models, publish-model: never cached by Dagger (cache: never); with-store takes secrets as Secrets", async () => {
+test("fetch-model, model-versions, publish-model: never cached by Dagger (cache: never); with-store takes secrets as Secrets", async () => {
   const m = await introspectModule();
-  for (const f of ["model", "models", "publishModel"]) assert.is(m.main.functions[f]?.cache, "never", f);
-  const model = m.main.functions.model!;
+  for (const f of ["fetchModel", "modelVersions", "publishModel"]) assert.is(m.main.functions[f]?.cache, "never", f);
+  const model = m.main.functions.fetchModel!;
   assert.is(model.returnType, "Directory");
-  assert.is(model.args.version?.defaultValue, "latest");
+  assert.is(model.args.modelVersion?.defaultValue, "latest");
   const withStore = m.main.functions.withStore!;
   assert.is(withStore.returnType, "AiAppPipeline", "with-store chains");
   for (const s of ["connectionString", "sasToken", "accountKey", "clientSecret", "federatedToken", "systemAccessToken"]) {
@@ -157,8 +157,8 @@ test("secrets enter only as secret variables; no plaintext in any query but setS
   const { engine, error } = await recordGraph(
     async () => {
       const p = pipeline();
-      await (await p.withStore(...withKey()).model("digits-classifier", "latest", false)).id();
-      await p.withStore(...withKey()).models("digits-classifier");
+      await (await p.withStore(...withKey()).fetchModel("digits-classifier", "latest", false)).id();
+      await p.withStore(...withKey()).modelVersions("digits-classifier");
       await p.withStore(...withKey()).publishModel(contextDir("/model/out"), "1.4.0");
     },
     { respond },
@@ -207,7 +207,7 @@ test("an Azurite service is reached through a service binding with its developme
       await (
         await pipeline()
           .withStore(...store({ storeService: azurite }))
-          .model("digits-classifier", "latest", false)
+          .fetchModel("digits-classifier", "latest", false)
       ).id();
     },
     { respond },
@@ -246,7 +246,7 @@ test("arguments that do not form one credential fail before any container runs, 
         .withStore(
           ...store({ account: "acct01", accountKey: dag.setSecret("k", KEY), clientSecret: dag.setSecret("c", "client-secret-value") }),
         )
-        .models("digits-classifier"),
+        .modelVersions("digits-classifier"),
     { respond },
   );
   assert.match(
@@ -258,7 +258,7 @@ test("arguments that do not form one credential fail before any container runs, 
     () =>
       pipeline()
         .withStore(...store({ account: "acct01" }))
-        .models("digits-classifier"),
+        .modelVersions("digits-classifier"),
     { respond },
   );
   assert.match(none.error?.message ?? "", /no storage credentials given/);
@@ -266,7 +266,7 @@ test("arguments that do not form one credential fail before any container runs, 
     () =>
       pipeline()
         .withStore(...store({ account: "acct01", storeService: dag.container().from(IMAGES.azurite).asService() }))
-        .models("digits-classifier"),
+        .modelVersions("digits-classifier"),
     { respond },
   );
   assert.match(both.error?.message ?? "", /--store-service \(Azurite\) replaces the Azure storage arguments; remove --account/);
@@ -278,7 +278,7 @@ test("publish-model and models return the command's output", async () => {
       const p = pipeline();
       return [
         await p.withStore(...withKey()).publishModel(contextDir("/model/out"), "1.4.0"),
-        await p.withStore(...withKey()).models("digits-classifier"),
+        await p.withStore(...withKey()).modelVersions("digits-classifier"),
       ];
     },
     { respond },
