@@ -309,11 +309,11 @@ test("a failing store command surfaces the CLI's own error line", () => {
   assert.is(explainCliFailure(other, "fetch"), other);
 });
 
-test("through the SDK entrypoint: model decodes its arguments and returns the fetched directory", async () => {
+test("through the SDK entrypoint: fetch-model decodes its arguments and returns the fetched directory", async () => {
   const run = await callThroughEntrypoint({
     call: {
       parentName: "AiAppPipeline",
-      name: "model",
+      name: "fetchModel",
       parent: {
         source: contextDirectoryId("/"),
         revision: "abc1234",
@@ -321,7 +321,7 @@ test("through the SDK entrypoint: model decodes its arguments and returns the fe
         sourceUrl: "",
         store: { container: "models", account: "acct01", managedIdentity: true },
       },
-      inputArgs: { name: "digits-classifier", version: "1.4.0" },
+      inputArgs: { modelName: "digits-classifier", modelVersion: "1.4.0" },
     },
     respond,
   });

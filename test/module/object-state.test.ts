@@ -41,13 +41,13 @@ for (const [label, store, loader] of [
   ["a Secret", { container: "models", account: "acct01", accountKey: KEY_ID }, "loadSecretFromID"],
   ["a Service", { container: "models", storeService: SERVICE_ID }, "loadServiceFromID"],
 ] as const) {
-  test(`with-store ... models through the SDK entrypoint: ${label} saved in the nested settings is used as a typed object`, async () => {
+  test(`with-store ... model-versions through the SDK entrypoint: ${label} saved in the nested settings is used as a typed object`, async () => {
     const run = await callThroughEntrypoint({
       call: {
         parentName: "AiAppPipeline",
-        name: "models",
+        name: "modelVersions",
         parent: { source: contextDirectoryId("/"), revision: "dev", created: "", sourceUrl: "", store },
-        inputArgs: { name: "digits-classifier" },
+        inputArgs: { modelName: "digits-classifier" },
       },
     });
     assert.is(run.error, undefined, run.output);
