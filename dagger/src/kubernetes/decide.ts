@@ -15,7 +15,7 @@
  * any kubectl runner (a Dagger container in production, a script in tests).
  */
 import { ApplyOptions, applyArgs, eventsArgs, podsArgs, readRevisionArgs, rolloutStatusArgs, Target, undoArgs } from "./commands.js";
-import { diagnose, Problem } from "./diagnose.js";
+import { credentialPluginHint, diagnose, Problem } from "./diagnose.js";
 import { judgeSmoke } from "./smoke.js";
 
 export type Step = "read-revision" | "dry-run" | "apply" | "rollout-status" | "smoke" | "get-pods" | "get-events" | "undo" | "undo-status";
@@ -74,10 +74,11 @@ export type Next = { run: Step; args: string[] } | { done: DeployOutcome };
 
 const failed = (r: KubectlResult) => r.exitCode !== 0;
 
-/** kubectl's own words, trimmed to what helps (the last lines of stderr, else stdout). */
+/** kubectl's own words, trimmed to what helps (the last lines of stderr, else stdout), and what to do when we know. */
 export function kubectlSays(r: KubectlResult, max = 12): string {
   const text = (r.stderr.trim() || r.stdout.trim() || `exit code ${r.exitCode}, no output`).split("\n");
-  return (text.length > max ? ["...", ...text.slice(-max)] : text).join("\n");
+  const hint = credentialPluginHint(r.stderr);
+  return [...(text.length > max ? ["...", ...text.slice(-max)] : text), ...(hint ? [hint] : [])].join("\n");
 }
 
 function where(plan: DeployPlan): string {

@@ -200,3 +200,29 @@ export function headline(problems: Problem[]): string {
   };
   return `${what[p.reason] ?? "a pod failed"} (${p.reason}: ${p.message}; ${p.where})`;
 }
+
+/** The AKS server application: the audience of an Entra token for any AKS cluster's API. */
+export const AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630";
+
+/**
+ * What to do when kubectl could not run the kubeconfig's exec credential plugin (client-go says
+ * `getting credentials: exec: executable NAME not found`). An Entra ID AKS cluster's kubeconfig
+ * from `az aks get-credentials` names kubelogin, which the kubectl image lacks. With
+ * --entra-token, kubectl uses our token user (`--user`), never the plugin, so this cannot occur.
+ */
+export function credentialPluginHint(kubectlOutput: string): string | undefined {
+  const plugin = /getting credentials: exec: executable (\S+) not found/.exec(kubectlOutput)?.[1];
+  if (!plugin) return undefined;
+  if (/(^|[/\\])kubelogin(\.exe)?$/.test(plugin)) {
+    return [
+      "this kubeconfig signs in with kubelogin, which is not in the kubectl container.",
+      "Pass an Entra ID access token for AKS instead; the kubeconfig still gives the cluster's address:",
+      `  export AKS_TOKEN=$(az account get-access-token --resource ${AKS_SERVER_APP_ID} --query accessToken --output tsv)`,
+      "  dagger call with-cluster --kubeconfig file://./kubeconfig --entra-token env://AKS_TOKEN ...",
+    ].join("\n");
+  }
+  return (
+    `this kubeconfig signs in with the exec plugin "${plugin}", which is not in the kubectl container: ` +
+    "use a kubeconfig whose user has a token or a client certificate (or, for AKS, --entra-token)"
+  );
+}
