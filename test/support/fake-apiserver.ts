@@ -21,7 +21,18 @@ export type RolloutState = "complete" | "progressing" | "deadline-exceeded";
 export interface ApiState {
   namespace: string;
   /** Absent: the Deployment does not exist yet. */
-  deployment?: { name: string; revision: string; image: string; rollout: RolloutState } | undefined;
+  deployment?:
+    | {
+        name: string;
+        revision: string;
+        image: string;
+        rollout: RolloutState;
+        /** Annotations on the Deployment (as the render step writes them), besides the revision. */
+        annotations?: Record<string, string>;
+      }
+    | undefined;
+  /** A Service served by GET (e.g. the app's LoadBalancer Service with its status), as the API returns it. */
+  service?: { metadata: { name: string } } & Record<string, unknown>;
   /** Revision -> image of the ReplicaSets the Deployment owns. */
   replicaSets: Record<string, string>;
   pods: unknown[];
@@ -142,6 +153,13 @@ export class FakeApiServer {
     if (u.pathname === `/apis/apps/v1/namespaces/${ns}/replicasets`) {
       const items = Object.entries(this.state.replicaSets).map(([revision, image]) => replicaSet(ns, d?.name ?? "ai-app", revision, image));
       return send(200, { kind: "ReplicaSetList", apiVersion: "apps/v1", metadata: { resourceVersion: "11" }, items });
+    }
+    const service = this.state.service;
+    if (service && u.pathname === `/api/v1/namespaces/${ns}/services/${service.metadata.name}`) {
+      return send(200, { apiVersion: "v1", kind: "Service", ...service, metadata: { namespace: ns, ...service.metadata } });
+    }
+    if (u.pathname.startsWith(`/api/v1/namespaces/${ns}/services/`) && !u.pathname.includes("/proxy")) {
+      return notFound(`services "${u.pathname.split("/").at(-1)}"`);
     }
     const proxy = `/api/v1/namespaces/${ns}/services/http:ai-app:http/proxy`;
     if (u.pathname.startsWith(proxy) && this.state.app) {
@@ -364,9 +382,9 @@ export class FakeApiServer {
         uid: "deployment-uid",
         generation: 2,
         resourceVersion: "10",
-        annotations: { "deployment.kubernetes.io/revision": d.revision },
+        annotations: { ...d.annotations, "deployment.kubernetes.io/revision": d.revision },
       },
-      spec: { replicas: 2, selector: { matchLabels: LABELS }, template: podTemplate(d.image) },
+      spec: { replicas: 2, selector: { matchLabels: LABELS }, template: podTemplate(d.image, d.annotations) },
       status,
     };
   }
@@ -383,8 +401,8 @@ function nodeObject(ready: boolean) {
   };
 }
 
-function podTemplate(image: string) {
-  return { metadata: { labels: LABELS }, spec: { containers: [{ name: "app", image }] } };
+function podTemplate(image: string, annotations?: Record<string, string>) {
+  return { metadata: { labels: LABELS, ...(annotations ? { annotations } : {}) }, spec: { containers: [{ name: "app", image }] } };
 }
 
 function replicaSet(namespace: string, deployment: string, revision: string, image: string) {
