@@ -4,7 +4,7 @@ import { RegistrySettings, registrySettings, RegistryTarget, registryTarget } fr
 import { ClusterSettings, ClusterTarget, clusterTarget, kubectlOptions } from "./kubernetes/settings.js";
 import { BuildOptions, buildImage } from "./build/image.js";
 import { resolveTagDigest } from "./registry/push.js";
-import { publishImage } from "./pipeline/publish.js";
+import { publishFromSources, UNSET_REVISION } from "./pipeline/publish.js";
 import { fetchModelDirectory, listModelVersions, publishModelDirectory, StoreTarget, storeTarget } from "./model-store/step.js";
 import { ModelStoreSettings, restoreStoreSettings } from "./model-store/settings.js";
 import { DEFAULT_MODEL_NAME } from "./model-store/layout.js";
@@ -53,7 +53,7 @@ export class AiAppPipeline {
    * @param created Commit time of the revision for the image's created label, RFC 3339 (e.g. $(git log -1 --format=%cI)); omitted when empty.
    * @param sourceUrl Repository URL for the image's source label (e.g. https://dev.azure.com/org/project/_git/repo); omitted when empty.
    */
-  constructor(@argument({ defaultPath: "/", ignore: SOURCE_IGNORE }) source: Directory, revision = "dev", created = "", sourceUrl = "") {
+  constructor(@argument({ defaultPath: "/", ignore: SOURCE_IGNORE }) source: Directory, revision = UNSET_REVISION, created = "", sourceUrl = "") {
     this.source = source;
     this.revision = revision;
     this.created = created;
@@ -241,16 +241,19 @@ export class AiAppPipeline {
   /**
    * Test, build and push the image to with-registry's registry under its revision, model-version and channel tags; returns registry/repository@sha256:... .
    *
-   * @param model Model directory holding model.json and the files it lists (defaults to the latest model of with-store's store, or else a freshly trained sample model).
-   * @param channel Branch for the moving channel tag: main, or refs/heads/feature/x which becomes feature-x.
+   * @param channel Branch whose moving tag this push updates: main, or refs/heads/feature/x which becomes feature-x.
+   * @param model Model directory holding model.json and the files it lists (default: the latest release in with-store's store; one of the two is required).
    */
   @func({ cache: "never" })
-  async publish(model?: Directory, channel = "main"): Promise<string> {
-    const target = this.registryTarget();
-    const published = await publishImage(this.source, model ?? (await this.defaultModel()), {
-      ...target,
-      channel,
+  async publish(channel: string, model?: Directory): Promise<string> {
+    const registry = this.registryTarget();
+    const published = await publishFromSources({
+      source: this.source,
       build: this.buildOptions(),
+      registry,
+      channel,
+      ...(model ? { model } : {}),
+      ...(this.store ? { store: this.storeTarget() } : {}),
     });
     return published.reference;
   }
@@ -311,7 +314,7 @@ export class AiAppPipeline {
   /**
    * The per-commit job: test -> model (with-store's, or --model) -> build -> publish (with-registry's, if configured); with nothing configured, the whole pipeline locally (Azurite, registry, k3s).
    *
-   * @param channel Branch for the moving channel tag: main, or refs/heads/feature/x which becomes feature-x.
+   * @param channel Branch whose moving tag this run updates: main, or refs/heads/feature/x which becomes feature-x (required with with-registry; the embedded default uses main).
    * @param model Model directory to build with instead of the store's (model.json plus its files).
    * @param modelName Model name in the store.
    * @param modelVersion Model version to build with: "latest" (highest complete release) or an exact semantic version.
@@ -319,7 +322,7 @@ export class AiAppPipeline {
    */
   @func({ cache: "never" })
   async ci(
-    channel = "main",
+    channel?: string,
     model?: Directory,
     modelName = DEFAULT_MODEL_NAME,
     modelVersion = "latest",
@@ -331,7 +334,7 @@ export class AiAppPipeline {
       modelName,
       modelVersion,
       prerelease,
-      channel,
+      ...(channel ? { channel } : {}),
       ...(model ? { model } : {}),
       ...(this.store ? { store: this.storeTarget() } : {}),
       ...(this.registry ? { registry: this.registryTarget() } : {}),
@@ -358,11 +361,6 @@ export class AiAppPipeline {
       ...(c.context ? { context: c.context } : {}),
     });
     return formatReleaseReport(report);
-  }
-
-  /** The latest model of the configured store, or else the freshly trained sample model. */
-  private async defaultModel(): Promise<Directory> {
-    return this.store ? fetchModelDirectory(this.storeTarget(), DEFAULT_MODEL_NAME, "latest") : this.trainSampleModel();
   }
 
   private registryTarget(): RegistryTarget {

@@ -5,6 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
+import { UNSET_REVISION } from "../../dagger/src/pipeline/publish.js";
 import { IMAGES } from "../../dagger/src/images.js";
 import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
 import { ciMode } from "../../dagger/src/pipeline/ci.js";
@@ -246,6 +247,26 @@ test("ci: a pull request build (store, no registry) publishes nothing", async ()
   assert.is(error, undefined, String(error));
   assert.is(engine.find("publish").length, 0);
   assert.match(String(result), /image: not published/);
+});
+
+test("ci publishing to a configured registry must name its channel and the real revision; nothing runs otherwise", async () => {
+  const withAzure = (p: AiAppPipeline) =>
+    p
+      .withStore("models", "acct01", undefined, undefined, undefined, dag.setSecret("k", "key=="))
+      .withRegistry("myacr.azurecr.io", "ai-app", "ci-sp", dag.setSecret("acr-password", ACR_PASSWORD));
+  const cases: [string, () => Promise<unknown>, RegExp][] = [
+    ["no channel", () => withAzure(pipeline()).ci(), /myacr\.azurecr\.io\/ai-app needs:\n {2}- the channel tag it moves: --channel/],
+    [
+      "the default revision",
+      () => withAzure(new AiAppPipeline(contextDir("/"), UNSET_REVISION, "", "")).ci("main"),
+      /--revision "\$\(git rev-parse HEAD\)"/,
+    ],
+  ];
+  for (const [label, fn, re] of cases) {
+    const { engine, error } = await recordGraph(fn, { respond: responder() });
+    assert.match(error?.message ?? "(no error)", re, label);
+    assert.is(engine.find("withExec").length, 0, `${label}: nothing ran`);
+  }
 });
 
 test("with-registry: half a credential is refused where it was typed, before anything runs", async () => {

@@ -7,6 +7,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
+import { UNSET_REVISION } from "../../dagger/src/pipeline/publish.js";
 import { APP_UID, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { ACR_REFRESH_TOKEN_USER } from "../../dagger/src/registry/client.js";
 import { APP_PERMISSIONS, LAYER_MTIME, MODEL_PERMISSIONS } from "../../dagger/src/build/image.js";
@@ -82,7 +83,7 @@ test("publish with --username/--password: tests first, three tags, one digest re
     () =>
       pipeline()
         .withRegistry(REGISTRY, "ai-app", "acr-push-sp", dag.setSecret("acr-password", PASSWORD))
-        .publish(contextDir("/model/out"), "refs/heads/main"),
+        .publish("refs/heads/main", contextDir("/model/out")),
     { respond: responder() },
   );
   assert.is(error, undefined, String(error));
@@ -173,7 +174,7 @@ test("a failing test suite: nothing verified, built, logged in or published", as
     () =>
       pipeline()
         .withRegistry(REGISTRY, "ai-app", "acr-push-sp", dag.setSecret("acr-password", PASSWORD))
-        .publish(contextDir("/model/out"), "main"),
+        .publish("main", contextDir("/model/out")),
     {
       respond: responder((c) =>
         pytestExit(c) ? 1 : c.at(-1)?.field === "combinedOutput" ? "FAILED tests/test_api.py::test_score\n1 failed" : undefined,
@@ -188,7 +189,7 @@ test("a failing test suite: nothing verified, built, logged in or published", as
 
 test("different digests for the tags of one build are an error", async () => {
   let n = 0;
-  const { error } = await recordGraph(() => pipeline().withRegistry(REGISTRY, "ai-app").publish(contextDir("/model/out"), "main"), {
+  const { error } = await recordGraph(() => pipeline().withRegistry(REGISTRY, "ai-app").publish("main", contextDir("/model/out")), {
     respond: responder((c) =>
       c.at(-1)?.field === "publish" ? `${String(c.at(-1)!.args.address)}@sha256:${String(n++).repeat(64)}` : undefined,
     ),
@@ -198,7 +199,7 @@ test("different digests for the tags of one build are an error", async () => {
 
 test("publish without credentials pushes without any registry login", async () => {
   const { engine, error, result } = await recordGraph(
-    () => pipeline().withRegistry("127.0.0.1:5000", "team/ai-app").publish(contextDir("/model/out")),
+    () => pipeline().withRegistry("127.0.0.1:5000", "team/ai-app").publish("main", contextDir("/model/out")),
     { respond: responder() },
   );
   assert.is(error, undefined, String(error));
@@ -212,43 +213,51 @@ test("invalid names, created time or auth arguments fail before the engine is as
   const cases: [string, () => Promise<string>, RegExp][] = [
     [
       "scheme in registry",
-      async () => pipeline().withRegistry("https://myacr.azurecr.io", "ai-app").publish(contextDir("/model/out")),
+      async () => pipeline().withRegistry("https://myacr.azurecr.io", "ai-app").publish("main", contextDir("/model/out")),
       /without a scheme/,
     ],
     [
       "registry with a path",
-      async () => pipeline().withRegistry("myacr.azurecr.io/team", "ai-app").publish(contextDir("/model/out")),
+      async () => pipeline().withRegistry("myacr.azurecr.io/team", "ai-app").publish("main", contextDir("/model/out")),
       /put the path in --repository/,
     ],
     [
       "uppercase repository",
-      async () => pipeline().withRegistry(REGISTRY, "AI-App").publish(contextDir("/model/out")),
+      async () => pipeline().withRegistry(REGISTRY, "AI-App").publish("main", contextDir("/model/out")),
       /repository names are lowercase/,
     ],
     [
       "empty channel",
-      () => pipeline().withRegistry(REGISTRY, "ai-app").publish(contextDir("/model/out"), "refs/heads/"),
+      () => pipeline().withRegistry(REGISTRY, "ai-app").publish("refs/heads/", contextDir("/model/out")),
       /empty channel tag/,
     ],
-    ["blank revision", () => pipeline("  ").withRegistry(REGISTRY, "ai-app").publish(contextDir("/model/out")), /gives an empty tag/],
+    ["blank revision", () => pipeline("  ").withRegistry(REGISTRY, "ai-app").publish("main", contextDir("/model/out")), /--revision/],
+    // A laptop publish with README's old example: no model, no store, no revision.
+    ["the sample model", () => pipeline().withRegistry(REGISTRY, "ai-app").publish("main"), /a model: configure the store .* or pass --model/],
+    [
+      "the default revision",
+      () => pipeline(UNSET_REVISION).withRegistry(REGISTRY, "ai-app").publish("main", contextDir("/model/out")),
+      /--revision "\$\(git rev-parse HEAD\)"/,
+    ],
+    ["a blank channel", () => pipeline().withRegistry(REGISTRY, "ai-app").publish(" ", contextDir("/model/out")), /the channel tag it moves/],
     [
       "bad created",
-      () => pipeline(REVISION, "yesterday").withRegistry(REGISTRY, "ai-app").publish(contextDir("/model/out")),
+      () => pipeline(REVISION, "yesterday").withRegistry(REGISTRY, "ai-app").publish("main", contextDir("/model/out")),
       /not an RFC 3339 time/,
     ],
     [
       "username alone",
-      async () => pipeline().withRegistry(REGISTRY, "ai-app", "acr-push-sp").publish(contextDir("/model/out"), "main"),
+      async () => pipeline().withRegistry(REGISTRY, "ai-app", "acr-push-sp").publish("main", contextDir("/model/out")),
       /--username needs --password/,
     ],
     [
       "password alone",
-      async () => pipeline().withRegistry(REGISTRY, "ai-app", undefined, pw()).publish(contextDir("/model/out"), "main"),
+      async () => pipeline().withRegistry(REGISTRY, "ai-app", undefined, pw()).publish("main", contextDir("/model/out")),
       /--password needs --username/,
     ],
     [
       "two modes",
-      async () => pipeline().withRegistry(REGISTRY, "ai-app", "u", pw(), pw()).publish(contextDir("/model/out"), "main"),
+      async () => pipeline().withRegistry(REGISTRY, "ai-app", "u", pw(), pw()).publish("main", contextDir("/model/out")),
       /two different ways to log in/,
     ],
     ["digest: bad tag", () => pipeline().withRegistry(REGISTRY, "ai-app").imageDigest("-bad"), /not a valid OCI tag/],
@@ -276,7 +285,7 @@ test("publish with --entra-token: exchanged before the tests run, refresh token 
       () =>
         pipeline()
           .withRegistry(acr.address, "ai-app", undefined, undefined, dag.setSecret("entra", entra))
-          .publish(contextDir("/model/out"), "main"),
+          .publish("main", contextDir("/model/out")),
       { respond: responder((c) => (pytestExit(c) ? (events.push("pytest"), 0) : undefined)) },
     );
     assert.is(error, undefined, String(error));
@@ -321,7 +330,7 @@ test("publish with a rejected Entra token fails before tests, build or push", as
       () =>
         pipeline()
           .withRegistry(acr.address, "ai-app", undefined, undefined, dag.setSecret("entra", wrong))
-          .publish(contextDir("/model/out"), "main"),
+          .publish("main", contextDir("/model/out")),
       { respond: responder() },
     );
     assert.match(error?.message ?? "", /rejected the Entra ID token \(HTTP 401/);

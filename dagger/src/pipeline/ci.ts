@@ -13,7 +13,7 @@ import { RegistryTarget } from "../registry/settings.js";
 import { buildTags } from "../registry/names.js";
 import { BuildOptions, runtimeImage, verifyModelDirectory } from "../build/image.js";
 import { azuriteTarget, fetchModelDirectory, publishModelDirectory, StoreTarget } from "../model-store/step.js";
-import { publishImage } from "./publish.js";
+import { checkRemotePublish, publishImage } from "./publish.js";
 import { kubectlContainer } from "../kubernetes/kubectl.js";
 import { kubectlOptions } from "../kubernetes/settings.js";
 import { ExecSession } from "../shared/exec.js";
@@ -26,6 +26,8 @@ import { appServiceUrl } from "../kubernetes/smoke.js";
 
 /** The repository the embedded default pushes to in its registry service. */
 export const EMBEDDED_REPOSITORY = "ai-app";
+/** The channel the embedded default moves when none is given. */
+export const EMBEDDED_CHANNEL = "main";
 
 export interface CiInputs {
   source: Directory;
@@ -39,7 +41,8 @@ export interface CiInputs {
   store?: StoreTarget;
   /** Where to publish, when a registry was configured. */
   registry?: RegistryTarget;
-  channel: string;
+  /** The branch whose tag moves; required to publish to a configured registry, "main" in the embedded default. */
+  channel?: string;
   /** How long the embedded default waits for its k3s to take work (tests shorten it). */
   clusterWait?: WaitOptions;
 }
@@ -72,6 +75,14 @@ async function configuredCi(i: CiInputs): Promise<CiReport> {
       "ci: a registry was configured but no model: configure the model store first (dagger call with-store ... with-registry ... ci) or pass --model DIR",
     );
   }
+  if (i.registry) {
+    checkRemotePublish({
+      where: `${i.registry.registry}/${i.registry.repository}`,
+      revision: i.build.revision,
+      channel: i.channel,
+      model: i.model ? "directory" : "store",
+    });
+  }
   // The model first: a federated token (Azure DevOps' idToken lives 10 minutes) is used while
   // fresh. Fetching publishes nothing; the tests still run before anything is built or pushed.
   const model = i.model ?? (await fetchModelDirectory(i.store!, i.modelName, i.modelVersion, i.prerelease));
@@ -82,7 +93,7 @@ async function configuredCi(i: CiInputs): Promise<CiReport> {
     await runtimeImage(i.source, model, manifest, i.build).sync(); // build only (pull requests)
     return { mode: "configured", tests, model: modelInfo };
   }
-  const published = await publishImage(i.source, model, { ...i.registry, channel: i.channel, build: i.build });
+  const published = await publishImage(i.source, model, { ...i.registry, channel: i.channel!, build: i.build });
   return { mode: "configured", tests, model: modelInfo, image: published.reference, tags: published.tags };
 }
 
@@ -99,7 +110,7 @@ async function embeddedCi(i: CiInputs): Promise<CiReport> {
     const model = await fetchModelDirectory(store, i.modelName, "latest");
     const manifest = await verifyModelDirectory(model);
     const image = runtimeImage(i.source, model, manifest, i.build);
-    const tags = buildTags({ revision: i.build.revision, modelVersion: manifest.version, channel: i.channel });
+    const tags = buildTags({ revision: i.build.revision, modelVersion: manifest.version, channel: i.channel ?? EMBEDDED_CHANNEL });
     const published = await pushTarballTags(image, { registry: LOCAL_REGISTRY, repository: EMBEDDED_REPOSITORY }, tags, registry);
 
     const cluster = localCluster(registry);

@@ -9,6 +9,9 @@ import { RegistryAuth } from "../registry/auth.js";
 import { HttpOptions } from "../registry/http.js";
 import { buildTags, channelTag, checkRepository, parseRegistry, revisionTag } from "../registry/names.js";
 import { Published, pushTags, registryLogin } from "../registry/push.js";
+import { RegistryTarget } from "../registry/settings.js";
+import { fetchModelDirectory, StoreTarget } from "../model-store/step.js";
+import { DEFAULT_MODEL_NAME } from "../model-store/layout.js";
 
 export interface PublishTarget {
   /** `host[:port]`, e.g. myacr.azurecr.io. */
@@ -53,4 +56,55 @@ export async function publishImage(source: Directory, model: Directory, opts: Im
   // The full image address (not the bare host): the engine derives the registry host from it the same way for any host form.
   if (login) image = image.withRegistryAuth(`${opts.registry}/${opts.repository}`, login.username, login.secret);
   return pushTags(image, opts, tags);
+}
+
+/** The constructor's revision when none is given: fine for local builds, never pushed to a remote registry. */
+export const UNSET_REVISION = "dev";
+
+export interface RemotePublish {
+  /** registry/repository, for the message. */
+  where: string;
+  revision: string;
+  channel?: string | undefined;
+  /** Where the model comes from: the configured store, or a directory given with --model. */
+  model?: "store" | "directory" | undefined;
+}
+
+/**
+ * A push to a remote registry moves tags that releases deploy, so it must say what it ships: a
+ * model from the store or --model (never the sample model), the channel it moves, and the git
+ * revision it builds. Everything missing is named at once.
+ */
+export function checkRemotePublish(p: RemotePublish): void {
+  const missing: string[] = [];
+  if (!p.revision.trim() || p.revision === UNSET_REVISION)
+    missing.push('the git revision it builds: start the call with dagger call --revision "$(git rev-parse HEAD)" ...');
+  if (!p.channel?.trim()) missing.push("the channel tag it moves: --channel main (in Azure DevOps, --channel \"$(Build.SourceBranch)\")");
+  if (!p.model)
+    missing.push(
+      "a model: configure the store (with-store ..., its latest release) or pass --model ./model/out; the sample model only goes to the embedded default (dagger call ci with nothing configured)",
+    );
+  if (missing.length) throw new Error(`publishing to ${p.where} needs:\n${missing.map((m) => `  - ${m}`).join("\n")}`);
+}
+
+export interface PublishSources {
+  source: Directory;
+  build: BuildOptions;
+  registry: RegistryTarget;
+  channel?: string | undefined;
+  /** A model directory given with --model; otherwise the store's latest release. */
+  model?: Directory;
+  store?: StoreTarget;
+}
+
+/** `publish`: refuse an incomplete push before anything runs, then take the model and push. */
+export async function publishFromSources(p: PublishSources): Promise<Published> {
+  checkRemotePublish({
+    where: `${p.registry.registry}/${p.registry.repository}`,
+    revision: p.build.revision,
+    channel: p.channel,
+    model: p.model ? "directory" : p.store ? "store" : undefined,
+  });
+  const model = p.model ?? (await fetchModelDirectory(p.store!, DEFAULT_MODEL_NAME, "latest"));
+  return publishImage(p.source, model, { ...p.registry, channel: p.channel!, build: p.build });
 }
