@@ -10,7 +10,8 @@ import { ModelStoreSettings, restoreStoreSettings } from "./model-store/settings
 import { DEFAULT_MODEL_NAME } from "./model-store/layout.js";
 import { runCi } from "./pipeline/ci.js";
 import { runRelease } from "./pipeline/release.js";
-import { formatCiReport, formatReleaseReport } from "./pipeline/report.js";
+import { formatReleaseReport } from "./pipeline/report.js";
+import { CiResult, ciResult } from "./pipeline/ci-result.js";
 import { appTestContainer, runAppTests } from "./build/test.js";
 import { SAMPLE_MODEL_VERSION, trainedSampleModel } from "./build/train.js";
 import { deployImage, diffImage, registryImageMetadata, renderForImage } from "./kubernetes/deploy.js";
@@ -312,7 +313,7 @@ export class AiAppPipeline {
   }
 
   /**
-   * The per-commit job: test -> model (with-store's, or --model) -> build -> publish (with-registry's, if configured); with nothing configured, the whole pipeline locally (Azurite, registry, k3s).
+   * The per-commit job: test -> model (with-store's, or --model) -> build -> publish (with-registry's, if configured); with nothing configured, the whole pipeline locally (Azurite, registry, k3s). Read the result with ci summary, ci image or ci json.
    *
    * @param channel Branch whose moving tag this run updates: main, or refs/heads/feature/x which becomes feature-x (required with with-registry; the embedded default uses main).
    * @param model Model directory to build with instead of the store's (model.json plus its files).
@@ -327,7 +328,7 @@ export class AiAppPipeline {
     modelName = DEFAULT_MODEL_NAME,
     modelVersion = "latest",
     prerelease = false,
-  ): Promise<string> {
+  ): Promise<CiResult> {
     const report = await runCi({
       source: this.source,
       build: this.buildOptions(),
@@ -339,7 +340,7 @@ export class AiAppPipeline {
       ...(this.store ? { store: this.storeTarget() } : {}),
       ...(this.registry ? { registry: this.registryTarget() } : {}),
     });
-    return formatCiReport(report);
+    return ciResult(report);
   }
 
   /**

@@ -145,8 +145,24 @@ test("ci with no Azure arguments: Azurite, registry and k3s started; sample mode
       "bound to the registry service",
     );
   }
-  const digestRef = /image: (registry:5000\/ai-app@sha256:[0-9a-f]{64})/.exec(String(result))?.[1];
-  assert.is(digestRef, `registry:5000/ai-app@${PUSHED_DIGEST}`, String(result));
+  const digestRef = /image: (registry:5000\/ai-app@sha256:[0-9a-f]{64})/.exec(result!.summary)?.[1];
+  assert.is(digestRef, `registry:5000/ai-app@${PUSHED_DIGEST}`, result!.summary);
+  // the same facts as fields and as one JSON object, for the next CI step
+  assert.is(result!.image, digestRef);
+  assert.equal([...result!.tags].sort(), [`model-1.0.0`, "main", REVISION].sort());
+  assert.equal(JSON.parse(result!.json), {
+    mode: "embedded",
+    tests: result!.tests,
+    modelName: "digits-classifier",
+    modelVersion: "1.0.0",
+    modelSha256: result!.modelSha256,
+    image: digestRef,
+    tags: result!.tags,
+    deployed: result!.deployed,
+    smoke: result!.smoke,
+  });
+  assert.match(result!.smoke, /^passed/);
+  assert.match(result!.modelSha256, /^[0-9a-f]{64}$/);
   // kubectl waits for k3s to take work (API server, a Ready node, the default ServiceAccount) before applying
   const kubectlSteps = engine
     .find("withExec")
@@ -160,8 +176,8 @@ test("ci with no Azure arguments: Azurite, registry and k3s started; sample mode
   assert.is(flagValue(argvOf(smoke.op), "--image"), digestRef);
   const applied = engine.find("withExec").filter((e) => runs("kubectl", "apply")(e.op));
   assert.ok(applied.length >= 1, "kubectl apply ran");
-  assert.match(String(result), /smoke test: passed/);
-  assert.match(String(result), /mode: embedded default/);
+  assert.match(result!.summary, /smoke test: passed/);
+  assert.match(result!.summary, /mode: embedded default/);
 });
 
 test("ci through the SDK entrypoint, no arguments at all: the embedded default, as `dagger call ci` runs it", async () => {
@@ -176,12 +192,16 @@ test("ci through the SDK entrypoint, no arguments at all: the embedded default, 
   assert.is(run.error, undefined, run.output);
   assert.is(run.exitCode, 0, run.output);
   assert.equal(startedServices(run.engine).sort(), [IMAGES.azurite, IMAGES.k3s, IMAGES.registry].sort());
-  assert.match(String(run.value), /^mode: embedded default/);
-  assert.match(String(run.value), /smoke test: passed/);
+  // an object goes back to the engine as JSON of its declared fields
+  const value = run.value as Record<string, unknown>;
+  assert.match(String(value.summary), /^mode: embedded default/);
+  assert.match(String(value.summary), /smoke test: passed/);
+  assert.match(String(value.image), /^registry:5000\/ai-app@sha256:/);
+  assert.is(JSON.parse(String(value.json)).image, value.image);
 });
 
 test("ci with nothing configured refuses model flags it would ignore, before anything runs", async () => {
-  const cases: [() => Promise<string>, string][] = [
+  const cases: [() => Promise<unknown>, string][] = [
     [() => pipeline().ci("main", undefined, "digits-classifier", "1.2.0"), "--model-version"],
     [() => pipeline().ci("main", undefined, "digits-classifier", "latest", true), "--prerelease"],
   ];
@@ -218,8 +238,9 @@ test("ci with Azure arguments: no local service; model from the store; published
   for (const q of queriesOutsideSetSecret(engine)) {
     assert.not.ok(q.includes(ACR_PASSWORD) || q.includes("storage-KEY-plaintext"), "no plaintext secret outside setSecret");
   }
-  assert.match(String(result), /^mode: configured/m);
-  assert.match(String(result), /image: myacr\.azurecr\.io\/ai-app@sha256:/);
+  assert.match(result!.summary, /^mode: configured/m);
+  assert.match(result!.image, /^myacr\.azurecr\.io\/ai-app@sha256:/);
+  assert.is(result!.deployed, "", "configured ci deploys nothing");
 });
 
 test("ci with Azure arguments: the model is fetched first (fresh federated token), and a failing suite publishes nothing", async () => {
@@ -246,7 +267,9 @@ test("ci: a pull request build (store, no registry) publishes nothing", async ()
   );
   assert.is(error, undefined, String(error));
   assert.is(engine.find("publish").length, 0);
-  assert.match(String(result), /image: not published/);
+  assert.match(result!.summary, /image: not published/);
+  assert.is(result!.image, "");
+  assert.equal(result!.tags, []);
 });
 
 test("ci publishing to a configured registry must name its channel and the real revision; nothing runs otherwise", async () => {
