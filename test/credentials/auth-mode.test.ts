@@ -22,6 +22,8 @@ const COMPLETE: Record<AuthMode, AuthInput<string>> = {
     account: "acct01",
   },
   "managed-identity": { managedIdentity: true, account: "acct01" },
+  "entra-token": { entraToken: SECRET, account: "acct01" },
+  "azure-cli": { azureCli: true, account: "acct01" },
 };
 const MODES = Object.keys(COMPLETE) as AuthMode[];
 const TRIGGERS: Record<AuthMode, AuthField> = {
@@ -32,6 +34,8 @@ const TRIGGERS: Record<AuthMode, AuthField> = {
   "federated-token": "federatedToken",
   "azure-pipelines": "systemAccessToken",
   "managed-identity": "managedIdentity",
+  "entra-token": "entraToken",
+  "azure-cli": "azureCli",
 };
 
 /** The error selectAuth throws for `input` (failing the test when it does not throw). */
@@ -67,6 +71,8 @@ test("every required piece of every mode, when missing, is named", () => {
     "federated-token": [["tenantId"], ["clientId"], ["account", "accountUrl"]],
     "azure-pipelines": [["tenantId"], ["clientId"], ["oidcRequestUri"], ["serviceConnectionId"], ["account", "accountUrl"]],
     "managed-identity": [["account", "accountUrl"]],
+    "entra-token": [["account", "accountUrl"]],
+    "azure-cli": [["account", "accountUrl"]],
   };
   let cases = 0;
   for (const mode of MODES) {
@@ -74,7 +80,7 @@ test("every required piece of every mode, when missing, is named", () => {
       const input: Record<string, unknown> = { ...COMPLETE[mode] };
       for (const f of group) delete input[f];
       const msg = failure(input);
-      for (const f of group) assert.ok(msg.includes(CLI_LABELS[f]), `${mode} without ${group}: ${msg}`);
+      for (const f of group) assert.ok(msg.includes(CLI_LABELS[f]!), `${mode} without ${group}: ${msg}`);
       assert.match(msg, /missing/);
       cases++;
     }
@@ -82,7 +88,7 @@ test("every required piece of every mode, when missing, is named", () => {
   // Azure Pipelines is also selected by its service connection alone: then the token is what is missing.
   const { systemAccessToken: _, ...noToken } = COMPLETE["azure-pipelines"];
   assert.match(failure(noToken), /missing SYSTEM_ACCESSTOKEN/);
-  assert.is(cases, 14);
+  assert.is(cases, 16);
 });
 
 test("any two modes together are a conflict naming both", () => {
@@ -90,7 +96,7 @@ test("any two modes together are a conflict naming both", () => {
     for (const b of MODES.slice(i + 1)) {
       const msg = failure({ ...COMPLETE[a], ...COMPLETE[b] });
       assert.match(msg, /conflicting storage credentials/);
-      assert.ok(msg.includes(CLI_LABELS[TRIGGERS[a]]) && msg.includes(CLI_LABELS[TRIGGERS[b]]), msg);
+      assert.ok(msg.includes(CLI_LABELS[TRIGGERS[a]]!) && msg.includes(CLI_LABELS[TRIGGERS[b]]!), msg);
     }
   }
 });
@@ -98,7 +104,28 @@ test("any two modes together are a conflict naming both", () => {
 test("no credentials at all lists every way to give one", () => {
   const msg = failure({ account: "acct01" });
   assert.match(msg, /no storage credentials given/);
-  for (const f of Object.values(TRIGGERS)) assert.ok(msg.includes(CLI_LABELS[f]), `${f} not offered: ${msg}`);
+  for (const f of Object.values(TRIGGERS)) assert.ok(msg.includes(CLI_LABELS[f]!), `${f} not offered: ${msg}`);
+});
+
+test("your own sign-in: an Entra access token (CLI and Dagger) or az login (the CLI only, --tenant-id optional)", () => {
+  assert.match(failure({ account: "acct01" }), /Azure CLI sign-in: --az-login/);
+  assert.match(failure({ account: "acct01" }), /Entra ID access token: AZURE_STORAGE_ENTRA_TOKEN/);
+  const dagger = failure({ account: "acct01" }, DAGGER_LABELS);
+  assert.match(dagger, /Entra ID access token: --entra-token/);
+  assert.not.match(dagger, /Azure CLI|az-login/, "a Dagger step has no az session to offer");
+  assert.is(selectAuth({ ...COMPLETE["azure-cli"], tenantId: ids.tenantId }, CLI_LABELS).mode, "azure-cli");
+  assert.match(
+    failure({ ...COMPLETE["entra-token"], tenantId: ids.tenantId }),
+    /not used by Entra ID access token auth, remove: --tenant-id/,
+  );
+  assert.match(
+    failure({ ...COMPLETE["entra-token"], accountUrl: "http://127.0.0.1:10000/devstoreaccount1", account: undefined }),
+    /must be https/,
+  );
+  assert.match(
+    failure({ ...COMPLETE["azure-cli"], managedIdentity: true }),
+    /conflicting .*--az-login.*--managed-identity|conflicting .*--managed-identity.*--az-login/,
+  );
 });
 
 test("with Dagger's labels each flag is named once per way to sign in (no '--federated-token or --federated-token')", () => {
@@ -121,7 +148,7 @@ test("fields a mode does not use are rejected, not silently ignored", () => {
   for (const [mode, field, value] of extras) {
     const msg = failure({ ...COMPLETE[mode], [field]: value });
     assert.match(msg, /not used by/);
-    assert.ok(msg.includes(CLI_LABELS[field]), msg);
+    assert.ok(msg.includes(CLI_LABELS[field]!), msg);
   }
   // Azure Pipelines exports its OIDC endpoint to every task: never an error.
   assert.is(selectAuth({ ...COMPLETE["account-key"], oidcRequestUri: "https://x" }, CLI_LABELS).mode, "account-key");

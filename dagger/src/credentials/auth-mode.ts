@@ -4,10 +4,25 @@
  */
 
 export type AuthMode =
-  "connection-string" | "sas-token" | "account-key" | "client-secret" | "federated-token" | "azure-pipelines" | "managed-identity";
+  | "connection-string"
+  | "sas-token"
+  | "account-key"
+  | "client-secret"
+  | "federated-token"
+  | "azure-pipelines"
+  | "managed-identity"
+  | "entra-token"
+  | "azure-cli";
 
-/** The Entra ID modes: they authenticate with a TokenCredential from @azure/identity. */
-export const ENTRA_MODES: readonly AuthMode[] = ["client-secret", "federated-token", "azure-pipelines", "managed-identity"];
+/** The Entra ID modes: they send bearer tokens (a TokenCredential), so only ever over https. */
+export const ENTRA_MODES: readonly AuthMode[] = [
+  "client-secret",
+  "federated-token",
+  "azure-pipelines",
+  "managed-identity",
+  "entra-token",
+  "azure-cli",
+];
 
 /**
  * Everything a caller may give. `S` is how a secret is carried: a string in the CLI, a Dagger
@@ -32,12 +47,19 @@ export interface AuthInput<S = string> {
   /** Path of a file holding the federated token (re-read on every use: such tokens rotate). */
   federatedTokenFile?: string | undefined;
   systemAccessToken?: S | undefined;
+  /** A person's own Entra access token for https://storage.azure.com/ (az account get-access-token). */
+  entraToken?: S | undefined;
+  /** Sign in with the Azure CLI's `az login` session (the plain CLI only: there is no az in a Dagger step). */
+  azureCli?: boolean | undefined;
 }
 
 export type AuthField = keyof AuthInput;
 
+/** Fields only some interfaces offer; a caller without a label for one never mentions its mode. */
+type OptionalField = "azureCli";
+
 /** How the caller spells each field in its own interface (an env var, a flag, a Dagger argument). */
-export type FieldLabels = Record<AuthField, string>;
+export type FieldLabels = Record<Exclude<AuthField, OptionalField>, string> & Partial<Record<OptionalField, string>>;
 
 export interface AuthPlan {
   mode: AuthMode;
@@ -65,7 +87,16 @@ interface ModeRule {
 
 const ENDPOINT: Need = ["accountUrl", "account"];
 
+// Listed in this order when no credentials are given: a person's own sign-in first.
 const RULES: Record<AuthMode, ModeRule> = {
+  "azure-cli": {
+    title: "Azure CLI sign-in",
+    triggers: ["azureCli"],
+    requires: [ENDPOINT],
+    // --tenant-id picks the tenant az asks a token from (a guest in several tenants).
+    optional: ["account", "accountUrl", "tenantId"],
+  },
+  "entra-token": { title: "Entra ID access token", triggers: ["entraToken"], requires: [ENDPOINT], optional: ["account", "accountUrl"] },
   "connection-string": { title: "connection string", triggers: ["connectionString"], requires: [], optional: [] },
   "sas-token": { title: "SAS token", triggers: ["sasToken"], requires: [ENDPOINT], optional: ["account", "accountUrl"] },
   "account-key": { title: "account key", triggers: ["accountKey"], requires: [ENDPOINT], optional: ["account", "accountUrl"] },
@@ -110,13 +141,15 @@ export function modeTitle(mode: AuthMode): string {
  */
 export function selectAuth(input: AuthInput<unknown>, labels: FieldLabels): AuthPlan {
   const given = (f: AuthField) => isGiven(input[f]);
-  const list = (fs: readonly AuthField[]) => fs.map((f) => labels[f]).join(", ");
+  const name = (f: AuthField) => labelOf(labels, f);
+  const list = (fs: readonly AuthField[]) => fs.map(name).join(", ");
 
   const chosen = (Object.keys(RULES) as AuthMode[]).filter((m) => RULES[m].triggers.some(given));
   if (chosen.length === 0) {
+    const offered = (Object.keys(RULES) as AuthMode[]).filter((m) => RULES[m].triggers.some((f) => labels[f] !== undefined));
     throw new CredentialError(
       "no storage credentials given; give exactly one of:\n" +
-        (Object.keys(RULES) as AuthMode[]).map((m) => `  - ${RULES[m].title}: ${describeNeeds(m, labels)}`).join("\n"),
+        offered.map((m) => `  - ${RULES[m].title}: ${describeNeeds(m, labels)}`).join("\n"),
     );
   }
   if (chosen.length > 1) {
@@ -131,7 +164,7 @@ export function selectAuth(input: AuthInput<unknown>, labels: FieldLabels): Auth
   }
   const missing = rule.requires.filter((n) => !(typeof n === "string" ? given(n) : n.some(given)));
   if (missing.length > 0) {
-    problems.push(`missing ${missing.map((n) => (typeof n === "string" ? labels[n] : n.map((f) => labels[f]).join(" or "))).join(", ")}`);
+    problems.push(`missing ${missing.map((n) => (typeof n === "string" ? name(n) : n.map(name).join(" or "))).join(", ")}`);
   }
   const used = new Set<AuthField>([...rule.triggers, ...rule.optional, ...AMBIENT, ...rule.requires.flat()]);
   const unused = (Object.keys(labels) as AuthField[]).filter((f) => given(f) && !used.has(f));
@@ -161,6 +194,11 @@ export function selectAuth(input: AuthInput<unknown>, labels: FieldLabels): Auth
   return { mode, ...(accountUrl ? { accountUrl } : {}), ...(accountName ? { accountName } : {}) };
 }
 
+/** How `labels` spells `f`; the field's own name when the caller does not offer it (never shown in practice). */
+export function labelOf(labels: FieldLabels, f: AuthField): string {
+  return labels[f] ?? f;
+}
+
 /** An argument counts as given unless it is absent, empty or false. */
 export function isGiven(v: unknown): boolean {
   if (v === undefined || v === null || v === false) return false;
@@ -171,10 +209,11 @@ export function isGiven(v: unknown): boolean {
 function describeNeeds(mode: AuthMode, labels: FieldLabels): string {
   const rule = RULES[mode];
   // Two fields can share one label (the module takes a federated token one way only): name it once.
-  const trigger = [...new Set(rule.triggers.map((f) => labels[f]))].join(" or ");
+  const name = (f: AuthField) => labelOf(labels, f);
+  const trigger = [...new Set(rule.triggers.map(name))].join(" or ");
   const rest = rule.requires
     .filter((n) => typeof n !== "string" || !rule.triggers.includes(n))
-    .map((n) => (typeof n === "string" ? labels[n] : n.map((f) => labels[f]).join(" or ")));
+    .map((n) => (typeof n === "string" ? name(n) : n.map(name).join(" or ")));
   return rest.length ? `${trigger} with ${rest.join(", ")}` : trigger;
 }
 

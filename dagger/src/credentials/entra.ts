@@ -4,6 +4,7 @@
  * except the one @azure/identity itself reads (SYSTEM_OIDCREQUESTURI, checked up front).
  */
 import {
+  AzureCliCredential,
   AzurePipelinesCredential,
   ClientAssertionCredential,
   ClientSecretCredential,
@@ -19,7 +20,9 @@ export type EntraAuth =
   | { kind: "federated-token"; tenantId: string; clientId: string; getToken: () => Promise<string> }
   | { kind: "azure-pipelines"; tenantId: string; clientId: string; serviceConnectionId: string; systemAccessToken: string }
   /** System-assigned when `clientId` is absent, user-assigned otherwise. */
-  | { kind: "managed-identity"; clientId?: string };
+  | { kind: "managed-identity"; clientId?: string }
+  /** The `az login` session of the person running the command (`tenantId` picks one of their tenants). */
+  | { kind: "azure-cli"; tenantId?: string };
 
 export interface EntraClientOptions {
   /** Sign-in endpoint for sovereign clouds or a test double; instance discovery is skipped when set. */
@@ -43,5 +46,7 @@ export function entraCredential(auth: EntraAuth, client: EntraClientOptions = {}
       return new AzurePipelinesCredential(auth.tenantId, auth.clientId, auth.serviceConnectionId, auth.systemAccessToken, options);
     case "managed-identity":
       return auth.clientId ? new ManagedIdentityCredential({ clientId: auth.clientId }) : new ManagedIdentityCredential();
+    case "azure-cli":
+      return new AzureCliCredential(auth.tenantId ? { tenantId: auth.tenantId } : {});
   }
 }

@@ -11,6 +11,7 @@ export const SECRET_ENV = {
   clientSecret: "AZURE_CLIENT_SECRET",
   federatedToken: "AZURE_FEDERATED_TOKEN",
   systemAccessToken: "SYSTEM_ACCESSTOKEN",
+  entraToken: "AZURE_STORAGE_ENTRA_TOKEN",
 } as const;
 
 export type SecretField = keyof typeof SECRET_ENV;

@@ -9,10 +9,12 @@ import {
   StoragePipelineOptions,
   StorageSharedKeyCredential,
 } from "@azure/storage-blob";
-import { AuthInput, AuthPlan, CredentialError, FieldLabels, modeTitle, selectAuth } from "../credentials/auth-mode.js";
+import { accessTokenCredential, accessTokenProblem } from "../credentials/access-token.js";
+import { AuthInput, AuthPlan, CredentialError, FieldLabels, labelOf, modeTitle, selectAuth } from "../credentials/auth-mode.js";
 import { fixedToken, tokenFromFile } from "../credentials/federated-token.js";
 import { lazyEntraCredential as entraCredential } from "../credentials/lazy-entra.js";
 import { sasProblem, StoreAccess } from "../credentials/sas.js";
+import { explainAzureCli, explainManagedIdentity, withSignInHelp } from "../credentials/sign-in-help.js";
 import { containerNameProblem } from "./layout.js";
 import { ErrorContext } from "./errors.js";
 
@@ -120,14 +122,34 @@ export function connect(config: StoreConfig, labels: FieldLabels, access: StoreA
     case "managed-identity":
       service = new BlobServiceClient(
         url,
-        entraCredential({ kind: "managed-identity", ...(auth.clientId ? { clientId: auth.clientId } : {}) }, config),
+        withSignInHelp(
+          entraCredential({ kind: "managed-identity", ...(auth.clientId ? { clientId: auth.clientId } : {}) }, config),
+          explainManagedIdentity(labels),
+        ),
+        options,
+      );
+      break;
+    case "entra-token": {
+      // Checked now, like a SAS: an expired or wrong-audience token fails before any request.
+      const problem = accessTokenProblem(auth.entraToken!);
+      if (problem) throw new CredentialError(`${labels.entraToken}: ${problem}`);
+      service = new BlobServiceClient(url, accessTokenCredential(auth.entraToken!), options);
+      break;
+    }
+    case "azure-cli":
+      service = new BlobServiceClient(
+        url,
+        withSignInHelp(
+          entraCredential({ kind: "azure-cli", ...(auth.tenantId ? { tenantId: auth.tenantId } : {}) }, config),
+          explainAzureCli(labels, auth.tenantId),
+        ),
         options,
       );
       break;
   }
   const endpoint = new URL(service.url);
   const given = (Object.keys(auth) as (keyof AuthInput)[]).filter((k) => auth[k] !== undefined && auth[k] !== false);
-  const triggerLabels = given.filter((k) => isSecretOrTrigger(k)).map((k) => labels[k]);
+  const triggerLabels = given.filter((k) => isSecretOrTrigger(k)).map((k) => labelOf(labels, k));
   return {
     container: service.getContainerClient(config.container),
     plan,
@@ -136,9 +158,15 @@ export function connect(config: StoreConfig, labels: FieldLabels, access: StoreA
       endpoint: `${endpoint.origin}${endpoint.pathname}`.replace(/\/+$/, ""),
       credential: `${modeTitle(plan.mode)}${triggerLabels.length ? ` (${triggerLabels.join(", ")})` : ""}`,
     },
-    secrets: [auth.connectionString, auth.sasToken, auth.accountKey, auth.clientSecret, auth.federatedToken, auth.systemAccessToken].filter(
-      (s): s is string => typeof s === "string",
-    ),
+    secrets: [
+      auth.connectionString,
+      auth.sasToken,
+      auth.accountKey,
+      auth.clientSecret,
+      auth.federatedToken,
+      auth.systemAccessToken,
+      auth.entraToken,
+    ].filter((s): s is string => typeof s === "string"),
   };
 }
 
@@ -152,5 +180,7 @@ function isSecretOrTrigger(k: keyof AuthInput): boolean {
     "federatedTokenFile",
     "systemAccessToken",
     "managedIdentity",
+    "entraToken",
+    "azureCli",
   ].includes(k);
 }

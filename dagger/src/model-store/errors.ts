@@ -46,7 +46,8 @@ export function explainAzureError(e: unknown, ctx: ErrorContext): Error {
   const where = `container "${ctx.container}" at ${ctx.endpoint}`;
 
   if (isIdentityError(err)) {
-    return new StoreError(`could not sign in with ${ctx.credential} to ${ctx.action}: ${identityReason(err.message ?? "")}`);
+    const reason = err.name === "CredentialError" ? (err.message ?? "") : identityReason(err.message ?? "");
+    return new StoreError(`could not sign in with ${ctx.credential} to ${ctx.action}: ${reason}`);
   }
   if (status === 404 && code === "ContainerNotFound") {
     return new StoreError(
@@ -84,6 +85,7 @@ export function explainAzureError(e: unknown, ctx: ErrorContext): Error {
 
 /** Errors from @azure/identity (and the MSAL errors it passes through) while signing in. */
 const IDENTITY_ERRORS = new Set([
+  "CredentialError", // ours: a token that expired, a sign-in that cannot work here (credentials/sign-in-help.ts)
   "AuthenticationError",
   "AuthenticationRequiredError",
   "CredentialUnavailableError",

@@ -19,6 +19,7 @@ export class ModelStoreSettings {
   systemAccessToken?: Secret;
   oidcRequestUri?: string;
   managedIdentity?: boolean;
+  entraToken?: Secret;
   storeService?: Service;
 }
 
@@ -30,6 +31,7 @@ const SECRET_FIELDS = [
   "clientSecret",
   "federatedToken",
   "systemAccessToken",
+  "entraToken",
 ] as const satisfies readonly {
   [K in keyof ModelStoreSettings]-?: ModelStoreSettings[K] extends Secret | undefined ? K : never;
 }[keyof ModelStoreSettings][];

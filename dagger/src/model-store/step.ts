@@ -38,6 +38,7 @@ export const DAGGER_LABELS: FieldLabels = {
   clientSecret: "--client-secret",
   federatedToken: "--federated-token",
   systemAccessToken: "--system-access-token",
+  entraToken: "--entra-token",
 };
 
 /** Everything a container needs to reach one store. */
