@@ -4,7 +4,7 @@
  * tokens minted by a local stand-in for Entra ID, Azure Pipelines and App Service managed
  * identity, which checks the secret, assertion or header it receives.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { test } from "uvu";
@@ -13,7 +13,8 @@ import { Azurite, startAzurite } from "../support/azurite.js";
 import { selfSignedCert, TlsFiles } from "../support/tls.js";
 import { runCli } from "../support/model-cli.js";
 import { randomModel, tempDir } from "../support/model-fixtures.js";
-import { TokenServer } from "../support/token-server.js";
+import { freePort } from "../support/azurite.js";
+import { storageJwt, TokenServer } from "../support/token-server.js";
 
 const EXPECT = {
   tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
@@ -128,6 +129,96 @@ test("managed identity: the App Service identity endpoint, as on an Azure-hosted
     IDENTITY_HEADER: EXPECT.identityHeader,
   });
   assert.ok(ids.requests.includes("msi"), ids.requests.join());
+});
+
+test("your own Entra access token (az account get-access-token): publish and fetch with it, no other secret", async () => {
+  const token = storageJwt(EXPECT.tenantId);
+  const dir = randomModel(root, "1.1.0-rc.1", 40_000);
+  const pub = await runCli(["publish", "--dir", dir, "--account-url", az.accountUrl], env({ AZURE_STORAGE_ENTRA_TOKEN: `${token}\n` }));
+  assert.is(pub.code, 0, pub.stderr);
+  assert.match(pub.stdout, /^published digits-classifier 1.1.0-rc.1 /);
+  const out = join(root, "out-entra-token");
+  const r = await runCli(
+    ["fetch", "--out", out, "--no-cache", "--model-version", "1.1.0-rc.1", "--account-url", az.accountUrl],
+    env({ AZURE_STORAGE_ENTRA_TOKEN: token }),
+  );
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(readFileSync(join(out, "model.onnx")).equals(readFileSync(join(dir, "model.onnx"))));
+});
+
+test("an expired or non-JWT access token is refused before any request, the token never echoed", async () => {
+  for (const [token, expected] of [
+    [
+      storageJwt(EXPECT.tenantId, -300),
+      /^error: AZURE_STORAGE_ENTRA_TOKEN: the access token expired at .*az account get-access-token --resource https:\/\/storage.azure.com\//,
+    ],
+    ["opaque-TOKEN-value-0123456789", /^error: AZURE_STORAGE_ENTRA_TOKEN: the access token is not a JWT/],
+  ] as const) {
+    const r = await runCli(["list", "--account-url", az.accountUrl], env({ AZURE_STORAGE_ENTRA_TOKEN: token }));
+    assert.is(r.code, 1);
+    assert.match(r.stderr, expected);
+    assert.not.ok(r.stderr.includes(token) || r.stderr.includes(token.split(".")[1]!), r.stderr);
+  }
+});
+
+/** A directory holding a stand-in `az` that answers `az account get-access-token -o json` as the real one does (or fails like it). */
+function fakeAz(behaviour: "signed-in" | "signed-out"): { bin: string; log: string } {
+  const bin = join(root, `fake-az-${behaviour}`);
+  mkdirSync(bin, { recursive: true });
+  const log = join(bin, "calls.log");
+  const token = storageJwt(EXPECT.tenantId);
+  const expiresOn = Math.floor(Date.now() / 1000) + 3600;
+  const answer =
+    behaviour === "signed-in"
+      ? `printf '%s\n' '${JSON.stringify({ accessToken: token, expiresOn: "2099-01-01 00:00:00.000000", expires_on: expiresOn, subscription: "0000", tenant: EXPECT.tenantId, tokenType: "Bearer" })}'`
+      : `echo "ERROR: Please run 'az login' to setup account." >&2; exit 1`;
+  writeFileSync(join(bin, "az"), `#!/bin/sh\necho "$*" >> '${log}'\n${answer}\n`);
+  chmodSync(join(bin, "az"), 0o755);
+  return { bin, log };
+}
+
+test("--az-login: the az login session's token (AzureCliCredential runs az), --tenant-id passed on", async () => {
+  const az_ = fakeAz("signed-in");
+  const out = join(root, "out-az-login");
+  const r = await runCli(
+    ["fetch", "--out", out, "--no-cache", "--az-login", "--tenant-id", EXPECT.tenantId, "--account-url", az.accountUrl],
+    env({ PATH: `${az_.bin}:${process.env.PATH}` }),
+  );
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(readFileSync(join(out, "model.json"), "utf8").includes('"1.0.0"'));
+  const calls = readFileSync(az_.log, "utf8");
+  assert.match(calls, /^account get-access-token --output json --resource https:\/\/storage.azure.com --tenant 72f988bf-/m);
+});
+
+test("--az-login without az, or signed out: says so plainly and what to run", async () => {
+  const missing = await runCli(["list", "--az-login", "--account-url", az.accountUrl], env({ PATH: join(root, "no-such-bin") }));
+  assert.is(missing.code, 1);
+  assert.match(missing.stderr, /^error: .*the Azure CLI \(az\) is not installed or not on PATH: install it .*then run az login/);
+  assert.is(missing.stderr.trim().split("\n").length, 1, missing.stderr);
+  const az_ = fakeAz("signed-out");
+  const out = await runCli(["list", "--az-login", "--account-url", az.accountUrl], env({ PATH: `${az_.bin}:${process.env.PATH}` }));
+  assert.is(out.code, 1);
+  assert.match(out.stderr, /^error: .*you are not signed in to the Azure CLI: run az login/);
+});
+
+test("--managed-identity off Azure (no identity endpoint answers) says where it works and what to use instead", async () => {
+  const closed = await freePort();
+  const started = Date.now();
+  const r = await runCli(
+    ["list", "--managed-identity", "--account-url", az.accountUrl],
+    env({ AZURE_POD_IDENTITY_AUTHORITY_HOST: `http://127.0.0.1:${closed}` }),
+  );
+  assert.is(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^error: could not sign in with managed identity \(--managed-identity\) to list .*: no managed identity answered here/,
+  );
+  assert.match(r.stderr, /only works on Azure \(a VM, AKS, App Service.*Azure DevOps agent.*\) with an identity assigned/);
+  for (const alternative of ["--az-login", "AZURE_STORAGE_ENTRA_TOKEN", "AZURE_FEDERATED_TOKEN", "AZURE_STORAGE_SAS_TOKEN"]) {
+    assert.ok(r.stderr.includes(alternative), `${alternative} not suggested: ${r.stderr}`);
+  }
+  assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
+  console.log(`  (managed identity gave up after ${Date.now() - started} ms)`);
 });
 
 test("Entra over plain http is refused before any token is requested", async () => {

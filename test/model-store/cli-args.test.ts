@@ -1,7 +1,7 @@
 /** The command line: options from argv, secrets only from the environment. */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseCli, USAGE, UsageError } from "../../dagger/src/model-store/cli-args.js";
+import { commandUsage, HelpRequest, parseCli, USAGE, UsageError } from "../../dagger/src/model-store/cli-args.js";
 
 const KEY = "k3y-VALUE-never-printed==";
 
@@ -117,6 +117,90 @@ test("usage errors: unknown command or flag, missing --dir/--out, bad sha, stray
   assert.match(usageError(["fetch", "--out", "o", "--no-cache", "--cache-dir", "c"]), /not both/);
   assert.match(usageError(["list", "--create-container"]), /only applies to publish/);
   assert.is(usageError(["--help"]), USAGE);
+  assert.is(usageError([]), USAGE);
+});
+
+test("--model-name / --model-version are the documented spelling; --name / --version stay as silent aliases", () => {
+  const o = parseCli(["fetch", "--out", "o", "--model-name", "mnist", "--model-version", "1.2.0"], {});
+  assert.is(o.name, "mnist");
+  assert.is(o.version, "1.2.0");
+  const old = parseCli(["fetch", "--out", "o", "--name", "mnist", "--version", "1.2.0"], {});
+  assert.equal([old.name, old.version], ["mnist", "1.2.0"]);
+  assert.is(parseCli(["publish", "--dir", "d", "--model-version", "2.0.0"], {}).version, "2.0.0");
+  assert.match(usageError(["list", "--model-name", "a", "--name", "b"]), /--model-name given twice \(--name is its old spelling\)/);
+  assert.match(USAGE, /--model-name NAME/);
+  assert.match(USAGE, /--model-version V/);
+  assert.not.match(USAGE, /(^|[^-a-z])--(name|version)\b/m, "the old spellings are not documented");
+});
+
+test("az-style and Dagger-style flags get a hint, not a bare unknown option", () => {
+  const hints: [string[], RegExp][] = [
+    [["--account-name", "mystorage"], /--account-name: use --account NAME/],
+    [["--container-name", "models"], /--container-name: use --container NAME/],
+    [["--auth-mode", "login"], /--auth-mode: use --az-login/],
+    [["--tenant", "t"], /--tenant: use --tenant-id ID/],
+    [["--model-dir", "./model/out"], /--model-dir: use --dir DIR/],
+  ];
+  for (const [flags, expected] of hints) assert.match(usageError(["list", ...flags]), expected);
+  assert.match(usageError(["list", "--account-name=mystorage"]), /--account-name: use --account NAME/);
+});
+
+test("a usage error is the one relevant line plus where help is, never the whole usage", () => {
+  for (const argv of [["list", "--colour"], ["fetch"], ["list", "extra"], ["frobnicate"], ["list", "--account-name", "x"]]) {
+    const msg = usageError(argv);
+    const lines = msg.split("\n");
+    assert.is(lines.length, 2, msg);
+    assert.match(lines[1]!, /^run `ai-app-models (\w+ )?--help` for usage$/);
+    assert.not.match(msg, /Store options/);
+  }
+  assert.match(usageError(["fetch", "--out", "o", "--colour"]), /\nrun `ai-app-models fetch --help` for usage$/);
+});
+
+test("help for one command: fetch --help and publish -h give that command's usage with the store options", () => {
+  for (const [argv, cmd] of [
+    [["fetch", "--help"], "fetch"],
+    [["publish", "-h"], "publish"],
+    [["list", "--account", "acct01", "--help"], "list"],
+  ] as const) {
+    let help: unknown;
+    try {
+      parseCli(argv, {});
+    } catch (e) {
+      help = e;
+    }
+    assert.instance(help, HelpRequest);
+    assert.is((help as Error).message, commandUsage(cmd));
+  }
+  assert.match(commandUsage("fetch"), /^Usage: ai-app-models fetch --out DIR/);
+  assert.match(commandUsage("fetch"), /Store options:[\s\S]*--az-login/);
+  assert.not.match(commandUsage("fetch"), /publish --dir/);
+  assert.instance(
+    (() => {
+      try {
+        parseCli(["--help"], {});
+      } catch (e) {
+        return e;
+      }
+    })(),
+    HelpRequest,
+  );
+});
+
+test("your own sign-in: --az-login and AZURE_STORAGE_ENTRA_TOKEN; --entra-token on the command line is refused", () => {
+  assert.equal(parseCli(["list", "--az-login", "--account", "acct01"], {}).auth, { account: "acct01", azureCli: true });
+  assert.equal(parseCli(["list", "--account", "acct01"], { AZURE_STORAGE_ENTRA_TOKEN: "tok" }).auth, {
+    account: "acct01",
+    entraToken: "tok",
+  });
+  const msg = usageError(["list", `--entra-token=${KEY}`]);
+  assert.match(msg, /set AZURE_STORAGE_ENTRA_TOKEN instead/);
+  assert.not.ok(msg.includes(KEY));
+});
+
+test("--progress is off unless asked (the terminal check happens where stderr is known)", () => {
+  assert.is(parseCli(["fetch", "--out", "o"], {}).progress, false);
+  assert.is(parseCli(["fetch", "--out", "o", "--progress"], {}).progress, true);
+  assert.is(parseCli(["publish", "--dir", "d", "--progress"], {}).progress, true);
 });
 
 test.run();

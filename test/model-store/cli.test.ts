@@ -11,7 +11,7 @@ import * as assert from "uvu/assert";
 import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from "../support/azure.js";
 import { Azurite, startAzurite } from "../support/azurite.js";
 import { FaultProxy } from "../support/fault-proxy.js";
-import { runCli, startCli } from "../support/model-cli.js";
+import { BIN_PATH, runBin, runCli, startCli } from "../support/model-cli.js";
 import { randomModel, strayEntries, tempDir } from "../support/model-fixtures.js";
 import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 
@@ -216,18 +216,92 @@ test("store contents never put a control character on the terminal: no escape se
       assert.not.match(text, new RegExp(`^${forgedLine}`, "m"), "a line forged from the manifest");
     }
   }
-  assert.match(runs[0]!.stdout, /2\.0\.0 .*invalid: .*"model\\u001b\[32m.onnx" has control or invisible formatting characters/);
+  assert.match(runs[0]!.stdout, /2\.0\.0 .*invalid: .* \(\+\d+ more, see --json\)\n/, "the table shows the first problem and a count");
   assert.match(runs[0]!.stdout, /ignored \(not semantic versions\): "\\u009b32mOK"/);
   const json = JSON.parse(runs[1]!.stdout);
   assert.equal(json.ignored, ["\u009b32mOK"], "JSON output stays exact once parsed");
   assert.equal([json.versions[0].version, json.versions[0].state, json.versions[0].complete], ["2.0.0", "invalid", false]);
+  assert.ok(
+    json.versions[0].reason.includes('"model\\u001b[32m.onnx" has control or invisible formatting characters'),
+    json.versions[0].reason,
+  );
   assert.is(runs[2]!.code, 1);
   assert.match(runs[2]!.stderr, /^error: forged 2.0.0 is invalid and cannot be used: /);
 });
 
+test("a multi-line reason (a model.json with many problems) stays on its row, cut to a sane width; --json keeps it whole", async () => {
+  await runCli(["publish", "--dir", randomModel(root, "1.0.0", 100, "multiline"), ...at()], keyEnv());
+  const files = Array.from({ length: 12 }, (_, i) => ({ path: `part-${i}.bin`, sha256: "not-a-sha", size: -1 }));
+  const manifest = JSON.stringify({ name: "multiline", version: "2.0.0", files, ...MODEL_JSON_FIELDS }, null, 2);
+  await az.admin.getContainerClient("models").getBlockBlobClient("multiline/2.0.0/model.json").upload(manifest, manifest.length);
+  const json = JSON.parse((await runCli(["list", "--model-name", "multiline", "--json", ...at()], keyEnv())).stdout);
+  const reason: string = json.versions[0].reason;
+  assert.ok(reason.includes("\n") && reason.length > 300, `expected a long multi-line reason, got ${JSON.stringify(reason)}`);
+  const r = await runCli(["list", "--model-name", "multiline", ...at()], keyEnv());
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split("\n");
+  assert.is(lines.length, 4, `head, column titles and two rows:\n${r.stdout}`);
+  assert.match(lines[2]!, /^ {2}2\.0\.0 .* invalid: files\[0\]\.\S+ .* \(\+\d+ more, see --json\)$/);
+  assert.match(lines[3]!, /^ {2}1\.0\.0 .* complete, latest$/);
+  for (const line of lines.slice(1)) assert.ok(line.length <= 180, `row of ${line.length} characters:\n${line}`);
+});
+
+test("help for one command and short usage errors, as a person sees them", async () => {
+  const help = await runCli(["fetch", "--help"], { HOME: root });
+  assert.is(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^Usage: ai-app-models fetch --out DIR/);
+  assert.match(help.stdout, /Store options:/);
+  assert.not.match(help.stdout, /publish --dir/);
+  assert.is(help.stderr, "");
+  const wrong = await runCli(["list", "--account-name", "mystorage"], { HOME: root });
+  assert.is(wrong.code, 2);
+  assert.is(wrong.stderr, "error: --account-name: use --account NAME\nrun `ai-app-models list --help` for usage\n");
+  assert.is(wrong.stdout, "");
+});
+
+/** Progress lines on stderr: "<file> <done>/<total> <pct>% <rate>/s". */
+const PROGRESS_LINE = /^(upload|download) model\.onnx [\d.]+ [KMG]?i?B\/[\d.]+ [KMG]?i?B +\d+% +[\d.]+ [KMG]?i?B\/s$/m;
+
+test("progress: on stderr with --progress (throttled, a last line per file), never on stdout; off when stderr is not a terminal", async () => {
+  const dir = randomModel(root, "1.0.0", 3 * 1024 * 1024, "progress");
+  const pub = await runCli(["publish", "--dir", dir, "--progress", "--json", ...at()], keyEnv());
+  assert.is(pub.code, 0, pub.stderr);
+  assert.is(JSON.parse(pub.stdout).version, "1.0.0", "stdout is exactly one JSON document");
+  assert.match(pub.stderr, PROGRESS_LINE);
+  assert.match(pub.stderr, /^upload model\.onnx 3\.00 MiB\/3\.00 MiB +100% /m);
+  assert.ok(pub.stderr.trim().split("\n").length <= 10, `throttled:\n${pub.stderr}`);
+
+  const out = join(root, "progress-out");
+  const fetched = await runCli(["fetch", "--model-name", "progress", "--out", out, "--no-cache", "--progress", ...at()], keyEnv());
+  assert.is(fetched.code, 0, fetched.stderr);
+  assert.match(fetched.stderr, /^download model\.onnx 3\.00 MiB\/3\.00 MiB +100% /m);
+  assert.match(fetched.stdout, /^fetched progress 1\.0\.0 into .*\n$/);
+  assert.not.match(fetched.stdout, /MiB\/s/);
+
+  const quiet = await runCli(["fetch", "--model-name", "progress", "--out", join(root, "quiet"), "--no-cache", ...at()], keyEnv());
+  assert.is(quiet.code, 0, quiet.stderr);
+  assert.not.match(quiet.stderr, PROGRESS_LINE, "stderr is a pipe here: no progress unless asked");
+});
+
 test("npm run model -- ... is wired to the same command", () => {
   const out = execFileSync("npm", ["run", "-s", "model", "--", "--help"], { cwd: resolve(import.meta.dirname, "../.."), encoding: "utf8" });
-  assert.match(out, /^Usage: npm run model -- <command> \[options\]/);
+  assert.match(
+    out,
+    /^Usage: ai-app-models <command> \[options\]\nIn this repository: \.\/scripts\/ai-app-models\.mjs <command> or npm run -s model -- <command>/,
+  );
+});
+
+test("the bin (package.json bin -> scripts/ai-app-models.mjs): list --json prints exactly one JSON document on stdout", async () => {
+  const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, "../../package.json"), "utf8"));
+  assert.is(resolve(import.meta.dirname, "../..", pkg.bin["ai-app-models"]), BIN_PATH);
+  const r = await runBin(["list", "--model-name", "progress", "--json", ...at()], keyEnv());
+  assert.is(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.is(doc.name, "progress");
+  assert.is(doc.latest, "1.0.0");
+  const help = await runBin(["publish", "-h"], { HOME: root });
+  assert.is(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^Usage: ai-app-models publish --dir DIR/);
 });
 
 test.run();

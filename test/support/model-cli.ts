@@ -50,6 +50,26 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   return startCli(args, env).done;
 }
 
+/** The package's bin (package.json "bin": ai-app-models), started through its own shebang as a shell would. */
+export const BIN_PATH = join(ROOT, "scripts/ai-app-models.mjs");
+
+/**
+ * Runs the bin with the same clean environment as startCli. Not through npx: inside this
+ * repository npx installs the workspace into its cache and runs the root postinstall.
+ */
+export function runBin(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const child = spawn(BIN_PATH, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: env.HOME ?? "/nonexistent", MODEL_STORE_RETRY_DELAY_MS: "20", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  return new Promise<CliRun>((res) => child.on("close", (code, signal) => res({ code, signal, stdout, stderr })));
+}
+
 /**
  * The CLI laid out in `dir` as the Dagger step ships it: package.json, src/model-store and
  * src/credentials, node_modules holding only the lockfile's production packages (linked), and

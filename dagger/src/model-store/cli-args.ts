@@ -16,6 +16,9 @@ export const MAX_FILE_SIZE_ENV = "MODEL_STORE_MAX_FILE_SIZE";
 export const COMMANDS = ["publish", "list", "resolve", "fetch"] as const;
 export type Command = (typeof COMMANDS)[number];
 
+/** The command's name: the package's bin (package.json "bin", scripts/ai-app-models.mjs). */
+export const PROGRAM = "ai-app-models";
+
 export interface CliOptions {
   command: Command;
   name: string;
@@ -30,6 +33,8 @@ export interface CliOptions {
   /** fetch: refuse files larger than this (undefined: DEFAULT_MAX_FILE_BYTES). */
   maxFileBytes?: number;
   json: boolean;
+  /** Report upload/download progress on stderr even when stderr is not a terminal. */
+  progress: boolean;
   expectManifestSha256?: string;
   container: string;
   authorityHost?: string;
@@ -38,6 +43,11 @@ export interface CliOptions {
 
 export class UsageError extends Error {
   override name = "UsageError";
+}
+
+/** `--help`: the text goes to stdout and the exit code is 0. */
+export class HelpRequest extends UsageError {
+  override name = "HelpRequest";
 }
 
 /** How the CLI's users spell each auth field, for error messages. */
@@ -49,6 +59,7 @@ export const CLI_LABELS: FieldLabels = {
   serviceConnectionId: "--service-connection-id",
   oidcRequestUri: OIDC_REQUEST_URI_ENV,
   managedIdentity: "--managed-identity",
+  azureCli: "--az-login",
   federatedTokenFile: FEDERATED_TOKEN_FILE_ENV,
   ...(Object.fromEntries(Object.entries(SECRET_ENV)) as Record<SecretField, string>),
 };
@@ -63,34 +74,62 @@ const SECRET_FLAGS: Record<string, string> = {
   "--client-secret": SECRET_ENV.clientSecret,
   "--federated-token": SECRET_ENV.federatedToken,
   "--system-access-token": SECRET_ENV.systemAccessToken,
+  "--entra-token": SECRET_ENV.entraToken,
+  "--access-token": SECRET_ENV.entraToken,
 };
 
-export const USAGE = `Usage: npm run model -- <command> [options]
+/** az storage's spellings (and the Dagger module's) that mean one of ours. */
+const FLAG_HINTS: Record<string, string> = {
+  "--account-name": "use --account NAME",
+  "--container-name": "use --container NAME",
+  "--blob-endpoint": "use --account-url URL",
+  "--auth-mode": "use --az-login to sign in with your az login session (az's --auth-mode login), or a secret from the environment",
+  "--tenant": "use --tenant-id ID",
+  "--login": "use --az-login",
+  "--model-dir": "use --dir DIR",
+  "--model": "use --dir DIR (publish) or --model-name NAME",
+};
 
-Commands:
-  publish --dir DIR [--version X.Y.Z] [--create-container]
-                                                upload a model directory (model.json + files) as a new version
-  list    [--name NAME] [--json]                list versions: complete, incomplete (no model.json yet) or invalid
-  resolve [--name NAME] [--version V] [--prerelease] [--json]
-                                                show which version a fetch would take
-  fetch   --out DIR [--name NAME] [--version V] [--prerelease] [--cache-dir DIR | --no-cache]
-          [--max-file-size SIZE] [--expect-manifest-sha256 HEX] [--json]
-                                                download, verify every sha256, then move into DIR
+const COMMAND_HELP: Record<Command, { synopsis: string; summary: string; notes?: string }> = {
+  publish: {
+    synopsis: "publish --dir DIR [--model-version X.Y.Z] [--create-container] [--progress] [--json]",
+    summary: "upload a model directory (model.json + files) as a new version",
+    notes: "--model-version, when given, must equal the version in model.json; --create-container makes a missing container.",
+  },
+  list: {
+    synopsis: "list [--model-name NAME] [--json]",
+    summary: "list versions: complete, incomplete (no model.json yet) or invalid",
+  },
+  resolve: {
+    synopsis: "resolve [--model-name NAME] [--model-version V] [--prerelease] [--json]",
+    summary: "show which version a fetch would take",
+  },
+  fetch: {
+    synopsis:
+      "fetch --out DIR [--model-name NAME] [--model-version V] [--prerelease] [--cache-dir DIR | --no-cache]\n" +
+      "        [--max-file-size SIZE] [--expect-manifest-sha256 HEX] [--progress] [--json]",
+    summary: "download, verify every sha256, then move into DIR",
+    notes:
+      `--max-file-size refuses, before downloading, any model file larger than SIZE (e.g. 8GiB, 500MB);\n` +
+      `default $${MAX_FILE_SIZE_ENV}, else ${DEFAULT_MAX_FILE_BYTES / 1024 ** 3}GiB. fetch only replaces a directory it wrote itself.`,
+  },
+};
 
-  --name defaults to ${DEFAULT_MODEL_NAME}; --version defaults to "latest" (highest complete release).
-  --max-file-size refuses, before downloading, any model file larger than SIZE (e.g. 8GiB, 500MB);
-  default $${MAX_FILE_SIZE_ENV}, else ${DEFAULT_MAX_FILE_BYTES / 1024 ** 3}GiB. fetch only replaces a directory it wrote itself.
+const COMMON_NOTES = `--model-name defaults to ${DEFAULT_MODEL_NAME}; --model-version defaults to "latest" (highest complete release).
+--progress reports bytes and rate on stderr (on by default when stderr is a terminal); stdout holds only the result.`;
 
-Store options:
+const STORE_OPTIONS = `Store options:
   --container NAME            blob container (default ${DEFAULT_CONTAINER})
   --account NAME              storage account (endpoint https://NAME.blob.core.windows.net)
   --account-url URL           blob endpoint instead, e.g. http://127.0.0.1:10000/devstoreaccount1
+  --az-login                  sign in as yourself with your az login session (--tenant-id ID to pick a tenant)
   --tenant-id ID --client-id ID           Entra ID application (client secret, federated token, pipelines)
   --service-connection-id ID              Azure Pipelines service connection (with SYSTEM_ACCESSTOKEN)
-  --managed-identity          use the machine's managed identity (--client-id for a user-assigned one)
+  --managed-identity          use the machine's managed identity, on Azure only (--client-id for a user-assigned one)
   --authority-host URL        Entra sign-in host for sovereign clouds
 
 Secrets, from the environment only (exactly one mode):
+  ${SECRET_ENV.entraToken}          your own Entra access token (az account get-access-token --resource https://storage.azure.com/)
   ${SECRET_ENV.connectionString}
   ${SECRET_ENV.sasToken}            with --account or --account-url
   ${SECRET_ENV.accountKey}                  with --account (or a path-style --account-url)
@@ -98,6 +137,35 @@ Secrets, from the environment only (exactly one mode):
   ${SECRET_ENV.federatedToken} or ${FEDERATED_TOKEN_FILE_ENV}   with --tenant-id --client-id
   ${SECRET_ENV.systemAccessToken}                 with --service-connection-id --tenant-id --client-id (and ${OIDC_REQUEST_URI_ENV})
 `;
+
+const column = (synopsis: string, summary: string) => {
+  const lines = synopsis.split("\n");
+  const last = lines.pop()!;
+  return [...lines, last.length < 46 ? `${last.padEnd(46)}${summary}` : `${last}\n${" ".repeat(48)}${summary}`].join("\n  ");
+};
+
+export const USAGE = `Usage: ${PROGRAM} <command> [options]
+In this repository: ./scripts/${PROGRAM}.mjs <command> or npm run -s model -- <command> (-s keeps npm's banner off stdout)
+
+Commands:
+${COMMANDS.map((c) => `  ${column(COMMAND_HELP[c].synopsis, COMMAND_HELP[c].summary)}`).join("\n")}
+
+${COMMON_NOTES}
+${COMMAND_HELP.fetch.notes}
+Run ${PROGRAM} <command> --help for one command.
+
+${STORE_OPTIONS}`;
+
+/** One command's usage with the store options: what `fetch --help` prints. */
+export function commandUsage(cmd: Command): string {
+  const h = COMMAND_HELP[cmd];
+  return `Usage: ${PROGRAM} ${h.synopsis}\n\n${h.summary}.\n${h.notes ? `${h.notes}\n` : ""}${COMMON_NOTES}\n\n${STORE_OPTIONS}`;
+}
+
+/** A usage error: the one relevant line, then where to find the rest. */
+function usage(message: string, cmd?: Command): UsageError {
+  return new UsageError(`${message}\nrun \`${PROGRAM} ${cmd ? `${cmd} ` : ""}--help\` for usage`);
+}
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
   if (env.MODEL_STORE_CACHE_DIR) return env.MODEL_STORE_CACHE_DIR;
@@ -111,30 +179,35 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     if (envName) throw new UsageError(`${flag} is not accepted: secrets are read from the environment only; set ${envName} instead`);
   }
   const [command, ...rest] = argv;
-  if (command === undefined || command === "help" || command === "--help" || command === "-h") throw new UsageError(USAGE);
-  if (!(COMMANDS as readonly string[]).includes(command))
-    throw new UsageError(`unknown command ${JSON.stringify(command)}; expected one of ${COMMANDS.join(", ")}\n\n${USAGE}`);
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") throw new HelpRequest(USAGE);
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw usage(`unknown command ${JSON.stringify(command)}; expected one of ${COMMANDS.join(", ")}`);
+  }
+  const cmd = command as Command;
+  if (rest.includes("--help") || rest.includes("-h")) throw new HelpRequest(commandUsage(cmd));
   let values: ReturnType<typeof parseFlags>["values"];
   let positionals: string[];
   try {
     ({ values, positionals } = parseFlags(rest));
   } catch (e) {
-    throw new UsageError(`${(e as Error).message.replace(/\. To specify .*$/s, "")}\n\n${USAGE}`);
+    const unknown = /^Unknown option '([^']+)'/.exec((e as Error).message)?.[1];
+    const hint = unknown ? FLAG_HINTS[unknown] : undefined;
+    throw usage(hint ? `${unknown}: ${hint}` : (e as Error).message.replace(/\. To specify .*$/s, ""), cmd);
   }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}\n\n${USAGE}`);
-  const cmd = command as Command;
-  if (cmd === "publish" && !values.dir) throw new UsageError("publish needs --dir DIR (the model directory holding model.json)");
-  if (cmd === "fetch" && !values.out) throw new UsageError("fetch needs --out DIR (where the verified model goes)");
-  if (cmd !== "publish" && values["create-container"]) throw new UsageError("--create-container only applies to publish");
-  if (values["no-cache"] && values["cache-dir"]) throw new UsageError("give --cache-dir or --no-cache, not both");
-  if (cmd !== "fetch" && values["max-file-size"] !== undefined) throw new UsageError("--max-file-size only applies to fetch");
+  if (positionals.length > 0) throw usage(`unexpected argument ${JSON.stringify(positionals[0])}`, cmd);
+  if (cmd === "publish" && !values.dir) throw usage("publish needs --dir DIR (the model directory holding model.json)", cmd);
+  if (cmd === "fetch" && !values.out) throw usage("fetch needs --out DIR (where the verified model goes)", cmd);
+  if (cmd !== "publish" && values["create-container"]) throw usage("--create-container only applies to publish", cmd);
+  if (values["no-cache"] && values["cache-dir"]) throw usage("give --cache-dir or --no-cache, not both", cmd);
+  if (cmd !== "fetch" && values["max-file-size"] !== undefined) throw usage("--max-file-size only applies to fetch", cmd);
   const maxFileBytes =
     cmd === "fetch"
       ? (sizeSetting(values["max-file-size"], "--max-file-size") ?? sizeSetting(nonEmpty(env[MAX_FILE_SIZE_ENV]), MAX_FILE_SIZE_ENV))
       : undefined;
   const sha = values["expect-manifest-sha256"];
-  if (sha !== undefined && !/^[0-9a-f]{64}$/.test(sha))
-    throw new UsageError("--expect-manifest-sha256 must be 64 lowercase hex characters");
+  if (sha !== undefined && !/^[0-9a-f]{64}$/.test(sha)) throw usage("--expect-manifest-sha256 must be 64 lowercase hex characters", cmd);
+  const name = aliased(values["model-name"], values.name, "--model-name", "--name", cmd);
+  const givenVersion = aliased(values["model-version"], values.version, "--model-version", "--version", cmd);
 
   const secret = (field: SecretField) => nonEmpty(env[SECRET_ENV[field]]);
   const auth: AuthInput<string> = {
@@ -145,6 +218,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     ...opt("serviceConnectionId", values["service-connection-id"]),
     ...opt("oidcRequestUri", nonEmpty(env[OIDC_REQUEST_URI_ENV])),
     ...(values["managed-identity"] ? { managedIdentity: true } : {}),
+    ...(values["az-login"] ? { azureCli: true } : {}),
     ...opt("federatedTokenFile", nonEmpty(env[FEDERATED_TOKEN_FILE_ENV])),
     ...opt("connectionString", secret("connectionString")),
     ...opt("sasToken", secret("sasToken")),
@@ -152,12 +226,13 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     ...opt("clientSecret", secret("clientSecret")),
     ...opt("federatedToken", secret("federatedToken")),
     ...opt("systemAccessToken", secret("systemAccessToken")),
+    ...opt("entraToken", secret("entraToken")),
   };
-  const version = values.version ?? (cmd === "publish" ? undefined : "latest");
+  const version = givenVersion ?? (cmd === "publish" ? undefined : "latest");
   const cacheDir = cmd === "fetch" && !values["no-cache"] ? (values["cache-dir"] ?? defaultCacheDir(env)) : undefined;
   return {
     command: cmd,
-    name: values.name ?? DEFAULT_MODEL_NAME,
+    name: name ?? DEFAULT_MODEL_NAME,
     ...(version !== undefined ? { version } : {}),
     prerelease: values.prerelease ?? false,
     ...opt("dir", values.dir),
@@ -166,11 +241,18 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     ...opt("cacheDir", cacheDir),
     ...opt("maxFileBytes", maxFileBytes),
     json: values.json ?? false,
+    progress: values.progress ?? false,
     ...opt("expectManifestSha256", sha),
     container: values.container ?? DEFAULT_CONTAINER,
     ...opt("authorityHost", values["authority-host"]),
     auth,
   };
+}
+
+/** The value of a flag that also has an old spelling (kept working, no longer documented). */
+function aliased(value: string | undefined, old: string | undefined, flag: string, oldFlag: string, cmd: Command): string | undefined {
+  if (value !== undefined && old !== undefined) throw usage(`${flag} given twice (${oldFlag} is its old spelling)`, cmd);
+  return value ?? old;
 }
 
 function parseFlags(args: string[]) {
@@ -179,6 +261,8 @@ function parseFlags(args: string[]) {
     strict: true,
     allowPositionals: true,
     options: {
+      "model-name": { type: "string" },
+      "model-version": { type: "string" },
       name: { type: "string" },
       version: { type: "string" },
       prerelease: { type: "boolean" },
@@ -189,10 +273,12 @@ function parseFlags(args: string[]) {
       "no-cache": { type: "boolean" },
       "max-file-size": { type: "string" },
       json: { type: "boolean" },
+      progress: { type: "boolean" },
       "expect-manifest-sha256": { type: "string" },
       container: { type: "string" },
       account: { type: "string" },
       "account-url": { type: "string" },
+      "az-login": { type: "boolean" },
       "tenant-id": { type: "string" },
       "client-id": { type: "string" },
       "service-connection-id": { type: "string" },
@@ -205,7 +291,7 @@ function parseFlags(args: string[]) {
 function sizeSetting(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
   const bytes = parseSize(text);
-  if (bytes === undefined) throw new UsageError(`${name} must be a size such as 4GiB, 500MB or 1073741824 (got ${JSON.stringify(text)})`);
+  if (bytes === undefined) throw usage(`${name} must be a size such as 4GiB, 500MB or 1073741824 (got ${JSON.stringify(text)})`, "fetch");
   return bytes;
 }
 

@@ -1,17 +1,19 @@
 /**
- * `npm run model -- publish|list|resolve|fetch`: the model store for people and for the
- * Dagger steps (which run this same file in a Node container). Errors are one clear line on
- * stderr with a non-zero exit; secrets are redacted from anything printed.
+ * `npx ai-app-models publish|list|resolve|fetch` (also `npm run model -- ...`): the model store
+ * for people and for the Dagger steps (which run this same file in a Node container). stdout
+ * holds only the result (one JSON document with --json); progress and logs go to stderr.
+ * Errors are one clear line on stderr with a non-zero exit; secrets are redacted from anything printed.
  */
 import { pathToFileURL } from "node:url";
 import { CredentialError } from "../credentials/auth-mode.js";
 import { SECRET_ENV } from "../credentials/env.js";
 import { redact } from "../credentials/redact.js";
-import { CLI_LABELS, CliOptions, parseCli, USAGE, UsageError } from "./cli-args.js";
+import { CLI_LABELS, CliOptions, HelpRequest, parseCli, UsageError } from "./cli-args.js";
 import { connect, retryFromEnv } from "./connect.js";
 import { StoreError } from "./errors.js";
 import { fetchModel } from "./fetch.js";
 import { shown, terminalSafe } from "./printable.js";
+import { noProgress, progressReporter, ProgressReporter } from "./progress.js";
 import { humanBytes } from "./sizes.js";
 import { publishModel, readLocalModel } from "./publish.js";
 import { ModelStore, VersionReport } from "./store.js";
@@ -20,24 +22,36 @@ import { parseSelector } from "./versions.js";
 export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
+  /** stderr is a terminal someone watches: progress is shown without --progress. */
+  errIsTerminal?: boolean;
 }
 
-const processIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+const processIo: Io = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  errIsTerminal: process.stderr.isTTY === true,
+};
+
+/** Longest state reason the list table shows (the whole reason is in --json). */
+const MAX_REASON = 100;
 
 /** Runs one command; resolves to the exit code (0 ok, 1 failed, 2 usage). */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, rawIo: Io = processIo, signal?: AbortSignal): Promise<number> {
   const secrets = Object.values(SECRET_ENV).map((k) => env[k]);
   // Store contents reach this output: never let a control character through (see printable.ts).
-  const io: Io = { out: (t) => rawIo.out(terminalSafe(t)), err: (t) => rawIo.err(terminalSafe(t)) };
+  const io: Io = { ...rawIo, out: (t) => rawIo.out(terminalSafe(t)), err: (t) => rawIo.err(terminalSafe(t)) };
   try {
     const opts = parseCli(argv, env);
     await run(opts, io, env, signal);
     return 0;
   } catch (e) {
+    if (e instanceof HelpRequest) {
+      io.out(e.message);
+      return 0;
+    }
     if (e instanceof UsageError) {
-      const isHelp = e.message === USAGE;
-      (isHelp ? io.out : io.err)(isHelp ? e.message : `error: ${redact(e.message, secrets)}\n`);
-      return isHelp ? 0 : 2;
+      io.err(`error: ${redact(e.message, secrets)}\n`);
+      return 2;
     }
     const known = e instanceof StoreError || e instanceof CredentialError;
     const message = known ? (e as Error).message : `unexpected failure: ${(e as Error)?.message ?? String(e)}`;
@@ -49,12 +63,17 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, rawI
 
 async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<void> {
   const log = (line: string) => io.err(`${line}\n`);
+  const progress: ProgressReporter = opts.progress || io.errIsTerminal ? progressReporter(log) : noProgress;
   if (opts.command === "publish") {
     // Local checks first: a bad directory fails before any credential or network use.
     const local = await readLocalModel(opts.dir!);
     const store = open(opts, env, "write", log);
     if (opts.createContainer) await store.call("create the container", () => store.connection.container.createIfNotExists());
-    const r = await publishModel(store, local, { ...(opts.version ? { version: opts.version } : {}), ...(signal ? { signal } : {}) });
+    const r = await publishModel(store, local, {
+      ...(opts.version ? { version: opts.version } : {}),
+      ...(signal ? { signal } : {}),
+      progress,
+    });
     io.out(
       opts.json
         ? JSON.stringify(r) + "\n"
@@ -85,6 +104,7 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
     ...(opts.maxFileBytes ? { maxFileBytes: opts.maxFileBytes } : {}),
     ...(signal ? { signal } : {}),
+    progress,
   });
   io.out(
     opts.json
@@ -142,7 +162,7 @@ function listTable(opts: CliOptions, store: ModelStore, versions: VersionReport[
     v.version,
     v.status.state === "complete"
       ? ["complete", v.prerelease ? "prerelease" : "", v.version === latest ? "latest" : ""].filter(Boolean).join(", ")
-      : `${v.status.state}: ${v.status.reason.replace(/\n\s*/g, " ")}`,
+      : `${v.status.state}: ${tableReason(v.status.reason)}`,
     String(v.fileCount),
     humanBytes(v.totalBytes),
     v.lastModified?.toISOString() ?? "-",
@@ -157,7 +177,26 @@ function listTable(opts: CliOptions, store: ModelStore, versions: VersionReport[
   return `${head}\n${lines.map((l) => `  ${l}`).join("\n")}\n${extra}`;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/**
+ * A state reason for one table cell: on one line, a list of problems ("X is invalid:" then
+ * "- ..." lines) shown as its first problem and a count, cut to MAX_REASON characters.
+ */
+function tableReason(reason: string): string {
+  const lines = reason
+    .split(/\r\n|\r|\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const items = lines.slice(1).filter((l) => l.startsWith("- "));
+  const isList = lines.length > 1 && lines[0]!.endsWith(":") && items.length === lines.length - 1;
+  const text = isList ? items[0]!.slice(2) : lines.join(" ");
+  const more = isList ? items.length - 1 : 0;
+  const cut = text.length > MAX_REASON;
+  const shownText = cut ? `${text.slice(0, MAX_REASON).trimEnd()}...` : text;
+  return more > 0 || cut ? `${shownText} (${more > 0 ? `+${more} more, ` : ""}see --json)` : shownText;
+}
+
+/** Runs the command for this process: argv, environment, stdio, Ctrl-C; sets the exit code. */
+export async function runAsCommand(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const controller = new AbortController();
   const stop = () => {
     if (controller.signal.aborted) process.exit(130); // second signal: stop now
@@ -165,5 +204,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
-  process.exitCode = await main(process.argv.slice(2), process.env, processIo, controller.signal);
+  process.exitCode = await main(argv, process.env, processIo, controller.signal);
 }
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await runAsCommand();

@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, statfs, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { DEFAULT_DOWNLOAD, downloadVerified, DownloadTuning } from "./download.js";
+import { noProgress, ProgressReporter } from "./progress.js";
 import { asDiskError, DiskError, StoreError } from "./errors.js";
 import { removeLeftovers, replaceProblem, writeFetchMarker } from "./fetch-marker.js";
 import { cloneOrCopy, exists, fileMatches } from "./local-files.js";
@@ -33,6 +34,8 @@ export interface FetchOptions {
   maxFileBytes?: number;
   download?: DownloadTuning;
   signal?: AbortSignal;
+  /** Bytes received per file, for people watching a long download. */
+  progress?: ProgressReporter;
 }
 
 export interface FetchResult {
@@ -99,14 +102,19 @@ export async function fetchModel(
         if (reused === "target") fromTarget.push(file);
         continue;
       }
+      const progress = (opts.progress ?? noProgress)("download", file.path, file.size);
       result.resumes += await store.call(`download ${blobName}`, () =>
         downloadVerified(store.blob(blobName), file, etag, dest, {
           ...(opts.download ?? DEFAULT_DOWNLOAD),
           ...(opts.signal ? { signal: opts.signal } : {}),
-          onBytes: (n) => (result.downloadedBytes += n),
+          onBytes: (n) => {
+            result.downloadedBytes += n;
+            progress.add(n);
+          },
           log: store.log,
         }),
       );
+      progress.done();
       downloaded.push(file);
     }
     await onDisk(temp, () => writeFile(join(temp, MANIFEST_NAME), model.manifestBytes));

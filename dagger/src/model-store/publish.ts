@@ -19,6 +19,7 @@ import {
   ModelManifest,
   parseManifest,
 } from "./manifest.js";
+import { noProgress, ProgressReporter } from "./progress.js";
 import { parseSemver, samePrecedence, suggestNextVersion } from "./semver.js";
 import { ModelStore, sha256 } from "./store.js";
 import { groupVersions } from "./versions.js";
@@ -37,6 +38,8 @@ export interface PublishOptions {
   blockSize?: number;
   concurrency?: number;
   signal?: AbortSignal;
+  /** Bytes sent per file, for people watching a long upload. */
+  progress?: ProgressReporter;
 }
 
 export interface PublishResult {
@@ -189,8 +192,10 @@ async function refuseExistingVersion(store: ModelStore, name: string, version: s
  * a cost paid only when re-running a publish that stopped half-way.
  */
 async function uploadCreateOnly(client: BlockBlobClient, path: string, f: ModelFile, opts: PublishOptions): Promise<boolean> {
+  const progress = (opts.progress ?? noProgress)("upload", f.path, f.size);
   try {
     await client.uploadFile(path, {
+      onProgress: (e) => progress.at(e.loadedBytes),
       blockSize: opts.blockSize ?? 8 * 1024 * 1024,
       maxSingleShotSize: opts.blockSize ?? 8 * 1024 * 1024,
       concurrency: opts.concurrency ?? 4,
@@ -199,6 +204,7 @@ async function uploadCreateOnly(client: BlockBlobClient, path: string, f: ModelF
       blobHTTPHeaders: { blobContentType: "application/octet-stream" },
       ...(opts.signal ? { abortSignal: opts.signal } : {}),
     });
+    progress.done();
     return true;
   } catch (e) {
     if (!isAlreadyExists(e)) throw e;
