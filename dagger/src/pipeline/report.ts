@@ -27,11 +27,29 @@ export function formatCiReport(r: CiReport): string {
 
 export interface ReleaseReport {
   tag: string;
+  /** The tag's digest reference: what was deployed, or (dry run) would be. */
   image: string;
+  /** From the image's labels. */
+  model?: { name: string; version: string; sha256: string };
+  /** Git revision the image was built from, from its labels. */
+  revision?: string;
+  /** Nothing was changed: the diff is what a release would change. */
+  dryRun: boolean;
+  /** The deploy step's outcome. */
   deployed: string;
   smoke: string;
+  /** Dry run only: the server-side diff, or a line saying there is none. */
+  diff?: string;
 }
 
 export function formatReleaseReport(r: ReleaseReport): string {
-  return [`released: ${r.tag} -> ${r.image}`, `deploy: ${r.deployed}`, `smoke test: ${r.smoke}`].join("\n");
+  const lines = [
+    r.dryRun ? `dry run: ${r.tag} -> ${r.image} (nothing was changed)` : `released: ${r.tag} -> ${r.image}`,
+    ...(r.model ? [`model: ${r.model.name} ${r.model.version} sha256:${r.model.sha256}`] : []),
+    ...(r.revision ? [`revision: ${r.revision}`] : []),
+    `deploy: ${r.deployed}`,
+    `smoke test: ${r.smoke}`,
+  ];
+  if (r.dryRun) lines.push("diff (kubectl diff --server-side):", r.diff ?? "");
+  return lines.join("\n");
 }

@@ -1,0 +1,53 @@
+/**
+ * What `release` returns: one field per fact for the next CI step (`dagger call ... release image`),
+ * all of them at once as JSON (`release json`: a bare object prints only its id, and a second
+ * call would release again), and a summary for people.
+ */
+import { func, object } from "@dagger.io/dagger";
+import { formatReleaseReport, ReleaseReport } from "./report.js";
+
+/** The released (or, with --dry-run, resolved) image and what became of it. Every field is set ("" when unknown). */
+@object()
+export class ReleaseResult {
+  /** The tag's digest reference, registry/repository@sha256:... . */
+  @func() image = "";
+  /** The tag that was resolved (e.g. main). */
+  @func() tag = "";
+  /** Name of the model in the image, from its labels. */
+  @func() modelName = "";
+  /** Version of the model in the image. */
+  @func() modelVersion = "";
+  /** sha256 of the model (its model.json), from the image's labels. */
+  @func() modelSha256 = "";
+  /** Git revision the image was built from, from its labels. */
+  @func() revision = "";
+  /** The deploy's outcome in one line ("not deployed (dry run)" for a dry run). */
+  @func() deployed = "";
+  /** The smoke test's verdict. */
+  @func() smoke = "";
+  /** True when nothing was changed (release --dry-run). */
+  @func() dryRun = false;
+  /** Dry run: what the release would change (kubectl diff --server-side), or a line saying nothing; "" otherwise. */
+  @func() diff = "";
+  /** All of the above for people, a few lines. */
+  @func() summary = "";
+  /** All of the above as one JSON object, for scripts that need several fields from one run. */
+  @func() json = "";
+}
+
+/** The report as the returned object (only declared fields: the SDK refuses any other key). */
+export function releaseResult(r: ReleaseReport): ReleaseResult {
+  const facts = {
+    image: r.image,
+    tag: r.tag,
+    modelName: r.model?.name ?? "",
+    modelVersion: r.model?.version ?? "",
+    modelSha256: r.model?.sha256 ?? "",
+    revision: r.revision ?? "",
+    deployed: r.deployed,
+    smoke: r.smoke,
+    dryRun: r.dryRun,
+    diff: r.diff ?? "",
+  };
+  return Object.assign(new ReleaseResult(), facts, { summary: formatReleaseReport(r), json: JSON.stringify(facts) });
+}

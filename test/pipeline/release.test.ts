@@ -1,0 +1,184 @@
+/**
+ * `release` returns an object (ReleaseResult) the next CI step reads field by field, and
+ * `release --dry-run` resolves, renders, validates and diffs without changing anything. Recorded
+ * graph: the tag is resolved by a real registry (Debian's docker-registry on 127.0.0.1); kubectl's
+ * answers are scripted; nothing runs a container or reaches a cluster.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { parseAllDocuments } from "yaml";
+import { AiAppPipeline } from "../../dagger/src/index.js";
+import { IMAGES } from "../../dagger/src/images.js";
+import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
+import { PATHS } from "../../dagger/src/kubernetes/commands.js";
+import { ReleaseResult } from "../../dagger/src/pipeline/release-result.js";
+import { FakeEngine, namedObjectId, Op } from "../support/fake-engine.js";
+import { contextDir, execArgv, repositoryFiles, runs } from "../support/graph.js";
+import { dag } from "../support/sdk.js";
+import { pushImage } from "../support/oci-push.js";
+import { RunningRegistry, startRegistry } from "../support/registry.js";
+import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
+
+const REVISION = "0123456789abcdef0123456789abcdef01234567";
+const SHA = "e".repeat(64);
+const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: KUBE-TOKEN-plaintext}}]\n";
+const SMOKE_OK = '{"ok": true, "problems": [], "seen": {"model": {"name": "digits-classifier", "version": "1.0.0"}}}';
+const DIFF = `diff -u -N /tmp/LIVE-1/apps.v1.Deployment.ai-app.ai-app /tmp/MERGED-2/apps.v1.Deployment.ai-app.ai-app
+-        image: registry/ai-app@sha256:${"0".repeat(64)}
++        image: registry/ai-app@sha256:(the released digest)
+`;
+const KUBELOGIN_MISSING =
+  "Unable to connect to the server: getting credentials: exec: executable kubelogin not found\n\nIt looks like you are trying to use a client-go credential plugin that is not installed.";
+
+interface Knobs {
+  diff?: { exitCode: number; stdout?: string; stderr?: string };
+}
+
+/** Answers what release reads: k8s/, the image's labels, and each kubectl command. */
+function responder(k: Knobs = {}) {
+  return (chain: Op[]): unknown => {
+    const repo = repositoryFiles(chain);
+    if (repo !== undefined) return repo;
+    const leaf = chain.at(-1)!;
+    if (leaf.field === "label") {
+      const labels: Record<string, string> = {
+        [IMAGE_LABELS.revision]: REVISION,
+        [IMAGE_LABELS.modelName]: "digits-classifier",
+        [IMAGE_LABELS.modelVersion]: "1.0.0",
+        [IMAGE_LABELS.modelSha256]: SHA,
+      };
+      return labels[String(leaf.args.name)] ?? null;
+    }
+    const ran = chain.at(-2)?.field === "withExec" ? chain.at(-2) : undefined;
+    const is = (verb: string) => runs("kubectl", verb)(ran);
+    if (is("diff")) {
+      const d = k.diff ?? { exitCode: 1, stdout: DIFF };
+      return ({ exitCode: d.exitCode, stdout: d.stdout ?? "", stderr: d.stderr ?? "" } as Record<string, unknown>)[leaf.field];
+    }
+    if (is("run") && leaf.field === "stdout") return SMOKE_OK + "\n";
+    if (is("get deployment/ai-app") && leaf.field === "stdout") return "3\n";
+    return undefined;
+  };
+}
+
+const pipeline = () => new AiAppPipeline(contextDir("/"), REVISION, "", "");
+
+let registry: RunningRegistry | undefined;
+test.after(async () => {
+  await registry?.stop();
+});
+
+/** A real registry holding ai-app:main; returns main's digest reference. */
+async function registryWithMain(): Promise<string> {
+  registry ??= await startRegistry();
+  const pushed = await pushImage({ url: registry.url }, "ai-app", ["main"], { seed: "release-result-test" });
+  return `${registry.address}/ai-app@${pushed.digest}`;
+}
+
+const kubectlVerbs = (engine: FakeEngine) =>
+  engine
+    .find("withExec")
+    .map((e) => execArgv(e.op))
+    .filter((a) => a[0] === "kubectl")
+    .map((a) => a[1]);
+
+const released = () => pipeline().withRegistry(registry!.address).withCluster(dag.setSecret("kubeconfig", KUBECONFIG), "ai-app");
+
+test("release returns an object: the digest, the tag, the model and revision from the image's labels, the deploy and smoke outcome", async () => {
+  const ref = await registryWithMain();
+  const { error, result } = await recordGraph(() => released().release("main"), { respond: responder() });
+  assert.is(error, undefined, String(error));
+  assert.ok(result instanceof ReleaseResult, "a ReleaseResult");
+  const r = result as ReleaseResult;
+  assert.equal(
+    [r.image, r.tag, r.modelName, r.modelVersion, r.modelSha256, r.revision, r.dryRun, r.diff],
+    [ref, "main", "digits-classifier", "1.0.0", SHA, REVISION, false, ""],
+  );
+  assert.match(r.deployed, `deployed ${ref} to deployment/ai-app in namespace ai-app: rollout complete (previous revision 3)`);
+  assert.match(r.smoke, "passed (/readyz 200, model digits-classifier 1.0.0");
+  // Several facts from one run (a second `dagger call ... release image` would release again).
+  assert.equal(JSON.parse(r.json), {
+    image: ref,
+    tag: "main",
+    modelName: "digits-classifier",
+    modelVersion: "1.0.0",
+    modelSha256: SHA,
+    revision: REVISION,
+    deployed: r.deployed,
+    smoke: r.smoke,
+    dryRun: false,
+    diff: "",
+  });
+  assert.equal(r.summary.split("\n").slice(0, 3), [
+    `released: main -> ${ref}`,
+    `model: digits-classifier 1.0.0 sha256:${SHA}`,
+    `revision: ${REVISION}`,
+  ]);
+});
+
+test("release --dry-run: the tag resolved to its digest, rendered and validated, only kubectl diff (server-side) runs; the result says dry run and carries the diff", async () => {
+  const ref = await registryWithMain();
+  const { engine, error, result } = await recordGraph(() => released().release("main", "5m", true), { respond: responder() });
+  assert.is(error, undefined, String(error));
+  assert.equal(kubectlVerbs(engine), ["diff"], "nothing but kubectl diff: no apply, no rollout, no smoke pod");
+  const diff = engine.find("withExec").find((e) => runs("kubectl", "diff")(e.op))!;
+  const argv = execArgv(diff.op);
+  assert.ok(argv.includes("--server-side") && argv.includes("--namespace=ai-app"), argv.join(" "));
+  assert.is(diff.prefix.find((o) => o.field === "from")?.args.address, IMAGES.python, "kubectl diff needs diff(1): the Debian-based image");
+  // What was diffed is the rendered k8s/: the resolved digest, annotated with the image's model.
+  const mount = diff.prefix.find((o) => o.field === "withDirectory" && o.args.path === PATHS.manifests)!;
+  const deployment = engine.chainOf(String(mount.args.source)).find((o) => o.field === "withNewFile" && o.args.path === "deployment.yaml")!;
+  const doc = (parseAllDocuments(String(deployment.args.contents))[0] as { toJS(): unknown }).toJS() as {
+    spec: { template: { metadata: { annotations: Record<string, string> }; spec: { containers: { image: string }[] } } };
+  };
+  assert.is(doc.spec.template.spec.containers[0]!.image, ref);
+  assert.is(doc.spec.template.metadata.annotations["ai-app-pipeline/model-version"], "1.0.0");
+
+  const r = result as ReleaseResult;
+  assert.equal([r.dryRun, r.image, r.deployed, r.smoke, r.diff], [true, ref, "not deployed (dry run)", "not run (dry run)", DIFF]);
+  assert.match(r.summary, `dry run: main -> ${ref} (nothing was changed)`);
+  assert.match(r.summary, `diff (kubectl diff --server-side):\n${DIFF}`);
+});
+
+test("release --dry-run with nothing to change says so; a kubectl failure is an error with kubectl's words and what to do", async () => {
+  const ref = await registryWithMain();
+  const same = await recordGraph(() => released().release("main", "5m", true), { respond: responder({ diff: { exitCode: 0 } }) });
+  assert.is(same.error, undefined, String(same.error));
+  assert.is((same.result as ReleaseResult).diff, `no differences: the cluster already runs these manifests for ${ref} in namespace ai-app`);
+
+  const failed = await recordGraph(() => released().release("main", "5m", true), {
+    // What the real kubectl 1.32 answers with a kubelogin kubeconfig and no kubelogin: exit 2 (test/kubernetes/kubelogin.test.ts).
+    respond: responder({ diff: { exitCode: 2, stderr: KUBELOGIN_MISSING } }),
+  });
+  assert.match(failed.error?.message ?? "", "kubectl diff failed");
+  assert.match(failed.error?.message ?? "", "--entra-token env://AKS_TOKEN");
+});
+
+test("release through the SDK entrypoint: --dry-run decoded, the ReleaseResult saved with every field for the engine", async () => {
+  const ref = await registryWithMain();
+  const run = await callThroughEntrypoint({
+    call: {
+      parentName: "AiAppPipeline",
+      name: "release",
+      parent: {
+        source: contextDirectoryId("/"),
+        revision: REVISION,
+        created: "",
+        sourceUrl: "",
+        registry: { address: registry!.address, repository: "ai-app" },
+        cluster: { kubeconfig: namedObjectId("secret", "kubeconfig"), namespace: "ai-app" },
+      },
+      inputArgs: { dryRun: true },
+    },
+    respond: responder(),
+  });
+  assert.is(run.error, undefined, run.error);
+  assert.is(run.exitCode, 0, run.output);
+  const value = run.value as Record<string, unknown>;
+  assert.equal(Object.keys(value).sort(), Object.keys(new ReleaseResult()).sort(), "every declared field, nothing else");
+  assert.equal([value.image, value.tag, value.dryRun, value.diff, value.modelVersion], [ref, "main", true, DIFF, "1.0.0"]);
+  assert.equal((JSON.parse(String(value.json)) as { dryRun: boolean }).dryRun, true);
+  assert.equal(kubectlVerbs(run.engine), ["diff"]);
+});
+
+test.run();
