@@ -21,6 +21,7 @@ const EXPECTED = [
   "publish-model",
   "release",
   "serve",
+  "status",
   "test",
   "test-container",
   "train-sample-model",

@@ -156,7 +156,8 @@ function findDeployment(files: ManifestFile[]): RenderedManifests["deployment"] 
   return { name: d.metadata.name, selector: d.spec.selector.matchLabels };
 }
 
-function access(kubeconfig: Secret, opts: KubectlOptions): ClusterAccess {
+/** How kubectl reaches the cluster for these options: the kubeconfig, and the token and service bindings when given. */
+export function accessOf(kubeconfig: Secret, opts: Pick<KubectlOptions, "token" | "services">): ClusterAccess {
   return { kubeconfig, ...(opts.token ? { token: opts.token } : {}), ...(opts.services ? { services: opts.services } : {}) };
 }
 
@@ -176,7 +177,7 @@ export async function deployImage(
   if (!isGoDuration(timeout)) throw new Error(`timeout "${timeout}" is not a duration such as 90s, 5m or 1h`);
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   const rendered = await renderForImage(manifests, image, { ...opts, namespace });
-  const session = new ExecSession(kubectlContainer(access(kubeconfig, opts), rendered.directory));
+  const session = new ExecSession(kubectlContainer(accessOf(kubeconfig, opts), rendered.directory));
   const { outcome, history } = await runDeploy(
     {
       ...targetOf(namespace, opts),
@@ -210,7 +211,7 @@ function toReport(deployment: string, outcome: DeployOutcome, history: StepRecor
 export async function diffImage(kubeconfig: Secret, image: string, manifests: Directory, opts: KubectlOptions = {}): Promise<string> {
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   const rendered = await renderForImage(manifests, image, { ...opts, namespace });
-  const session = new ExecSession(kubectlContainer(access(kubeconfig, opts), rendered.directory, kubectlWithDiffTools()));
+  const session = new ExecSession(kubectlContainer(accessOf(kubeconfig, opts), rendered.directory, kubectlWithDiffTools()));
   const result = await session.run(diffArgs(targetOf(namespace, opts), opts));
   if (result.exitCode === 0) return `no differences: the cluster already runs these manifests for ${image} in namespace ${namespace}`;
   if (result.exitCode === 1) return result.stdout;
@@ -228,6 +229,6 @@ export async function serviceGet(
   opts: Omit<KubectlOptions, "metadata" | "replicas" | "fieldManager" | "forceConflicts"> & { service?: string; port?: string } = {},
 ): Promise<KubectlResult> {
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
-  const session = new ExecSession(kubectlContainer(access(kubeconfig, opts)));
+  const session = new ExecSession(kubectlContainer(accessOf(kubeconfig, opts)));
   return session.run(serviceGetArgs(opts.service ?? "ai-app", opts.port ?? "http", path, targetOf(namespace, opts)));
 }
