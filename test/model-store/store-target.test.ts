@@ -1,7 +1,7 @@
 /** with-store's arguments onto the CLI container: the Entra access token travels as one more secret variable, exclusive like the others. */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { Secret } from "@dagger.io/dagger";
+import type { Secret } from "../support/sdk.js";
 import { storeTarget } from "../../dagger/src/model-store/step.js";
 
 /** Stands in for a Dagger Secret: storeTarget only passes it on. */
