@@ -10,8 +10,9 @@ import { ModelStoreSettings, restoreStoreSettings } from "./model-store/settings
 import { DEFAULT_MODEL_NAME } from "./model-store/layout.js";
 import { runCi } from "./pipeline/ci.js";
 import { runRelease } from "./pipeline/release.js";
-import { formatReleaseReport } from "./pipeline/report.js";
 import { CiResult, ciResult } from "./pipeline/ci-result.js";
+import { ReleaseResult, releaseResult } from "./pipeline/release-result.js";
+import { DeploymentStatus, readDeploymentStatus } from "./kubernetes/deployment-status.js";
 import { appTestContainer, runAppTests } from "./build/test.js";
 import { SAMPLE_MODEL_VERSION, trainedSampleModel } from "./build/train.js";
 import { deployImage, diffImage, registryImageMetadata, renderForImage } from "./kubernetes/deploy.js";
@@ -54,7 +55,12 @@ export class AiAppPipeline {
    * @param created Commit time of the revision for the image's created label, RFC 3339 (e.g. $(git log -1 --format=%cI)); omitted when empty.
    * @param sourceUrl Repository URL for the image's source label (e.g. https://dev.azure.com/org/project/_git/repo); omitted when empty.
    */
-  constructor(@argument({ defaultPath: "/", ignore: SOURCE_IGNORE }) source: Directory, revision = UNSET_REVISION, created = "", sourceUrl = "") {
+  constructor(
+    @argument({ defaultPath: "/", ignore: SOURCE_IGNORE }) source: Directory,
+    revision = UNSET_REVISION,
+    created = "",
+    sourceUrl = "",
+  ) {
     this.source = source;
     this.revision = revision;
     this.created = created;
@@ -127,6 +133,7 @@ export class AiAppPipeline {
    * @param systemAccessToken Azure Pipelines System.AccessToken (with --service-connection-id), as a secret.
    * @param oidcRequestUri Azure Pipelines OIDC endpoint, $(System.OidcRequestUri) (with --system-access-token).
    * @param managedIdentity Sign in with the managed identity of the machine running the engine.
+   * @param entraToken Your own Entra ID access token for storage (e.g. env://STORAGE_TOKEN from az account get-access-token --resource https://storage.azure.com/), as a secret.
    * @param storeService An Azurite service to use instead of Azure (e.g. tcp://localhost:10000); its development account is used.
    */
   @func()
@@ -146,6 +153,7 @@ export class AiAppPipeline {
     oidcRequestUri?: string,
     managedIdentity = false,
     storeService?: Service,
+    entraToken?: Secret,
   ): AiAppPipeline {
     const settings = Object.assign(new ModelStoreSettings(), {
       container,
@@ -162,6 +170,7 @@ export class AiAppPipeline {
       systemAccessToken,
       oidcRequestUri,
       managedIdentity,
+      entraToken,
       storeService,
     });
     storeTarget(settings); // check the auth arguments now, where the user typed them
@@ -344,24 +353,35 @@ export class AiAppPipeline {
   }
 
   /**
-   * The nightly job: resolve with-registry's channel tag to its digest, deploy it to with-cluster's cluster with kubectl, smoke-test it, roll back on any failure.
+   * The nightly job: resolve with-registry's channel tag to its digest, deploy it to with-cluster's cluster with kubectl, smoke-test it, roll back on any failure; returns what was released.
    *
    * @param tag Tag to release: the channel (main) that ci moves on every commit.
    * @param timeout How long the rollout may take before it is rolled back, as a duration (90s, 5m, 1h).
+   * @param dryRun Change nothing: resolve the tag, render and validate the manifests, and show the server-side diff (kubectl diff) a release would apply.
    */
   @func({ cache: "never" })
-  async release(tag = "main", timeout = "5m"): Promise<string> {
+  async release(tag = "main", timeout = "5m", dryRun = false): Promise<ReleaseResult> {
     const c = this.clusterTarget();
     const report = await runRelease({
       ...this.registryTarget(),
       tag,
       timeout,
+      dryRun,
       manifests: this.source.directory("k8s"),
       access: c.access,
       namespace: c.namespace,
       ...(c.context ? { context: c.context } : {}),
     });
-    return formatReleaseReport(report);
+    return releaseResult(report);
+  }
+
+  /**
+   * What runs on with-cluster's cluster now: the image digest, model name/version/sha256, git revision, replicas, rollout state and public address; never cached.
+   */
+  @func({ cache: "never" })
+  async status(): Promise<DeploymentStatus> {
+    const c = this.clusterTarget();
+    return readDeploymentStatus(c.access.kubeconfig, this.source.directory("k8s"), kubectlOptions(c));
   }
 
   private registryTarget(): RegistryTarget {

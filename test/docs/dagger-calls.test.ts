@@ -1,4 +1,4 @@
-/** Every `dagger call` shown to users (README, CI files) names functions and flags that exist. */
+/** Every `dagger call` shown to users (README, docs/, CI files) names functions and flags that exist. */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -27,6 +27,7 @@ function shellCode(file: string, text: string): string {
 
 function docs(): { file: string; text: string }[] {
   const files = ["README.md", "azure-pipelines.yml", "app/README.md", "model/README.md"];
+  for (const f of readdirSync(join(ROOT, "docs"))) if (f.endsWith(".md")) files.push(`docs/${f}`);
   const wf = join(ROOT, ".github/workflows");
   if (existsSync(wf)) for (const f of readdirSync(wf)) files.push(`.github/workflows/${f}`);
   return files
@@ -41,6 +42,11 @@ test("the checker itself rejects unknown functions, flags and missing required f
   assert.ok(checkDaggerCall("dagger call --bogus build", mod).length > 0);
   assert.ok(checkDaggerCall("dagger call build frobnicate", mod).length > 0);
   assert.equal(checkDaggerCall("dagger call build terminal", mod), []);
+  // fields of a returned object chain like functions; a Boolean flag never swallows the next word
+  assert.equal(checkDaggerCall("dagger call ci image", mod), []);
+  assert.ok(checkDaggerCall("dagger call ci no-such-field", mod).length > 0);
+  assert.ok(checkDaggerCall("dagger call with-cluster --kubeconfig file://k release --dry-run no-such-field", mod).length > 0);
+  assert.equal(findDaggerCalls("dagger call ci json > ci.json"), ["dagger call ci json"]);
   assert.equal(shellWords(`dagger call --revision "$(git rev-parse HEAD)" test`), [
     "dagger",
     "call",

@@ -53,6 +53,20 @@ test("the object, every function and every argument has a description", async ()
   assert.equal(missing, [], `undocumented: ${missing.join(", ")}`);
 });
 
+test("ci, release and status return objects whose fields are documented, with a summary for people and json for scripts", async () => {
+  const m = await introspectModule();
+  for (const fn of ["ci", "release", "status"]) {
+    const type = m.main.functions[fn]!.returnType;
+    const obj = m.objects[type];
+    assert.ok(obj, `${fn} returns a module object (got ${type})`);
+    for (const field of ["summary", "json"]) assert.is(obj.functions[field]?.returnType, "string", `${fn} ${field}`);
+    for (const f of Object.values(obj.functions)) {
+      assert.ok(f.description.trim(), `${type}.${f.name} has a description`);
+      assert.equal(Object.keys(f.args), [], `${type}.${f.name} is a plain field`);
+    }
+  }
+});
+
 test("test is a check, serve is an up service, source defaults to the repository", async () => {
   const m = await introspectModule();
   assert.ok(m.main.functions.test?.isCheck, "test should be @check()");

@@ -343,7 +343,10 @@ test("release through the SDK entrypoint: main resolved to its digest by the rea
   assert.is(run.error, undefined, run.error);
   assert.is(run.exitCode, 0, run.output);
   const ref = `${registry!.address}/ai-app@${digest}`;
-  assert.match(String(run.value), new RegExp(`released: main -> ${ref.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+  assert.match(
+    String((run.value as { summary?: unknown }).summary),
+    new RegExp(`released: main -> ${ref.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`),
+  );
   const kubectl = run.engine.find("withExec").filter((e) => runs("kubectl")(e.op));
   const apply = kubectl.find((e) => runs("kubectl", "apply")(e.op) && !argvOf(e.op).includes("--dry-run=server"))!;
   const rollout = kubectl.find((e) => runs("kubectl", "rollout status")(e.op))!;

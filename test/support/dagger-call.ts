@@ -77,7 +77,7 @@ export function findDaggerCalls(text: string): string[] {
     if (i < 0) continue;
     let cmd = line.slice(i).replace(/\s+#.*$/, "");
     cmd = cmd
-      .split(/\s(?:&&|\|\||\||;)\s/)[0]!
+      .split(/\s(?:&&|\|\||\||;|\d?>>?|<)\s/)[0]!
       .replace(/[`]+.*$/, "")
       .trim();
     out.push(cmd);
@@ -85,7 +85,8 @@ export function findDaggerCalls(text: string): string[] {
   return out;
 }
 
-function parseFlags(words: string[], i: number): [Record<string, string | true>, number] {
+/** Flags after words[i]; a flag the function declares Boolean never takes the next word (as in the CLI). */
+function parseFlags(words: string[], i: number, booleans: ReadonlySet<string> = new Set()): [Record<string, string | true>, number] {
   const flags: Record<string, string | true> = {};
   while (i < words.length && words[i]!.startsWith("--")) {
     const w = words[i]!.slice(2);
@@ -93,7 +94,7 @@ function parseFlags(words: string[], i: number): [Record<string, string | true>,
     if (eq >= 0) {
       flags[w.slice(0, eq)] = w.slice(eq + 1);
       i++;
-    } else if (i + 1 < words.length && !words[i + 1]!.startsWith("--")) {
+    } else if (!booleans.has(w) && i + 1 < words.length && !words[i + 1]!.startsWith("--")) {
       // a flag followed by a value; booleans are written --flag or --flag=false
       flags[w] = words[i + 1]!;
       i += 2;
@@ -135,7 +136,8 @@ export function checkDaggerCall(cmd: string, mod: ModuleInfo, onArg: (a: UsedArg
   let coreType: string | undefined;
   while (i < words.length) {
     const name = words[i++]!;
-    const [flags, next] = parseFlags(words, i);
+    const declared = fns?.[name] ? Object.values(fns[name].args) : [];
+    const [flags, next] = parseFlags(words, i, new Set(declared.filter((a) => a.type === "boolean").map((a) => a.cliName)));
     i = next;
     if (fns) {
       const fn: FunctionInfo | undefined = fns[name];

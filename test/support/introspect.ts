@@ -77,11 +77,19 @@ interface RawFunction {
   arguments: Record<string, RawArg>;
   returnType?: RawType;
 }
+interface RawProperty {
+  name: string;
+  alias?: string;
+  description: string;
+  type?: RawType;
+  isExposed: boolean;
+}
 interface RawObject {
   name: string;
   description: string;
   _constructor?: RawFunction;
   methods: Record<string, RawFunction>;
+  properties?: Record<string, RawProperty>;
 }
 interface RawModule {
   name: string;
@@ -147,6 +155,19 @@ export function introspectModule(moduleName = "ai-app-pipeline"): Promise<Module
           }),
         ),
       };
+      // Exposed properties (@func() on a field) are functions without arguments to the CLI: `dagger call ci image`.
+      for (const p of Object.values(o.properties ?? {}).filter((p) => p.isExposed)) {
+        const name = p.alias ?? p.name;
+        objects[o.name]!.functions[name] = {
+          name,
+          cliName: kebab(name),
+          description: p.description,
+          returnType: typeName(p.type),
+          isCheck: false,
+          isUp: false,
+          args: {},
+        };
+      }
     }
     const main = objects[raw.name];
     if (!main) throw new Error(`introspection: no main object ${raw.name}`);
