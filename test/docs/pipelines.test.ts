@@ -209,7 +209,7 @@ test("azure-pipelines.yml: the pull-request stage runs the embedded default with
       .join("\n"),
   );
   assert.equal(calls.length, 1);
-  assert.match(calls[0]!, /\sci$/, "ends with ci and its embedded default");
+  assert.match(calls[0]!, /\sci summary$/, "ends with ci and its embedded default, printing its summary");
   assert.not.match(
     calls[0]!,
     /with-store|with-registry|with-cluster|--registry|--entra-token|--kubeconfig|--token|--password/,
