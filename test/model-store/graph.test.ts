@@ -8,6 +8,7 @@ import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { CLI, explainCliFailure, FETCH_OUT, STORE_HOST, StoreArgs, TRANSPILE } from "../../dagger/src/model-store/step.js";
+import { parseCli } from "../../dagger/src/model-store/cli-args.js";
 import { Op } from "../support/fake-engine.js";
 import {
   baseImages,
@@ -121,14 +122,20 @@ test("fetch-model: resolution runs on every call; the download is keyed by versi
   assert.is(resolves.length, 2);
   const nonces = resolves.map((r) => envOf(r.prefix).MODEL_STORE_CALL_ID);
   assert.ok(nonces[0] && nonces[1] && nonces[0] !== nonces[1], "each resolve carries its own nonce, so Dagger never answers it from cache");
-  assert.equal(argv(resolves[0]!.op).slice(CLI.length, CLI.length + 5), ["resolve", "--name", "digits-classifier", "--version", "latest"]);
+  assert.equal(argv(resolves[0]!.op).slice(CLI.length, CLI.length + 5), [
+    "resolve",
+    "--model-name",
+    "digits-classifier",
+    "--model-version",
+    "latest",
+  ]);
 
   const fetches = execsOf(engine, "fetch");
   assert.is(fetches.length, 1, "both calls produce the very same download step (one cache key)");
   assert.equal(result![0], result![1], "same Directory id for an unchanged model");
   const fetch = fetches[0]!;
   const args = argv(fetch.op);
-  assert.ok(args.join(" ").includes(`--version 1.4.0 --expect-manifest-sha256 ${MANIFEST_SHA}`), args.join(" "));
+  assert.ok(args.join(" ").includes(`--model-version 1.4.0 --expect-manifest-sha256 ${MANIFEST_SHA}`), args.join(" "));
   assert.not.ok(args.includes("latest"));
   assert.is(envOf(fetch.prefix).MODEL_STORE_CALL_ID, undefined, "no nonce on the download step");
   assert.ok(
@@ -287,10 +294,28 @@ test("publish-model and models return the command's output", async () => {
   assert.match(result![0]!, /^published digits-classifier 1.4.0/);
   assert.match(result![1]!, /complete, latest/);
   const [pub] = execsOf(engine, "publish");
-  assert.ok(argv(pub!.op).join(" ").includes("publish --dir /in/model --version 1.4.0 --container models --account acct01"));
+  assert.ok(
+    argv(pub!.op).join(" ").includes("publish --dir /in/model --model-version 1.4.0 --progress --container models --account acct01"),
+  );
   const mount = pub!.prefix.find((o) => o.field === "withDirectory" && o.args.path === "/in/model");
   assert.equal(engine.chainOf(String(mount!.args.source)).at(-1), { field: "directory", args: { path: "context:/model/out" } });
   assert.ok(envOf(pub!.prefix).MODEL_STORE_CALL_ID, "publish is never answered from cache");
+});
+
+test("every command line the steps send is one the store's CLI accepts", async () => {
+  const { engine, error } = await recordGraph(
+    async () => {
+      const p = pipeline().withStore(...withKey());
+      await p.publishModel(contextDir("/model/out"), "1.4.0");
+      await p.modelVersions("digits-classifier");
+      await (await p.fetchModel("digits-classifier", "latest", true)).id();
+    },
+    { respond },
+  );
+  assert.is(error, undefined, String(error));
+  const sent = ["publish", "list", "resolve", "fetch"].flatMap((cmd) => execsOf(engine, cmd).map((e) => argv(e.op).slice(CLI.length)));
+  assert.is(sent.length, 4, sent.map((a) => a.join(" ")).join("\n"));
+  for (const args of sent) parseCli(args, { AZURE_STORAGE_KEY: "a2V5" }); // throws a UsageError on anything it would refuse
 });
 
 test("a failing store command surfaces the CLI's own error line", () => {
@@ -333,7 +358,9 @@ test("through the SDK entrypoint: fetch-model decodes its arguments and returns 
   assert.ok(
     argv(resolve!.op)
       .join(" ")
-      .includes("resolve --name digits-classifier --version 1.4.0 --json --container models --account acct01 --managed-identity"),
+      .includes(
+        "resolve --model-name digits-classifier --model-version 1.4.0 --json --container models --account acct01 --managed-identity",
+      ),
   );
 });
 

@@ -160,7 +160,16 @@ export interface ModelRef {
 
 /** Resolves `version` ("latest" or exact) to one complete version, asking the store every time. */
 export async function resolveModel(target: StoreTarget, name: string, version: string, prerelease: boolean): Promise<ModelRef> {
-  const args = ["resolve", "--name", name, "--version", version, ...(prerelease ? ["--prerelease"] : []), "--json", ...target.flags];
+  const args = [
+    "resolve",
+    "--model-name",
+    name,
+    "--model-version",
+    version,
+    ...(prerelease ? ["--prerelease"] : []),
+    "--json",
+    ...target.flags,
+  ];
   return parseModelRef(await runCli(uncached(withStore(modelStoreCli(), target)), args, "resolve"));
 }
 
@@ -185,9 +194,9 @@ export function fetchStep(target: StoreTarget, ref: ModelRef): Container {
     .withExec([
       ...CLI,
       "fetch",
-      "--name",
+      "--model-name",
       ref.name,
-      "--version",
+      "--model-version",
       ref.version,
       "--expect-manifest-sha256",
       ref.manifestSha256,
@@ -195,6 +204,7 @@ export function fetchStep(target: StoreTarget, ref: ModelRef): Container {
       FETCH_OUT,
       "--cache-dir",
       BLOB_CACHE,
+      "--progress", // file, bytes and rate in the call's log: stderr is not a terminal here
       ...target.flags,
     ]);
 }
@@ -221,7 +231,8 @@ export async function publishModelDirectory(target: StoreTarget, model: Director
     "publish",
     "--dir",
     "/in/model",
-    ...(version ? ["--version", version] : []),
+    ...(version ? ["--model-version", version] : []),
+    "--progress",
     ...(target.service ? ["--create-container"] : []),
     ...target.flags,
   ];
@@ -230,7 +241,7 @@ export async function publishModelDirectory(target: StoreTarget, model: Director
 
 /** The versions of `name` with complete/incomplete status, as a table. */
 export async function listModelVersions(target: StoreTarget, name: string): Promise<string> {
-  return runCli(uncached(withStore(modelStoreCli(), target)), ["list", "--name", name, ...target.flags], "list");
+  return runCli(uncached(withStore(modelStoreCli(), target)), ["list", "--model-name", name, ...target.flags], "list");
 }
 
 async function runCli(ctr: Container, args: string[], what: string): Promise<string> {
