@@ -233,13 +233,21 @@ test("invalid names, created time or auth arguments fail before the engine is as
     ],
     ["blank revision", () => pipeline("  ").withRegistry(REGISTRY, "ai-app").publish("main", contextDir("/model/out")), /--revision/],
     // A laptop publish with README's old example: no model, no store, no revision.
-    ["the sample model", () => pipeline().withRegistry(REGISTRY, "ai-app").publish("main"), /a model: configure the store .* or pass --model/],
+    [
+      "the sample model",
+      () => pipeline().withRegistry(REGISTRY, "ai-app").publish("main"),
+      /a model: configure the store .* or pass --model/,
+    ],
     [
       "the default revision",
       () => pipeline(UNSET_REVISION).withRegistry(REGISTRY, "ai-app").publish("main", contextDir("/model/out")),
       /--revision "\$\(git rev-parse HEAD\)"/,
     ],
-    ["a blank channel", () => pipeline().withRegistry(REGISTRY, "ai-app").publish(" ", contextDir("/model/out")), /the channel tag it moves/],
+    [
+      "a blank channel",
+      () => pipeline().withRegistry(REGISTRY, "ai-app").publish(" ", contextDir("/model/out")),
+      /the channel tag it moves/,
+    ],
     [
       "bad created",
       () => pipeline(REVISION, "yesterday").withRegistry(REGISTRY, "ai-app").publish("main", contextDir("/model/out")),

@@ -79,7 +79,7 @@ export function checkRemotePublish(p: RemotePublish): void {
   const missing: string[] = [];
   if (!p.revision.trim() || p.revision === UNSET_REVISION)
     missing.push('the git revision it builds: start the call with dagger call --revision "$(git rev-parse HEAD)" ...');
-  if (!p.channel?.trim()) missing.push("the channel tag it moves: --channel main (in Azure DevOps, --channel \"$(Build.SourceBranch)\")");
+  if (!p.channel?.trim()) missing.push('the channel tag it moves: --channel main (in Azure DevOps, --channel "$(Build.SourceBranch)")');
   if (!p.model)
     missing.push(
       "a model: configure the store (with-store ..., its latest release) or pass --model ./model/out; the sample model only goes to the embedded default (dagger call ci with nothing configured)",
