@@ -37,6 +37,26 @@ test("restoreStoreSettings turns id strings back into Secret and Service objects
   );
 });
 
+// Every Secret field of ModelStoreSettings, written out here (not taken from the module's own list),
+// so a field the restore step forgets (entraToken joined late) fails here.
+for (const field of [
+  "connectionString",
+  "sasToken",
+  "accountKey",
+  "clientSecret",
+  "federatedToken",
+  "systemAccessToken",
+  "entraToken",
+] as const) {
+  test(`restoreStoreSettings: ${field} saved as an id string comes back as a Secret`, () => {
+    const saved = Object.assign(new ModelStoreSettings(), {
+      account: "acct01",
+      [field]: namedObjectId("secret", field) as unknown as Secret,
+    });
+    assert.ok(restoreStoreSettings(saved)[field] instanceof Secret, `${field} should be a Secret object, not an id string`);
+  });
+}
+
 for (const [label, store, loader] of [
   ["a Secret", { container: "models", account: "acct01", accountKey: KEY_ID }, "loadSecretFromID"],
   ["a Service", { container: "models", storeService: SERVICE_ID }, "loadServiceFromID"],

@@ -23,18 +23,24 @@ export class ModelStoreSettings {
   storeService?: Service;
 }
 
-/** The Secret-typed fields of ModelStoreSettings (checked against the class by the compiler). */
-const SECRET_FIELDS = [
-  "connectionString",
-  "sasToken",
-  "accountKey",
-  "clientSecret",
-  "federatedToken",
-  "systemAccessToken",
-  "entraToken",
-] as const satisfies readonly {
+type SecretField = {
   [K in keyof ModelStoreSettings]-?: ModelStoreSettings[K] extends Secret | undefined ? K : never;
-}[keyof ModelStoreSettings][];
+}[keyof ModelStoreSettings];
+
+/**
+ * The Secret-typed fields of ModelStoreSettings. A record, not a list, so that the compiler
+ * refuses a Secret field added to the class and forgotten here (it would reach the next call as
+ * an id string).
+ */
+const SECRET_FIELDS = Object.keys({
+  connectionString: true,
+  sasToken: true,
+  accountKey: true,
+  clientSecret: true,
+  federatedToken: true,
+  systemAccessToken: true,
+  entraToken: true,
+} satisfies Record<SecretField, true>) as SecretField[];
 
 /** The settings as typed objects again after a chained call (see shared/object-state.ts). */
 export function restoreStoreSettings(saved: ModelStoreSettings): ModelStoreSettings {
