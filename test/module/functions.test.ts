@@ -123,4 +123,20 @@ test("the runtime's register step (entrypoint with no parent call) registers eve
   assert.is(run.engine.find("withUp").length, 1);
 });
 
+test("publish: --channel is registered required (the CLI refuses the call before it runs), --model optional", async () => {
+  const m = await introspectModule();
+  assert.equal([m.main.functions.publish?.args.channel?.optional, m.main.functions.publish?.args.model?.optional], [false, true]);
+  // What the engine is told: cmd/dagger takes an argument as required when its type is not optional and it has no default.
+  const run = await callThroughEntrypoint({ call: { parentName: "", name: "" } });
+  assert.is(run.exitCode, 0, run.output);
+  const publishArgs = run.engine.find("withArg").filter((a) => a.prefix.some((o) => o.field === "function" && o.args.name === "publish"));
+  const optional = (name: string) => {
+    const arg = publishArgs.find((a) => a.op.args.name === name);
+    assert.ok(arg, `publish registers --${name}`);
+    assert.is(arg.op.args.defaultValue, undefined, `--${name} has no default`);
+    return run.engine.chainOf(String(arg.op.args.typeDef)).some((o) => o.field === "withOptional" && o.args.optional === true);
+  };
+  assert.equal([optional("channel"), optional("model")], [false, true]);
+});
+
 test.run();
