@@ -15,8 +15,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { FunctionCallSpec } from "../support/fake-engine.js";
-import { modelJsonReads } from "../support/graph.js";
+import { DeploymentStatus } from "../../dagger/src/kubernetes/deployment-status.js";
+import { renderAnnotations } from "../../dagger/src/kubernetes/render.js";
+import { FunctionCallSpec, namedObjectId, Op } from "../support/fake-engine.js";
+import { modelJsonReads, repositoryFiles, runs } from "../support/graph.js";
+import { IMAGE, MODEL, REVISION } from "../support/kubernetes.js";
 import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 import { introspectModule } from "../support/introspect.js";
 import { RuntimeModule, runtimeModule, runRuntimeEntrypoint } from "../support/runtime-container.js";
@@ -34,6 +37,43 @@ const BUILD: FunctionCallSpec = {
   name: "build",
   parent: { source: contextDirectoryId("/"), revision: "abc1234" },
   inputArgs: { model: contextDirectoryId("/model/out") },
+};
+
+/** `dagger call with-cluster ... status`: a function that returns a module object (DeploymentStatus). */
+const STATUS: FunctionCallSpec = {
+  parentName: "AiAppPipeline",
+  name: "status",
+  parent: {
+    source: contextDirectoryId("/"),
+    revision: "abc1234",
+    cluster: { kubeconfig: namedObjectId("secret", "kubeconfig"), namespace: "prod" },
+  },
+  inputArgs: {},
+};
+/** kubectl get's JSON reduced to what status reads (test/kubernetes/status-graph.test.ts parses the real kubectl's). */
+const KUBECTL_GET = JSON.stringify({
+  kind: "List",
+  items: [
+    {
+      kind: "Deployment",
+      metadata: { name: "ai-app", generation: 3, annotations: renderAnnotations(IMAGE, { revision: REVISION, model: MODEL }) },
+      spec: { replicas: 2, template: { spec: { containers: [{ name: "app", image: IMAGE }] } } },
+      status: { observedGeneration: 3, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 },
+    },
+    {
+      kind: "Service",
+      metadata: { name: "ai-app" },
+      spec: { type: "LoadBalancer", ports: [{ name: "http", port: 80 }] },
+      status: { loadBalancer: { ingress: [{ ip: "20.31.4.5" }] } },
+    },
+  ],
+});
+const kubectlGetAnswers = (chain: Op[]): unknown => {
+  const repo = repositoryFiles(chain);
+  if (repo !== undefined) return repo;
+  const leaf = chain.at(-1)!.field;
+  if (!runs("kubectl", "get")(chain.at(-2))) return undefined;
+  return ({ exitCode: 0, stdout: KUBECTL_GET, stderr: "" } as Record<string, unknown>)[leaf];
 };
 
 const PACKAGE_JSON = readFileSync(join(ROOT, "dagger/package.json"), "utf8");
@@ -69,6 +109,20 @@ test("a function call through the runtime's container (dagger call build) return
     chain.some((o) => o.field === "withLabel" && o.args.value === "abc1234"),
     "the revision label is on the returned image",
   );
+});
+
+test("a function returning a module object through the runtime's container (dagger call status): the object's fields reach the engine", async () => {
+  const run = await runRuntimeEntrypoint(await currentModule(), { call: STATUS, respond: kubectlGetAnswers });
+  assert.is(run.exitCode, 0, run.output);
+  assert.is(run.error, undefined, run.output);
+  // The SDK's loadResult sends the object as its state: every declared field, nothing else.
+  const value = run.value as Record<string, unknown>;
+  assert.equal(Object.keys(value).sort(), Object.keys(new DeploymentStatus()).sort());
+  assert.equal(
+    [value.deployed, value.image, value.modelVersion, value.replicasReady, value.rollout, value.url],
+    [true, IMAGE, MODEL.version, 2, "complete", "http://20.31.4.5"],
+  );
+  assert.equal((JSON.parse(String(value.json)) as Record<string, unknown>).replicasDesired, 2);
 });
 
 test("the runtime container's scan (the module's own TypeScript) finds every function, check and up service", async () => {
