@@ -6,6 +6,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { UNSET_REVISION } from "../../dagger/src/pipeline/publish.js";
+import { CiResult } from "../../dagger/src/pipeline/ci-result.js";
 import { IMAGES } from "../../dagger/src/images.js";
 import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
 import { ciMode } from "../../dagger/src/pipeline/ci.js";
@@ -198,6 +199,8 @@ test("ci through the SDK entrypoint, no arguments at all: the embedded default, 
   assert.match(String(value.summary), /smoke test: passed/);
   assert.match(String(value.image), /^registry:5000\/ai-app@sha256:/);
   assert.is(JSON.parse(String(value.json)).image, value.image);
+  // every declared field is set (an unset one would read as "" or [] in the CLI, not as its value)
+  assert.equal(Object.keys(value).sort(), Object.keys(new CiResult()).sort());
 });
 
 test("ci with nothing configured refuses model flags it would ignore, before anything runs", async () => {
