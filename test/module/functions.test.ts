@@ -139,4 +139,15 @@ test("publish: --channel is registered required (the CLI refuses the call before
   assert.equal([optional("channel"), optional("model")], [false, true]);
 });
 
+test("help texts name secret sources as Dagger reads them (env://NAME, file://PATH), never env:NAME or file:PATH", async () => {
+  const m = await introspectModule();
+  const texts = Object.values(m.objects).flatMap((o) => [
+    ...Object.values(o.constructorArgs).map((a) => a.description),
+    ...Object.values(o.functions).flatMap((f) => [f.description, ...Object.values(f.args).map((a) => a.description)]),
+  ]);
+  const wrong = texts.filter((t) => /\b(env|file|cmd):(?!\/\/)\S/.test(t));
+  assert.equal(wrong, []);
+  assert.ok(texts.some((t) => t.includes("env://")), "secret arguments show an env:// example");
+});
+
 test.run();
