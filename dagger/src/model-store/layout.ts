@@ -1,6 +1,13 @@
 /**
  * Where things live in the container: `<model-name>/<semver>/<files>` plus
- * `<model-name>/<semver>/model.json`, the manifest that makes a version complete.
+ * `<model-name>/<semver>/model.json`, the manifest that makes a version complete, and
+ * `<model-name>/<semver>/model.sig` when the version is signed (written before model.json).
+ *
+ * Governance lives beside the versions, one small blob per alias and per yanked version
+ * (`<model-name>/_aliases/<alias>.json`, `<model-name>/_yanked/<version>.json`): each is moved by
+ * its own ETag-conditional write, so moving `champion` never conflicts with yanking 1.2.0 or
+ * moving `production`, and no version folder (immutable once complete) is ever written again.
+ * Folders starting with "_" can never be versions (a semver starts with a digit).
  */
 import { MANIFEST_NAME } from "./manifest.js";
 
@@ -11,6 +18,11 @@ export const DEFAULT_MODEL_NAME = "digits-classifier";
 export const MAX_BLOB_NAME_LENGTH = 1024;
 
 const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;
+
+/** The first character of the store's own folders under a model (aliases, yank marks). */
+export const METADATA_FOLDER_PREFIX = "_";
+const ALIASES_FOLDER = "_aliases";
+const YANKED_FOLDER = "_yanked";
 
 export function modelPrefix(name: string): string {
   return `${name}/`;
@@ -26,6 +38,22 @@ export function fileBlobName(name: string, version: string, path: string): strin
 
 export function manifestBlobName(name: string, version: string): string {
   return fileBlobName(name, version, MANIFEST_NAME);
+}
+
+export function aliasesPrefix(name: string): string {
+  return `${name}/${ALIASES_FOLDER}/`;
+}
+
+export function aliasBlobName(name: string, alias: string): string {
+  return `${aliasesPrefix(name)}${alias}.json`;
+}
+
+export function yankedPrefix(name: string): string {
+  return `${name}/${YANKED_FOLDER}/`;
+}
+
+export function yankBlobName(name: string, version: string): string {
+  return `${yankedPrefix(name)}${version}.json`;
 }
 
 /** `{version, path}` of a blob under `name/`, or undefined for anything else. */

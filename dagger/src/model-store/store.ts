@@ -6,7 +6,8 @@ import { createHash } from "node:crypto";
 import { BlobClient } from "@azure/storage-blob";
 import { Connection } from "./connect.js";
 import { explainAzureError, StoreError } from "./errors.js";
-import { modelPrefix, versionPrefix } from "./layout.js";
+import { aliasesPrefix, modelPrefix, versionPrefix, yankBlobName } from "./layout.js";
+import { shown } from "./printable.js";
 import { MANIFEST_NAME, MAX_MANIFEST_BYTES, ModelFile, ModelManifest } from "./manifest.js";
 import {
   BlobEntry,
@@ -20,6 +21,8 @@ import {
   VersionStatus,
   versionStatus,
 } from "./versions.js";
+import { aliasTarget, listAliases } from "./aliases.js";
+import { readYank, YankInfo } from "./yank.js";
 
 export interface ResolvedFile {
   file: ModelFile;
@@ -35,6 +38,10 @@ export interface ResolvedModel {
   manifestBytes: Buffer;
   manifestSha256: string;
   files: ResolvedFile[];
+  /** Set when the version is yanked: it was pinned (or aliased) exactly, and callers warn with the reason. */
+  yanked?: YankInfo;
+  /** The alias the version was chosen through, when it was. */
+  alias?: string;
 }
 
 export interface VersionReport {
@@ -44,6 +51,9 @@ export interface VersionReport {
   fileCount: number;
   totalBytes: number;
   lastModified?: Date;
+  yanked?: YankInfo;
+  /** Aliases pointing at this version. */
+  aliases: string[];
 }
 
 export type Log = (line: string) => void;
@@ -90,7 +100,10 @@ export class ModelStore {
 
   /** Every version of `name` with its status, highest first. */
   async listVersions(name: string): Promise<{ versions: VersionReport[]; ignored: string[] }> {
-    const { versions, ignored } = groupVersions(name, await this.listBlobs(modelPrefix(name)));
+    const blobs = await this.listBlobs(modelPrefix(name));
+    const { versions, ignored } = groupVersions(name, blobs);
+    const aliases = blobs.some((b) => b.name.startsWith(aliasesPrefix(name))) ? await listAliases(this, name) : [];
+    const marked = new Set(blobs.map((b) => b.name));
     const reports = await mapLimit(versions, 8, async (listing) => {
       const { status } = await this.inspect(name, listing, versions);
       const files = status.state === "complete" ? status.manifest.files : [...listing.files.values()];
@@ -102,14 +115,25 @@ export class ModelStore {
         fileCount: files.length,
         totalBytes: files.reduce((n, f) => n + f.size, 0),
         ...(manifestBlob?.lastModified ? { lastModified: manifestBlob.lastModified } : {}),
+        ...(await this.yankOf(name, listing.version, marked)),
+        aliases: aliases.filter((a) => a.version === listing.version).map((a) => a.alias),
       };
     });
     return { versions: reports, ignored };
   }
 
-  /** The complete version `selector` picks, or a StoreError saying why there is none. */
+  /**
+   * The complete version `selector` picks, or a StoreError saying why there is none. "latest"
+   * skips yanked versions; an exact pin or an alias returns one with `yanked` set.
+   */
   async resolve(name: string, selector: VersionSelector): Promise<ResolvedModel> {
-    const { versions } = groupVersions(name, await this.listBlobs(modelPrefix(name)));
+    if (selector.kind === "alias") {
+      const version = await aliasTarget(this, name, selector.alias);
+      return { ...(await this.resolve(name, { kind: "exact", version })), alias: selector.alias };
+    }
+    const blobs = await this.listBlobs(modelPrefix(name));
+    const marked = new Set(blobs.map((b) => b.name));
+    const { versions } = groupVersions(name, blobs);
     const where = `in container "${this.containerName}" at ${this.connection.context.endpoint}`;
     if (versions.length === 0) throw new StoreError(`no versions of model "${name}" ${where}`);
     const tried = candidates(versions, selector);
@@ -122,7 +146,14 @@ export class ModelStore {
     for (const listing of tried) {
       const { status, bytes } = await this.inspect(name, listing, versions);
       if (status.state === "complete" && bytes) {
+        const { yanked } = await this.yankOf(name, listing.version, marked);
+        if (yanked && selector.kind === "latest") {
+          this.log(`skipping ${name} ${listing.version}: yanked (${shown(yanked.reason)})`);
+          skipped.push(`${listing.version} yanked`);
+          continue;
+        }
         return {
+          ...(yanked ? { yanked } : {}),
           name,
           version: listing.version,
           manifest: status.manifest,
@@ -143,6 +174,13 @@ export class ModelStore {
       skipped.push(`${listing.version} ${state} (${why})`);
     }
     throw new StoreError(`no complete version of "${name}" matches ${describeSelector(selector)} ${where}; skipped: ${skipped.join("; ")}`);
+  }
+
+  /** The version's yank, read only when the listing shows a mark for it. */
+  private async yankOf(name: string, version: string, blobNames: ReadonlySet<string>): Promise<{ yanked?: YankInfo }> {
+    if (!blobNames.has(yankBlobName(name, version))) return {};
+    const yanked = await readYank(this, name, version);
+    return yanked ? { yanked } : {};
   }
 
   /**

@@ -6,7 +6,7 @@
  * whose model.json was created first is it; any other is invalid. Publish refuses to make a second.
  */
 import { StoreError } from "./errors.js";
-import { splitBlobName } from "./layout.js";
+import { METADATA_FOLDER_PREFIX, splitBlobName } from "./layout.js";
 import { MANIFEST_NAME, ManifestError, ModelManifest, parseManifest } from "./manifest.js";
 import { shown } from "./printable.js";
 import { compareSemver, parseSemver, samePrecedence, Semver } from "./semver.js";
@@ -34,7 +34,9 @@ export interface VersionListing {
 export type VersionStatus =
   { state: "complete"; manifest: ModelManifest } | { state: "incomplete"; reason: string } | { state: "invalid"; reason: string };
 
-export type VersionSelector = { kind: "latest"; prerelease: boolean } | { kind: "exact"; version: string };
+/** "latest", an exact version, or `@alias` (the version an alias points at, read when resolving). */
+export type VersionSelector =
+  { kind: "latest"; prerelease: boolean } | { kind: "exact"; version: string } | { kind: "alias"; alias: string };
 
 /**
  * Groups a flat listing by version, highest precedence first, and among versions equal in
@@ -44,7 +46,7 @@ export function groupVersions(name: string, entries: Iterable<BlobEntry>): { ver
   const byVersion = new Map<string, Map<string, BlobEntry>>();
   for (const e of entries) {
     const where = splitBlobName(name, e.name);
-    if (!where) continue;
+    if (!where || where.version.startsWith(METADATA_FOLDER_PREFIX)) continue; // aliases and yank marks, not versions
     let files = byVersion.get(where.version);
     if (!files) byVersion.set(where.version, (files = new Map()));
     files.set(where.path, e);
@@ -117,19 +119,22 @@ export function duplicateStatus(earlier: string): VersionStatus {
   };
 }
 
-/** "latest" or an exact semantic version; anything else is a clear error. */
+/** "latest", an exact semantic version or `@alias`; anything else is a clear error. */
 export function parseSelector(text: string, prerelease = false): VersionSelector {
   const t = text.trim();
   if (t === "" || t === "latest") return { kind: "latest", prerelease };
+  if (t.startsWith("@")) return { kind: "alias", alias: checkAliasName(t.slice(1)) };
   const v = t.replace(/^v(?=\d)/, "");
   if (!parseSemver(v)) {
-    throw new StoreError(`version ${JSON.stringify(text)} is not "latest" or a semantic version such as 1.2.0 or 1.3.0-rc.1`);
+    throw new StoreError(
+      `version ${shown(text)} is not "latest" or a semantic version such as 1.2.0 or 1.3.0-rc.1, nor an alias such as @champion`,
+    );
   }
   return { kind: "exact", version: v };
 }
 
 /** The versions a selector may pick, in the order to try them (best first). */
-export function candidates(versions: readonly VersionListing[], selector: VersionSelector): VersionListing[] {
+export function candidates(versions: readonly VersionListing[], selector: Exclude<VersionSelector, { kind: "alias" }>): VersionListing[] {
   if (selector.kind === "exact") {
     // A pin with build metadata names one folder; without, it names the version of that precedence.
     const wanted = parseSemver(selector.version);
@@ -141,5 +146,23 @@ export function candidates(versions: readonly VersionListing[], selector: Versio
 
 export function describeSelector(selector: VersionSelector): string {
   if (selector.kind === "exact") return `version ${selector.version}`;
+  if (selector.kind === "alias") return `alias @${selector.alias}`;
   return selector.prerelease ? "the latest version (prereleases included)" : "the latest release";
+}
+
+/** Lowercase letters, digits and inner dashes, starting with a letter (never a version): champion, production, canary-eu. */
+const ALIAS_NAME = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Names that already mean something where a version is chosen. */
+const RESERVED_ALIASES = new Set(["latest"]);
+
+/** `alias` when it is a valid alias name (a leading @ is dropped), else a StoreError saying what is allowed. */
+export function checkAliasName(alias: string): string {
+  const a = alias.startsWith("@") ? alias.slice(1) : alias;
+  if (RESERVED_ALIASES.has(a)) throw new StoreError(`"${a}" cannot be an alias: it already selects the highest complete release`);
+  if (!ALIAS_NAME.test(a)) {
+    throw new StoreError(
+      `alias ${shown(alias)} is invalid: use 1-63 lowercase letters, digits and dashes, starting with a letter (e.g. champion, production)`,
+    );
+  }
+  return a;
 }

@@ -1,0 +1,50 @@
+/**
+ * Field checks shared by the alias and yank records: what a caller gives (who, why) and what is
+ * read back from the store (anyone who can write the container can write these blobs).
+ */
+import { StoreError } from "./errors.js";
+import { shown, UNPRINTABLE } from "./printable.js";
+
+/** Moves kept per record: enough to audit a model's life, small enough to read on every resolve. */
+export const HISTORY_LIMIT = 200;
+
+export function isoTime(): string {
+  return new Date().toISOString();
+}
+
+/** A one-line text given by the caller (who, why), trimmed: non-empty, printable, at most `max` characters. */
+export function checkText(value: string, what: string, max: number): string {
+  const t = value.trim();
+  if (!t) throw new StoreError(`${what} is empty: say who or why in a few words`);
+  if (UNPRINTABLE.test(t)) throw new StoreError(`${what} has control or invisible characters; use one plain line`);
+  if (t.length > max) throw new StoreError(`${what} is ${t.length} characters; keep it to ${max}`);
+  return t;
+}
+
+export function recordObject(json: unknown, origin: string): Record<string, unknown> {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw bad(origin, "not a JSON object");
+  return json as Record<string, unknown>;
+}
+
+export function requiredString(o: Record<string, unknown>, field: string, origin: string): string {
+  const v = o[field];
+  if (typeof v !== "string" || !v) throw bad(origin, `${field} is not a non-empty string (${shown(v)})`);
+  return v;
+}
+
+export function optionalString(o: Record<string, unknown>, field: string, origin: string): string | undefined {
+  const v = o[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw bad(origin, `${field} is not a string (${shown(v)})`);
+  return v;
+}
+
+export function historyEntries(o: Record<string, unknown>, origin: string): Record<string, unknown>[] {
+  const h = o.history ?? [];
+  if (!Array.isArray(h)) throw bad(origin, "history is not a list");
+  return h.map((e: unknown) => recordObject(e, `${origin} history`));
+}
+
+function bad(origin: string, why: string): StoreError {
+  return new StoreError(`${origin}: ${why}; not a record this store wrote: remove or fix it`);
+}

@@ -1,0 +1,68 @@
+/**
+ * Small JSON records beside the versions (aliases, yank marks), read with their ETag and written
+ * only if nobody wrote in between: If-Match the ETag that was read, or If-None-Match * for the
+ * first write. Of two people moving one record at once, exactly one write lands; the other gets
+ * a RecordConflict and nothing of it is stored.
+ */
+import { isAlreadyExists, isConditionFailure, StoreError } from "./errors.js";
+import { ModelStore } from "./store.js";
+
+/** Records hold a bounded history; anything larger was not written by this store. */
+export const MAX_RECORD_BYTES = 256 * 1024;
+
+/** A record's value and the ETag it was read at (the condition of the next write). */
+export interface Versioned<T> {
+  value: T;
+  etag: string;
+}
+
+/** Someone else wrote the record between our read and our write. */
+export class RecordConflict extends StoreError {
+  override name = "RecordConflict";
+}
+
+/** The record at `blobName`, or undefined when there is none. Bytes over MAX_RECORD_BYTES or unparsable are a StoreError. */
+export async function readRecord<T>(
+  store: ModelStore,
+  blobName: string,
+  parse: (json: unknown, origin: string) => T,
+): Promise<Versioned<T> | undefined> {
+  const got = await store.call(`read ${blobName}`, async () => {
+    try {
+      const res = await store.blob(blobName).download(0, MAX_RECORD_BYTES + 1);
+      const chunks: Buffer[] = [];
+      for await (const c of res.readableStreamBody as AsyncIterable<Buffer>) chunks.push(c);
+      return { bytes: Buffer.concat(chunks), etag: res.etag ?? "", size: res.contentLength ?? 0 };
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+      throw e;
+    }
+  });
+  if (!got) return undefined;
+  if (got.bytes.length > MAX_RECORD_BYTES) {
+    throw new StoreError(`${blobName} is over ${MAX_RECORD_BYTES} bytes: not a record this store wrote; remove or fix it`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(got.bytes.toString("utf8"));
+  } catch {
+    throw new StoreError(`${blobName} is not valid JSON: not a record this store wrote; remove or fix it`);
+  }
+  return { value: parse(json, blobName), etag: got.etag };
+}
+
+/** Writes `value` if the record is still at `etag` (undefined: if there is still none); a RecordConflict otherwise. */
+export async function writeRecord(store: ModelStore, blobName: string, value: unknown, etag: string | undefined): Promise<void> {
+  const body = Buffer.from(JSON.stringify(value, null, 2) + "\n");
+  await store.call(`write ${blobName}`, async () => {
+    try {
+      await store.connection.container.getBlockBlobClient(blobName).upload(body, body.length, {
+        conditions: etag === undefined ? { ifNoneMatch: "*" } : { ifMatch: etag },
+        blobHTTPHeaders: { blobContentType: "application/json" },
+      });
+    } catch (e) {
+      if (isConditionFailure(e) || isAlreadyExists(e)) throw new RecordConflict(`${blobName} changed while this change was being made`);
+      throw e;
+    }
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * Yanking, as package registries do it: a withdrawn version keeps its bytes, "latest" skips it,
+ * an exact pin (or an alias) still fetches it with a warning carrying the reason. One mark per
+ * version (layout.ts) written by conditional writes (records.ts); unyank clears it; both are
+ * kept in the mark's history.
+ */
+import { StoreError } from "./errors.js";
+import { yankBlobName } from "./layout.js";
+import { shown } from "./printable.js";
+import { readRecord, RecordConflict, Versioned, writeRecord } from "./records.js";
+import { checkText, HISTORY_LIMIT, historyEntries, isoTime, optionalString, recordObject, requiredString } from "./record-fields.js";
+import type { ModelStore } from "./store.js";
+import { listAliases } from "./aliases.js";
+
+export interface YankEntry {
+  action: "yank" | "unyank";
+  reason?: string;
+  by: string;
+  at: string;
+}
+
+export interface YankRecord {
+  version: string;
+  yanked: boolean;
+  history: YankEntry[];
+}
+
+/** Why a version is yanked: its last yank. */
+export interface YankInfo {
+  reason: string;
+  by: string;
+  at: string;
+}
+
+export interface YankChange {
+  name: string;
+  version: string;
+  yanked: boolean;
+  /** False when the version already was in that state (with that reason): nothing written. */
+  changed: boolean;
+  /** Aliases still pointing at the version (they keep working, with the warning). */
+  aliases: string[];
+}
+
+export const MAX_REASON_LENGTH = 500;
+
+export function parseYankRecord(json: unknown, origin: string): YankRecord {
+  const o = recordObject(json, origin);
+  if (typeof o.yanked !== "boolean")
+    throw new StoreError(`${origin}: yanked is not true or false; not a record this store wrote: remove or fix it`);
+  const history = historyEntries(o, origin).map((h) => {
+    const action = requiredString(h, "action", origin);
+    if (action !== "yank" && action !== "unyank") throw new StoreError(`${origin}: unknown action ${shown(action)}; remove or fix it`);
+    const reason = optionalString(h, "reason", origin);
+    return { action, ...(reason ? { reason } : {}), by: requiredString(h, "by", origin), at: requiredString(h, "at", origin) } as YankEntry;
+  });
+  return { version: requiredString(o, "version", origin), yanked: o.yanked, history };
+}
+
+/** The yank of a record that says yanked (its last yank entry). */
+export function yankInfo(record: YankRecord): YankInfo | undefined {
+  if (!record.yanked) return undefined;
+  const last = [...record.history].reverse().find((h) => h.action === "yank");
+  return { reason: last?.reason ?? "no reason recorded", by: last?.by ?? "unknown", at: last?.at ?? "unknown" };
+}
+
+/** Whether `version` (an exact folder name) is yanked. A mark that cannot be read counts as a yank: a withdrawn version is never picked by mistake. */
+export async function readYank(store: ModelStore, name: string, version: string): Promise<YankInfo | undefined> {
+  try {
+    const r = await readRecord(store, yankBlobName(name, version), parseYankRecord);
+    return r && r.value.version === version ? yankInfo(r.value) : undefined;
+  } catch (e) {
+    if (!(e instanceof StoreError) || e instanceof RecordConflict) throw e;
+    return { reason: `its yank mark is unreadable (${e.message})`, by: "unknown", at: "unknown" };
+  }
+}
+
+/** Withdraws a complete version with a reason; re-yanking changes the reason. */
+export async function yankVersion(store: ModelStore, name: string, version: string, reason: string, by: string): Promise<YankChange> {
+  const why = checkText(reason, "--reason", MAX_REASON_LENGTH);
+  return mark(store, name, version, { action: "yank", reason: why, by: checkText(by, "--by", 200), at: isoTime() });
+}
+
+/** Puts a yanked version back in use. */
+export async function unyankVersion(store: ModelStore, name: string, version: string, by: string): Promise<YankChange> {
+  return mark(store, name, version, { action: "unyank", by: checkText(by, "--by", 200), at: isoTime() });
+}
+
+async function mark(store: ModelStore, name: string, version: string, entry: YankEntry): Promise<YankChange> {
+  const target = (await store.resolve(name, { kind: "exact", version })).version;
+  const blob = yankBlobName(name, target);
+  const current: Versioned<YankRecord> | undefined = await readRecord(store, blob, parseYankRecord);
+  const yanked = entry.action === "yank";
+  const aliases = (await listAliases(store, name)).filter((a) => a.version === target).map((a) => a.alias);
+  const before = current ? yankInfo(current.value) : undefined;
+  if (!yanked && !before) throw new StoreError(`${name} ${target} is not yanked; nothing to undo`);
+  if (yanked && before?.reason === entry.reason) return { name, version: target, yanked, changed: false, aliases };
+  const record: YankRecord = { version: target, yanked, history: [...(current?.value.history ?? []), entry].slice(-HISTORY_LIMIT) };
+  try {
+    await writeRecord(store, blob, record, current?.etag);
+  } catch (e) {
+    if (!(e instanceof RecordConflict)) throw e;
+    const now = await readRecord(store, blob, parseYankRecord).catch(() => undefined);
+    const last = now?.value.history.at(-1);
+    const who = last ? `was ${last.action}ed by ${shown(last.by)} at ${shown(last.at)}` : "was changed by someone else";
+    throw new StoreError(`${name} ${target} ${who} while this change was being made; nothing was changed: check it and run again`);
+  }
+  return { name, version: target, yanked, changed: true, aliases };
+}

@@ -1,0 +1,206 @@
+/**
+ * Aliases and yanking against a real Azurite: set, move, remove; two moves at once (exactly one
+ * lands, the other is told who won); aliases only to complete, not-yanked versions; "latest"
+ * skips a yanked version, an exact pin or an alias still gets it with the reason.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { aliasTarget, readAlias, removeAlias, setAlias } from "../../dagger/src/model-store/aliases.js";
+import { StoreError } from "../../dagger/src/model-store/errors.js";
+import { aliasBlobName, yankBlobName } from "../../dagger/src/model-store/layout.js";
+import { publishModel, readLocalModel } from "../../dagger/src/model-store/publish.js";
+import { ModelStore } from "../../dagger/src/model-store/store.js";
+import { parseSelector } from "../../dagger/src/model-store/versions.js";
+import { unyankVersion, yankVersion } from "../../dagger/src/model-store/yank.js";
+import { Azurite } from "../support/azurite.js";
+import { rejectsWith } from "../support/expect.js";
+import { randomModel, startStoreSuite, stopStoreSuite } from "../support/model-fixtures.js";
+
+let az: Azurite;
+let root: string;
+let store: ModelStore;
+
+test.before(async () => {
+  ({ az, root, store } = await startStoreSuite());
+});
+test.after(() => stopStoreSuite({ az, root }));
+
+let n = 0;
+/** A fresh model name per test, with these versions published. */
+async function model(...versions: string[]): Promise<string> {
+  const name = `gov-${++n}`;
+  for (const v of versions) await publishModel(store, await readLocalModel(randomModel(root, v, 1024, name)));
+  return name;
+}
+
+const blobText = async (blob: string) => (await store.blob(blob).downloadToBuffer()).toString();
+
+test("alias: set, move, remove; every move kept with who, when, from and to; @alias resolves", async () => {
+  const name = await model("1.0.0", "1.1.0");
+  const set = await setAlias(store, name, "champion", "1.0.0", "alice");
+  assert.equal([set.changed, set.move.from, set.move.to, set.move.by], [true, null, "1.0.0", "alice"]);
+  assert.is((await store.resolve(name, parseSelector("@champion"))).version, "1.0.0");
+  assert.is((await store.resolve(name, parseSelector("@champion"))).alias, "champion");
+
+  const again = await setAlias(store, name, "champion", "1.0.0", "alice");
+  assert.is(again.changed, false, "pointing it where it already points writes nothing");
+  await setAlias(store, name, "champion", "1.1.0", "rev 0123abc");
+  assert.is(await aliasTarget(store, name, "champion"), "1.1.0");
+  await removeAlias(store, name, "champion", "bob");
+  await rejectsWith(store.resolve(name, parseSelector("@champion")), /has no alias @champion \(it was removed\).*alias set champion/);
+
+  const stored = JSON.parse(await blobText(aliasBlobName(name, "champion")));
+  assert.is(stored.version, null);
+  assert.equal(
+    stored.history.map((h: { from: string | null; to: string | null; by: string }) => [h.from, h.to, h.by]),
+    [
+      [null, "1.0.0", "alice"],
+      ["1.0.0", "1.1.0", "rev 0123abc"],
+      ["1.1.0", null, "bob"],
+    ],
+  );
+  for (const h of stored.history) assert.ok(!Number.isNaN(Date.parse(h.at)), `when: ${h.at}`);
+  await rejectsWith(removeAlias(store, name, "champion", "bob"), /has no alias @champion to remove/);
+});
+
+test("two moves at once from the same state: exactly one lands, the other says who moved it and changes nothing", async () => {
+  const name = await model("1.0.0", "1.1.0", "1.2.0");
+  await setAlias(store, name, "champion", "1.0.0", "setup");
+  // Both read the alias before either writes: the race the ETag condition exists for.
+  let arrived = 0;
+  let release!: () => void;
+  const bothRead = new Promise<void>((r) => (release = r));
+  const beforeWrite = async () => {
+    if (++arrived === 2) release();
+    await bothRead;
+  };
+  const results = await Promise.allSettled([
+    setAlias(store, name, "champion", "1.1.0", "alice", { beforeWrite }),
+    setAlias(store, name, "champion", "1.2.0", "bob", { beforeWrite }),
+  ]);
+  const won = results.filter((r) => r.status === "fulfilled");
+  const lost = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+  assert.is(won.length, 1, "exactly one move lands");
+  assert.is(lost.length, 1);
+  const winner = (won[0] as PromiseFulfilledResult<{ move: { by: string; to: string } }>).value.move;
+  const message = (lost[0]!.reason as Error).message;
+  assert.ok(lost[0]!.reason instanceof StoreError);
+  assert.match(
+    message,
+    new RegExp(`alias @champion of "${name}" was moved by "${winner.by}" at ".+" \\(1\\.0\\.0 -> ${winner.to.replace(/\./g, "\\.")}\\)`),
+  );
+  assert.match(message, /nothing was changed/);
+  const stored = (await readAlias(store, name, "champion"))!.value;
+  assert.is(stored.version, winner.to);
+  assert.equal(
+    stored.history.map((h) => h.by),
+    ["setup", winner.by],
+    "the loser left no trace",
+  );
+});
+
+test("two first sets at once (no alias yet): exactly one creates it", async () => {
+  const name = await model("1.0.0", "1.1.0");
+  let arrived = 0;
+  let release!: () => void;
+  const bothRead = new Promise<void>((r) => (release = r));
+  const beforeWrite = async () => {
+    if (++arrived === 2) release();
+    await bothRead;
+  };
+  const results = await Promise.allSettled([
+    setAlias(store, name, "production", "1.0.0", "alice", { beforeWrite }),
+    setAlias(store, name, "production", "1.1.0", "bob", { beforeWrite }),
+  ]);
+  assert.equal(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
+  const lost = results.find((r): r is PromiseRejectedResult => r.status === "rejected")!;
+  assert.match((lost.reason as Error).message, /alias @production of ".+" was moved by "(alice|bob)" at .* \(unset -> 1\.[01]\.0\)/);
+});
+
+test("an alias only points at a complete, valid, not-yanked version", async () => {
+  const name = await model("1.0.0");
+  // Incomplete: files uploaded, no model.json (an unfinished publish).
+  await store.connection.container.getBlockBlobClient(`${name}/2.0.0/model.onnx`).upload("x", 1);
+  await rejectsWith(setAlias(store, name, "champion", "2.0.0", "alice"), /2\.0\.0 is incomplete and cannot be used/);
+  // Invalid: model.json lists a file the store does not have.
+  const dir = randomModel(root, "3.0.0", 64, name);
+  const manifest = readFileSync(join(dir, "model.json"));
+  await store.connection.container.getBlockBlobClient(`${name}/3.0.0/model.json`).upload(manifest, manifest.length);
+  await rejectsWith(setAlias(store, name, "champion", "3.0.0", "alice"), /3\.0\.0 is invalid and cannot be used: .*missing/);
+  await rejectsWith(setAlias(store, name, "champion", "9.9.9", "alice"), /has no version 9\.9\.9/);
+  await yankVersion(store, name, "1.0.0", "broken tokenizer", "carol");
+  await rejectsWith(
+    setAlias(store, name, "champion", "1.0.0", "alice"),
+    /1\.0\.0 is yanked \("broken tokenizer", by "carol"\).*unyank it first/,
+  );
+  for (const bad of ["Champion", "latest", "-x", "a_b", "x".repeat(64), "1.0.0"]) {
+    await rejectsWith(setAlias(store, name, bad, "1.0.0", "alice"), /cannot be an alias|is invalid: use 1-63 lowercase/);
+  }
+  assert.is(await store.connection.container.getBlobClient(aliasBlobName(name, "champion")).exists(), false, "nothing written");
+});
+
+test("yank: latest skips it, an exact pin and an alias still get it with the reason; unyank puts it back; bytes never deleted", async () => {
+  const name = await model("1.0.0", "1.1.0");
+  await setAlias(store, name, "champion", "1.1.0", "alice");
+  const logs: string[] = [];
+  const logged = new ModelStore(store.connection, (l) => logs.push(l));
+  const before = (await store.listBlobs(`${name}/1.1.0/`)).map((b) => b.name);
+
+  const y = await yankVersion(store, name, "1.1.0", "accuracy regression on night images", "carol");
+  assert.equal([y.changed, y.yanked, y.aliases], [true, true, ["champion"]], "says which aliases still point at it");
+  assert.is((await logged.resolve(name, parseSelector("latest"))).version, "1.0.0");
+  assert.match(logs.join("\n"), /skipping gov-\d+ 1\.1\.0: yanked \("accuracy regression on night images"\)/);
+  const pinned = await store.resolve(name, parseSelector("1.1.0"));
+  assert.equal([pinned.version, pinned.yanked?.reason, pinned.yanked?.by], ["1.1.0", "accuracy regression on night images", "carol"]);
+  assert.is((await store.resolve(name, parseSelector("@champion"))).yanked?.reason, "accuracy regression on night images");
+  assert.equal(
+    (await store.listBlobs(`${name}/1.1.0/`)).map((b) => b.name),
+    before,
+    "the version's blobs are untouched",
+  );
+
+  const listed = await store.listVersions(name);
+  assert.equal(
+    listed.versions.map((v) => [v.version, v.yanked?.reason ?? null, v.aliases]),
+    [
+      ["1.1.0", "accuracy regression on night images", ["champion"]],
+      ["1.0.0", null, []],
+    ],
+  );
+  assert.equal(listed.ignored, [], "the store's own folders are not reported as odd version folders");
+
+  await unyankVersion(store, name, "1.1.0", "carol");
+  assert.is((await store.resolve(name, parseSelector("latest"))).version, "1.1.0");
+  await rejectsWith(unyankVersion(store, name, "1.1.0", "carol"), /is not yanked; nothing to undo/);
+  const mark = JSON.parse(await blobText(yankBlobName(name, "1.1.0")));
+  assert.equal(
+    mark.history.map((h: { action: string; by: string }) => [h.action, h.by]),
+    [
+      ["yank", "carol"],
+      ["unyank", "carol"],
+    ],
+  );
+});
+
+test("yank: every version yanked leaves latest with nothing, and says so; bad input refused before any write", async () => {
+  const name = await model("1.0.0");
+  await yankVersion(store, name, "1.0.0", "leaked test data", "dan");
+  await rejectsWith(
+    store.resolve(name, parseSelector("latest")),
+    /no complete version of "gov-\d+" matches the latest release .*skipped: 1\.0\.0 yanked/,
+  );
+  await rejectsWith(yankVersion(store, name, "1.0.0", "  ", "dan"), /--reason is empty/);
+  await rejectsWith(yankVersion(store, name, "1.0.0", "x\u001b[31m", "dan"), /--reason has control or invisible characters/);
+  await rejectsWith(yankVersion(store, name, "2.0.0", "why", "dan"), /has no version 2\.0\.0/);
+});
+
+test("a yank mark that is not one this store wrote counts as a yank (a withdrawn version is never picked by mistake)", async () => {
+  const name = await model("1.0.0", "1.1.0");
+  await store.connection.container.getBlockBlobClient(yankBlobName(name, "1.1.0")).upload("not json", 8);
+  assert.is((await store.resolve(name, parseSelector("latest"))).version, "1.0.0");
+  assert.match((await store.resolve(name, parseSelector("1.1.0"))).yanked?.reason ?? "", /yank mark is unreadable/);
+});
+
+test.run();
