@@ -10,10 +10,11 @@ import { FEDERATED_TOKEN_FILE_ENV, OIDC_REQUEST_URI_ENV, SECRET_ENV, SecretField
 import { DEFAULT_CONTAINER, DEFAULT_MODEL_NAME } from "./layout.js";
 import { DEFAULT_MAX_FILE_BYTES } from "./fetch.js";
 import { parseSize } from "./sizes.js";
+import { parseSelector } from "./versions.js";
 
 export const MAX_FILE_SIZE_ENV = "MODEL_STORE_MAX_FILE_SIZE";
 
-export const COMMANDS = ["publish", "list", "resolve", "fetch"] as const;
+export const COMMANDS = ["publish", "list", "resolve", "fetch", "alias", "yank", "unyank"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** The command's name: the package's bin (package.json "bin", scripts/ai-app-models.mjs). */
@@ -36,6 +37,13 @@ export interface CliOptions {
   /** Report upload/download progress on stderr even when stderr is not a terminal. */
   progress: boolean;
   expectManifestSha256?: string;
+  /** alias: what to do with which alias. */
+  aliasAction?: "set" | "rm";
+  alias?: string;
+  /** yank: why. */
+  reason?: string;
+  /** alias, yank, unyank: who made the change (recorded in its history). */
+  by?: string;
   container: string;
   authorityHost?: string;
   auth: AuthInput<string>;
@@ -104,6 +112,22 @@ const COMMAND_HELP: Record<Command, { synopsis: string; summary: string; notes?:
     synopsis: "resolve [--model-name NAME] [--model-version V] [--prerelease] [--json]",
     summary: "show which version a fetch would take",
   },
+  alias: {
+    synopsis: "alias set ALIAS --model-version X.Y.Z | alias rm ALIAS [--model-name NAME] [--by WHO] [--json]",
+    summary: "point an alias (champion, production) at a complete version, or remove it",
+    notes:
+      "An alias points only at a complete, not-yanked version; select it with --model-version @ALIAS. Every move is a\n" +
+      "conditional write kept in the alias's history (who: --by, default $USER); a concurrent move makes this one fail, changing nothing.",
+  },
+  yank: {
+    synopsis: "yank --model-version X.Y.Z --reason TEXT [--model-name NAME] [--by WHO] [--json]",
+    summary: "withdraw a version: latest skips it, a pin still fetches it with a warning",
+    notes: "Nothing is deleted; unyank puts it back. Aliases pointing at it keep working, with the warning.",
+  },
+  unyank: {
+    synopsis: "unyank --model-version X.Y.Z [--model-name NAME] [--by WHO] [--json]",
+    summary: "put a yanked version back in use",
+  },
   fetch: {
     synopsis:
       "fetch --out DIR [--model-name NAME] [--model-version V] [--prerelease] [--cache-dir DIR | --no-cache]\n" +
@@ -115,7 +139,8 @@ const COMMAND_HELP: Record<Command, { synopsis: string; summary: string; notes?:
   },
 };
 
-const COMMON_NOTES = `--model-name defaults to ${DEFAULT_MODEL_NAME}; --model-version defaults to "latest" (highest complete release).
+const COMMON_NOTES = `--model-name defaults to ${DEFAULT_MODEL_NAME}; --model-version defaults to "latest" (highest complete, not-yanked release);
+@ALIAS (e.g. @champion) selects the version an alias points at.
 --progress reports bytes and rate on stderr (on by default when stderr is a terminal); stdout holds only the result.`;
 
 const STORE_OPTIONS = `Store options:
@@ -194,7 +219,13 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     const hint = unknown ? FLAG_HINTS[unknown] : undefined;
     throw usage(hint ? `${unknown}: ${hint}` : (e as Error).message.replace(/\. To specify .*$/s, ""), cmd);
   }
-  if (positionals.length > 0) throw usage(`unexpected argument ${JSON.stringify(positionals[0])}`, cmd);
+  const [action, alias, ...extra] = cmd === "alias" ? positionals : [];
+  if (cmd === "alias") {
+    if (action !== "set" && action !== "rm")
+      throw usage("alias needs set or rm: alias set ALIAS --model-version X.Y.Z, alias rm ALIAS", cmd);
+    if (!alias) throw usage(`alias ${action} needs the alias name, e.g. alias ${action} champion`, cmd);
+    if (extra.length > 0) throw usage(`unexpected argument ${JSON.stringify(extra[0])}`, cmd);
+  } else if (positionals.length > 0) throw usage(`unexpected argument ${JSON.stringify(positionals[0])}`, cmd);
   if (cmd === "publish" && !values.dir) throw usage("publish needs --dir DIR (the model directory holding model.json)", cmd);
   if (cmd === "fetch" && !values.out) throw usage("fetch needs --out DIR (where the verified model goes)", cmd);
   if (cmd !== "publish" && values["create-container"]) throw usage("--create-container only applies to publish", cmd);
@@ -208,6 +239,17 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
   if (sha !== undefined && !/^[0-9a-f]{64}$/.test(sha)) throw usage("--expect-manifest-sha256 must be 64 lowercase hex characters", cmd);
   const name = aliased(values["model-name"], values.name, "--model-name", "--name", cmd);
   const givenVersion = aliased(values["model-version"], values.version, "--model-version", "--version", cmd);
+  const changes = cmd === "alias" || cmd === "yank" || cmd === "unyank";
+  if (changes && action === "rm" && givenVersion !== undefined) throw usage("alias rm takes no --model-version", cmd);
+  if (changes && action !== "rm" && (givenVersion === undefined || !isExact(givenVersion))) {
+    throw usage(`${cmd}${action ? ` ${action}` : ""} needs --model-version X.Y.Z, an exact version (not latest or an alias)`, cmd);
+  }
+  if (cmd === "yank" && !values.reason?.trim())
+    throw usage('yank needs --reason TEXT (why it is withdrawn, e.g. --reason "accuracy regression")', cmd);
+  if (cmd !== "yank" && values.reason !== undefined) throw usage("--reason only applies to yank", cmd);
+  if (!changes && values.by !== undefined) throw usage("--by only applies to alias, yank and unyank", cmd);
+  const by = changes ? (values.by ?? nonEmpty(env.USER) ?? nonEmpty(env.LOGNAME)) : undefined;
+  if (changes && !by) throw usage("say who makes this change: --by NAME (recorded in its history; $USER is used when set)", cmd);
 
   const secret = (field: SecretField) => nonEmpty(env[SECRET_ENV[field]]);
   const auth: AuthInput<string> = {
@@ -243,6 +285,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     json: values.json ?? false,
     progress: values.progress ?? false,
     ...opt("expectManifestSha256", sha),
+    ...(cmd === "alias" ? { aliasAction: action as "set" | "rm", alias: alias! } : {}),
+    ...opt("reason", values.reason),
+    ...opt("by", by),
     container: values.container ?? DEFAULT_CONTAINER,
     ...opt("authorityHost", values["authority-host"]),
     auth,
@@ -275,6 +320,8 @@ function parseFlags(args: string[]) {
       json: { type: "boolean" },
       progress: { type: "boolean" },
       "expect-manifest-sha256": { type: "string" },
+      reason: { type: "string" },
+      by: { type: "string" },
       container: { type: "string" },
       account: { type: "string" },
       "account-url": { type: "string" },
@@ -286,6 +333,14 @@ function parseFlags(args: string[]) {
       "authority-host": { type: "string" },
     },
   });
+}
+
+function isExact(version: string): boolean {
+  try {
+    return parseSelector(version).kind === "exact";
+  } catch {
+    return true; // not a version at all: the store says so, with the full message
+  }
 }
 
 function sizeSetting(text: string | undefined, name: string): number | undefined {

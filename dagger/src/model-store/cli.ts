@@ -1,5 +1,5 @@
 /**
- * `npx ai-app-models publish|list|resolve|fetch` (also `npm run model -- ...`): the model store
+ * `npx ai-app-models publish|list|resolve|fetch|alias|yank|unyank` (also `npm run model -- ...`): the model store
  * for people and for the Dagger steps (which run this same file in a Node container). stdout
  * holds only the result (one JSON document with --json); progress and logs go to stderr.
  * Errors are one clear line on stderr with a non-zero exit; secrets are redacted from anything printed.
@@ -16,8 +16,10 @@ import { shown, terminalSafe } from "./printable.js";
 import { noProgress, progressReporter, ProgressReporter } from "./progress.js";
 import { humanBytes } from "./sizes.js";
 import { publishModel, readLocalModel } from "./publish.js";
-import { ModelStore, VersionReport } from "./store.js";
+import { ModelStore, ResolvedModel, VersionReport } from "./store.js";
 import { parseSelector } from "./versions.js";
+import { AliasChange, removeAlias, setAlias } from "./aliases.js";
+import { unyankVersion, YankChange, yankVersion } from "./yank.js";
 
 export interface Io {
   out: (text: string) => void;
@@ -82,6 +84,27 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
     );
     return;
   }
+  if (opts.command === "alias" || opts.command === "yank" || opts.command === "unyank") {
+    const store = open(opts, env, "write", log);
+    const by = opts.by!;
+    if (opts.command === "alias") {
+      const change =
+        opts.aliasAction === "set"
+          ? await setAlias(store, opts.name, opts.alias!, opts.version!, by)
+          : await removeAlias(store, opts.name, opts.alias!, by);
+      io.out(opts.json ? JSON.stringify(change) + "\n" : aliasLine(change));
+      return;
+    }
+    const change =
+      opts.command === "yank"
+        ? await yankVersion(store, opts.name, opts.version!, opts.reason!, by)
+        : await unyankVersion(store, opts.name, opts.version!, by);
+    io.out(opts.json ? JSON.stringify(change) + "\n" : yankLine(change));
+    if (change.yanked && change.aliases.length) {
+      log(`note: ${change.aliases.map((a) => `@${a}`).join(", ")} still point(s) at it (fetched with a warning); move them with alias set`);
+    }
+    return;
+  }
   const selector = parseSelector(opts.version ?? "latest", opts.prerelease);
   const store = open(opts, env, "read", log);
   if (opts.command === "list") {
@@ -95,8 +118,16 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
       `${model.name} ${model.version}: model.json is not the one expected (sha256 ${model.manifestSha256}, expected ${opts.expectManifestSha256}); it changed since it was resolved`,
     );
   }
+  if (model.yanked) log(yankWarning(model));
   if (opts.command === "resolve") {
-    const summary = { name: model.name, version: model.version, manifestSha256: model.manifestSha256, files: model.manifest.files };
+    const summary = {
+      name: model.name,
+      version: model.version,
+      manifestSha256: model.manifestSha256,
+      files: model.manifest.files,
+      ...(model.alias ? { alias: model.alias } : {}),
+      ...(model.yanked ? { yanked: model.yanked } : {}),
+    };
     io.out(opts.json ? JSON.stringify(summary) + "\n" : `${model.name} ${model.version} (manifest sha256 ${model.manifestSha256})\n`);
     return;
   }
@@ -129,9 +160,29 @@ function open(opts: CliOptions, env: NodeJS.ProcessEnv, access: "read" | "write"
   return new ModelStore(conn, log);
 }
 
-/** The version "latest" would pick: the first complete release in highest-first order. */
+/** The version "latest" would pick: the first complete, not-yanked release in highest-first order. */
 function latestOf(versions: VersionReport[]): string | undefined {
-  return versions.find((v) => v.status.state === "complete" && !v.prerelease)?.version;
+  return versions.find((v) => v.status.state === "complete" && !v.prerelease && !v.yanked)?.version;
+}
+
+/** What a pin of a yanked version says on stderr (as package managers do): it works, but someone withdrew it, and why. */
+export function yankWarning(m: Pick<ResolvedModel, "name" | "version" | "yanked" | "alias">): string {
+  const via = m.alias ? ` (through @${m.alias})` : "";
+  return `warning: ${m.name} ${m.version}${via} is yanked: ${shown(m.yanked!.reason)} (by ${shown(m.yanked!.by)} at ${shown(m.yanked!.at)}); use another version or unyank it`;
+}
+
+function aliasLine(c: AliasChange): string {
+  if (!c.changed) return `@${c.alias} of ${c.name} already points at ${c.move.to}; nothing changed\n`;
+  return c.move.to === null
+    ? `removed @${c.alias} of ${c.name} (it pointed at ${c.move.from})\n`
+    : `@${c.alias} of ${c.name} now points at ${c.move.to}${c.move.from ? ` (was ${c.move.from})` : ""}\n`;
+}
+
+function yankLine(c: YankChange): string {
+  if (!c.changed) return `${c.name} ${c.version} already is yanked with that reason; nothing changed\n`;
+  return c.yanked
+    ? `yanked ${c.name} ${c.version}: latest skips it, pins still fetch it with a warning\n`
+    : `unyanked ${c.name} ${c.version}\n`;
 }
 
 function listJson(opts: CliOptions, versions: VersionReport[], ignored: string[]) {
@@ -149,6 +200,8 @@ function listJson(opts: CliOptions, versions: VersionReport[], ignored: string[]
       files: v.fileCount,
       bytes: v.totalBytes,
       ...(v.lastModified ? { published: v.lastModified.toISOString() } : {}),
+      aliases: v.aliases,
+      ...(v.yanked ? { yanked: v.yanked } : {}),
     })),
     ignored,
   };
@@ -161,7 +214,15 @@ function listTable(opts: CliOptions, store: ModelStore, versions: VersionReport[
   const rows = versions.map((v) => [
     v.version,
     v.status.state === "complete"
-      ? ["complete", v.prerelease ? "prerelease" : "", v.version === latest ? "latest" : ""].filter(Boolean).join(", ")
+      ? [
+          "complete",
+          v.prerelease ? "prerelease" : "",
+          v.version === latest ? "latest" : "",
+          ...v.aliases.map((a) => `@${a}`),
+          v.yanked ? `yanked: ${tableReason(v.yanked.reason)}` : "",
+        ]
+          .filter(Boolean)
+          .join(", ")
       : `${v.status.state}: ${tableReason(v.status.reason)}`,
     String(v.fileCount),
     humanBytes(v.totalBytes),

@@ -1,0 +1,105 @@
+/**
+ * Aliases and yanking through the command a data scientist runs (separate processes, real
+ * Azurite): alias set/rm, yank/unyank with --by and --reason, @alias wherever a version is
+ * chosen, the warning on a yanked pin, and list showing both.
+ */
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Azurite, startAzurite } from "../support/azurite.js";
+import { runCli } from "../support/model-cli.js";
+import { randomModel, tempDir } from "../support/model-fixtures.js";
+
+let az: Azurite;
+let root: string;
+
+test.before(async () => {
+  az = await startAzurite();
+  await az.admin.getContainerClient("models").create();
+  root = tempDir();
+});
+
+test.after(async () => {
+  await az?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const env = () => ({ HOME: root, AZURE_STORAGE_KEY: az.key, USER: "alice" });
+const at = () => ["--account-url", az.accountUrl];
+const NAME = ["--model-name", "gov-cli"];
+
+async function ok(args: string[]) {
+  const r = await runCli([...args, ...at()], env());
+  assert.is(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+  return r;
+}
+
+test("train, publish, promote to champion, yank: the walkthrough's commands, end to end", async () => {
+  for (const v of ["1.0.0", "1.1.0"]) await ok(["publish", "--dir", randomModel(root, v, 2048, "gov-cli")]);
+  const set = await ok(["alias", "set", "champion", "--model-version", "1.0.0", ...NAME]);
+  assert.is(set.stdout, "@champion of gov-cli now points at 1.0.0\n");
+  const resolved = JSON.parse((await ok(["resolve", "--model-version", "@champion", "--json", ...NAME])).stdout);
+  assert.equal([resolved.version, resolved.alias, resolved.yanked], ["1.0.0", "champion", undefined]);
+
+  const moved = await ok(["alias", "set", "champion", "--model-version", "1.1.0", "--by", "ci run 42", ...NAME]);
+  assert.is(moved.stdout, "@champion of gov-cli now points at 1.1.0 (was 1.0.0)\n");
+
+  const yanked = await ok(["yank", "--model-version", "1.1.0", "--reason", "accuracy regression", ...NAME]);
+  assert.is(yanked.stdout, "yanked gov-cli 1.1.0: latest skips it, pins still fetch it with a warning\n");
+  assert.match(yanked.stderr, /note: @champion still point\(s\) at it/);
+
+  const latest = await ok(["resolve", ...NAME]);
+  assert.match(latest.stdout, /^gov-cli 1\.0\.0 /);
+  const out = join(root, "pinned");
+  const pinned = await ok(["fetch", "--out", out, "--model-version", "@champion", "--no-cache", ...NAME]);
+  assert.match(pinned.stdout, /^fetched gov-cli 1\.1\.0 into /);
+  assert.match(
+    pinned.stderr,
+    /^warning: gov-cli 1\.1\.0 \(through @champion\) is yanked: "accuracy regression" \(by "alice" at ".+"\); use another version or unyank it$/m,
+  );
+  assert.is(JSON.parse(readFileSync(join(out, "model.json"), "utf8")).version, "1.1.0");
+
+  const table = (await ok(["list", ...NAME])).stdout;
+  assert.match(table, /1\.1\.0 .*complete, @champion, yanked: accuracy regression\n/);
+  assert.match(table, /1\.0\.0 .*complete, latest\n/);
+  const json = JSON.parse((await ok(["list", "--json", ...NAME])).stdout);
+  assert.is(json.latest, "1.0.0");
+  assert.equal(json.versions[0].aliases, ["champion"]);
+  assert.equal([json.versions[0].yanked.reason, json.versions[0].yanked.by], ["accuracy regression", "alice"]);
+
+  assert.is((await ok(["unyank", "--model-version", "1.1.0", ...NAME])).stdout, "unyanked gov-cli 1.1.0\n");
+  assert.is((await ok(["alias", "rm", "champion", ...NAME])).stdout, "removed @champion of gov-cli (it pointed at 1.1.0)\n");
+  const gone = await runCli(["resolve", "--model-version", "@champion", ...NAME, ...at()], env());
+  assert.is(gone.code, 1);
+  assert.match(gone.stderr, /^error: model "gov-cli" has no alias @champion \(it was removed\)/);
+});
+
+test("usage errors name what is missing (exit 2, nothing changed)", async () => {
+  const cases: [string[], RegExp][] = [
+    [["alias"], /alias needs set or rm/],
+    [["alias", "set"], /alias set needs the alias name/],
+    [["alias", "set", "champion"], /alias set needs --model-version X\.Y\.Z, an exact version/],
+    [["alias", "set", "champion", "--model-version", "latest"], /an exact version \(not latest or an alias\)/],
+    [["alias", "rm", "champion", "--model-version", "1.0.0"], /alias rm takes no --model-version/],
+    [["yank", "--model-version", "1.0.0"], /yank needs --reason TEXT/],
+    [["yank", "--model-version", "@champion", "--reason", "x"], /an exact version/],
+    [["list", "--by", "me"], /--by only applies to alias, yank and unyank/],
+    [["fetch", "--out", "x", "--reason", "x"], /--reason only applies to yank/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = await runCli([...args, ...at()], env());
+    assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+  }
+  const nobody = await runCli(["unyank", "--model-version", "1.0.0", ...at()], { HOME: root, AZURE_STORAGE_KEY: az.key });
+  assert.is(nobody.code, 2);
+  assert.match(nobody.stderr, /say who makes this change: --by NAME/);
+  const help = await runCli(["alias", "--help"], { HOME: root });
+  assert.match(help.stdout, /^Usage: ai-app-models alias set ALIAS --model-version X\.Y\.Z \| alias rm ALIAS/);
+  const bad = await runCli(["alias", "set", "Champion", "--model-version", "1.0.0", ...at()], env());
+  assert.is(bad.code, 1);
+  assert.match(bad.stderr, /alias "Champion" is invalid: use 1-63 lowercase letters/);
+});
+
+test.run();
