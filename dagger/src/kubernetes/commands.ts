@@ -143,3 +143,65 @@ export function labelSelector(selector: Record<string, string>): string {
 export function isGoDuration(s: string): boolean {
   return /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/.test(s) && !/^0+(?:\.0+)?[a-zµ]+$/.test(s);
 }
+
+// ---- canary, ledger and rollback ----------------------------------------------------------
+
+/** Where the files a step writes (canary manifest, ledger ConfigMap) are put in the kubectl container. */
+export const STEP_FILES = "/run/ai-app-pipeline";
+
+/** A Deployment (or nothing, exit 0, when it does not exist) as JSON. */
+export function getDeploymentArgs(deployment: string, t: Target): string[] {
+  return ["kubectl", "get", `deployment/${deployment}`, "--ignore-not-found", "--output=json", ...targetFlags(t)];
+}
+
+/** The Deployments carrying `selector` (e.g. every canary this pipeline left), as a JSON list. */
+export function deploymentsBySelectorArgs(selector: Record<string, string>, t: Target): string[] {
+  return ["kubectl", "get", "deployments", `--selector=${labelSelector(selector)}`, "--output=json", ...targetFlags(t)];
+}
+
+/**
+ * Deletes Deployments and waits until they and their pods are gone (foreground cascade), so that
+ * "removed" means no canary pod serves any more; absent ones are not an error.
+ */
+export function deleteDeploymentsArgs(names: string[], t: Target): string[] {
+  return [
+    "kubectl",
+    "delete",
+    ...names.map((n) => `deployment/${n}`),
+    "--ignore-not-found",
+    "--cascade=foreground",
+    "--wait=true",
+    ...targetFlags(t),
+  ];
+}
+
+/** Server-side apply of one file (the canary Deployment). */
+export function applyFileArgs(file: string, t: Target, o: ApplyOptions): string[] {
+  return ["kubectl", "apply", ...applyFlags(o), `--filename=${file}`, ...targetFlags(t)];
+}
+
+/** The release ledger ConfigMap and the Deployment, absent ones left out (exit 0), as JSON. */
+export function ledgerReadArgs(configMap: string, deployment: string, t: Target): string[] {
+  return ["kubectl", "get", `configmap/${configMap}`, `deployment/${deployment}`, "--ignore-not-found", "--output=json", ...targetFlags(t)];
+}
+
+/** Creates the object in `file`; fails with AlreadyExists when someone else created it first. */
+export function createFileArgs(file: string, t: Target): string[] {
+  return ["kubectl", "create", `--filename=${file}`, ...targetFlags(t)];
+}
+
+/**
+ * Replaces the object with the one in `file`, whose metadata.resourceVersion makes it conditional:
+ * the API server answers 409 Conflict when the object changed since it was read.
+ */
+export function replaceFileArgs(file: string, t: Target): string[] {
+  return ["kubectl", "replace", `--filename=${file}`, ...targetFlags(t)];
+}
+
+/** A Go duration in whole seconds (rounded up); `isGoDuration` first. */
+export function durationSeconds(s: string): number {
+  const unit: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+  let total = 0;
+  for (const [, n, u] of s.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(n) * unit[u!]!;
+  return Math.ceil(total);
+}

@@ -4,6 +4,7 @@
  */
 import { Document, isMap, isScalar, isSeq, Pair, Scalar, YAMLMap } from "yaml";
 import { documentText, ManifestFile, parseManifests, stringScalar, formatViolation } from "./documents.js";
+import { AZURE_DNS_LABEL_ANNOTATION, checkDnsLabel } from "./dns-label.js";
 
 /** Where an image came from: read from its labels (see `imageMetadataFromLabels`). */
 export interface ImageMetadata {
@@ -22,6 +23,8 @@ export interface RenderOptions {
   replicas?: number;
   /** Name of the app container whose image is set (default `app`). */
   container?: string;
+  /** An Azure DNS label for the Service's public IP (AKS: <label>.<region>.cloudapp.azure.com). */
+  dnsLabel?: string;
 }
 
 /** The container in k8s/deployment.yaml that runs the app. */
@@ -88,15 +91,21 @@ export function renderManifests(files: ManifestFile[], opts: RenderOptions): Man
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(opts.namespace) || opts.namespace.length > 63) {
     throw new RenderError(`namespace "${opts.namespace}" is not a valid namespace name (lowercase letters, digits and '-', at most 63)`);
   }
+  if (opts.dnsLabel !== undefined) checkDnsLabel(opts.dnsLabel);
   const { docs, violations } = parseManifests(files);
   if (violations.length) throw new RenderError(`cannot render the manifests:\n${violations.map(formatViolation).join("\n")}`);
 
   let imagesSet = 0;
+  let labelled = 0;
   const byFile = new Map<string, Document[]>();
   for (const { file, doc, object } of docs) {
     const kind = (object as { kind?: unknown }).kind;
     if (!isMap(doc.contents)) throw new RenderError(`${file}: a document is not a mapping (a Kubernetes object)`);
     setNamespace(doc, opts.namespace);
+    if (kind === "Service" && opts.dnsLabel && (object as { spec?: { type?: unknown } }).spec?.type === "LoadBalancer") {
+      setAnnotations(doc, ["metadata", "annotations"], { [AZURE_DNS_LABEL_ANNOTATION]: opts.dnsLabel });
+      labelled++;
+    }
     if (kind === "Deployment") {
       if (opts.replicas != null) doc.setIn(["spec", "replicas"], opts.replicas);
       imagesSet += setContainerImage(doc, container, opts.image);
@@ -114,6 +123,11 @@ export function renderManifests(files: ManifestFile[], opts: RenderOptions): Man
   if (imagesSet === 0) {
     throw new RenderError(
       `no Deployment with a container named "${container}" to set the image in (looked in ${files.map((f) => f.path).join(", ")})`,
+    );
+  }
+  if (opts.dnsLabel && !labelled) {
+    throw new RenderError(
+      `--dns-label needs a Service of type LoadBalancer to label (its public IP gets the name); none in ${files.map((f) => f.path).join(", ")}`,
     );
   }
   return files.map((f) => {

@@ -7,6 +7,7 @@
 import { ANNOTATIONS } from "./render.js";
 import { Target, targetFlags } from "./commands.js";
 import { ManifestFile, parseManifests } from "./documents.js";
+import { AZURE_DNS_LABEL_ANNOTATION, azurePublicUrl } from "./dns-label.js";
 
 /** The app's objects by name, as k8s/ declares them. */
 export interface AppObjects {
@@ -45,6 +46,8 @@ export interface StatusReport {
   address: string;
   /** http://<public address>[:port] when the Service has a public address; "" otherwise. */
   url: string;
+  /** The Service's Azure DNS label (service.beta.kubernetes.io/azure-dns-label-name), when it has one. */
+  dnsLabel?: string;
 }
 
 /** The one kubectl command `status` runs: the Deployment and the Service, absent ones left out (exit 0). */
@@ -87,7 +90,7 @@ export function appObjects(files: ManifestFile[]): AppObjects {
  * exists; a List without the Deployment means the app is not deployed (yet) in that namespace.
  * Throws when the output is not kubectl's JSON, saying so.
  */
-export function parseStatus(stdout: string, objects: AppObjects, namespace: string): StatusReport {
+export function parseStatus(stdout: string, objects: AppObjects, namespace: string, region?: string): StatusReport {
   let items: Obj[] = [];
   if (stdout.trim()) {
     let parsed: unknown;
@@ -102,7 +105,7 @@ export function parseStatus(stdout: string, objects: AppObjects, namespace: stri
   const named = (kind: string, name: string | undefined) => items.find((i) => i.kind === kind && str(obj(i.metadata).name) === name);
   const deployment = named("Deployment", objects.deployment);
   const service = objects.service ? named("Service", objects.service) : undefined;
-  const { address, url } = publicAddress(service, objects.service);
+  const { address, url, dnsLabel } = publicAddress(service, objects.service, region);
   if (!deployment) {
     return {
       namespace,
@@ -114,6 +117,7 @@ export function parseStatus(stdout: string, objects: AppObjects, namespace: stri
       rolloutDetail: `no deployment/${objects.deployment} in namespace ${namespace} (not deployed yet, or the namespace does not exist)`,
       address,
       url,
+      ...(dnsLabel ? { dnsLabel } : {}),
     };
   }
 
@@ -139,6 +143,7 @@ export function parseStatus(stdout: string, objects: AppObjects, namespace: stri
     rolloutDetail: rollout.detail,
     address,
     url,
+    ...(dnsLabel ? { dnsLabel } : {}),
   };
 }
 
@@ -184,8 +189,30 @@ function rolloutOf(deployment: Obj): { state: RolloutState; detail: string; repl
   return { ...at, state: "complete", detail: "successfully rolled out" };
 }
 
-/** The Service's public address: its load balancer's ingress, or what there is instead. */
-function publicAddress(service: Obj | undefined, name: string | undefined): { address: string; url: string } {
+/**
+ * The Service's public address: its load balancer's ingress, or what there is instead. With an
+ * Azure DNS label and the region, the URL is the label's name (http://<label>.<region>.cloudapp.azure.com);
+ * with the label alone, the address says which name it gives and that the region completes it.
+ */
+export function publicAddress(
+  service: Obj | undefined,
+  name: string | undefined,
+  region?: string,
+): { address: string; url: string; dnsLabel: string } {
+  const plain = serviceAddress(service, name);
+  const label = str(obj(obj(service?.metadata).annotations)[AZURE_DNS_LABEL_ANNOTATION]) ?? "";
+  if (!label) return { ...plain, dnsLabel: "" };
+  const ports = list(obj(service?.spec).ports);
+  const port = count((ports.find((p) => p.name === "http") ?? ports[0])?.port);
+  if (region) return { address: plain.address, url: azurePublicUrl(label, region, port), dnsLabel: label };
+  return {
+    address: `${plain.address}; DNS label ${label} (http://${label}.<region>.cloudapp.azure.com: pass --region for the URL)`,
+    url: plain.url,
+    dnsLabel: label,
+  };
+}
+
+function serviceAddress(service: Obj | undefined, name: string | undefined): { address: string; url: string } {
   if (!name) return { address: "none (k8s/ has no Service)", url: "" };
   if (!service) return { address: `none (no service/${name})`, url: "" };
   const spec = obj(service.spec);

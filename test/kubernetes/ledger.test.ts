@@ -1,0 +1,204 @@
+/**
+ * The release ledger as pure functions: entries kept once per release id and bounded, what a
+ * ConfigMap holds, the optimistic-concurrency write (create, conditional replace, retry on
+ * Conflict/AlreadyExists, a bound on retries), and the rollback choice.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { KubectlResult } from "../../dagger/src/kubernetes/decide.js";
+import {
+  chooseRollback,
+  LedgerEntry,
+  ledgerConfigMap,
+  LedgerPlan,
+  parseEntries,
+  parseLedgerRead,
+  runLedger,
+  upsertEntry,
+} from "../../dagger/src/kubernetes/ledger.js";
+
+const img = (c: string) => `myacr.azurecr.io/ai-app@sha256:${c.repeat(64)}`;
+const entry = (id: string, over: Partial<LedgerEntry> = {}): LedgerEntry => ({
+  id,
+  time: "2026-01-01T00:00:00Z",
+  strategy: "rolling",
+  outcome: "succeeded",
+  image: img("a"),
+  modelName: "digits-classifier",
+  modelVersion: "1.0.0",
+  modelSha256: "d".repeat(64),
+  revision: "0123456789abcdef",
+  deploymentRevision: "3",
+  detail: "",
+  ...over,
+});
+const ok = (stdout = ""): KubectlResult => ({ exitCode: 0, stdout, stderr: "" });
+const CONFLICT: KubectlResult = {
+  exitCode: 1,
+  stdout: "",
+  stderr:
+    'Error from server (Conflict): error when replacing "/run/ai-app-pipeline/ledger.json": Operation cannot be fulfilled on configmaps "ai-app-releases": the object has been modified; please apply your changes to the latest version and try again',
+};
+const EXISTS: KubectlResult = {
+  exitCode: 1,
+  stdout: "",
+  stderr: 'Error from server (AlreadyExists): error when creating "x": configmaps "ai-app-releases" already exists',
+};
+
+/** `kubectl get configmap/... deployment/... -o json` as kubectl prints two objects. */
+function readOutput(entries: LedgerEntry[] | undefined, resourceVersion = "7", revision = "4", image = img("b")): string {
+  const items: unknown[] = [];
+  if (entries)
+    items.push({
+      kind: "ConfigMap",
+      metadata: { name: "ai-app-releases", resourceVersion },
+      data: { "releases.json": JSON.stringify(entries) },
+    });
+  items.push({
+    kind: "Deployment",
+    metadata: { name: "ai-app", annotations: { "deployment.kubernetes.io/revision": revision } },
+    spec: { template: { spec: { containers: [{ name: "app", image }] } } },
+  });
+  return JSON.stringify({ kind: "List", apiVersion: "v1", items });
+}
+
+test("entries: one per release id (a later write replaces it in place), the newest N kept", () => {
+  let l: LedgerEntry[] = [];
+  for (const id of ["a", "b", "c"]) l = upsertEntry(l, entry(id), 2);
+  assert.equal(
+    l.map((e) => e.id),
+    ["b", "c"],
+  );
+  l = upsertEntry(l, entry("b", { outcome: "aborted" }), 2);
+  assert.equal(
+    l.map((e) => `${e.id}:${e.outcome}`),
+    ["b:aborted", "c:succeeded"],
+  );
+  assert.throws(() => upsertEntry(l, entry("d"), 0), /at least 1 entry/);
+});
+
+test("what the ConfigMap holds: the entries as JSON under releases.json; anything else is refused with what is wrong", () => {
+  const cm = JSON.parse(ledgerConfigMap("ai-app-releases", "prod", [entry("a")], "7")) as {
+    metadata: { resourceVersion: string; namespace: string };
+    data: Record<string, string>;
+  };
+  assert.equal([cm.metadata.resourceVersion, cm.metadata.namespace], ["7", "prod"]);
+  assert.equal(parseEntries(cm.data["releases.json"]!), [entry("a")]);
+  assert.not.ok(
+    "resourceVersion" in (JSON.parse(ledgerConfigMap("x", "prod", [])) as { metadata: object }).metadata,
+    "create carries none",
+  );
+  assert.throws(() => parseEntries("{"), /not JSON/);
+  assert.throws(() => parseEntries("{}"), /not a JSON array/);
+  assert.throws(() => parseEntries('[{"id": "a"}]'), /entry 1 .* lacks time, strategy/);
+  const r = parseLedgerRead(readOutput([entry("a")]), "ai-app-releases");
+  assert.equal([r.exists, r.resourceVersion, r.deploymentRevision, r.image, r.entries.length], [true, "7", "4", img("b"), 1]);
+  assert.equal(parseLedgerRead("", "ai-app-releases"), { exists: false, entries: [], deploymentRevision: "", image: "" });
+});
+
+const plan = (add: LedgerEntry): LedgerPlan => ({
+  namespace: "prod",
+  configMap: "ai-app-releases",
+  deployment: "ai-app",
+  change: (read) => upsertEntry(read.entries, { ...add, deploymentRevision: read.deploymentRevision }),
+});
+
+test("write: create when absent, conditional replace with the resourceVersion read when present", async () => {
+  const created = await runLedger(plan(entry("r1")), async (c) => (c.run === "read" ? ok(readOutput(undefined)) : ok()));
+  assert.equal(
+    created.history.map((h) => h.step),
+    ["read", "create"],
+  );
+  assert.ok(created.outcome.ok);
+  const files: string[] = [];
+  const replaced = await runLedger(plan(entry("r2")), async (c) => {
+    files.push(...Object.values(c.files ?? {}));
+    return c.run === "read" ? ok(readOutput([entry("r1")])) : ok();
+  });
+  assert.equal(
+    replaced.history.map((h) => h.step),
+    ["read", "replace"],
+  );
+  const written = JSON.parse(files[0]!) as { metadata: { resourceVersion: string }; data: Record<string, string> };
+  assert.is(written.metadata.resourceVersion, "7", "replace is conditional on what was read");
+  assert.equal(
+    parseEntries(written.data["releases.json"]!).map((e) => [e.id, e.deploymentRevision]),
+    [
+      ["r1", "3"],
+      ["r2", "4"],
+    ],
+  );
+  assert.equal(
+    replaced.outcome.entries.map((e) => e.id),
+    ["r1", "r2"],
+  );
+});
+
+test("write: a Conflict or AlreadyExists re-reads and re-applies the change, so neither writer's entry is lost; retries are bounded", async () => {
+  // Another release wrote r0 between our read and our replace.
+  let reads = 0;
+  const written: string[] = [];
+  const raced = await runLedger(plan(entry("r2")), async (c) => {
+    if (c.run === "read") return ok(readOutput(++reads === 1 ? [entry("r1")] : [entry("r1"), entry("r0")], String(6 + reads)));
+    written.push(...Object.values(c.files ?? {}));
+    return written.length === 1 ? CONFLICT : ok();
+  });
+  assert.equal(
+    raced.history.map((h) => h.step),
+    ["read", "replace", "read", "replace"],
+  );
+  assert.ok(raced.outcome.ok, raced.outcome.message);
+  assert.match(raced.outcome.message, "after 1 concurrent write(s)");
+  const last = JSON.parse(written.at(-1)!) as { metadata: { resourceVersion: string }; data: Record<string, string> };
+  assert.is(last.metadata.resourceVersion, "8");
+  assert.equal(
+    parseEntries(last.data["releases.json"]!).map((e) => e.id),
+    ["r1", "r0", "r2"],
+  );
+  // Both created the ConfigMap at once: the loser reads again and replaces.
+  const both = await runLedger(plan(entry("r2")), async (c) =>
+    c.run === "read" ? ok(readOutput(reads++ % 2 ? [entry("r1")] : undefined)) : c.run === "create" ? EXISTS : ok(),
+  );
+  assert.equal(
+    both.history.map((h) => h.step),
+    ["read", "create", "read", "replace"],
+  );
+  // Always losing: give up after maxAttempts reads, saying so.
+  const never = await runLedger({ ...plan(entry("r2")), maxAttempts: 3 }, async (c) => (c.run === "read" ? ok(readOutput([])) : CONFLICT));
+  assert.is(never.history.filter((h) => h.step === "read").length, 3);
+  assert.not.ok(never.outcome.ok);
+  assert.match(never.outcome.message, "kept changing under us: gave up after 3 attempts");
+  // A ConfigMap that is not ours is never overwritten.
+  const foreign = await runLedger(plan(entry("r2")), async () =>
+    ok(
+      JSON.stringify({
+        kind: "ConfigMap",
+        metadata: { name: "ai-app-releases", resourceVersion: "1" },
+        data: { "releases.json": "hello" },
+      }),
+    ),
+  );
+  assert.equal(
+    foreign.history.map((h) => h.step),
+    ["read"],
+  );
+  assert.match(foreign.outcome.message, "is not a ledger this pipeline can read, so it was left as it is");
+});
+
+test("rollback choice: the newest good release not running now, or a given digest from the ledger", () => {
+  const l = [
+    entry("1", { image: img("a") }),
+    entry("2", { image: img("b") }),
+    entry("3", { image: img("c"), outcome: "failed" }),
+    entry("4", { image: img("d"), strategy: "canary", outcome: "aborted" }),
+  ];
+  assert.is((chooseRollback(l, img("b")) as { entry: LedgerEntry }).entry.id, "1", "b runs now: go back to a");
+  assert.is((chooseRollback(l, img("c")) as { entry: LedgerEntry }).entry.id, "2", "failed and aborted releases are never chosen");
+  assert.is((chooseRollback(l, img("b"), `sha256:${"a".repeat(64)}`) as { entry: LedgerEntry }).entry.id, "1");
+  assert.is((chooseRollback(l, img("b"), img("a")) as { entry: LedgerEntry }).entry.id, "1", "a digest reference works too");
+  assert.match((chooseRollback(l, img("b"), `sha256:${"c".repeat(64)}`) as { error: string }).error, "is not a good release in the ledger");
+  assert.match((chooseRollback(l, img("b"), "latest") as { error: string }).error, "is not a digest");
+  assert.match((chooseRollback([entry("1", { image: img("a") })], img("a")) as { error: string }).error, "no earlier good release");
+});
+
+test.run();
