@@ -5,7 +5,16 @@ import { ClusterSettings, ClusterTarget, clusterTarget, kubectlOptions } from ".
 import { BuildOptions, buildImage } from "./build/image.js";
 import { resolveTagDigest } from "./registry/push.js";
 import { publishFromSources, UNSET_REVISION } from "./pipeline/publish.js";
-import { fetchModelDirectory, listModelVersions, publishModelDirectory, StoreTarget, storeTarget } from "./model-store/step.js";
+import {
+  fetchModelDirectory,
+  listModelVersions,
+  markYanked,
+  moveAlias,
+  publishModelDirectory,
+  removeModelAlias,
+  StoreTarget,
+  storeTarget,
+} from "./model-store/step.js";
 import { ModelStoreSettings, restoreStoreSettings } from "./model-store/settings.js";
 import { DEFAULT_MODEL_NAME } from "./model-store/layout.js";
 import { runCi } from "./pipeline/ci.js";
@@ -117,7 +126,7 @@ export class AiAppPipeline {
   }
 
   /**
-   * Configure the model store (Azure Blob Storage, or an Azurite service) for the functions that follow: publish-model, fetch-model, model-versions, publish, ci.
+   * Configure the model store (Azure Blob Storage, or an Azurite service) for the functions that follow: publish-model, fetch-model, model-versions, set-alias, remove-alias, yank, unyank, publish, ci.
    *
    * @param container Blob container holding the models (<container>/<model-name>/<version>/).
    * @param account Storage account name (endpoint https://<account>.blob.core.windows.net).
@@ -193,7 +202,7 @@ export class AiAppPipeline {
    * Fetch a model version from the Blob model store, every file verified against model.json; returns the model directory.
    *
    * @param modelName Model name (the folder under the container).
-   * @param modelVersion "latest" (highest complete release) or an exact semantic version; resolved on every call.
+   * @param modelVersion "latest" (highest complete, not-yanked release), an exact semantic version, or an alias such as @champion; resolved on every call.
    * @param prerelease Let "latest" pick prereleases (e.g. 1.4.0-rc.1) too.
    */
   @func({ cache: "never" })
@@ -202,13 +211,63 @@ export class AiAppPipeline {
   }
 
   /**
-   * List the versions of a model in the Blob model store with their state (complete, incomplete or invalid) and which one is latest.
+   * List the versions of a model in the Blob model store with their state (complete, incomplete or invalid), their aliases, which are yanked and which one is latest.
    *
    * @param modelName Model name (the folder under the container).
    */
   @func({ cache: "never" })
   async modelVersions(modelName = DEFAULT_MODEL_NAME): Promise<string> {
     return listModelVersions(this.storeTarget(), modelName);
+  }
+
+  /**
+   * Point an alias (champion, production, ...) of a model at one complete, not-yanked version; each move is kept in the alias's history, and a concurrent move makes this one fail, changing nothing.
+   *
+   * @param alias Alias name, lowercase letters, digits and dashes (e.g. champion); select it with --model-version @champion.
+   * @param modelVersion Exact version the alias points at from now on (e.g. 1.3.0).
+   * @param modelName Model name (the folder under the container).
+   * @param by Who moves it, kept in the history (default: the constructor's --revision).
+   */
+  @func({ cache: "never" })
+  async setAlias(alias: string, modelVersion: string, modelName = DEFAULT_MODEL_NAME, by = ""): Promise<string> {
+    return moveAlias(this.storeTarget(), modelName, alias, modelVersion, this.changedBy(by));
+  }
+
+  /**
+   * Remove an alias of a model (its history stays in the store).
+   *
+   * @param alias Alias name (e.g. champion).
+   * @param modelName Model name (the folder under the container).
+   * @param by Who removes it, kept in the history (default: the constructor's --revision).
+   */
+  @func({ cache: "never" })
+  async removeAlias(alias: string, modelName = DEFAULT_MODEL_NAME, by = ""): Promise<string> {
+    return removeModelAlias(this.storeTarget(), modelName, alias, this.changedBy(by));
+  }
+
+  /**
+   * Withdraw a model version with a reason: "latest" skips it, an exact pin or an alias still fetches it with a warning; nothing is deleted.
+   *
+   * @param modelVersion Exact version to withdraw (e.g. 1.3.0).
+   * @param reason Why, shown to everyone who still fetches it (e.g. "accuracy regression on night images").
+   * @param modelName Model name (the folder under the container).
+   * @param by Who yanks it, kept in the history (default: the constructor's --revision).
+   */
+  @func({ cache: "never" })
+  async yank(modelVersion: string, reason: string, modelName = DEFAULT_MODEL_NAME, by = ""): Promise<string> {
+    return markYanked(this.storeTarget(), modelName, modelVersion, this.changedBy(by), reason);
+  }
+
+  /**
+   * Put a yanked model version back in use ("latest" may pick it again).
+   *
+   * @param modelVersion Exact version to restore (e.g. 1.3.0).
+   * @param modelName Model name (the folder under the container).
+   * @param by Who restores it, kept in the history (default: the constructor's --revision).
+   */
+  @func({ cache: "never" })
+  async unyank(modelVersion: string, modelName = DEFAULT_MODEL_NAME, by = ""): Promise<string> {
+    return markYanked(this.storeTarget(), modelName, modelVersion, this.changedBy(by));
   }
 
   /**
@@ -327,7 +386,7 @@ export class AiAppPipeline {
    * @param channel Branch whose moving tag this run updates: main, or refs/heads/feature/x which becomes feature-x (required with with-registry; the embedded default uses main).
    * @param model Model directory to build with instead of the store's (model.json plus its files).
    * @param modelName Model name in the store.
-   * @param modelVersion Model version to build with: "latest" (highest complete release) or an exact semantic version.
+   * @param modelVersion Model version to build with: "latest" (highest complete, not-yanked release), an exact semantic version, or an alias such as @champion.
    * @param prerelease Let "latest" pick prereleases (e.g. 1.4.0-rc.1) too.
    */
   @func({ cache: "never" })
@@ -409,6 +468,15 @@ export class AiAppPipeline {
       );
     }
     return storeTarget(restoreStoreSettings(this.store));
+  }
+
+  /** Who an alias move or yank is recorded as: --by, else the revision being built. */
+  private changedBy(by: string): string {
+    if (by.trim()) return by;
+    if (this.revision !== UNSET_REVISION) return `revision ${this.revision}`;
+    throw new Error(
+      'say who makes this change: --by "your name", or start the call with dagger call --revision "$(git rev-parse HEAD)" ...',
+    );
   }
 
   private buildOptions(): BuildOptions {

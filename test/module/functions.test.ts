@@ -20,14 +20,18 @@ const EXPECTED = [
   "publish",
   "publish-model",
   "release",
+  "remove-alias",
   "serve",
+  "set-alias",
   "status",
   "test",
   "test-container",
   "train-sample-model",
+  "unyank",
   "with-cluster",
   "with-registry",
   "with-store",
+  "yank",
 ];
 
 test("the module exposes exactly the expected functions", async () => {

@@ -16,10 +16,10 @@ import { shown, terminalSafe } from "./printable.js";
 import { noProgress, progressReporter, ProgressReporter } from "./progress.js";
 import { humanBytes } from "./sizes.js";
 import { publishModel, readLocalModel } from "./publish.js";
-import { ModelStore, ResolvedModel, VersionReport } from "./store.js";
+import { ModelStore, VersionReport } from "./store.js";
 import { parseSelector } from "./versions.js";
 import { AliasChange, removeAlias, setAlias } from "./aliases.js";
-import { unyankVersion, YankChange, yankVersion } from "./yank.js";
+import { unyankVersion, YankChange, yankVersion, yankWarning } from "./yank.js";
 
 export interface Io {
   out: (text: string) => void;
@@ -163,12 +163,6 @@ function open(opts: CliOptions, env: NodeJS.ProcessEnv, access: "read" | "write"
 /** The version "latest" would pick: the first complete, not-yanked release in highest-first order. */
 function latestOf(versions: VersionReport[]): string | undefined {
   return versions.find((v) => v.status.state === "complete" && !v.prerelease && !v.yanked)?.version;
-}
-
-/** What a pin of a yanked version says on stderr (as package managers do): it works, but someone withdrew it, and why. */
-export function yankWarning(m: Pick<ResolvedModel, "name" | "version" | "yanked" | "alias">): string {
-  const via = m.alias ? ` (through @${m.alias})` : "";
-  return `warning: ${m.name} ${m.version}${via} is yanked: ${shown(m.yanked!.reason)} (by ${shown(m.yanked!.by)} at ${shown(m.yanked!.at)}); use another version or unyank it`;
 }
 
 function aliasLine(c: AliasChange): string {

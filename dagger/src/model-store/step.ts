@@ -17,6 +17,7 @@ import { IMAGES } from "../images.js";
 import { AZURITE_ACCOUNT, AZURITE_BLOB_PORT, AZURITE_KEY } from "./azurite-dev.js";
 import { DEFAULT_CONTAINER } from "./layout.js";
 import { ModelStoreSettings } from "./settings.js";
+import { YankInfo, yankWarning } from "./yank.js";
 
 /** Store arguments as the Dagger functions take them (with-store): secrets as Secrets, or an Azurite service. */
 export type StoreArgs = ModelStoreSettings;
@@ -156,6 +157,8 @@ export interface ModelRef {
   name: string;
   version: string;
   manifestSha256: string;
+  /** Set when the version was pinned (or aliased) although yanked: the CLI's warning line. */
+  warning?: string;
 }
 
 /** Resolves `version` ("latest" or exact) to one complete version, asking the store every time. */
@@ -176,11 +179,12 @@ export async function resolveModel(target: StoreTarget, name: string, version: s
 /** The `resolve --json` output, checked. */
 export function parseModelRef(stdout: string): ModelRef {
   const line = stdout.trim().split("\n").at(-1) ?? "";
-  const v = JSON.parse(line) as Partial<ModelRef>;
+  const v = JSON.parse(line) as Partial<ModelRef> & { alias?: string; yanked?: YankInfo };
   if (typeof v.name !== "string" || typeof v.version !== "string" || !/^[0-9a-f]{64}$/.test(v.manifestSha256 ?? "")) {
     throw new Error(`model store resolve: unexpected output ${JSON.stringify(line.slice(0, 200))}`);
   }
-  return { name: v.name, version: v.version, manifestSha256: v.manifestSha256! };
+  const ref = { name: v.name, version: v.version, manifestSha256: v.manifestSha256! };
+  return v.yanked ? { ...ref, warning: yankWarning({ ...ref, yanked: v.yanked, ...(v.alias ? { alias: v.alias } : {}) }) } : ref;
 }
 
 /**
@@ -212,6 +216,7 @@ export function fetchStep(target: StoreTarget, ref: ModelRef): Container {
 /** Resolves, downloads and verifies a model; the returned Directory holds model.json and its files. */
 export async function fetchModelDirectory(target: StoreTarget, name: string, version: string, prerelease = false): Promise<Directory> {
   const ref = await resolveModel(target, name, version, prerelease);
+  if (ref.warning) console.error(ref.warning); // the function's own log: a yanked pin works, and says so
   const step = fetchStep(target, ref);
   try {
     await step.sync(); // fail here with the store's message, not later inside a build
@@ -242,6 +247,27 @@ export async function publishModelDirectory(target: StoreTarget, model: Director
 /** The versions of `name` with complete/incomplete status, as a table. */
 export async function listModelVersions(target: StoreTarget, name: string): Promise<string> {
   return runCli(uncached(withStore(modelStoreCli(), target)), ["list", "--model-name", name, ...target.flags], "list");
+}
+
+/**
+ * Points `alias` at `version` (exact) of `name`, recording `by` (a revision, a pipeline run, a
+ * person); release can call it to mark what it deployed (e.g. production). Returns the CLI's line.
+ */
+export async function moveAlias(target: StoreTarget, name: string, alias: string, version: string, by: string): Promise<string> {
+  const args = ["alias", "set", alias, "--model-version", version, "--model-name", name, "--by", by, ...target.flags];
+  return (await runCli(uncached(withStore(modelStoreCli(), target)), args, "alias set")).trim();
+}
+
+export async function removeModelAlias(target: StoreTarget, name: string, alias: string, by: string): Promise<string> {
+  const args = ["alias", "rm", alias, "--model-name", name, "--by", by, ...target.flags];
+  return (await runCli(uncached(withStore(modelStoreCli(), target)), args, "alias rm")).trim();
+}
+
+/** Yanks (`reason` given) or unyanks (`reason` undefined) one exact version. */
+export async function markYanked(target: StoreTarget, name: string, version: string, by: string, reason?: string): Promise<string> {
+  const command = reason === undefined ? ["unyank"] : ["yank", "--reason", reason];
+  const args = [...command, "--model-version", version, "--model-name", name, "--by", by, ...target.flags];
+  return (await runCli(uncached(withStore(modelStoreCli(), target)), args, command[0]!)).trim();
 }
 
 async function runCli(ctr: Container, args: string[], what: string): Promise<string> {

@@ -107,3 +107,10 @@ async function mark(store: ModelStore, name: string, version: string, entry: Yan
   }
   return { name, version: target, yanked, changed: true, aliases };
 }
+
+/** What a pin of a yanked version says on stderr (as package managers do): it works, but someone withdrew it, and why. */
+export function yankWarning(m: { name: string; version: string; yanked?: YankInfo; alias?: string }): string {
+  const via = m.alias ? ` (through @${m.alias})` : "";
+  const y = m.yanked!;
+  return `warning: ${m.name} ${m.version}${via} is yanked: ${shown(y.reason)} (by ${shown(y.by)} at ${shown(y.at)}); use another version or unyank it`;
+}
