@@ -25,6 +25,10 @@ export interface ModelManifest {
 }
 
 export const MANIFEST_NAME = "model.json";
+/** The OpenSSF model-signing signature of a signed version (model/sign_model.py); the schema keeps model files off its name. */
+export const SIGNATURE_NAME = "model.sig";
+/** A signature is a small Sigstore bundle; a larger blob is not read. */
+export const MAX_SIGNATURE_BYTES = 1024 * 1024;
 /** Manifests are small; a larger one is not read into memory (list, fetch) nor published. */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
 /** One file or folder name: the limit of ext4, XFS, btrfs, APFS and NTFS. */
