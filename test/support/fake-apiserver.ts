@@ -3,8 +3,11 @@
  * throwaway certificate, the discovery documents kubectl needs, and just the resources the deploy
  * step reads (one Deployment, its ReplicaSets, pods, events). It answers from a small state that
  * tests set ("rollout stuck", "progress deadline exceeded", "no such Deployment"...), records every
- * request, and applies `rollout undo`'s PATCH. It is not Kubernetes: no controllers, no admission,
- * no apply (kubectl's apply needs the server's OpenAPI documents, which this does not serve).
+ * request, and applies `rollout undo`'s PATCH and server-side apply (with just enough OpenAPI).
+ * For canary releases: other Deployments (those with an `ai-app-pipeline/track` label) created by
+ * apply with ready pods of their own, listed by label, deleted; ConfigMaps created, read and
+ * replaced with resourceVersion checks (409 Conflict / AlreadyExists as the real server answers).
+ * It is not Kubernetes: no controllers, no admission.
  */
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -39,11 +42,30 @@ export interface ApiState {
   events: unknown[];
   /** What the app answers through the service proxy, by path. */
   app?: Record<string, { status: number; body: string }>;
-  /** How a pod created through the API (kubectl run) ends: its exit code and its log. Default: exit 0, empty log. */
-  podRun?: { exitCode: number; log: string };
+  /**
+   * How a pod created through the API (kubectl run) ends: its exit code and its log, or a function
+   * of the pod's command line (e.g. the URL a smoke pod checks). Default: exit 0, empty log.
+   */
+  podRun?: PodRun | ((command: string[]) => PodRun);
+  /** Health of the pods of a track-labelled (canary) Deployment, created when it is applied. Default: ready, no restarts. */
+  trackedPods?: { ready: boolean; restarts: number };
+  /** Rollout of track-labelled Deployments. Default: complete. */
+  trackedRollout?: "complete" | "progressing";
+  /** Track-labelled Deployments as stored by apply, by name (tests may seed one: a canary left behind). */
+  tracked?: Record<string, Record<string, unknown>>;
+  /** ConfigMaps by name, each with its metadata.resourceVersion. */
+  configMaps?: Record<string, Record<string, unknown>>;
   /** Readiness of the cluster itself, for the wait-for-cluster commands (default: all ready). */
   cluster?: { readyz?: number; nodeReady?: boolean; defaultServiceAccount?: boolean } | undefined;
 }
+
+export interface PodRun {
+  exitCode: number;
+  log: string;
+}
+
+/** The label that marks a Deployment as not the stable one (the canary). */
+export const TRACK_LABEL = "ai-app-pipeline/track";
 
 export interface Recorded {
   method: string;
@@ -61,6 +83,8 @@ export class FakeApiServer {
   /** Pods created through the API (POST), as the server stored them; dry runs are not kept. */
   readonly createdPods: Record<string, unknown>[] = [];
   private server?: Server;
+  private resourceVersion = 100;
+  private podLogs = new Map<string, string>();
   private dir = tempDir("fake-apiserver-");
   url = "";
 
@@ -125,6 +149,19 @@ export class FakeApiServer {
     if (req.method === "PATCH" && String(req.headers["content-type"]).startsWith("application/apply-patch")) {
       return this.serverSideApply(u, body, send);
     }
+    const configMaps = `/api/v1/namespaces/${this.state.namespace}/configmaps`;
+    if (u.pathname === configMaps || u.pathname.startsWith(`${configMaps}/`)) return this.configMap(req, u, body, send, notFound);
+    const trackedName = this.trackedAt(u.pathname);
+    if (trackedName) {
+      const t = this.state.tracked![trackedName]!;
+      if (req.method === "DELETE") {
+        delete this.state.tracked![trackedName];
+        const labels = labelsOf(t, ["spec", "template", "metadata", "labels"]);
+        this.state.pods = this.state.pods.filter((p) => !selects(labels, labelsOf(p, ["metadata", "labels"])));
+        return send(200, this.trackedObject(trackedName, t));
+      }
+      return send(200, this.trackedObject(trackedName, t));
+    }
     const appliedHere = req.method === "GET" ? this.appliedAt(u.pathname) : undefined;
     if (appliedHere && !(appliedHere.kind === "Deployment" && this.state.deployment)) return send(200, appliedHere);
 
@@ -133,6 +170,11 @@ export class FakeApiServer {
     const deployments = `/apis/apps/v1/namespaces/${ns}/deployments`;
     if (u.pathname === `${deployments}/${d?.name}` && d) {
       if (req.method === "PATCH") return this.undo(body, send);
+      if (req.method === "DELETE") {
+        const gone = this.deploymentObject();
+        this.state.deployment = undefined;
+        return send(200, gone);
+      }
       return send(200, this.deploymentObject());
     }
     if (u.pathname.startsWith(`${deployments}/`)) return notFound(`deployments.apps "${u.pathname.split("/").at(-1)}"`);
@@ -143,12 +185,11 @@ export class FakeApiServer {
         res.flushHeaders();
         return;
       }
-      return send(200, {
-        kind: "DeploymentList",
-        apiVersion: "apps/v1",
-        metadata: { resourceVersion: "10" },
-        items: d ? [this.deploymentObject()] : [],
-      });
+      const all = [
+        ...(d ? [this.deploymentObject() as Record<string, unknown>] : []),
+        ...Object.entries(this.state.tracked ?? {}).map(([n, t]) => this.trackedObject(n, t)),
+      ];
+      return send(200, { kind: "DeploymentList", apiVersion: "apps/v1", metadata: { resourceVersion: "10" }, items: filtered(all, u) });
     }
     if (u.pathname === `/apis/apps/v1/namespaces/${ns}/replicasets`) {
       const items = Object.entries(this.state.replicaSets).map(([revision, image]) => replicaSet(ns, d?.name ?? "ai-app", revision, image));
@@ -179,7 +220,9 @@ export class FakeApiServer {
     }
     if (u.pathname === pods) {
       const named = /^metadata\.name=(.+)$/.exec(u.searchParams.get("fieldSelector") ?? "")?.[1];
-      const items = named ? this.createdPods.filter((p) => podName(p) === named) : [...this.state.pods, ...this.createdPods];
+      const items = named
+        ? this.createdPods.filter((p) => podName(p) === named)
+        : filtered([...this.state.pods, ...this.createdPods] as Record<string, unknown>[], u);
       return send(200, { kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "12" }, items });
     }
     if (u.pathname === "/readyz") {
@@ -265,6 +308,7 @@ export class FakeApiServer {
       metadata: { ...obj.metadata, namespace: this.state.namespace, resourceVersion: "30", uid: `${kind}-${name}` },
     };
     if (u.searchParams.get("dryRun") === "All") return send(200, stored);
+    if (kind === "Deployment" && labelsOf(obj, ["metadata", "labels"])[TRACK_LABEL]) return send(200, this.storeTracked(name, stored));
     this.applied[`${kind}/${name}`] = stored;
     if (kind === "Deployment") {
       const image = obj.spec!.template!.spec!.containers![0]!.image!;
@@ -303,7 +347,10 @@ export class FakeApiServer {
         message: `Pod "${name}" is invalid: ${problems.join(", ")}`,
       });
     }
-    const run = this.state.podRun ?? { exitCode: 0, log: "" };
+    const spec = pod.spec as { containers?: { args?: string[]; command?: string[] }[] } | undefined;
+    const command = [...(spec?.containers?.[0]?.command ?? []), ...(spec?.containers?.[0]?.args ?? [])];
+    const run = typeof this.state.podRun === "function" ? this.state.podRun(command) : (this.state.podRun ?? { exitCode: 0, log: "" });
+    if (!dryRun) this.podLogs.set(name, run.log);
     const finished = {
       ...pod,
       metadata: { ...pod.metadata, namespace: this.state.namespace, uid: `pod-${name}`, resourceVersion: "20" },
@@ -334,7 +381,7 @@ export class FakeApiServer {
     if (index < 0) return notFound(`pods "${name}"`);
     if (sub === "log") {
       res.writeHead(200, { "content-type": "text/plain" });
-      res.end(this.state.podRun?.log ?? "");
+      res.end(this.podLogs.get(name ?? "") ?? "");
       return;
     }
     if (req.method === "DELETE") {
@@ -342,6 +389,102 @@ export class FakeApiServer {
       return send(200, gone);
     }
     return send(200, this.createdPods[index]);
+  }
+
+  /** The name of a track-labelled Deployment addressed by `path`, if that is one. */
+  private trackedAt(path: string): string | undefined {
+    const base = `/apis/apps/v1/namespaces/${this.state.namespace}/deployments/`;
+    const name = path.startsWith(base) ? path.slice(base.length) : undefined;
+    return name && this.state.tracked?.[name] ? name : undefined;
+  }
+
+  /** Stores a track-labelled Deployment and gives it its pods (ready or not, as the state says), as a controller would. */
+  private storeTracked(name: string, stored: Record<string, unknown>): Record<string, unknown> {
+    this.state.tracked = { ...this.state.tracked, [name]: stored };
+    const labels = labelsOf(stored, ["spec", "template", "metadata", "labels"]);
+    const replicas = Number((stored.spec as { replicas?: number }).replicas ?? 1);
+    const health = this.state.trackedPods ?? { ready: true, restarts: 0 };
+    this.state.pods = this.state.pods.filter((p) => !selects(labels, labelsOf(p, ["metadata", "labels"])));
+    for (let i = 0; i < replicas; i++) {
+      this.state.pods.push({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: `${name}-pod-${i}`, namespace: this.state.namespace, labels },
+        spec: { containers: [{ name: "app", ports: [{ name: "http", containerPort: 8000 }] }] },
+        status: {
+          phase: "Running",
+          podIP: `10.244.0.${10 + i}`,
+          conditions: [{ type: "Ready", status: health.ready ? "True" : "False" }],
+          containerStatuses: [{ name: "app", ready: health.ready, restartCount: health.restarts }],
+        },
+      });
+    }
+    return this.trackedObject(name, stored);
+  }
+
+  private trackedObject(name: string, stored: Record<string, unknown>): Record<string, unknown> {
+    const replicas = Number((stored.spec as { replicas?: number }).replicas ?? 1);
+    const done = (this.state.trackedRollout ?? "complete") === "complete";
+    return {
+      ...stored,
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { ...(stored.metadata as object), name, namespace: this.state.namespace, generation: 1 },
+      status: done
+        ? { observedGeneration: 1, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas }
+        : { observedGeneration: 1, replicas, updatedReplicas: replicas, readyReplicas: 0, availableReplicas: 0 },
+    };
+  }
+
+  /** ConfigMaps: GET, POST (409 AlreadyExists), PUT (409 Conflict unless metadata.resourceVersion is the stored one). */
+  private configMap(
+    req: IncomingMessage,
+    u: URL,
+    body: string,
+    send: (code: number, obj: unknown) => void,
+    notFound: (what: string) => void,
+  ): void {
+    const store = (this.state.configMaps ??= {});
+    const name = u.pathname.split("/").at(-1) ?? "";
+    const status = (code: number, reason: string, message: string) =>
+      send(code, { kind: "Status", apiVersion: "v1", status: "Failure", reason, code, message, details: { name, kind: "configmaps" } });
+    const save = (o: Record<string, unknown>) => {
+      const saved = {
+        ...o,
+        metadata: { ...(o.metadata as object), namespace: this.state.namespace, resourceVersion: String(++this.resourceVersion) },
+      };
+      store[(o.metadata as { name: string }).name] = saved;
+      return saved;
+    };
+    if (req.method === "POST") {
+      const o = JSON.parse(body) as Record<string, unknown>;
+      const n = (o.metadata as { name?: string } | undefined)?.name ?? "";
+      if (store[n])
+        return send(409, {
+          kind: "Status",
+          apiVersion: "v1",
+          status: "Failure",
+          reason: "AlreadyExists",
+          code: 409,
+          message: `configmaps "${n}" already exists`,
+        });
+      return send(201, save(o));
+    }
+    const current = store[name];
+    if (!current) return notFound(`configmaps "${name}"`);
+    if (req.method === "PUT") {
+      const o = JSON.parse(body) as Record<string, unknown>;
+      const rv = (o.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
+      if (rv !== (current.metadata as { resourceVersion: string }).resourceVersion) {
+        return status(
+          409,
+          "Conflict",
+          `Operation cannot be fulfilled on configmaps "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        );
+      }
+      return send(200, save(o));
+    }
+    return send(200, { apiVersion: "v1", kind: "ConfigMap", ...current });
   }
 
   private deploymentObject(): unknown {
@@ -390,6 +533,25 @@ export class FakeApiServer {
   }
 }
 
+function labelsOf(o: unknown, path: string[]): Record<string, string> {
+  let v: unknown = o;
+  for (const k of path) v = (v as Record<string, unknown> | undefined)?.[k];
+  return (v ?? {}) as Record<string, string>;
+}
+
+function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  const entries = Object.entries(selector);
+  return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
+}
+
+/** Items matching the request's labelSelector (k=v,...) and metadata.name fieldSelector, as the API server filters lists. */
+function filtered(items: Record<string, unknown>[], u: URL): Record<string, unknown>[] {
+  const label = u.searchParams.get("labelSelector");
+  const selector = label ? Object.fromEntries(label.split(",").map((kv) => kv.split("=") as [string, string])) : undefined;
+  const name = /^metadata\.name=(.+)$/.exec(u.searchParams.get("fieldSelector") ?? "")?.[1];
+  return items.filter((i) => (!selector || selects(selector, labelsOf(i, ["metadata", "labels"]))) && (!name || podName(i) === name));
+}
+
 function podName(p: Record<string, unknown>): string {
   return (p.metadata as { name?: string } | undefined)?.name ?? "";
 }
@@ -430,7 +592,7 @@ const resource = (name: string, kind: string, namespaced = true) => ({
   singularName: kind.toLowerCase(),
   namespaced,
   kind,
-  verbs: ["get", "list", "watch", "patch", "create", "delete"],
+  verbs: ["get", "list", "watch", "patch", "create", "update", "delete"],
 });
 
 /** The kinds the apply path writes, by OpenAPI v3 group-version path. */
@@ -457,7 +619,26 @@ function openApiV3(path: string): unknown {
   const paths: Record<string, unknown> = {};
   for (const k of kinds) {
     const base = k.group ? `/apis/${k.group}/${k.version}` : `/api/${k.version}`;
+    const params = [
+      { name: "fieldValidation", in: "query", schema: { type: "string" } },
+      { name: "dryRun", in: "query", schema: { type: "string" } },
+    ];
+    const gvk = { group: k.group, version: k.version, kind: k.kind };
+    paths[`${base}/namespaces/{namespace}/${k.plural}`] = {
+      post: {
+        "x-kubernetes-action": "post",
+        "x-kubernetes-group-version-kind": gvk,
+        parameters: params,
+        responses: { "201": { description: "Created" } },
+      },
+    };
     paths[`${base}/namespaces/{namespace}/${k.plural}/{name}`] = {
+      put: {
+        "x-kubernetes-action": "put",
+        "x-kubernetes-group-version-kind": gvk,
+        parameters: params,
+        responses: { "200": { description: "OK" } },
+      },
       patch: {
         "x-kubernetes-action": "patch",
         "x-kubernetes-group-version-kind": { group: k.group, version: k.version, kind: k.kind },
@@ -487,6 +668,7 @@ const DISCOVERY: Record<string, unknown> = {
       resource("services", "Service"),
       resource("nodes", "Node", false),
       resource("serviceaccounts", "ServiceAccount"),
+      resource("configmaps", "ConfigMap"),
       resource("namespaces", "Namespace", false),
     ],
   },
