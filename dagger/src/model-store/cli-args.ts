@@ -40,6 +40,10 @@ export interface CliOptions {
   /** alias: what to do with which alias. */
   aliasAction?: "set" | "rm";
   alias?: string;
+  /** publish: sign the directory with this private key (PEM file) first. */
+  signingKey?: string;
+  /** fetch: verify the signature with this public key (PEM file); mandatory once given. */
+  publicKey?: string;
   /** yank: why. */
   reason?: string;
   /** alias, yank, unyank: who made the change (recorded in its history). */
@@ -100,9 +104,12 @@ const FLAG_HINTS: Record<string, string> = {
 
 const COMMAND_HELP: Record<Command, { synopsis: string; summary: string; notes?: string }> = {
   publish: {
-    synopsis: "publish --dir DIR [--model-version X.Y.Z] [--create-container] [--progress] [--json]",
+    synopsis: "publish --dir DIR [--model-version X.Y.Z] [--signing-key KEY.pem] [--create-container] [--progress] [--json]",
     summary: "upload a model directory (model.json + files) as a new version",
-    notes: "--model-version, when given, must equal the version in model.json; --create-container makes a missing container.",
+    notes:
+      "--model-version, when given, must equal the version in model.json; --create-container makes a missing container.\n" +
+      "--signing-key signs the directory with model/sign_model.py (OpenSSF model-signing, an EC private key in PEM);\n" +
+      "the signature (model.sig) is uploaded before model.json. A model.sig already in DIR is uploaded as it is.",
   },
   list: {
     synopsis: "list [--model-name NAME] [--json]",
@@ -131,11 +138,12 @@ const COMMAND_HELP: Record<Command, { synopsis: string; summary: string; notes?:
   fetch: {
     synopsis:
       "fetch --out DIR [--model-name NAME] [--model-version V] [--prerelease] [--cache-dir DIR | --no-cache]\n" +
-      "        [--max-file-size SIZE] [--expect-manifest-sha256 HEX] [--progress] [--json]",
+      "        [--max-file-size SIZE] [--expect-manifest-sha256 HEX] [--public-key KEY.pub] [--progress] [--json]",
     summary: "download, verify every sha256, then move into DIR",
     notes:
       `--max-file-size refuses, before downloading, any model file larger than SIZE (e.g. 8GiB, 500MB);\n` +
-      `default $${MAX_FILE_SIZE_ENV}, else ${DEFAULT_MAX_FILE_BYTES / 1024 ** 3}GiB. fetch only replaces a directory it wrote itself.`,
+      `default $${MAX_FILE_SIZE_ENV}, else ${DEFAULT_MAX_FILE_BYTES / 1024 ** 3}GiB. fetch only replaces a directory it wrote itself.\n` +
+      "--public-key makes the signature mandatory: an unsigned version, another signer or a changed file is refused, nothing kept.",
   },
 };
 
@@ -247,6 +255,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
   if (cmd === "yank" && !values.reason?.trim())
     throw usage('yank needs --reason TEXT (why it is withdrawn, e.g. --reason "accuracy regression")', cmd);
   if (cmd !== "yank" && values.reason !== undefined) throw usage("--reason only applies to yank", cmd);
+  if (cmd !== "publish" && values["signing-key"] !== undefined) throw usage("--signing-key only applies to publish", cmd);
+  if (cmd !== "fetch" && values["public-key"] !== undefined) throw usage("--public-key only applies to fetch", cmd);
   if (!changes && values.by !== undefined) throw usage("--by only applies to alias, yank and unyank", cmd);
   const by = changes ? (values.by ?? nonEmpty(env.USER) ?? nonEmpty(env.LOGNAME)) : undefined;
   if (changes && !by) throw usage("say who makes this change: --by NAME (recorded in its history; $USER is used when set)", cmd);
@@ -287,6 +297,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     ...opt("expectManifestSha256", sha),
     ...(cmd === "alias" ? { aliasAction: action as "set" | "rm", alias: alias! } : {}),
     ...opt("reason", values.reason),
+    ...opt("signingKey", values["signing-key"]),
+    ...opt("publicKey", values["public-key"]),
     ...opt("by", by),
     container: values.container ?? DEFAULT_CONTAINER,
     ...opt("authorityHost", values["authority-host"]),
@@ -321,6 +333,8 @@ function parseFlags(args: string[]) {
       progress: { type: "boolean" },
       "expect-manifest-sha256": { type: "string" },
       reason: { type: "string" },
+      "signing-key": { type: "string" },
+      "public-key": { type: "string" },
       by: { type: "string" },
       container: { type: "string" },
       account: { type: "string" },

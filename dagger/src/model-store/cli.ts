@@ -19,6 +19,7 @@ import { publishModel, readLocalModel } from "./publish.js";
 import { ModelStore, VersionReport } from "./store.js";
 import { parseSelector } from "./versions.js";
 import { AliasChange, removeAlias, setAlias } from "./aliases.js";
+import { signDirectory, verifierFor } from "./local-signing.js";
 import { unyankVersion, YankChange, yankVersion, yankWarning } from "./yank.js";
 
 export interface Io {
@@ -68,7 +69,8 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
   const progress: ProgressReporter = opts.progress || io.errIsTerminal ? progressReporter(log) : noProgress;
   if (opts.command === "publish") {
     // Local checks first: a bad directory fails before any credential or network use.
-    const local = await readLocalModel(opts.dir!);
+    const read = await readLocalModel(opts.dir!);
+    const local = opts.signingKey ? { ...read, signature: await signDirectory(read.dir, opts.signingKey, env) } : read;
     const store = open(opts, env, "write", log);
     if (opts.createContainer) await store.call("create the container", () => store.connection.container.createIfNotExists());
     const r = await publishModel(store, local, {
@@ -80,7 +82,8 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
       opts.json
         ? JSON.stringify(r) + "\n"
         : `published ${r.name} ${r.version} to container "${store.containerName}" at ${store.connection.context.endpoint}: ` +
-            `${r.files} file(s), ${humanBytes(r.uploadedBytes)} uploaded${r.reusedFiles ? `, ${r.reusedFiles} already there` : ""}, manifest sha256 ${r.manifestSha256}\n`,
+            `${r.files} file(s), ${humanBytes(r.uploadedBytes)} uploaded${r.reusedFiles ? `, ${r.reusedFiles} already there` : ""}, ` +
+            `${local.signature ? "signed, " : ""}manifest sha256 ${r.manifestSha256}\n`,
     );
     return;
   }
@@ -134,6 +137,7 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
   const r = await fetchModel(store, model, opts.out!, {
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
     ...(opts.maxFileBytes ? { maxFileBytes: opts.maxFileBytes } : {}),
+    ...(opts.publicKey ? { verify: verifierFor(opts.publicKey, env) } : {}),
     ...(signal ? { signal } : {}),
     progress,
   });
@@ -142,7 +146,8 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
       ? JSON.stringify(r) + "\n"
       : r.upToDate
         ? `${r.target} already holds ${r.name} ${r.version} (verified, nothing downloaded)\n`
-        : `fetched ${r.name} ${r.version} into ${r.target}: ${r.files} file(s) verified, ${humanBytes(r.downloadedBytes)} downloaded, ${humanBytes(r.reusedBytes)} reused\n`,
+        : `fetched ${r.name} ${r.version} into ${r.target}: ${r.files} file(s) verified, ${humanBytes(r.downloadedBytes)} downloaded, ${humanBytes(r.reusedBytes)} reused` +
+          `${r.signer ? `, signed by ${r.signer}` : ""}\n`,
   );
 }
 

@@ -14,7 +14,7 @@ import { noProgress, ProgressReporter } from "./progress.js";
 import { asDiskError, DiskError, StoreError } from "./errors.js";
 import { removeLeftovers, replaceProblem, writeFetchMarker } from "./fetch-marker.js";
 import { cloneOrCopy, exists, fileMatches } from "./local-files.js";
-import { MANIFEST_NAME, ModelFile } from "./manifest.js";
+import { MANIFEST_NAME, MAX_SIGNATURE_BYTES, ModelFile, SIGNATURE_NAME } from "./manifest.js";
 import { humanBytes } from "./sizes.js";
 import { ModelStore, ResolvedModel } from "./store.js";
 
@@ -36,6 +36,11 @@ export interface FetchOptions {
   signal?: AbortSignal;
   /** Bytes received per file, for people watching a long download. */
   progress?: ProgressReporter;
+  /**
+   * Checks the complete directory (model.sig included) before it is moved into place and returns
+   * the signer; a rejection leaves nothing behind. Set when a public key makes verification mandatory.
+   */
+  verify?: (dir: string) => Promise<string>;
 }
 
 export interface FetchResult {
@@ -51,6 +56,8 @@ export interface FetchResult {
   /** The target already held exactly this version; nothing was touched. */
   upToDate: boolean;
   resumes: number;
+  /** Who signed it, when `verify` was given. */
+  signer?: string;
 }
 
 export async function fetchModel(
@@ -72,11 +79,15 @@ export async function fetchModel(
     resumes: 0,
   };
   refuseOversized(model, opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
-  if (await holdsExactly(target, model)) {
+  const signature = await readSignature(store, model, opts.signal);
+  if (await holdsExactly(target, model, signature)) {
+    // Already here from an earlier fetch: still checked when a public key asks for it.
+    if (opts.verify) result.signer = await opts.verify(target);
     result.upToDate = true;
     result.reusedBytes = model.manifest.files.reduce((n, f) => n + f.size, 0);
     return result;
   }
+
   const problem = await replaceProblem(target);
   if (problem) throw new StoreError(`refusing to replace ${target}: ${problem}`);
   const parent = dirname(target);
@@ -117,7 +128,9 @@ export async function fetchModel(
       progress.done();
       downloaded.push(file);
     }
+    if (signature) await onDisk(temp, () => writeFile(join(temp, SIGNATURE_NAME), signature));
     await onDisk(temp, () => writeFile(join(temp, MANIFEST_NAME), model.manifestBytes));
+    if (opts.verify) result.signer = await opts.verify(temp); // before the move: a refused model never appears
     await onDisk(temp, () => writeFetchMarker(temp, model.manifestSha256));
     await onDisk(target, () => swapInto(temp, target));
   } catch (e) {
@@ -181,10 +194,28 @@ function refuseLongPaths(temp: string, model: ResolvedModel): void {
   }
 }
 
-/** The target's model.json is byte-identical and every listed file verifies. */
-async function holdsExactly(target: string, model: ResolvedModel): Promise<boolean> {
+/** model.sig's bytes, pinned to the ETag seen when resolving; undefined for an unsigned version. */
+async function readSignature(store: ModelStore, model: ResolvedModel, signal?: AbortSignal): Promise<Buffer | undefined> {
+  const sig = model.signature;
+  if (!sig) return undefined;
+  if (sig.size > MAX_SIGNATURE_BYTES) {
+    throw new StoreError(
+      `${model.name} ${model.version}: ${SIGNATURE_NAME} is ${humanBytes(sig.size)}, not a signature model/sign_model.py wrote`,
+    );
+  }
+  return store.call(`download ${sig.blobName}`, () =>
+    store
+      .blob(sig.blobName)
+      .downloadToBuffer(0, sig.size || undefined, { conditions: { ifMatch: sig.etag }, ...(signal ? { abortSignal: signal } : {}) }),
+  );
+}
+
+/** The target's model.json and model.sig are byte-identical and every listed file verifies. */
+async function holdsExactly(target: string, model: ResolvedModel, signature: Buffer | undefined): Promise<boolean> {
   const current = await readFile(join(target, MANIFEST_NAME)).catch(() => undefined);
   if (!current || !current.equals(model.manifestBytes)) return false;
+  const sig = await readFile(join(target, SIGNATURE_NAME)).catch(() => undefined);
+  if (signature ? !sig?.equals(signature) : sig !== undefined) return false;
   for (const f of model.manifest.files) {
     if (!(await fileMatches(join(target, f.path), f.size, f.sha256))) return false;
   }

@@ -15,9 +15,11 @@ import {
   MANIFEST_NAME,
   ManifestError,
   MAX_MANIFEST_BYTES,
+  MAX_SIGNATURE_BYTES,
   ModelFile,
   ModelManifest,
   parseManifest,
+  SIGNATURE_NAME,
 } from "./manifest.js";
 import { noProgress, ProgressReporter } from "./progress.js";
 import { parseSemver, samePrecedence, suggestNextVersion } from "./semver.js";
@@ -29,6 +31,8 @@ export interface LocalModel {
   manifest: ModelManifest;
   manifestBytes: Buffer;
   manifestSha256: string;
+  /** model.sig when the directory is signed (model/sign_model.py); uploaded before model.json. */
+  signature?: Buffer;
 }
 
 export interface PublishOptions {
@@ -79,7 +83,7 @@ export async function readLocalModel(dirPath: string): Promise<LocalModel> {
   const problems: string[] = [];
   for (const f of manifest.files) problems.push(...(await fileProblems(dir, f)));
   // A fetched directory can be published elsewhere as it is: fetch's own marker is not part of the model.
-  const listed = new Set([MANIFEST_NAME, FETCH_MARKER_NAME, ...manifest.files.map((f) => f.path)]);
+  const listed = new Set([MANIFEST_NAME, FETCH_MARKER_NAME, SIGNATURE_NAME, ...manifest.files.map((f) => f.path)]);
   for (const path of await filesUnder(dir)) {
     if (!listed.has(path)) problems.push(`${path} is not listed in ${MANIFEST_NAME} (remove it or add it to the manifest)`);
   }
@@ -88,7 +92,19 @@ export async function readLocalModel(dirPath: string): Promise<LocalModel> {
       `model directory ${dirPath} does not match its ${MANIFEST_NAME}; nothing was uploaded:\n  - ${problems.join("\n  - ")}`,
     );
   }
-  return { dir, manifest, manifestBytes, manifestSha256: sha256(manifestBytes) };
+  const signature = await readSignature(dir, dirPath);
+  return { dir, manifest, manifestBytes, manifestSha256: sha256(manifestBytes), ...(signature ? { signature } : {}) };
+}
+
+async function readSignature(dir: string, dirPath: string): Promise<Buffer | undefined> {
+  const st = await lstat(join(dir, SIGNATURE_NAME)).catch(() => undefined);
+  if (!st) return undefined;
+  if (!st.isFile() || st.size > MAX_SIGNATURE_BYTES) {
+    throw new StoreError(
+      `${join(dirPath, SIGNATURE_NAME)} is not a signature model/sign_model.py wrote (not a file, or over ${MAX_SIGNATURE_BYTES} bytes)`,
+    );
+  }
+  return readFile(join(dir, SIGNATURE_NAME));
 }
 
 async function fileProblems(dir: string, f: ModelFile): Promise<string[]> {
@@ -138,6 +154,7 @@ export async function publishModel(store: ModelStore, local: LocalModel, opts: P
     if (uploaded) result.uploadedBytes += f.size;
     else result.reusedFiles++;
   }
+  if (local.signature) await uploadSignature(store, name, version, local.signature, opts.signal); // before model.json: part of the version
   const manifestName = manifestBlobName(name, version);
   await store.call(`publish ${manifestName}`, async () => {
     try {
@@ -155,6 +172,30 @@ export async function publishModel(store: ModelStore, local: LocalModel, opts: P
     }
   });
   return result;
+}
+
+/** Uploads model.sig create-only; the same bytes already there (a re-run) are fine, others are an error. */
+async function uploadSignature(store: ModelStore, name: string, version: string, signature: Buffer, signal?: AbortSignal): Promise<void> {
+  const blobName = fileBlobName(name, version, SIGNATURE_NAME);
+  const client = store.connection.container.getBlockBlobClient(blobName);
+  await store.call(`upload ${blobName}`, async () => {
+    try {
+      await client.upload(signature, signature.length, {
+        conditions: { ifNoneMatch: "*" },
+        blobHTTPHeaders: { blobContentType: "application/json" },
+        ...(signal ? { abortSignal: signal } : {}),
+      });
+      return;
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+    }
+    const there = await client.downloadToBuffer(0, MAX_SIGNATURE_BYTES);
+    if (!there.equals(signature)) {
+      throw new StoreError(
+        `${blobName} already exists with another signature: another publish of this version is running or stopped half-way; publish a new version`,
+      );
+    }
+  });
 }
 
 /** sha256 of a blob's bytes, streamed, pinned to `etag` (a blob replaced meanwhile fails the read). */

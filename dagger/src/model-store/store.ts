@@ -8,7 +8,7 @@ import { Connection } from "./connect.js";
 import { explainAzureError, StoreError } from "./errors.js";
 import { aliasesPrefix, modelPrefix, versionPrefix, yankBlobName } from "./layout.js";
 import { shown } from "./printable.js";
-import { MANIFEST_NAME, MAX_MANIFEST_BYTES, ModelFile, ModelManifest } from "./manifest.js";
+import { MANIFEST_NAME, MAX_MANIFEST_BYTES, ModelFile, ModelManifest, SIGNATURE_NAME } from "./manifest.js";
 import {
   BlobEntry,
   candidates,
@@ -42,6 +42,8 @@ export interface ResolvedModel {
   yanked?: YankInfo;
   /** The alias the version was chosen through, when it was. */
   alias?: string;
+  /** model.sig, when the version is signed. */
+  signature?: { blobName: string; etag: string; size: number };
 }
 
 export interface VersionReport {
@@ -152,8 +154,10 @@ export class ModelStore {
           skipped.push(`${listing.version} yanked`);
           continue;
         }
+        const signature = listing.files.get(SIGNATURE_NAME);
         return {
           ...(yanked ? { yanked } : {}),
+          ...(signature ? { signature: { blobName: signature.name, etag: signature.etag, size: signature.size } } : {}),
           name,
           version: listing.version,
           manifest: status.manifest,
