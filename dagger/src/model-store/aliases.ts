@@ -8,7 +8,7 @@ import { StoreError } from "./errors.js";
 import { aliasBlobName, aliasesPrefix } from "./layout.js";
 import { shown } from "./printable.js";
 import { readRecord, RecordConflict, Versioned, writeRecord } from "./records.js";
-import type { ModelStore } from "./store.js";
+import type { RecordStore } from "./record-store.js";
 import { checkAliasName } from "./versions.js";
 import { checkText, HISTORY_LIMIT, historyEntries, isoTime, optionalString, recordObject, requiredString } from "./record-fields.js";
 
@@ -57,12 +57,12 @@ export function parseAliasRecord(json: unknown, origin: string): AliasRecord {
   return { alias, version, history };
 }
 
-export async function readAlias(store: ModelStore, name: string, alias: string): Promise<Versioned<AliasRecord> | undefined> {
+export async function readAlias(store: RecordStore, name: string, alias: string): Promise<Versioned<AliasRecord> | undefined> {
   return readRecord(store, aliasBlobName(name, checkAliasName(alias)), parseAliasRecord);
 }
 
 /** The version `alias` points at now; a StoreError naming the aliases there are when it is not set. */
-export async function aliasTarget(store: ModelStore, name: string, alias: string): Promise<string> {
+export async function aliasTarget(store: RecordStore, name: string, alias: string): Promise<string> {
   const record = await readAlias(store, name, alias);
   if (record?.value.version) return record.value.version;
   const others = (await listAliases(store, name)).map((a) => `@${a.alias} -> ${a.version}`);
@@ -74,7 +74,7 @@ export async function aliasTarget(store: ModelStore, name: string, alias: string
 }
 
 /** Every alias of `name` that points at a version, by alias name. */
-export async function listAliases(store: ModelStore, name: string): Promise<{ alias: string; version: string }[]> {
+export async function listAliases(store: RecordStore, name: string): Promise<{ alias: string; version: string }[]> {
   const blobs = await store.listBlobs(aliasesPrefix(name));
   const out: { alias: string; version: string }[] = [];
   for (const b of blobs) {
@@ -94,7 +94,7 @@ export async function listAliases(store: ModelStore, name: string): Promise<{ al
  * build metadata names the one version of that precedence, as fetch does).
  */
 export async function setAlias(
-  store: ModelStore,
+  store: RecordStore,
   name: string,
   alias: string,
   version: string,
@@ -114,7 +114,7 @@ export async function setAlias(
 
 /** Removes `alias` (its history stays); a StoreError when it is not set. */
 export async function removeAlias(
-  store: ModelStore,
+  store: RecordStore,
   name: string,
   alias: string,
   by: string,
@@ -128,7 +128,7 @@ export async function removeAlias(
 }
 
 async function move(
-  store: ModelStore,
+  store: RecordStore,
   name: string,
   alias: string,
   to: string | null,
@@ -154,7 +154,7 @@ async function move(
 }
 
 /** "was moved by X at T (A -> B)" from the alias as it is now, for a lost race. */
-async function whoMoved(store: ModelStore, name: string, alias: string): Promise<string> {
+async function whoMoved(store: RecordStore, name: string, alias: string): Promise<string> {
   const now = await readAlias(store, name, alias).catch(() => undefined);
   const last = now?.value.history.at(-1);
   if (!last) return "was changed by someone else";

@@ -5,7 +5,7 @@
  * a RecordConflict and nothing of it is stored.
  */
 import { isAlreadyExists, isConditionFailure, StoreError } from "./errors.js";
-import { ModelStore } from "./store.js";
+import type { RecordStore } from "./record-store.js";
 
 /** Records hold a bounded history; anything larger was not written by this store. */
 export const MAX_RECORD_BYTES = 256 * 1024;
@@ -23,7 +23,7 @@ export class RecordConflict extends StoreError {
 
 /** The record at `blobName`, or undefined when there is none. Bytes over MAX_RECORD_BYTES or unparsable are a StoreError. */
 export async function readRecord<T>(
-  store: ModelStore,
+  store: RecordStore,
   blobName: string,
   parse: (json: unknown, origin: string) => T,
 ): Promise<Versioned<T> | undefined> {
@@ -52,7 +52,7 @@ export async function readRecord<T>(
 }
 
 /** Writes `value` if the record is still at `etag` (undefined: if there is still none); a RecordConflict otherwise. */
-export async function writeRecord(store: ModelStore, blobName: string, value: unknown, etag: string | undefined): Promise<void> {
+export async function writeRecord(store: RecordStore, blobName: string, value: unknown, etag: string | undefined): Promise<void> {
   const body = Buffer.from(JSON.stringify(value, null, 2) + "\n");
   await store.call(`write ${blobName}`, async () => {
     try {

@@ -9,7 +9,7 @@ import { yankBlobName } from "./layout.js";
 import { shown } from "./printable.js";
 import { readRecord, RecordConflict, Versioned, writeRecord } from "./records.js";
 import { checkText, HISTORY_LIMIT, historyEntries, isoTime, optionalString, recordObject, requiredString } from "./record-fields.js";
-import type { ModelStore } from "./store.js";
+import type { RecordStore } from "./record-store.js";
 import { listAliases } from "./aliases.js";
 
 export interface YankEntry {
@@ -65,7 +65,7 @@ export function yankInfo(record: YankRecord): YankInfo | undefined {
 }
 
 /** Whether `version` (an exact folder name) is yanked. A mark that cannot be read counts as a yank: a withdrawn version is never picked by mistake. */
-export async function readYank(store: ModelStore, name: string, version: string): Promise<YankInfo | undefined> {
+export async function readYank(store: RecordStore, name: string, version: string): Promise<YankInfo | undefined> {
   try {
     const r = await readRecord(store, yankBlobName(name, version), parseYankRecord);
     return r && r.value.version === version ? yankInfo(r.value) : undefined;
@@ -76,17 +76,17 @@ export async function readYank(store: ModelStore, name: string, version: string)
 }
 
 /** Withdraws a complete version with a reason; re-yanking changes the reason. */
-export async function yankVersion(store: ModelStore, name: string, version: string, reason: string, by: string): Promise<YankChange> {
+export async function yankVersion(store: RecordStore, name: string, version: string, reason: string, by: string): Promise<YankChange> {
   const why = checkText(reason, "--reason", MAX_REASON_LENGTH);
   return mark(store, name, version, { action: "yank", reason: why, by: checkText(by, "--by", 200), at: isoTime() });
 }
 
 /** Puts a yanked version back in use. */
-export async function unyankVersion(store: ModelStore, name: string, version: string, by: string): Promise<YankChange> {
+export async function unyankVersion(store: RecordStore, name: string, version: string, by: string): Promise<YankChange> {
   return mark(store, name, version, { action: "unyank", by: checkText(by, "--by", 200), at: isoTime() });
 }
 
-async function mark(store: ModelStore, name: string, version: string, entry: YankEntry): Promise<YankChange> {
+async function mark(store: RecordStore, name: string, version: string, entry: YankEntry): Promise<YankChange> {
   const target = (await store.resolve(name, { kind: "exact", version })).version;
   const blob = yankBlobName(name, target);
   const current: Versioned<YankRecord> | undefined = await readRecord(store, blob, parseYankRecord);

@@ -1,0 +1,19 @@
+/**
+ * What aliases and yank marks need of the store. ModelStore (store.ts) has all of it; naming it
+ * apart lets store.ts build "@alias" and "latest skips yanked" on aliases.ts and yank.ts without
+ * an import cycle.
+ */
+import type { BlobClient } from "@azure/storage-blob";
+import type { Connection } from "./connect.js";
+import type { BlobEntry, VersionSelector } from "./versions.js";
+
+export interface RecordStore {
+  readonly connection: Connection;
+  readonly containerName: string;
+  readonly log: (line: string) => void;
+  blob(name: string): BlobClient;
+  call<T>(action: string, fn: () => Promise<T>): Promise<T>;
+  listBlobs(prefix: string): Promise<BlobEntry[]>;
+  /** The complete version a selector picks, with its yank when it has one. */
+  resolve(name: string, selector: VersionSelector): Promise<{ version: string; yanked?: { reason: string; by: string } }>;
+}
