@@ -19,6 +19,16 @@ import { ModelStoreSettings, restoreStoreSettings } from "./model-store/settings
 import { DEFAULT_MODEL_NAME } from "./model-store/layout.js";
 import { runCi } from "./pipeline/ci.js";
 import { runRelease } from "./pipeline/release.js";
+import { releaseOptions } from "./pipeline/release-report.js";
+import {
+  ControlInputs,
+  ReleaseHistory,
+  readReleaseHistory,
+  runAbortRelease,
+  runPromoteRelease,
+  runRollbackRelease,
+} from "./pipeline/release-control.js";
+import { checkRegion } from "./kubernetes/dns-label.js";
 import { CiResult, ciResult } from "./pipeline/ci-result.js";
 import { ReleaseResult, releaseResult } from "./pipeline/release-result.js";
 import { DeploymentStatus, readDeploymentStatus } from "./kubernetes/deployment-status.js";
@@ -412,20 +422,54 @@ export class AiAppPipeline {
   }
 
   /**
-   * The nightly job: resolve with-registry's channel tag to its digest, deploy it to with-cluster's cluster with kubectl, smoke-test it, roll back on any failure; returns what was released.
+   * The nightly job: resolve with-registry's channel tag to its digest and deploy it to with-cluster's cluster with kubectl, rolling (smoke test, roll back on failure) or as a canary (analysis, then promote or abort); recorded in the release ledger; returns what was released.
    *
    * @param tag Tag to release: the channel (main) that ci moves on every commit.
-   * @param timeout How long the rollout may take before it is rolled back, as a duration (90s, 5m, 1h).
+   * @param timeout How long the rollout may take before it is rolled back, as a duration (90s, 5m, 1h); for a canary, also how long it may take to become ready.
    * @param dryRun Change nothing: resolve the tag, render and validate the manifests, and show the server-side diff (kubectl diff) a release would apply.
+   * @param strategy rolling (the whole Deployment, smoke-tested, rolled back on failure) or canary (a second Deployment <app>-canary beside the stable, judged, then promoted or removed).
+   * @param canaryPercent Canary: the share of traffic to aim for, 1-99; canary replicas = round(stable replicas × p / (100 − p)), at least 1, so the actual share (reported) is canary / (stable + canary), e.g. 2 stable at 10% gives 1 canary, 33%.
+   * @param analysisWindow Canary: how long to judge it, as a duration; window / interval rounds of checks (each: canary pods' readiness and restarts, a smoke test via the Service, one of a canary pod).
+   * @param analysisInterval Canary: the pause between rounds of checks, as a duration.
+   * @param maxFailures Canary: failed checks tolerated over the whole analysis before it is aborted.
+   * @param maxRestarts Canary: restarts of the canary's containers tolerated before it is aborted.
+   * @param pause Canary: stop after a passing analysis and leave the canary serving; finish later with promote or abort (e.g. after an approval).
+   * @param dnsLabel Azure DNS label for the LoadBalancer Service (AKS names its public IP <label>.<region>.cloudapp.azure.com); pass it on every release, or the Service loses it.
+   * @param region Azure region of the cluster (e.g. westeurope), to report the DNS label's URL; without it the load balancer's address is reported.
    */
   @func({ cache: "never" })
-  async release(tag = "main", timeout = "5m", dryRun = false): Promise<ReleaseResult> {
+  async release(
+    tag = "main",
+    timeout = "5m",
+    dryRun = false,
+    strategy = "rolling",
+    canaryPercent = 10,
+    analysisWindow = "2m",
+    analysisInterval = "30s",
+    maxFailures = 0,
+    maxRestarts = 0,
+    pause = false,
+    dnsLabel?: string,
+    region?: string,
+  ): Promise<ReleaseResult> {
+    const options = releaseOptions({
+      strategy,
+      canaryPercent,
+      analysisWindow,
+      analysisInterval,
+      maxFailures,
+      maxRestarts,
+      pause,
+      dnsLabel,
+      region,
+    });
     const c = this.clusterTarget();
     const report = await runRelease({
       ...this.registryTarget(),
       tag,
       timeout,
       dryRun,
+      options,
       manifests: this.source.directory("k8s"),
       access: c.access,
       namespace: c.namespace,
@@ -435,12 +479,64 @@ export class AiAppPipeline {
   }
 
   /**
-   * What runs on with-cluster's cluster now: the image digest, model name/version/sha256, git revision, replicas, rollout state and public address; never cached.
+   * Finish a paused canary (release --strategy canary --pause): roll the stable Deployment to the canary's image, wait for it (undone on failure), remove the canary; recorded in the release ledger.
+   *
+   * @param timeout How long the stable's rollout may take before it is rolled back, as a duration.
+   * @param region Azure region of the cluster (e.g. westeurope), to report the Service's DNS label as a URL.
    */
   @func({ cache: "never" })
-  async status(): Promise<DeploymentStatus> {
+  async promote(timeout = "5m", region?: string): Promise<ReleaseResult> {
+    return releaseResult(await runPromoteRelease({ ...this.controlInputs(region), timeout }));
+  }
+
+  /**
+   * Remove the canary (a paused one, or one left by an interrupted run); the stable Deployment is not touched; recorded in the release ledger.
+   */
+  @func({ cache: "never" })
+  async abort(): Promise<ReleaseResult> {
+    return releaseResult(await runAbortRelease(this.controlInputs()));
+  }
+
+  /**
+   * The release ledger kept in the cluster (ConfigMap <app>-releases): each attempt's time, outcome, strategy, image digest, model and revision, newest first.
+   */
+  @func({ cache: "never" })
+  async releases(): Promise<ReleaseHistory> {
+    return readReleaseHistory(this.controlInputs());
+  }
+
+  /**
+   * Go back to the last good release in the ledger (or --digest) in one step: deploy it and wait, no smoke test or analysis; recorded in the ledger as a rollback.
+   *
+   * @param digest A release from the ledger to go back to, sha256:<digest> or registry/repository@sha256:<digest> (default: the newest good one not running now).
+   * @param timeout How long the rollout may take before it is undone, as a duration.
+   * @param region Azure region of the cluster (e.g. westeurope), to report the Service's DNS label as a URL.
+   */
+  @func({ cache: "never" })
+  async rollback(digest?: string, timeout = "5m", region?: string): Promise<ReleaseResult> {
+    return releaseResult(await runRollbackRelease({ ...this.controlInputs(region), timeout, ...(digest ? { digest } : {}) }));
+  }
+
+  /**
+   * What runs on with-cluster's cluster now: the image digest, model name/version/sha256, git revision, replicas, rollout state and public address; never cached.
+   *
+   * @param region Azure region of the cluster (e.g. westeurope): with the Service's DNS label, the URL is http://<label>.<region>.cloudapp.azure.com.
+   */
+  @func({ cache: "never" })
+  async status(region?: string): Promise<DeploymentStatus> {
     const c = this.clusterTarget();
-    return readDeploymentStatus(c.access.kubeconfig, this.source.directory("k8s"), kubectlOptions(c));
+    const where = region ? { region: checkRegion(region) } : {};
+    return readDeploymentStatus(c.access.kubeconfig, this.source.directory("k8s"), { ...kubectlOptions(c), ...where });
+  }
+
+  private controlInputs(region?: string): ControlInputs {
+    const c = this.clusterTarget();
+    return {
+      kubeconfig: c.access.kubeconfig,
+      manifests: this.source.directory("k8s"),
+      kubectl: kubectlOptions(c),
+      ...(region ? { region: checkRegion(region) } : {}),
+    };
   }
 
   private registryTarget(): RegistryTarget {

@@ -9,6 +9,7 @@ import { callThroughEntrypoint, MODULE_SRC, ROOT, SDK_DIST } from "../support/se
 
 /** The functions this module exposes, in CLI spelling. Adding one means adding it here. */
 const EXPECTED = [
+  "abort",
   "build",
   "ci",
   "deploy",
@@ -17,10 +18,13 @@ const EXPECTED = [
   "image-digest",
   "manifests",
   "model-versions",
+  "promote",
   "publish",
   "publish-model",
   "release",
+  "releases",
   "remove-alias",
+  "rollback",
   "serve",
   "set-alias",
   "status",
@@ -151,7 +155,10 @@ test("help texts name secret sources as Dagger reads them (env://NAME, file://PA
   ]);
   const wrong = texts.filter((t) => /\b(env|file|cmd):(?!\/\/)\S/.test(t));
   assert.equal(wrong, []);
-  assert.ok(texts.some((t) => t.includes("env://")), "secret arguments show an env:// example");
+  assert.ok(
+    texts.some((t) => t.includes("env://")),
+    "secret arguments show an env:// example",
+  );
 });
 
 test.run();

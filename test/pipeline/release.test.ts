@@ -80,13 +80,13 @@ const kubectlVerbs = (engine: FakeEngine) =>
     .find("withExec")
     .map((e) => execArgv(e.op))
     .filter((a) => a[0] === "kubectl")
-    .map((a) => a[1]);
+    .map((a) => (a[1] === "get" ? `get ${a[2]}` : a[1]));
 
 const released = () => pipeline().withRegistry(registry!.address).withCluster(dag.setSecret("kubeconfig", KUBECONFIG), "ai-app");
 
 test("release returns an object: the digest, the tag, the model and revision from the image's labels, the deploy and smoke outcome", async () => {
   const ref = await registryWithMain();
-  const { error, result } = await recordGraph(() => released().release("main"), { respond: responder() });
+  const { engine, error, result } = await recordGraph(() => released().release("main"), { respond: responder() });
   assert.is(error, undefined, String(error));
   assert.ok(result instanceof ReleaseResult, "a ReleaseResult");
   const r = result as ReleaseResult;
@@ -108,7 +108,17 @@ test("release returns an object: the digest, the tag, the model and revision fro
     smoke: r.smoke,
     dryRun: false,
     diff: "",
+    action: "release",
+    strategy: "rolling",
+    releaseId: r.releaseId,
+    canary: "",
+    ledger: "recorded in configmap/ai-app-releases in namespace ai-app",
+    url: "",
+    address: "none (no service/ai-app)",
   });
+  assert.match(r.releaseId, /^[0-9a-f]{8}$/);
+  // After the deploy: the attempt recorded in the ledger (read it, then create it, as nothing was there), and the address read.
+  assert.equal(kubectlVerbs(engine).slice(-3), ["get configmap/ai-app-releases", "create", "get deployment/ai-app"]);
   assert.equal(r.summary.split("\n").slice(0, 3), [
     `released: main -> ${ref}`,
     `model: digits-classifier 1.0.0 sha256:${SHA}`,

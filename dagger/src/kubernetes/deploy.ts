@@ -32,6 +32,8 @@ export interface RenderForImageOptions {
    */
   metadata?: ImageMetadata | (() => Promise<ImageMetadata>);
   replicas?: number | undefined;
+  /** An Azure DNS label for the LoadBalancer Service (AKS: <label>.<region>.cloudapp.azure.com). */
+  dnsLabel?: string | undefined;
 }
 
 export interface KubectlOptions extends RenderForImageOptions, ApplyOptions {
@@ -142,6 +144,7 @@ export async function renderForImage(manifests: Directory, image: string, opts: 
     namespace,
     ...(metadata ? { metadata } : {}),
     ...(opts.replicas != null ? { replicas: opts.replicas } : {}),
+    ...(opts.dnsLabel ? { dnsLabel: opts.dnsLabel } : {}),
   });
   await assertValidManifests(rendered);
   const directory = rendered.reduce((d, f) => d.withNewFile(f.path, f.text), dag.directory());

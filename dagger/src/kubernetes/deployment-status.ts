@@ -46,8 +46,10 @@ export class DeploymentStatus {
   @func() rolloutDetail = "";
   /** The Service's public IP or host name, or what there is instead in words (e.g. "none yet (load balancer pending)"). */
   @func() address = "";
-  /** http://<public address> when there is one; "" otherwise. */
+  /** http://<public address> when there is one, or http://<dns-label>.<region>.cloudapp.azure.com when the Service has an Azure DNS label and --region is given; "" otherwise. */
   @func() url = "";
+  /** The Service's Azure DNS label (service.beta.kubernetes.io/azure-dns-label-name); "" when it has none. */
+  @func() dnsLabel = "";
   /** All of the above for people, a few lines. */
   @func() summary = "";
   /** All of the above as one JSON object, for scripts that need several fields from one call. */
@@ -74,6 +76,7 @@ export function deploymentStatus(r: StatusReport, context?: string): DeploymentS
     rolloutDetail: r.rolloutDetail,
     address: r.address,
     url: r.url,
+    dnsLabel: r.dnsLabel ?? "",
   };
   return Object.assign(new DeploymentStatus(), facts, { summary: formatStatus(r, context), json: JSON.stringify(facts) });
 }
@@ -86,7 +89,7 @@ export function deploymentStatus(r: StatusReport, context?: string): DeploymentS
 export async function readDeploymentStatus(
   kubeconfig: Secret,
   manifests: Directory,
-  opts: Pick<KubectlOptions, "namespace" | "context" | "token" | "services"> = {},
+  opts: Pick<KubectlOptions, "namespace" | "context" | "token" | "services"> & { region?: string } = {},
 ): Promise<DeploymentStatus> {
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   const objects = appObjects(await loadManifestFiles(manifests));
@@ -99,5 +102,5 @@ export async function readDeploymentStatus(
         kubectlSays(result),
     );
   }
-  return deploymentStatus(parseStatus(result.stdout, objects, namespace), opts.context);
+  return deploymentStatus(parseStatus(result.stdout, objects, namespace, opts.region), opts.context);
 }

@@ -1,17 +1,21 @@
 /**
- * `release` (the nightly job): the channel tag resolved to its digest, that digest deployed and
- * smoke-tested by the deploy step, which rolls back a failed rollout and a failed smoke test alike.
- * A dry run resolves, renders, validates and diffs against the cluster, and changes nothing.
+ * `release` (the nightly job): the channel tag resolved to its digest, then deployed either
+ * rolling (the deploy step, smoke test, roll back on failure) or as a canary (a share of the pods
+ * first, judged by repeated checks, then promoted, paused or aborted); every attempt recorded in
+ * the cluster's release ledger. A dry run resolves, renders, validates and diffs, changing nothing.
  */
 import { randomUUID } from "node:crypto";
 import { dag, Directory, Secret } from "@dagger.io/dagger";
-import { deployImage, diffImage, registryImageMetadata } from "../kubernetes/deploy.js";
+import { DeployError, deployImage, diffImage, registryImageMetadata } from "../kubernetes/deploy.js";
 import { kubectlOptions } from "../kubernetes/settings.js";
 import { RegistryAuth } from "../registry/auth.js";
 import { registryLogin, resolveTagDigest } from "../registry/push.js";
 import { ClusterAccess } from "../kubernetes/kubectl.js";
-import { ReleaseReport } from "./report.js";
 import { appServiceUrl } from "../kubernetes/smoke.js";
+import { canaryRelease, publicAddressNow, recordInLedger } from "../kubernetes/release-steps.js";
+import { Outcome } from "../kubernetes/ledger.js";
+import { labelUrl, ReleaseOptions, ReleaseOutcomeReport } from "./release-report.js";
+import { ledgerChange, ledgerEntry, newReleaseId } from "./release-ledger.js";
 
 export interface ReleaseInputs {
   manifests: Directory;
@@ -25,34 +29,112 @@ export interface ReleaseInputs {
   timeout: string;
   /** Resolve, render, validate and diff (server-side) only: nothing is applied. */
   dryRun?: boolean;
+  /** Strategy, canary thresholds and the DNS label, checked by releaseOptions. */
+  options?: ReleaseOptions;
 }
 
-export async function runRelease(r: ReleaseInputs): Promise<ReleaseReport> {
+export async function runRelease(r: ReleaseInputs): Promise<ReleaseOutcomeReport> {
+  const options: ReleaseOptions = r.options ?? { strategy: "rolling" };
   const image = await resolveTagDigest({ registry: r.registry, repository: r.repository, tag: r.tag }, r.auth);
   // The engine reads the image's model labels with the same credentials as the digest lookup.
   const login = await registryLogin(r.registry, r.auth);
   const base = login ? dag.container().withRegistryAuth(`${r.registry}/${r.repository}`, login.username, login.secret) : dag.container();
   const metadata = await registryImageMetadata(image, base);
-  const kubectl = kubectlOptions({ access: r.access, namespace: r.namespace, ...(r.context ? { context: r.context } : {}) });
+  const kubectl = {
+    ...kubectlOptions({ access: r.access, namespace: r.namespace, ...(r.context ? { context: r.context } : {}) }),
+    ...(options.dnsLabel ? { dnsLabel: options.dnsLabel } : {}),
+  };
   const resolved = {
     tag: r.tag,
     image,
     ...(metadata.model ? { model: metadata.model } : {}),
     ...(metadata.revision ? { revision: metadata.revision } : {}),
+    action: "release" as const,
+    strategy: options.strategy,
   };
   if (r.dryRun) {
     const diff = await diffImage(r.access.kubeconfig, image, r.manifests, { ...kubectl, metadata });
-    return { ...resolved, dryRun: true, deployed: "not deployed (dry run)", smoke: "not run (dry run)", diff };
+    const url = labelUrl(options.dnsLabel, options.region);
+    return {
+      ...resolved,
+      dryRun: true,
+      deployed: "not deployed (dry run)",
+      smoke: "not run (dry run)",
+      diff,
+      releaseId: "",
+      canary: "",
+      ledger: "not recorded (dry run)",
+      url,
+      address: "",
+    };
   }
-  const deployed = await deployImage(r.access.kubeconfig, image, r.manifests, {
-    ...kubectl,
-    timeout: r.timeout,
-    metadata,
-    smoke: {
-      url: appServiceUrl(r.namespace),
-      ...(metadata.model ? { modelSha256: metadata.model.sha256 } : {}),
-      runId: randomUUID().slice(0, 8),
-    },
-  });
-  return { ...resolved, dryRun: false, deployed: deployed.outcome.message, smoke: deployed.outcome.smoke ?? "not run" };
+
+  const releaseId = newReleaseId();
+  const record = async (outcome: Outcome, detail: string, leftovers: Parameters<typeof ledgerChange>[1] = []) =>
+    (
+      await recordInLedger(
+        r.access.kubeconfig,
+        r.manifests,
+        kubectl,
+        ledgerChange(ledgerEntry(releaseId, options.strategy, outcome, image, metadata, detail), leftovers),
+      )
+    ).line;
+  const address = async () =>
+    publicAddressNow(r.access.kubeconfig, r.manifests, { ...kubectl, ...(options.region ? { region: options.region } : {}) });
+
+  if (options.canary) {
+    const c = await canaryRelease(r.access.kubeconfig, image, r.manifests, {
+      ...kubectl,
+      metadata,
+      timeout: r.timeout,
+      releaseId,
+      ...options.canary,
+    });
+    const status = c.promote?.status ?? c.canary.status;
+    const outcome: Outcome = c.ok ? (status === "paused" ? "paused" : "succeeded") : c.canary.status === "aborted" ? "aborted" : "failed";
+    const ledger = await record(outcome, c.promote?.message ?? c.canary.message, c.canary.leftovers);
+    if (!c.ok) throw new Error(`canary release of ${image} (release ${releaseId}): ${c.summary}\nledger: ${ledger}`);
+    const where = await address();
+    return {
+      ...resolved,
+      dryRun: false,
+      releaseId,
+      deployed: c.promote
+        ? c.promote.message.split("\n")[0]!
+        : `canary serving beside the stable, paused (promote or abort release ${releaseId})`,
+      smoke: c.canary.analysis.length ? `analysis passed (${c.canary.analysis.length} round(s))` : "not run",
+      canary: c.canary.message,
+      ledger,
+      ...where,
+    };
+  }
+
+  try {
+    const deployed = await deployImage(r.access.kubeconfig, image, r.manifests, {
+      ...kubectl,
+      timeout: r.timeout,
+      metadata,
+      smoke: {
+        url: appServiceUrl(r.namespace),
+        ...(metadata.model ? { modelSha256: metadata.model.sha256 } : {}),
+        runId: randomUUID().slice(0, 8),
+      },
+    });
+    const ledger = await record("succeeded", deployed.outcome.message);
+    return {
+      ...resolved,
+      dryRun: false,
+      releaseId,
+      deployed: deployed.outcome.message,
+      smoke: deployed.outcome.smoke ?? "not run",
+      canary: "",
+      ledger,
+      ...(await address()),
+    };
+  } catch (e) {
+    if (!(e instanceof DeployError)) throw e;
+    const ledger = await record("failed", e.report.outcome.message);
+    e.message = `${e.message}\nledger: ${ledger}`;
+    throw e;
+  }
 }

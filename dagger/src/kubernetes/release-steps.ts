@@ -1,0 +1,357 @@
+/**
+ * The Dagger side of canary releases, promote, abort, the release ledger and rollback: the pure
+ * state machines (canary.ts, ledger.ts, decide.ts) driven in one kubectl container session,
+ * where a step's files (the canary Deployment, the ledger ConfigMap) are written into the
+ * container just before the command that reads them.
+ */
+import { Container, Directory, Secret } from "@dagger.io/dagger";
+import { ExecSession } from "../shared/exec.js";
+import { ANNOTATIONS, ImageMetadata, imageMetadataFromLabels } from "./render.js";
+import { accessOf, DeployError, deployImage, DeployReport, KubectlOptions, loadManifestFiles, renderForImage } from "./deploy.js";
+import { kubectlContainer } from "./kubectl.js";
+import { DEFAULT_NAMESPACE, isGoDuration, Target, targetFlags, targetOf } from "./commands.js";
+import { AnalysisThresholds, CanaryOutcome, FinishOutcome, runAbort, runCanary, runPromote } from "./canary.js";
+import { canaryName, RELEASE_ID_LABEL, renderCanary } from "./canary-manifest.js";
+import { assertValidManifests } from "./validate.js";
+import { KubectlResult, kubectlSays } from "./decide.js";
+import { appServiceUrl, smokeTestArgs } from "./smoke.js";
+import { appObjects, AppObjects, parseStatus, statusArgs } from "./status.js";
+import { AZURE_DNS_LABEL_ANNOTATION } from "./dns-label.js";
+import { chooseRollback, LedgerEntry, ledgerName, LedgerRead, parseLedgerRead, runLedger } from "./ledger.js";
+
+/** kubectl commands in one container chain; files are written into the container before the command that needs them. */
+export class KubectlSession {
+  private session: ExecSession;
+  readonly commands: { step: string; args: string[]; exitCode: number }[] = [];
+
+  constructor(ctr: Container) {
+    this.session = new ExecSession(ctr);
+  }
+
+  async run(step: string, args: string[], files: Record<string, string> = {}): Promise<KubectlResult> {
+    const entries = Object.entries(files);
+    if (entries.length)
+      this.session = new ExecSession(entries.reduce((c, [path, text]) => c.withNewFile(path, text), this.session.container));
+    const result = await this.session.run(args);
+    this.commands.push({ step, args, exitCode: result.exitCode });
+    return result;
+  }
+}
+
+/** The commands run, for a report. */
+export function commandLines(commands: KubectlSession["commands"]): string {
+  return ["kubectl commands:", ...commands.map((c) => `  [exit ${c.exitCode}] ${c.args.join(" ")}`)].join("\n");
+}
+
+const sleep = (seconds: number) =>
+  new Promise<KubectlResult>((r) => setTimeout(() => r({ exitCode: 0, stdout: "", stderr: "" }), seconds * 1000));
+
+/** Names and where: the app's objects from k8s/, the namespace, the target flags. */
+async function appTarget(manifests: Directory, opts: KubectlOptions): Promise<{ objects: AppObjects; namespace: string; target: Target }> {
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  return { objects: appObjects(await loadManifestFiles(manifests)), namespace, target: targetOf(namespace, opts) };
+}
+
+function checkTimeout(timeout: string): string {
+  if (!isGoDuration(timeout)) throw new Error(`timeout "${timeout}" is not a duration such as 90s, 5m or 1h`);
+  return timeout;
+}
+
+// ---- canary release ---------------------------------------------------------------------------
+
+export interface CanaryOptions extends KubectlOptions {
+  releaseId: string;
+  timeout: string;
+  percent: number;
+  analysis: AnalysisThresholds;
+  pause: boolean;
+}
+
+export interface CanaryReport {
+  ok: boolean;
+  canary: CanaryOutcome;
+  /** Set when the analysis passed and the canary was promoted in the same run. */
+  promote?: FinishOutcome;
+  summary: string;
+}
+
+/**
+ * A canary release of `image`: k8s/ rendered and validated for it, the canary Deployment rendered
+ * from it and validated, then the canary state machine; a passing analysis is promoted (unless
+ * `pause`). Never throws for a failed canary: the report says what happened.
+ */
+export async function canaryRelease(kubeconfig: Secret, image: string, manifests: Directory, opts: CanaryOptions): Promise<CanaryReport> {
+  const timeout = checkTimeout(opts.timeout);
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  const rendered = await renderForImage(manifests, image, { ...opts, namespace });
+  const canary = renderCanary(rendered.files, opts.releaseId);
+  // Validated at 2 replicas: the rule that a Deployment runs at least 2 is for the stable, which
+  // keeps serving beside the canary; the canary's own size comes from --canary-percent.
+  await assertValidManifests([{ path: "canary.yaml", text: canary.manifest(2) }]);
+  const session = new KubectlSession(kubectlContainer(accessOf(kubeconfig, opts), rendered.directory));
+  const target = targetOf(namespace, opts);
+  const modelSha256 = opts.metadata && typeof opts.metadata !== "function" ? opts.metadata.model?.sha256 : undefined;
+  const { outcome } = await runCanary(
+    {
+      ...target,
+      ...(opts.fieldManager ? { fieldManager: opts.fieldManager } : {}),
+      ...(opts.forceConflicts ? { forceConflicts: true } : {}),
+      stable: rendered.deployment.name,
+      canary: canary.name,
+      canarySelector: canary.selector,
+      releaseId: opts.releaseId,
+      image,
+      timeout,
+      percent: opts.percent,
+      analysis: opts.analysis,
+      pause: opts.pause,
+      canaryManifest: canary.manifest,
+      smoke: (url, name) =>
+        smokeTestArgs({ image, namespace, url, runId: name, ...(modelSha256 ? { modelSha256 } : {}) }, targetFlags(target)),
+      serviceUrl: appServiceUrl(namespace),
+    },
+    (c) => (c.run === "wait" ? sleep(c.waitSeconds ?? 0) : session.run(c.run, c.args, c.files)),
+  );
+  if (outcome.status !== "passed")
+    return { ok: outcome.ok, canary: outcome, summary: `${outcome.message}\n\n${commandLines(session.commands)}` };
+  const promote = await runPromote(
+    { ...target, deployment: rendered.deployment.name, selector: rendered.deployment.selector, image, timeout },
+    canary.name,
+    (step, args) => session.run(step, args),
+  );
+  return {
+    ok: promote.outcome.ok,
+    canary: outcome,
+    promote: promote.outcome,
+    summary: `${outcome.message}\n${promote.outcome.message}\n\n${commandLines(session.commands)}`,
+  };
+}
+
+// ---- promote and abort -----------------------------------------------------------------------
+
+/** What a canary Deployment in the cluster runs: its image, release id and the model annotations. */
+export interface LiveCanary {
+  name: string;
+  image: string;
+  releaseId: string;
+  metadata: ImageMetadata;
+}
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+const str = (v: unknown): string => (typeof v === "string" ? v : "");
+
+function items(stdout: string): Obj[] {
+  if (!stdout.trim()) return [];
+  const o = obj(JSON.parse(stdout));
+  return Array.isArray(o.items) ? (o.items as unknown[]).map(obj) : [o];
+}
+
+/** The canary (if any) and the Service's DNS label from `kubectl get deployment/X-canary service/Y -o json`. */
+export function parseLiveCanary(stdout: string, canary: string): { canary?: LiveCanary; dnsLabel: string } {
+  const all = items(stdout);
+  const d = all.find((i) => i.kind === "Deployment" && obj(i.metadata).name === canary);
+  const service = all.find((i) => i.kind === "Service");
+  const dnsLabel = str(obj(obj(service?.metadata).annotations)[AZURE_DNS_LABEL_ANNOTATION]);
+  if (!d) return { dnsLabel };
+  const meta = obj(d.metadata);
+  const a = obj(meta.annotations);
+  const containers = (obj(obj(obj(d.spec).template).spec).containers ?? []) as unknown[];
+  const app = containers.map(obj).find((c) => c.name === "app") ?? obj(containers[0]);
+  return {
+    dnsLabel,
+    canary: {
+      name: canary,
+      image: str(app.image),
+      releaseId: str(obj(meta.labels)[RELEASE_ID_LABEL]) || "unknown",
+      metadata: imageMetadataFromLabels({
+        revision: str(a[ANNOTATIONS.revision]),
+        modelName: str(a[ANNOTATIONS.modelName]),
+        modelVersion: str(a[ANNOTATIONS.modelVersion]),
+        modelSha256: str(a[ANNOTATIONS.modelSha256]),
+      }),
+    },
+  };
+}
+
+export interface PromoteReport {
+  ok: boolean;
+  canary: LiveCanary;
+  outcome: FinishOutcome;
+  summary: string;
+}
+
+/**
+ * Promotes the canary the cluster runs now (a paused `release --strategy canary`): its image and
+ * model read from the canary Deployment, k8s/ rendered for them (keeping the Service's DNS label
+ * unless `dnsLabel` is given), the stable rolled out (undone on failure), the canary removed.
+ */
+export async function promoteCanary(
+  kubeconfig: Secret,
+  manifests: Directory,
+  opts: KubectlOptions & { timeout: string },
+): Promise<PromoteReport> {
+  const timeout = checkTimeout(opts.timeout);
+  const { objects, namespace, target } = await appTarget(manifests, opts);
+  const name = canaryName(objects.deployment);
+  const reader = new KubectlSession(kubectlContainer(accessOf(kubeconfig, opts)));
+  const refs = [`deployment/${name}`, ...(objects.service ? [`service/${objects.service}`] : [])];
+  const read = await reader.run("read-canary", ["kubectl", "get", ...refs, "--ignore-not-found", "--output=json", ...targetFlags(target)]);
+  if (read.exitCode !== 0)
+    throw new Error(
+      `could not read deployment/${name} in namespace ${namespace} (kubectl exit ${read.exitCode}); nothing was changed:\n${kubectlSays(read)}`,
+    );
+  const live = parseLiveCanary(read.stdout, name);
+  if (!live.canary) {
+    throw new Error(
+      `no canary to promote: deployment/${name} does not exist in namespace ${namespace}. Start one with release --strategy canary --pause.`,
+    );
+  }
+  const dnsLabel = opts.dnsLabel ?? (live.dnsLabel || undefined);
+  const rendered = await renderForImage(manifests, live.canary.image, {
+    ...opts,
+    namespace,
+    metadata: live.canary.metadata,
+    ...(dnsLabel ? { dnsLabel } : {}),
+  });
+  const session = new KubectlSession(kubectlContainer(accessOf(kubeconfig, opts), rendered.directory));
+  const { outcome } = await runPromote(
+    { ...target, deployment: rendered.deployment.name, selector: rendered.deployment.selector, image: live.canary.image, timeout },
+    name,
+    (step, args) => session.run(step, args),
+  );
+  return {
+    ok: outcome.ok,
+    canary: live.canary,
+    outcome,
+    summary: `${outcome.message}\n\n${commandLines([...reader.commands, ...session.commands])}`,
+  };
+}
+
+/** Removes every canary of this app (found by its label); the stable is not touched. */
+export async function abortCanary(kubeconfig: Secret, opts: KubectlOptions): Promise<{ outcome: FinishOutcome; summary: string }> {
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  const session = new KubectlSession(kubectlContainer(accessOf(kubeconfig, opts)));
+  const { outcome } = await runAbort(targetOf(namespace, opts), (step, args) => session.run(step, args));
+  return { outcome, summary: `${outcome.message}\n\n${commandLines(session.commands)}` };
+}
+
+// ---- the ledger --------------------------------------------------------------------------------
+
+/** Records `entries` (upserted by id into what is read, bounded) in the app's ledger; returns one line, never throws. */
+export async function recordInLedger(
+  kubeconfig: Secret,
+  manifests: Directory,
+  opts: KubectlOptions,
+  change: (read: LedgerRead) => LedgerEntry[],
+): Promise<{ ok: boolean; line: string; entries: LedgerEntry[] }> {
+  try {
+    const { objects, target } = await appTarget(manifests, opts);
+    const session = new KubectlSession(kubectlContainer(accessOf(kubeconfig, opts)));
+    const { outcome } = await runLedger(
+      { ...target, configMap: ledgerName(objects.deployment), deployment: objects.deployment, change },
+      (c) => session.run(`ledger-${c.run}`, c.args, c.files),
+    );
+    return {
+      ok: outcome.ok,
+      line: outcome.ok ? outcome.message : `NOT recorded in the release ledger: ${outcome.message}`,
+      entries: outcome.entries,
+    };
+  } catch (e) {
+    return { ok: false, line: `NOT recorded in the release ledger: ${(e as Error).message}`, entries: [] };
+  }
+}
+
+/** Reads the ledger, the running image and the Service's DNS label (one kubectl get). */
+export async function readLedger(
+  kubeconfig: Secret,
+  manifests: Directory,
+  opts: KubectlOptions,
+): Promise<LedgerRead & { dnsLabel: string; objects: AppObjects }> {
+  const { objects, namespace, target } = await appTarget(manifests, opts);
+  const session = new KubectlSession(kubectlContainer(accessOf(kubeconfig, opts)));
+  const refs = [
+    `configmap/${ledgerName(objects.deployment)}`,
+    `deployment/${objects.deployment}`,
+    ...(objects.service ? [`service/${objects.service}`] : []),
+  ];
+  const r = await session.run("read-ledger", ["kubectl", "get", ...refs, "--ignore-not-found", "--output=json", ...targetFlags(target)]);
+  if (r.exitCode !== 0) {
+    throw new Error(
+      `could not read the release ledger (configmap/${ledgerName(objects.deployment)}) in namespace ${namespace} (kubectl exit ${r.exitCode}); ` +
+        `check the kubeconfig and the identity's permissions (get on configmaps, deployments and services):\n${kubectlSays(r)}`,
+    );
+  }
+  return { ...parseLedgerRead(r.stdout, ledgerName(objects.deployment)), dnsLabel: parseLiveCanary(r.stdout, "").dnsLabel, objects };
+}
+
+/** A rollback whose deploy failed (and was undone as any deploy is): which release it was going back to. */
+export class RollbackError extends Error {
+  override name = "RollbackError";
+  constructor(
+    readonly entry: LedgerEntry,
+    readonly deployError: DeployError,
+  ) {
+    super(`rolling back to ${entry.image} (release ${entry.id}) failed: ${deployError.message}`);
+  }
+}
+
+export interface RollbackReport {
+  entry: LedgerEntry;
+  /** The image running before the rollback. */
+  from: string;
+  deploy: DeployReport;
+}
+
+/**
+ * One step back to a good release from the ledger (the last one not running now, or `digest`):
+ * k8s/ rendered for its image with the model recorded in the ledger, deployed and waited for (undone
+ * if it fails), no smoke test or analysis. Throws when there is nothing to go back to, or the deploy fails.
+ */
+export async function rollbackRelease(
+  kubeconfig: Secret,
+  manifests: Directory,
+  opts: KubectlOptions & { timeout: string; digest?: string },
+): Promise<RollbackReport> {
+  checkTimeout(opts.timeout);
+  const read = await readLedger(kubeconfig, manifests, opts);
+  const choice = chooseRollback(read.entries, read.image, opts.digest);
+  if ("error" in choice) throw new Error(`cannot roll back: ${choice.error}`);
+  const e = choice.entry;
+  const metadata = imageMetadataFromLabels({
+    revision: e.revision,
+    modelName: e.modelName,
+    modelVersion: e.modelVersion,
+    modelSha256: e.modelSha256,
+  });
+  const dnsLabel = opts.dnsLabel ?? (read.dnsLabel || undefined);
+  try {
+    const deploy = await deployImage(kubeconfig, e.image, manifests, {
+      ...opts,
+      metadata,
+      timeout: opts.timeout,
+      ...(dnsLabel ? { dnsLabel } : {}),
+    });
+    return { entry: e, from: read.image, deploy };
+  } catch (err) {
+    throw err instanceof DeployError ? new RollbackError(e, err) : err;
+  }
+}
+
+/** The Service's public URL (or address in words) now, from one kubectl get; "" parts when it cannot be read. */
+export async function publicAddressNow(
+  kubeconfig: Secret,
+  manifests: Directory,
+  opts: KubectlOptions & { region?: string },
+): Promise<{ url: string; address: string }> {
+  try {
+    const { objects, namespace, target } = await appTarget(manifests, opts);
+    const session = new KubectlSession(kubectlContainer(accessOf(kubeconfig, opts)));
+    const r = await session.run("status", statusArgs(objects, target));
+    if (r.exitCode !== 0) return { url: "", address: `unknown (kubectl exit ${r.exitCode} reading the Service)` };
+    const s = parseStatus(r.stdout, objects, namespace, opts.region);
+    return { url: s.url, address: s.address };
+  } catch (e) {
+    return { url: "", address: `unknown (${(e as Error).message})` };
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The on-call functions around releases: promote or abort a paused canary, list the release
+ * ledger, roll back to the last good release. Each records what it did in the ledger (the same
+ * entry as the release it finishes) and says so.
+ */
+import { Directory, func, object, Secret } from "@dagger.io/dagger";
+import { KubectlOptions } from "../kubernetes/deploy.js";
+import {
+  abortCanary,
+  promoteCanary,
+  publicAddressNow,
+  readLedger,
+  recordInLedger,
+  RollbackError,
+  rollbackRelease,
+} from "../kubernetes/release-steps.js";
+import { formatLedger, LedgerEntry, upsertEntry } from "../kubernetes/ledger.js";
+import { ImageMetadata } from "../kubernetes/render.js";
+import { ReleaseOutcomeReport } from "./release-report.js";
+import { ledgerChange, ledgerEntry, newReleaseId } from "./release-ledger.js";
+
+export interface ControlInputs {
+  kubeconfig: Secret;
+  manifests: Directory;
+  kubectl: KubectlOptions;
+  region?: string;
+}
+
+function report(
+  action: ReleaseOutcomeReport["action"],
+  image: string,
+  metadata: ImageMetadata,
+  facts: Pick<ReleaseOutcomeReport, "strategy" | "releaseId" | "deployed" | "ledger"> & Partial<ReleaseOutcomeReport>,
+): ReleaseOutcomeReport {
+  return {
+    action,
+    tag: "",
+    image,
+    ...(metadata.model ? { model: metadata.model } : {}),
+    ...(metadata.revision ? { revision: metadata.revision } : {}),
+    dryRun: false,
+    smoke: "not run",
+    canary: "",
+    url: "",
+    address: "",
+    ...facts,
+  };
+}
+
+const regionOf = (i: ControlInputs) => (i.region ? { region: i.region } : {});
+
+/** Promote the paused canary; its ledger entry becomes succeeded (or failed). Throws when the promote fails. */
+export async function runPromoteRelease(i: ControlInputs & { timeout: string }): Promise<ReleaseOutcomeReport> {
+  const p = await promoteCanary(i.kubeconfig, i.manifests, { ...i.kubectl, timeout: i.timeout });
+  const entry = ledgerEntry(
+    p.canary.releaseId,
+    "canary",
+    p.ok ? "succeeded" : "failed",
+    p.canary.image,
+    p.canary.metadata,
+    p.outcome.message,
+  );
+  const ledger = (await recordInLedger(i.kubeconfig, i.manifests, i.kubectl, ledgerChange(entry))).line;
+  if (!p.ok) throw new Error(`${p.summary}\nledger: ${ledger}`);
+  return report("promote", p.canary.image, p.canary.metadata, {
+    strategy: "canary",
+    releaseId: p.canary.releaseId,
+    deployed: p.outcome.message.split("\n")[0]!,
+    canary: p.outcome.message,
+    ledger,
+    ...(await publicAddressNow(i.kubeconfig, i.manifests, { ...i.kubectl, ...regionOf(i) })),
+  });
+}
+
+/** Abort: remove every canary; their ledger entries become aborted. Throws when they cannot be removed. */
+export async function runAbortRelease(i: ControlInputs): Promise<ReleaseOutcomeReport> {
+  const a = await abortCanary(i.kubeconfig, i.kubectl);
+  if (!a.outcome.ok) throw new Error(a.summary);
+  const removed = a.outcome.removed;
+  const ledger = removed.length
+    ? (
+        await recordInLedger(i.kubeconfig, i.manifests, i.kubectl, (read) =>
+          removed.reduce((entries, l) => {
+            const known = entries.find((e) => e.id === l.releaseId);
+            const aborted = ledgerEntry(
+              l.releaseId,
+              "canary",
+              "aborted",
+              l.image,
+              {},
+              "canary removed by abort; the stable was not changed",
+            );
+            return upsertEntry(
+              entries,
+              known
+                ? { ...known, outcome: "aborted", time: aborted.time, detail: aborted.detail }
+                : { ...aborted, deploymentRevision: read.deploymentRevision },
+            );
+          }, read.entries),
+        )
+      ).line
+    : "nothing to record (no canary)";
+  return report(
+    "abort",
+    removed.map((l) => l.image).join(", "),
+    {},
+    {
+      strategy: "canary",
+      releaseId: removed.map((l) => l.releaseId).join(", "),
+      deployed: a.outcome.message,
+      ledger,
+    },
+  );
+}
+
+/** Roll back to the last good release (or --digest) in one step; recorded as a rollback. Throws when it fails. */
+export async function runRollbackRelease(i: ControlInputs & { timeout: string; digest?: string }): Promise<ReleaseOutcomeReport> {
+  const id = newReleaseId();
+  try {
+    const r = await rollbackRelease(i.kubeconfig, i.manifests, {
+      ...i.kubectl,
+      timeout: i.timeout,
+      ...(i.digest ? { digest: i.digest } : {}),
+    });
+    const metadata = metadataOf(r.entry);
+    const detail = `rolled back from ${r.from || "nothing"} to ${r.entry.image} (release ${r.entry.id})`;
+    const ledger = (
+      await recordInLedger(
+        i.kubeconfig,
+        i.manifests,
+        i.kubectl,
+        ledgerChange(ledgerEntry(id, "rollback", "succeeded", r.entry.image, metadata, detail)),
+      )
+    ).line;
+    return report("rollback", r.entry.image, metadata, {
+      strategy: "rollback",
+      releaseId: id,
+      deployed: `${detail}: ${r.deploy.outcome.message}`,
+      ledger,
+      ...(await publicAddressNow(i.kubeconfig, i.manifests, { ...i.kubectl, ...regionOf(i) })),
+    });
+  } catch (e) {
+    if (!(e instanceof RollbackError)) throw e;
+    const entry = ledgerEntry(id, "rollback", "failed", e.entry.image, metadataOf(e.entry), e.deployError.report.outcome.message);
+    const ledger = (await recordInLedger(i.kubeconfig, i.manifests, i.kubectl, ledgerChange(entry))).line;
+    throw new Error(`${e.message}\nledger: ${ledger}`, { cause: e });
+  }
+}
+
+function metadataOf(e: LedgerEntry): ImageMetadata {
+  return {
+    ...(e.revision ? { revision: e.revision } : {}),
+    ...(e.modelName && e.modelVersion && e.modelSha256
+      ? { model: { name: e.modelName, version: e.modelVersion, sha256: e.modelSha256 } }
+      : {}),
+  };
+}
+
+/** The release ledger: every recorded attempt, newest first in the summary; never changes anything. */
+@object()
+export class ReleaseHistory {
+  /** How many attempts the ledger holds (the newest 20 are kept). */
+  @func() count = 0;
+  /** The image running now ("" when not deployed). */
+  @func() running = "";
+  /** The images of the attempts that succeeded, newest first (what rollback --digest takes). */
+  @func() goodImages: string[] = [];
+  /** One line per attempt, newest first: time, outcome, strategy, image, model, revision, id. */
+  @func() summary = "";
+  /** Every entry as a JSON array, oldest first (id, time, strategy, outcome, image, model, revision, deploymentRevision, detail). */
+  @func() json = "";
+}
+
+export async function readReleaseHistory(i: ControlInputs): Promise<ReleaseHistory> {
+  const read = await readLedger(i.kubeconfig, i.manifests, i.kubectl);
+  const good = [...read.entries].reverse().filter((e) => e.outcome === "succeeded");
+  return Object.assign(new ReleaseHistory(), {
+    count: read.entries.length,
+    running: read.image,
+    goodImages: [...new Set(good.map((e) => e.image))],
+    summary: `${formatLedger(read.entries)}\nrunning now: ${read.image || "nothing (not deployed)"}`,
+    json: JSON.stringify(read.entries),
+  });
+}

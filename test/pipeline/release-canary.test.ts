@@ -1,0 +1,378 @@
+/**
+ * The recorded graph of `release --strategy canary` (and of promote, abort, releases, rollback):
+ * the tag resolved by a real registry (Debian's docker-registry on 127.0.0.1), kubectl's answers
+ * scripted per command, nothing run in a container or a cluster. What is shown: the order of the
+ * kubectl commands, the canary Deployment written into the kubectl container, the stable never
+ * applied before the analysis passed, the canary deleted on every way out, the ledger written, and
+ * bad flags refused before anything is asked of the registry or the cluster.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { parse } from "yaml";
+import { AiAppPipeline } from "../../dagger/src/index.js";
+import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
+import { STEP_FILES } from "../../dagger/src/kubernetes/commands.js";
+import { ReleaseResult } from "../../dagger/src/pipeline/release-result.js";
+import { ReleaseHistory } from "../../dagger/src/pipeline/release-control.js";
+import { FakeEngine, Op } from "../support/fake-engine.js";
+import { contextDir, execArgv, repositoryFiles } from "../support/graph.js";
+import { dag } from "../support/sdk.js";
+import { pushImage } from "../support/oci-push.js";
+import { RunningRegistry, startRegistry } from "../support/registry.js";
+import { recordGraph } from "../support/session.js";
+
+const REVISION = "0123456789abcdef0123456789abcdef01234567";
+const SHA = "e".repeat(64);
+const OLD = `myacr.azurecr.io/ai-app@sha256:${"0".repeat(64)}`;
+const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: KUBE-TOKEN-plaintext}}]\n";
+const SMOKE_OK = '{"ok": true, "problems": [], "seen": {"model": {"name": "digits-classifier", "version": "1.0.0"}}}\n';
+const SMOKE_BAD = '{"ok": false, "problems": ["/score answered 500"], "seen": {}}\n';
+const CANARY_URL = "http://10.0.0.7:8000";
+
+const list = (...items: unknown[]) => JSON.stringify({ apiVersion: "v1", kind: "List", items });
+const STABLE = JSON.stringify({
+  kind: "Deployment",
+  metadata: { name: "ai-app", annotations: { "deployment.kubernetes.io/revision": "3" } },
+  spec: { replicas: 2, template: { spec: { containers: [{ name: "app", image: OLD }] } } },
+});
+const CANARY_PODS = list({
+  metadata: { name: "ai-app-canary-x" },
+  spec: { containers: [{ name: "app", ports: [{ name: "http", containerPort: 8000 }] }] },
+  status: { podIP: "10.0.0.7", conditions: [{ type: "Ready", status: "True" }], containerStatuses: [{ name: "app", restartCount: 0 }] },
+});
+
+interface Knobs {
+  canarySmoke?: string;
+  leftover?: boolean;
+  /** What `kubectl get configmap/... deployment/...` answers (the ledger read). */
+  ledger?: string;
+  /** What `kubectl get deployment/ai-app-canary service/ai-app` answers (promote's read). */
+  liveCanary?: string;
+}
+
+function responder(k: Knobs = {}) {
+  return (chain: Op[]): unknown => {
+    const repo = repositoryFiles(chain);
+    if (repo !== undefined) return repo;
+    const leaf = chain.at(-1)!;
+    if (leaf.field === "label") {
+      const labels: Record<string, string> = {
+        [IMAGE_LABELS.revision]: REVISION,
+        [IMAGE_LABELS.modelName]: "digits-classifier",
+        [IMAGE_LABELS.modelVersion]: "1.0.0",
+        [IMAGE_LABELS.modelSha256]: SHA,
+      };
+      return labels[String(leaf.args.name)] ?? null;
+    }
+    const argv = chain.at(-2)?.field === "withExec" ? execArgv(chain.at(-2)) : [];
+    if (argv[0] !== "kubectl" || leaf.field !== "stdout") return undefined;
+    const a = argv.join(" ");
+    if (a.startsWith("kubectl get deployments --selector=ai-app-pipeline/track=canary")) {
+      return k.leftover
+        ? list({
+            kind: "Deployment",
+            metadata: { name: "ai-app-canary", labels: { "ai-app-pipeline/release-id": "old1" } },
+            spec: { template: { spec: { containers: [{ name: "app", image: OLD }] } } },
+          })
+        : list();
+    }
+    if (a.startsWith("kubectl get deployment/ai-app-canary")) return k.liveCanary ?? "";
+    if (a.startsWith("kubectl get deployment/ai-app --ignore-not-found --output=json")) return STABLE;
+    if (a.startsWith("kubectl get deployment/ai-app --ignore-not-found --output=jsonpath")) return "3\n";
+    if (a.startsWith("kubectl get pods --selector=app.kubernetes.io/name=ai-app,ai-app-pipeline/track=canary")) return CANARY_PODS;
+    if (a.startsWith("kubectl get configmap/")) return k.ledger ?? "";
+    if (a.startsWith("kubectl run ")) return argv.includes(CANARY_URL) ? (k.canarySmoke ?? SMOKE_OK) : SMOKE_OK;
+    return undefined;
+  };
+}
+
+let registry: RunningRegistry | undefined;
+test.after(async () => {
+  await registry?.stop();
+});
+
+async function registryWithMain(): Promise<string> {
+  registry ??= await startRegistry();
+  const pushed = await pushImage({ url: registry.url }, "ai-app", ["main"], { seed: "release-canary-test" });
+  return `${registry.address}/ai-app@${pushed.digest}`;
+}
+
+const cluster = () => new AiAppPipeline(contextDir("/"), REVISION, "", "").withCluster(dag.setSecret("kubeconfig", KUBECONFIG), "ai-app");
+const released = () => cluster().withRegistry(registry!.address);
+const canaryRelease = (pause = false) => released().release("main", "5m", false, "canary", 10, "1s", "1s", 0, 0, pause);
+
+/** Each kubectl command: its words up to the first flag (`get deployment/ai-app`, `rollout status`...). */
+const kubectlCommands = (engine: FakeEngine) =>
+  engine
+    .find("withExec")
+    .map((e) => execArgv(e.op))
+    .filter((a) => a[0] === "kubectl")
+    .map((a) =>
+      a[1] === "run"
+        ? "run"
+        : a
+            .slice(
+              1,
+              a.findIndex((w, i) => i > 0 && w.startsWith("-")),
+            )
+            .join(" "),
+    );
+
+/** The text of a file a step wrote into the kubectl container before its command. */
+function writtenFile(engine: FakeEngine, path: string): string[] {
+  return engine
+    .find("withNewFile")
+    .filter((e) => e.op.args.path === path)
+    .map((e) => String(e.op.args.contents));
+}
+
+test("release --strategy canary: leftovers looked for, the stable read, the canary applied and judged, then promoted and removed; recorded in the ledger", async () => {
+  const ref = await registryWithMain();
+  const { engine, error, result } = await recordGraph(() => canaryRelease(), { respond: responder() });
+  assert.is(error, undefined, String(error));
+  assert.equal(kubectlCommands(engine), [
+    "get deployments",
+    "get deployment/ai-app",
+    "apply",
+    "rollout status deployment/ai-app-canary",
+    "get pods",
+    "run", // the smoke check via the Service
+    "run", // the smoke check of one canary pod directly
+    // analysis passed: promote = the deploy state machine on the stable, then the canary removed
+    "get deployment/ai-app",
+    "apply",
+    "apply",
+    "rollout status deployment/ai-app",
+    "delete deployment/ai-app-canary",
+    // the ledger: read, then create (nothing there yet); then the public address
+    "get configmap/ai-app-releases deployment/ai-app",
+    "create",
+    "get deployment/ai-app service/ai-app",
+  ]);
+  const runs = engine
+    .find("withExec")
+    .map((e) => execArgv(e.op))
+    .filter((a) => a[1] === "run");
+  assert.equal(
+    runs.map((a) => a.at(-2)),
+    ["http://ai-app.ai-app.svc", CANARY_URL],
+    "the smoke check via the Service, then against the canary pod",
+  );
+  // The canary Deployment, written into the kubectl container for its apply.
+  const [canary] = writtenFile(engine, `${STEP_FILES}/canary.yaml`);
+  const d = parse(canary!) as {
+    metadata: { name: string; labels: Record<string, string> };
+    spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { spec: { containers: { image: string }[] } } };
+  };
+  assert.equal([d.metadata.name, d.spec.replicas, d.spec.template.spec.containers[0]!.image], ["ai-app-canary", 1, ref]);
+  assert.is(d.spec.selector.matchLabels["ai-app-pipeline/track"], "canary");
+  const [ledger] = writtenFile(engine, `${STEP_FILES}/ledger.json`);
+  const entries = JSON.parse((JSON.parse(ledger!) as { data: Record<string, string> }).data["releases.json"]!) as {
+    strategy: string;
+    outcome: string;
+    image: string;
+  }[];
+  assert.equal(
+    entries.map((e) => [e.strategy, e.outcome, e.image]),
+    [["canary", "succeeded", ref]],
+  );
+
+  const r = result as ReleaseResult;
+  assert.equal([r.action, r.strategy, r.image], ["release", "canary", ref]);
+  assert.match(r.canary, "canary ai-app-canary: 1 pod(s) beside 2 stable (33.3% of the pods for 10% asked)");
+  assert.match(r.canary, "analysis passed: 1 round(s)");
+  assert.match(r.deployed, `promoted: deployed ${ref} to deployment/ai-app`);
+  assert.match(r.ledger, "recorded in configmap/ai-app-releases");
+  assert.is((JSON.parse(r.json) as { strategy: string }).strategy, "canary");
+});
+
+test("release --strategy canary --pause: the canary keeps serving, the stable is never applied; the ledger says paused", async () => {
+  const ref = await registryWithMain();
+  const { engine, error, result } = await recordGraph(() => canaryRelease(true), { respond: responder() });
+  assert.is(error, undefined, String(error));
+  const commands = kubectlCommands(engine);
+  assert.is(commands.filter((c) => c === "apply").length, 1, "only the canary is applied");
+  assert.not.ok(
+    commands.some((c) => c.startsWith("delete")),
+    "nothing deleted",
+  );
+  const r = result as ReleaseResult;
+  assert.match(r.deployed, `canary serving beside the stable, paused (promote or abort release ${r.releaseId})`);
+  const [ledger] = writtenFile(engine, `${STEP_FILES}/ledger.json`);
+  assert.match(ledger!, '\\"outcome\\": \\"paused\\"');
+  assert.match(ledger!, ref);
+});
+
+test("a failing canary: removed, the stable never applied, the call fails saying which check failed; recorded as aborted", async () => {
+  await registryWithMain();
+  const { engine, error } = await recordGraph(() => canaryRelease(), { respond: responder({ canarySmoke: SMOKE_BAD }) });
+  assert.match(error?.message ?? "", "smoke test of canary pod http://10.0.0.7:8000 failed (kubectl exit 0): /score answered 500");
+  assert.match(error?.message ?? "", "Aborted: the canary was removed; the stable deployment/ai-app was not changed");
+  assert.match(error?.message ?? "", "ledger: recorded in configmap/ai-app-releases");
+  const commands = kubectlCommands(engine);
+  assert.equal(commands.filter((c) => c === "apply").length, 1, "the stable was never applied");
+  assert.ok(commands.includes("delete deployment/ai-app-canary"));
+  assert.match(writtenFile(engine, `${STEP_FILES}/ledger.json`)[0]!, '\\"outcome\\": \\"aborted\\"');
+});
+
+test("an interrupted run's canary: removed first, the ledger records it as interrupted beside this release", async () => {
+  await registryWithMain();
+  const { engine, error, result } = await recordGraph(() => canaryRelease(), { respond: responder({ leftover: true }) });
+  assert.is(error, undefined, String(error));
+  assert.equal(kubectlCommands(engine).slice(0, 3), ["get deployments", "delete deployment/ai-app-canary", "get deployment/ai-app"]);
+  assert.match((result as ReleaseResult).canary, "left by an interrupted run (ai-app-canary, release old1");
+  const entries = JSON.parse(
+    (JSON.parse(writtenFile(engine, `${STEP_FILES}/ledger.json`)[0]!) as { data: Record<string, string> }).data["releases.json"]!,
+  ) as {
+    id: string;
+    outcome: string;
+  }[];
+  assert.equal(
+    entries.map((e) => [e.id, e.outcome]),
+    [
+      ["old1", "interrupted"],
+      [(result as ReleaseResult).releaseId, "succeeded"],
+    ],
+  );
+});
+
+test("bad flags are refused before the registry or the cluster is asked anything", async () => {
+  for (const [call, message] of [
+    [() => released().release("main", "5m", false, "blue-green"), '--strategy "blue-green" is not one of rolling, canary'],
+    [() => released().release("main", "5m", false, "canary", 100), "--canary-percent must be a whole number from 1 to 99"],
+    [() => released().release("main", "5m", false, "rolling", 10, "2m", "30s", 0, 0, true), "--pause stops a canary after its analysis"],
+    [() => released().release("main", "5m", false, "canary", 10, "2m", "soon"), '--analysis-interval "soon" is not a duration'],
+    [
+      () => released().release("main", "5m", false, "rolling", 10, "2m", "30s", 0, 0, false, "Bad_Label"),
+      '--dns-label "Bad_Label" is not a valid Azure DNS label',
+    ],
+  ] as const) {
+    const { engine, error } = await recordGraph(call, { respond: responder() });
+    assert.match(error?.message ?? "", message);
+    assert.equal(engine.recorded.length, 0, `nothing asked for ${message}`);
+  }
+});
+
+test("promote reads the canary's image and model from the cluster and rolls the stable to it; keeps the Service's DNS label", async () => {
+  const image = `myacr.azurecr.io/ai-app@sha256:${"c".repeat(64)}`;
+  const live = list(
+    {
+      kind: "Deployment",
+      metadata: {
+        name: "ai-app-canary",
+        labels: { "ai-app-pipeline/release-id": "r9" },
+        annotations: {
+          "ai-app-pipeline/model-name": "digits-classifier",
+          "ai-app-pipeline/model-version": "1.0.0",
+          "ai-app-pipeline/model-sha256": SHA,
+        },
+      },
+      spec: { template: { spec: { containers: [{ name: "app", image }] } } },
+    },
+    { kind: "Service", metadata: { name: "ai-app", annotations: { "service.beta.kubernetes.io/azure-dns-label-name": "ai-app-prod" } } },
+  );
+  const { engine, error, result } = await recordGraph(() => cluster().promote("5m", "westeurope"), {
+    respond: responder({ liveCanary: live }),
+  });
+  assert.is(error, undefined, String(error));
+  assert.equal(kubectlCommands(engine), [
+    "get deployment/ai-app-canary service/ai-app",
+    "get deployment/ai-app",
+    "apply",
+    "apply",
+    "rollout status deployment/ai-app",
+    "delete deployment/ai-app-canary",
+    "get configmap/ai-app-releases deployment/ai-app",
+    "create",
+    "get deployment/ai-app service/ai-app",
+  ]);
+  const service = engine.find("withNewFile").find((e) => e.op.args.path === "service.yaml");
+  assert.match(String(service?.op.args.contents), "service.beta.kubernetes.io/azure-dns-label-name: ai-app-prod");
+  const r = result as ReleaseResult;
+  assert.equal([r.action, r.image, r.releaseId, r.modelVersion], ["promote", image, "r9", "1.0.0"]);
+  const none = await recordGraph(() => cluster().promote(), { respond: responder() });
+  assert.match(none.error?.message ?? "", "no canary to promote: deployment/ai-app-canary does not exist in namespace ai-app");
+});
+
+const LEDGER = (entries: unknown[]) =>
+  list(
+    { kind: "ConfigMap", metadata: { name: "ai-app-releases", resourceVersion: "7" }, data: { "releases.json": JSON.stringify(entries) } },
+    {
+      kind: "Deployment",
+      metadata: { name: "ai-app" },
+      spec: { template: { spec: { containers: [{ name: "app", image: `myacr.azurecr.io/ai-app@sha256:${"b".repeat(64)}` }] } } },
+    },
+  );
+const entry = (id: string, c: string, outcome = "succeeded") => ({
+  id,
+  time: "2026-01-01T00:00:00Z",
+  strategy: "rolling",
+  outcome,
+  image: `myacr.azurecr.io/ai-app@sha256:${c.repeat(64)}`,
+  modelName: "digits-classifier",
+  modelVersion: `1.0.${c === "a" ? 0 : 1}`,
+  modelSha256: SHA,
+  revision: REVISION,
+  deploymentRevision: "3",
+  detail: "",
+});
+
+test("releases lists the ledger; rollback deploys the last good release from it (no smoke test) and records a rollback", async () => {
+  const ledger = LEDGER([entry("1", "a"), entry("2", "b")]);
+  const h = await recordGraph(() => cluster().releases(), { respond: responder({ ledger }) });
+  assert.is(h.error, undefined, String(h.error));
+  const history = h.result as ReleaseHistory;
+  assert.equal([history.count, history.goodImages.length, history.running.endsWith("b".repeat(64))], [2, 2, true]);
+  assert.match(history.summary.split("\n")[0]!, /succeeded\s+rolling\s+myacr.azurecr.io\/ai-app@sha256:b{64}/);
+
+  const { engine, error, result } = await recordGraph(() => cluster().rollback(), { respond: responder({ ledger }) });
+  assert.is(error, undefined, String(error));
+  const commands = kubectlCommands(engine);
+  assert.equal(commands.slice(0, 5), [
+    "get configmap/ai-app-releases deployment/ai-app service/ai-app",
+    "get deployment/ai-app",
+    "apply",
+    "apply",
+    "rollout status deployment/ai-app",
+  ]);
+  assert.not.ok(commands.includes("run"), "no smoke test, no analysis");
+  assert.is(commands.filter((c) => c === "replace").length, 1, "the ledger, replaced with the resourceVersion read");
+  const r = result as ReleaseResult;
+  assert.equal([r.action, r.strategy, r.image.endsWith("a".repeat(64)), r.modelVersion], ["rollback", "rollback", true, "1.0.0"]);
+  assert.match(r.deployed, "rolled back from myacr.azurecr.io/ai-app@sha256:bbbb");
+
+  const nothing = await recordGraph(() => cluster().rollback(), { respond: responder({ ledger: LEDGER([entry("2", "b")]) }) });
+  assert.match(nothing.error?.message ?? "", "cannot roll back: no earlier good release to go back to");
+});
+
+test("abort removes the canary and marks its ledger entry aborted", async () => {
+  const { engine, error, result } = await recordGraph(() => cluster().abort(), {
+    respond: (chain) => {
+      const argv = execArgv(chain.at(-2));
+      if (
+        chain.at(-1)?.field === "stdout" &&
+        argv.join(" ").startsWith("kubectl get deployments --selector=ai-app-pipeline/track=canary")
+      ) {
+        return list({
+          kind: "Deployment",
+          metadata: { name: "ai-app-canary", labels: { "ai-app-pipeline/release-id": "r9" } },
+          spec: { template: { spec: { containers: [{ name: "app", image: OLD }] } } },
+        });
+      }
+      if (chain.at(-1)?.field === "stdout" && argv[2]?.startsWith("configmap/"))
+        return LEDGER([{ ...entry("r9", "c", "paused"), strategy: "canary" }]);
+      return responder()(chain);
+    },
+  });
+  assert.is(error, undefined, String(error));
+  assert.equal(kubectlCommands(engine), [
+    "get deployments",
+    "delete deployment/ai-app-canary",
+    "get configmap/ai-app-releases deployment/ai-app",
+    "replace",
+  ]);
+  assert.match((result as ReleaseResult).deployed, "aborted: removed ai-app-canary (release r9");
+  assert.match(writtenFile(engine, `${STEP_FILES}/ledger.json`)[0]!, '\\"outcome\\": \\"aborted\\"');
+});
+
+test.run();
