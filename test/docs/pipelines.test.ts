@@ -31,18 +31,30 @@ interface Step {
   uses?: string;
   with?: Record<string, unknown>;
 }
+interface Job {
+  job?: string;
+  /** A deployment job: its steps run after the environment's approvals and checks. */
+  deployment?: string;
+  environment?: string;
+  steps?: Step[];
+  strategy?: { runOnce?: { deploy?: { steps?: Step[] } } };
+}
 interface Stage {
   stage: string;
   condition?: string;
   dependsOn?: string | string[];
   variables?: unknown;
-  jobs: { job: string; steps: Step[] }[];
+  jobs: Job[];
 }
+
+/** A job's steps, a deployment job's included. */
+const stepsOf = (j: Job): Step[] => j.steps ?? j.strategy?.runOnce?.deploy?.steps ?? [];
 interface AzurePipeline {
   trigger: { branches: { include: string[] } };
   pr: { branches: { include: string[] } };
   schedules: { cron: string; always: boolean; branches: { include: string[] } }[];
   variables: { name?: string; value?: string; group?: string }[];
+  parameters?: { name: string; type: string; default: unknown }[];
   stages: Stage[];
 }
 
@@ -82,15 +94,26 @@ test("azure-pipelines.yml: triggers, PRs and a nightly schedule that always runs
 
 test("azure-pipelines.yml: each stage runs exactly one valid dagger call, secrets as env://", async () => {
   const p = parse(read("azure-pipelines.yml")) as AzurePipeline;
-  const expected: Record<string, string> = { pr: "ci", ci: "ci", release: "release" };
+  const expected: Record<string, string> = {
+    pr: "ci",
+    ci: "ci",
+    release: "release",
+    canary: "release",
+    promote: "promote",
+    abort: "abort",
+  };
+  assert.equal(
+    p.stages.map((s) => s.stage),
+    Object.keys(expected),
+  );
   for (const stage of p.stages) {
-    const scripts = stage.jobs.flatMap((j) => j.steps).map((s) => String(s.inputs?.inlineScript ?? s.bash ?? s.script ?? ""));
+    const scripts = stage.jobs.flatMap(stepsOf).map((s) => String(s.inputs?.inlineScript ?? s.bash ?? s.script ?? ""));
     const { calls, args } = await callsIn(scripts.join("\n"));
     assert.is(calls.length, 1, `stage ${stage.stage} should run one dagger call`);
     assert.match(calls[0]!, new RegExp(`\\s${expected[stage.stage]}(\\s|$)`), `stage ${stage.stage} calls ${expected[stage.stage]}`);
     assert.equal(secretsNotFromEnv(args), [], `stage ${stage.stage}: secrets must be env://NAME`);
     if (stage.stage === "pr") continue; // no Azure access at all: see below
-    const cli = stage.jobs.flatMap((j) => j.steps).find((s) => s.task === "AzureCLI@2");
+    const cli = stage.jobs.flatMap(stepsOf).find((s) => s.task === "AzureCLI@2");
     assert.is(cli?.inputs?.addSpnToEnvironment, true, `stage ${stage.stage} gets the federated token from AzureCLI@2`);
   }
 });
@@ -103,13 +126,27 @@ test("azure-pipelines.yml: each stage runs exactly one valid dagger call, secret
  * true only when every dependency succeeded: a skipped dependency makes it false
  * (microsoft/azure-pipelines-yaml#318). Anything else is an error, never a guess.
  */
-function evaluate(expr: string, vars: Record<string, string>, depsSucceeded: boolean): unknown {
-  const tokens = expr.match(/'(?:[^']|'')*'|[A-Za-z_][\w.]*|\[|\]|\(|\)|,/g) ?? [];
+function evaluate(
+  expr: string,
+  vars: Record<string, string>,
+  depsSucceeded: boolean,
+  params: Record<string, unknown> = {},
+  results: Record<string, string> = {},
+): unknown {
+  // Template expressions are expanded before the run; a boolean parameter renders as True/False.
+  const expanded = expr.replace(/\$\{\{\s*parameters\.(\w+)\s*\}\}/g, (_m, name: string) => {
+    if (!(name in params)) throw new Error(`unknown parameter ${name} in ${expr}`);
+    const v = params[name];
+    return typeof v === "boolean" ? (v ? "True" : "False") : String(v);
+  });
+  const tokens = expanded.match(/'(?:[^']|'')*'|[A-Za-z_][\w.]*|\[|\]|\(|\)|,/g) ?? [];
   let i = 0;
   const next = () => tokens[i++] ?? "";
   const value = (): unknown => {
     const t = next();
     if (t.startsWith("'")) return t.slice(1, -1).replace(/''/g, "'");
+    const dependency = /^dependencies\.(\w+)\.result$/.exec(t);
+    if (dependency) return results[dependency[1]!] ?? "Skipped";
     if (t === "variables") {
       if (next() !== "[") throw new Error(`unsupported variables syntax in ${expr}`);
       const name = value() as string;
@@ -150,17 +187,22 @@ function evaluate(expr: string, vars: Record<string, string>, depsSucceeded: boo
   return value();
 }
 
-/** The stages that run for one build reason (a stage that runs is taken to succeed). */
-function stagesRun(p: AzurePipeline, reason: string): string[] {
-  const result = new Map<string, "Succeeded" | "Skipped">();
+/**
+ * The stages that run for one build reason and parameter values (defaults from the file). A stage
+ * that runs succeeds, unless `failing` names it (e.g. a promote whose approval was rejected).
+ */
+function stagesRun(p: AzurePipeline, reason: string, params: Record<string, unknown> = {}, failing: string[] = []): string[] {
+  const values = { ...Object.fromEntries((p.parameters ?? []).map((x) => [x.name, x.default])), ...params };
+  const result = new Map<string, "Succeeded" | "Failed" | "Skipped">();
   p.stages.forEach((stage, n) => {
     // No dependsOn: the previous stage. `dependsOn: []`: none.
     const deps = stage.dependsOn === undefined ? (n > 0 ? [p.stages[n - 1]!.stage] : []) : ([] as string[]).concat(stage.dependsOn);
     const depsSucceeded = deps.every((d) => result.get(d) === "Succeeded");
-    const runs = Boolean(evaluate(stage.condition ?? "succeeded()", { "Build.Reason": reason }, depsSucceeded));
-    result.set(stage.stage, runs ? "Succeeded" : "Skipped");
+    const results = Object.fromEntries([...result].filter(([s]) => deps.includes(s)));
+    const runs = Boolean(evaluate(stage.condition ?? "succeeded()", { "Build.Reason": reason }, depsSucceeded, values, results));
+    result.set(stage.stage, !runs ? "Skipped" : failing.includes(stage.stage) ? "Failed" : "Succeeded");
   });
-  return [...result].filter(([, r]) => r === "Succeeded").map(([s]) => s);
+  return [...result].filter(([, r]) => r !== "Skipped").map(([s]) => s);
 }
 
 test("the condition evaluator follows Azure's rules (a skipped dependency fails succeeded())", () => {
@@ -188,7 +230,35 @@ test("azure-pipelines.yml: each build reason runs its own stage, whatever the ot
     Schedule: ["release"],
   };
   for (const [reason, stages] of Object.entries(expected)) assert.equal(stagesRun(p, reason), stages, `Build.Reason ${reason}`);
-  for (const stage of p.stages) assert.equal(stage.dependsOn, [], `stage ${stage.stage} declares that it depends on no other stage`);
+  const gated: Record<string, string[]> = { promote: ["canary"], abort: ["canary", "promote"] };
+  for (const stage of p.stages) {
+    assert.equal(stage.dependsOn, gated[stage.stage] ?? [], `stage ${stage.stage} declares what it depends on`);
+  }
+});
+
+test("azure-pipelines.yml: the canary is opt-in (a manual run with the canary parameter), then promote after approval, abort without it", () => {
+  const p = parse(read("azure-pipelines.yml")) as AzurePipeline;
+  const parameter = p.parameters?.find((x) => x.name === "canary");
+  assert.equal([parameter?.type, parameter?.default], ["boolean", false], "off unless ticked when queuing the run");
+  assert.equal(stagesRun(p, "Manual", { canary: true }), ["canary", "promote"], "approved: canary, then promote; no publish, no abort");
+  assert.equal(stagesRun(p, "Manual", { canary: true }, ["promote"]), ["canary", "promote", "abort"], "promote rejected or failed: abort");
+  assert.equal(stagesRun(p, "Manual", { canary: true }, ["canary"]), ["canary"], "a canary that failed removed itself: nothing more");
+  for (const reason of ["IndividualCI", "Schedule", "PullRequest"]) {
+    assert.not.ok(stagesRun(p, reason, { canary: true }).includes("canary"), `${reason}: the canary runs on manual runs only`);
+  }
+  const promote = p.stages.find((s) => s.stage === "promote")!;
+  assert.equal(
+    promote.jobs.map((j) => [j.deployment, j.environment]),
+    [["promote", "ai-app-production"]],
+    "a deployment job bound to the environment whose approvals gate it",
+  );
+  const canary = p.stages
+    .find((s) => s.stage === "canary")!
+    .jobs.flatMap(stepsOf)
+    .map((s) => String(s.inputs?.inlineScript ?? ""))
+    .join("\n");
+  assert.match(canary, /release --tag main --strategy canary .*--pause summary/);
+  assert.throws(() => evaluate("eq('${{ parameters.nope }}', 'true')", {}, true), /unknown parameter nope/);
 });
 
 test("azure-pipelines.yml: the pull-request stage runs the embedded default with no Azure rights", async () => {
@@ -204,7 +274,7 @@ test("azure-pipelines.yml: the pull-request stage runs the embedded default with
   assert.not.match(JSON.stringify(pr.variables ?? []), /group/, "no variable group");
   const { calls } = await callsIn(
     pr.jobs
-      .flatMap((j) => j.steps)
+      .flatMap(stepsOf)
       .map((s) => String(s.bash ?? s.script ?? s.inputs?.inlineScript ?? ""))
       .join("\n"),
   );
