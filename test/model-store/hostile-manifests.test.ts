@@ -38,7 +38,7 @@ const UNFETCHABLE: [string, ReturnType<typeof entry>[], RegExp][] = [
   [
     "under the manifest",
     [entry("model.onnx"), entry("model.json/x")],
-    /files\[1\]\.path must not be model\.json or \.model-store-fetch\.json, nor a path under them/,
+    /files\[1\]\.path must not be model\.json, model\.sig or \.model-store-fetch\.json, nor a path under them/,
   ],
   ["long name", [entry(`${"n".repeat(256)}.onnx`)], /a name over 255 bytes/],
   ["long path", [entry(longPath())], /over 1024 bytes/],
