@@ -236,6 +236,31 @@ test("an interrupted run's canary: removed first, the ledger records it as inter
   );
 });
 
+test("a rolling release also removes a canary left by an interrupted run first, and records it", async () => {
+  await registryWithMain();
+  const { engine, error, result } = await recordGraph(() => released().release("main"), { respond: responder({ leftover: true }) });
+  assert.is(error, undefined, String(error));
+  assert.equal(kubectlCommands(engine).slice(0, 3), ["get deployments", "delete deployment/ai-app-canary", "get deployment/ai-app"]);
+  assert.match(
+    (result as ReleaseResult).deployed,
+    "removed a canary left by an interrupted run first (aborted: removed ai-app-canary (release old1",
+  );
+  const entries = JSON.parse(
+    (JSON.parse(writtenFile(engine, `${STEP_FILES}/ledger.json`)[0]!) as { data: Record<string, string> }).data["releases.json"]!,
+  ) as {
+    id: string;
+    outcome: string;
+    strategy: string;
+  }[];
+  assert.equal(
+    entries.map((e) => [e.id, e.strategy, e.outcome]),
+    [
+      ["old1", "canary", "interrupted"],
+      [(result as ReleaseResult).releaseId, "rolling", "succeeded"],
+    ],
+  );
+});
+
 test("bad flags are refused before the registry or the cluster is asked anything", async () => {
   for (const [call, message] of [
     [() => released().release("main", "5m", false, "blue-green"), '--strategy "blue-green" is not one of rolling, canary'],

@@ -12,7 +12,7 @@ import { RegistryAuth } from "../registry/auth.js";
 import { registryLogin, resolveTagDigest } from "../registry/push.js";
 import { ClusterAccess } from "../kubernetes/kubectl.js";
 import { appServiceUrl } from "../kubernetes/smoke.js";
-import { canaryRelease, publicAddressNow, recordInLedger } from "../kubernetes/release-steps.js";
+import { abortCanary, canaryRelease, publicAddressNow, recordInLedger } from "../kubernetes/release-steps.js";
 import { Outcome } from "../kubernetes/ledger.js";
 import { labelUrl, ReleaseOptions, ReleaseOutcomeReport } from "./release-report.js";
 import { ledgerChange, ledgerEntry, newReleaseId } from "./release-ledger.js";
@@ -109,6 +109,11 @@ export async function runRelease(r: ReleaseInputs): Promise<ReleaseOutcomeReport
     };
   }
 
+  // A canary left by an interrupted run would keep serving its image beside the new one.
+  const cleanup = await abortCanary(r.access.kubeconfig, kubectl);
+  if (!cleanup.outcome.ok) throw new Error(`release of ${image} stopped before changing anything: ${cleanup.summary}`);
+  const leftovers = cleanup.outcome.removed;
+  const leftoverNote = leftovers.length ? `removed a canary left by an interrupted run first (${cleanup.outcome.message}); ` : "";
   try {
     const deployed = await deployImage(r.access.kubeconfig, image, r.manifests, {
       ...kubectl,
@@ -120,12 +125,12 @@ export async function runRelease(r: ReleaseInputs): Promise<ReleaseOutcomeReport
         runId: randomUUID().slice(0, 8),
       },
     });
-    const ledger = await record("succeeded", deployed.outcome.message);
+    const ledger = await record("succeeded", deployed.outcome.message, leftovers);
     return {
       ...resolved,
       dryRun: false,
       releaseId,
-      deployed: deployed.outcome.message,
+      deployed: `${leftoverNote}${deployed.outcome.message}`,
       smoke: deployed.outcome.smoke ?? "not run",
       canary: "",
       ledger,
@@ -133,7 +138,7 @@ export async function runRelease(r: ReleaseInputs): Promise<ReleaseOutcomeReport
     };
   } catch (e) {
     if (!(e instanceof DeployError)) throw e;
-    const ledger = await record("failed", e.report.outcome.message);
+    const ledger = await record("failed", e.report.outcome.message, leftovers);
     e.message = `${e.message}\nledger: ${ledger}`;
     throw e;
   }
