@@ -1,4 +1,4 @@
-import { argument, check, Container, Directory, func, object, Secret, Service } from "@dagger.io/dagger";
+import { argument, check, Container, Directory, File, func, object, Secret, Service } from "@dagger.io/dagger";
 import { up } from "./shared/runtime-compat.js";
 import { RegistrySettings, registrySettings, RegistryTarget, registryTarget } from "./registry/settings.js";
 import { ClusterSettings, ClusterTarget, clusterTarget, kubectlOptions } from "./kubernetes/settings.js";
@@ -16,6 +16,7 @@ import {
   storeTarget,
 } from "./model-store/step.js";
 import { ModelStoreSettings, restoreStoreSettings } from "./model-store/settings.js";
+import { signModelDirectory, withVerifiedSignature } from "./model-store/signing.js";
 import { DEFAULT_MODEL_NAME } from "./model-store/layout.js";
 import { runCi } from "./pipeline/ci.js";
 import { runRelease } from "./pipeline/release.js";
@@ -202,10 +203,13 @@ export class AiAppPipeline {
    *
    * @param model Model directory holding model.json and every file it lists (e.g. ./model/out from model/train.py).
    * @param modelVersion Version to publish; must equal the version in model.json (a guard against publishing the wrong build).
+   * @param signingKey Sign the directory first (OpenSSF model-signing, model.sig uploaded before model.json) with this elliptic-curve private key in PEM, as a secret (e.g. file://./model-signing.key or env://MODEL_SIGNING_KEY).
    */
   @func({ cache: "never" })
-  async publishModel(model: Directory, modelVersion?: string): Promise<string> {
-    return publishModelDirectory(this.storeTarget(), model, modelVersion);
+  async publishModel(model: Directory, modelVersion?: string, signingKey?: Secret): Promise<string> {
+    const target = this.storeTarget(); // the store's arguments are checked before anything is signed
+    const signed = signingKey ? await signModelDirectory(this.source, model, signingKey) : model;
+    return publishModelDirectory(target, signed, modelVersion);
   }
 
   /**
@@ -214,10 +218,12 @@ export class AiAppPipeline {
    * @param modelName Model name (the folder under the container).
    * @param modelVersion "latest" (highest complete, not-yanked release), an exact semantic version, or an alias such as @champion; resolved on every call.
    * @param prerelease Let "latest" pick prereleases (e.g. 1.4.0-rc.1) too.
+   * @param publicKey The signer's public key (PEM, e.g. ./model-signing.pub): the signature becomes mandatory, and an unsigned version, another signer or a changed file is refused.
    */
   @func({ cache: "never" })
-  async fetchModel(modelName = DEFAULT_MODEL_NAME, modelVersion = "latest", prerelease = false): Promise<Directory> {
-    return fetchModelDirectory(this.storeTarget(), modelName, modelVersion, prerelease);
+  async fetchModel(modelName = DEFAULT_MODEL_NAME, modelVersion = "latest", prerelease = false, publicKey?: File): Promise<Directory> {
+    const fetched = await fetchModelDirectory(this.storeTarget(), modelName, modelVersion, prerelease);
+    return (await withVerifiedSignature(this.source, fetched, publicKey, `${modelName} ${modelVersion}`)).directory;
   }
 
   /**
@@ -322,15 +328,17 @@ export class AiAppPipeline {
    *
    * @param channel Branch whose moving tag this push updates: main, or refs/heads/feature/x which becomes feature-x.
    * @param model Model directory holding model.json and the files it lists (default: the latest release in with-store's store; one of the two is required).
+   * @param publicKey The model signer's public key (PEM, e.g. ./model-signing.pub): the model's signature is verified before the build, and the image labelled with its signer.
    */
   @func({ cache: "never" })
-  async publish(channel: string, model?: Directory): Promise<string> {
+  async publish(channel: string, model?: Directory, publicKey?: File): Promise<string> {
     const registry = this.registryTarget();
     const published = await publishFromSources({
       source: this.source,
       build: this.buildOptions(),
       registry,
       channel,
+      publicKey,
       ...(model ? { model } : {}),
       ...(this.store ? { store: this.storeTarget() } : {}),
     });
@@ -398,6 +406,7 @@ export class AiAppPipeline {
    * @param modelName Model name in the store.
    * @param modelVersion Model version to build with: "latest" (highest complete, not-yanked release), an exact semantic version, or an alias such as @champion.
    * @param prerelease Let "latest" pick prereleases (e.g. 1.4.0-rc.1) too.
+   * @param publicKey The model signer's public key (PEM, e.g. ./model-signing.pub): the model's signature is verified before anything is built, and the image labelled with its signer.
    */
   @func({ cache: "never" })
   async ci(
@@ -406,6 +415,7 @@ export class AiAppPipeline {
     modelName = DEFAULT_MODEL_NAME,
     modelVersion = "latest",
     prerelease = false,
+    publicKey?: File,
   ): Promise<CiResult> {
     const report = await runCi({
       source: this.source,
@@ -414,6 +424,7 @@ export class AiAppPipeline {
       modelVersion,
       prerelease,
       ...(channel ? { channel } : {}),
+      ...(publicKey ? { publicKey } : {}),
       ...(model ? { model } : {}),
       ...(this.store ? { store: this.storeTarget() } : {}),
       ...(this.registry ? { registry: this.registryTarget() } : {}),

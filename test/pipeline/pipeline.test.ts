@@ -207,6 +207,10 @@ test("ci with nothing configured refuses model flags it would ignore, before any
   const cases: [() => Promise<unknown>, string][] = [
     [() => pipeline().ci("main", undefined, "digits-classifier", "1.2.0"), "--model-version"],
     [() => pipeline().ci("main", undefined, "digits-classifier", "latest", true), "--prerelease"],
+    [
+      () => pipeline().ci("main", undefined, "digits-classifier", "latest", false, contextDir("/").file("model-signing.pub")),
+      "--public-key",
+    ],
   ];
   for (const [call, flag] of cases) {
     const { engine, error } = await recordGraph(call, { respond: responder() });

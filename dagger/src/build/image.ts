@@ -18,6 +18,8 @@ export interface BuildOptions {
    * Omitted from the labels when not given.
    */
   created?: string;
+  /** The model's signer, set only when its signature was verified (model-store/signing.ts) before this build. */
+  modelSigner?: string;
 }
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -45,6 +47,7 @@ export function imageLabels(manifest: ModelManifest, opts: BuildOptions): Record
   };
   if (opts.sourceUrl) labels[IMAGE_LABELS.source] = opts.sourceUrl;
   if (opts.created) labels[IMAGE_LABELS.created] = checkCreated(opts.created);
+  if (opts.modelSigner) labels[IMAGE_LABELS.modelSigner] = opts.modelSigner;
   return labels;
 }
 

@@ -12,4 +12,6 @@ export const IMAGE_LABELS = {
   modelName: "ai-app-pipeline.model.name",
   modelVersion: "ai-app-pipeline.model.version",
   modelSha256: "ai-app-pipeline.model.sha256",
+  /** Who signed the model ("key sha256:<public key fingerprint>"); only on images whose model signature was verified. */
+  modelSigner: "ai-app-pipeline.model.signer",
 } as const;

@@ -4,7 +4,7 @@
  * pushed to a registry service and deployed to a k3s service, then smoke-tested.
  */
 import { randomUUID } from "node:crypto";
-import { Directory, Service } from "@dagger.io/dagger";
+import { Directory, File, Service } from "@dagger.io/dagger";
 import { deployImage, readImageMetadata } from "../kubernetes/deploy.js";
 import { azuriteService } from "../model-store/azurite-service.js";
 import { LOCAL_REGISTRY, pushTarballTags, registryService } from "../registry/embedded-registry.js";
@@ -13,6 +13,7 @@ import { RegistryTarget } from "../registry/settings.js";
 import { buildTags } from "../registry/names.js";
 import { BuildOptions, runtimeImage, verifyModelDirectory } from "../build/image.js";
 import { azuriteTarget, fetchModelDirectory, publishModelDirectory, StoreTarget } from "../model-store/step.js";
+import { withVerifiedSignature } from "../model-store/signing.js";
 import { checkRemotePublish, publishImage } from "./publish.js";
 import { kubectlContainer } from "../kubernetes/kubectl.js";
 import { kubectlOptions } from "../kubernetes/settings.js";
@@ -37,6 +38,8 @@ export interface CiInputs {
   prerelease: boolean;
   /** A model directory to use instead of the store's. */
   model?: Directory;
+  /** The signer's public key: the model's signature is then checked before anything is built from it. */
+  publicKey?: File;
   /** The Azure model store, when one was configured. */
   store?: StoreTarget;
   /** Where to publish, when a registry was configured. */
@@ -57,7 +60,11 @@ export function ciMode(i: Pick<CiInputs, "store" | "registry" | "model">): CiMod
 export async function runCi(i: CiInputs): Promise<CiReport> {
   if (ciMode(i) === "embedded") {
     // The embedded default trains and publishes its own sample model: these would be silently ignored.
-    const ignored = [...(i.modelVersion !== "latest" ? ["--model-version"] : []), ...(i.prerelease ? ["--prerelease"] : [])];
+    const ignored = [
+      ...(i.modelVersion !== "latest" ? ["--model-version"] : []),
+      ...(i.prerelease ? ["--prerelease"] : []),
+      ...(i.publicKey ? ["--public-key"] : []),
+    ];
     if (ignored.length) {
       throw new Error(
         `ci: ${ignored.join(" and ")} ${ignored.length > 1 ? "apply" : "applies"} only to a model from with-store; with nothing configured, ci runs the embedded default on its freshly trained sample model. ` +
@@ -85,15 +92,19 @@ async function configuredCi(i: CiInputs): Promise<CiReport> {
   }
   // The model first: a federated token (Azure DevOps' idToken lives 10 minutes) is used while
   // fresh. Fetching publishes nothing; the tests still run before anything is built or pushed.
-  const model = i.model ?? (await fetchModelDirectory(i.store!, i.modelName, i.modelVersion, i.prerelease));
+  const given = i.model ?? (await fetchModelDirectory(i.store!, i.modelName, i.modelVersion, i.prerelease));
+  // With a public key, everything below uses the verify step's output: a refused signature stops it all.
+  const what = i.model ? "the --model directory" : `${i.modelName} ${i.modelVersion}`;
+  const { directory: model, signer } = await withVerifiedSignature(i.source, given, i.publicKey, what);
+  const build = signer ? { ...i.build, modelSigner: signer } : i.build;
   const tests = await runAppTests(i.source);
   const manifest = await verifyModelDirectory(model);
   const modelInfo = { name: manifest.name, version: manifest.version, sha256: modelDigest(manifest) };
   if (!i.registry) {
-    await runtimeImage(i.source, model, manifest, i.build).sync(); // build only (pull requests)
+    await runtimeImage(i.source, model, manifest, build).sync(); // build only (pull requests)
     return { mode: "configured", tests, model: modelInfo };
   }
-  const published = await publishImage(i.source, model, { ...i.registry, channel: i.channel!, build: i.build });
+  const published = await publishImage(i.source, model, { ...i.registry, channel: i.channel!, build });
   return { mode: "configured", tests, model: modelInfo, image: published.reference, tags: published.tags };
 }
 

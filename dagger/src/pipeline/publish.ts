@@ -2,7 +2,7 @@
  * `publish`: names checked, credentials ready, tests passed, model verified, image built, then
  * pushed under its tags and returned by digest.
  */
-import { Directory, Secret } from "@dagger.io/dagger";
+import { Directory, File, Secret } from "@dagger.io/dagger";
 import { BuildOptions, checkCreated, runtimeImage, verifyModelDirectory } from "../build/image.js";
 import { runAppTests } from "../build/test.js";
 import { RegistryAuth } from "../registry/auth.js";
@@ -11,6 +11,7 @@ import { buildTags, channelTag, checkRepository, parseRegistry, revisionTag } fr
 import { Published, pushTags, registryLogin } from "../registry/push.js";
 import { RegistryTarget } from "../registry/settings.js";
 import { fetchModelDirectory, StoreTarget } from "../model-store/step.js";
+import { withVerifiedSignature } from "../model-store/signing.js";
 import { DEFAULT_MODEL_NAME } from "../model-store/layout.js";
 
 export interface PublishTarget {
@@ -95,6 +96,8 @@ export interface PublishSources {
   /** A model directory given with --model; otherwise the store's latest release. */
   model?: Directory;
   store?: StoreTarget;
+  /** The signer's public key: the model's signature is then checked before anything is built from it. */
+  publicKey?: File | undefined;
 }
 
 /** `publish`: refuse an incomplete push before anything runs, then take the model and push. */
@@ -105,6 +108,9 @@ export async function publishFromSources(p: PublishSources): Promise<Published> 
     channel: p.channel,
     model: p.model ? "directory" : p.store ? "store" : undefined,
   });
-  const model = p.model ?? (await fetchModelDirectory(p.store!, DEFAULT_MODEL_NAME, "latest"));
-  return publishImage(p.source, model, { ...p.registry, channel: p.channel!, build: p.build });
+  const given = p.model ?? (await fetchModelDirectory(p.store!, DEFAULT_MODEL_NAME, "latest"));
+  const what = p.model ? "the --model directory" : `${DEFAULT_MODEL_NAME} latest`;
+  const { directory: model, signer } = await withVerifiedSignature(p.source, given, p.publicKey, what);
+  const build = signer ? { ...p.build, modelSigner: signer } : p.build;
+  return publishImage(p.source, model, { ...p.registry, channel: p.channel!, build });
 }
