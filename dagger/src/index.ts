@@ -31,6 +31,7 @@ import {
 } from "./pipeline/release-control.js";
 import { checkRegion } from "./kubernetes/dns-label.js";
 import { CiResult, ciResult } from "./pipeline/ci-result.js";
+import { markServingModel, servingAlias } from "./pipeline/serving-alias.js";
 import { ReleaseResult, releaseResult } from "./pipeline/release-result.js";
 import { DeploymentStatus, readDeploymentStatus } from "./kubernetes/deployment-status.js";
 import { appTestContainer, runAppTests } from "./build/test.js";
@@ -447,6 +448,7 @@ export class AiAppPipeline {
    * @param pause Canary: stop after a passing analysis and leave the canary serving; finish later with promote or abort (e.g. after an approval).
    * @param dnsLabel Azure DNS label for the LoadBalancer Service (AKS names its public IP <label>.<region>.cloudapp.azure.com); pass it on every release, or the Service loses it.
    * @param region Azure region of the cluster (e.g. westeurope), to report the DNS label's URL; without it the load balancer's address is reported.
+   * @param markAlias Move this model-store alias (e.g. production) to the model inside the image once it serves, so the store says which model serves (needs with-store).
    */
   @func({ cache: "never" })
   async release(
@@ -462,7 +464,9 @@ export class AiAppPipeline {
     pause = false,
     dnsLabel?: string,
     region?: string,
+    markAlias?: string,
   ): Promise<ReleaseResult> {
+    const mark = servingAlias(markAlias, this.storeTargetIfAny());
     const options = releaseOptions({
       strategy,
       canaryPercent,
@@ -486,7 +490,7 @@ export class AiAppPipeline {
       namespace: c.namespace,
       ...(c.context ? { context: c.context } : {}),
     });
-    return releaseResult(report);
+    return releaseResult(await markServingModel(report, mark, pause));
   }
 
   /**
@@ -494,10 +498,12 @@ export class AiAppPipeline {
    *
    * @param timeout How long the stable's rollout may take before it is rolled back, as a duration.
    * @param region Azure region of the cluster (e.g. westeurope), to report the Service's DNS label as a URL.
+   * @param markAlias Move this model-store alias (e.g. production) to the model inside the image once it serves, so the store says which model serves (needs with-store).
    */
   @func({ cache: "never" })
-  async promote(timeout = "5m", region?: string): Promise<ReleaseResult> {
-    return releaseResult(await runPromoteRelease({ ...this.controlInputs(region), timeout }));
+  async promote(timeout = "5m", region?: string, markAlias?: string): Promise<ReleaseResult> {
+    const mark = servingAlias(markAlias, this.storeTargetIfAny());
+    return releaseResult(await markServingModel(await runPromoteRelease({ ...this.controlInputs(region), timeout }), mark));
   }
 
   /**
@@ -522,10 +528,13 @@ export class AiAppPipeline {
    * @param digest A release from the ledger to go back to, sha256:<digest> or registry/repository@sha256:<digest> (default: the newest good one not running now).
    * @param timeout How long the rollout may take before it is undone, as a duration.
    * @param region Azure region of the cluster (e.g. westeurope), to report the Service's DNS label as a URL.
+   * @param markAlias Move this model-store alias (e.g. production) to the model inside the image once it serves, so the store says which model serves (needs with-store).
    */
   @func({ cache: "never" })
-  async rollback(digest?: string, timeout = "5m", region?: string): Promise<ReleaseResult> {
-    return releaseResult(await runRollbackRelease({ ...this.controlInputs(region), timeout, ...(digest ? { digest } : {}) }));
+  async rollback(digest?: string, timeout = "5m", region?: string, markAlias?: string): Promise<ReleaseResult> {
+    const mark = servingAlias(markAlias, this.storeTargetIfAny());
+    const report = await runRollbackRelease({ ...this.controlInputs(region), timeout, ...(digest ? { digest } : {}) });
+    return releaseResult(await markServingModel(report, mark));
   }
 
   /**
@@ -566,6 +575,11 @@ export class AiAppPipeline {
       );
     }
     return clusterTarget(this.cluster);
+  }
+
+  /** The store's target when one was configured (for options that need it only when given). */
+  private storeTargetIfAny(): (() => StoreTarget) | undefined {
+    return this.store ? () => this.storeTarget() : undefined;
   }
 
   private storeTarget(): StoreTarget {

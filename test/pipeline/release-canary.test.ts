@@ -400,4 +400,32 @@ test("abort removes the canary and marks its ledger entry aborted", async () => 
   assert.match(writtenFile(engine, `${STEP_FILES}/ledger.json`)[0]!, '\\"outcome\\": \\"aborted\\"');
 });
 
+// ---- --mark-alias on the on-call functions: rollback names the model it went back to; a paused canary moves nothing ----
+
+const storeKey = () => dag.setSecret("store-key", "store-KEY-plaintext==");
+const withStore = (p: AiAppPipeline) => p.withStore("models", "acct01", undefined, undefined, undefined, storeKey());
+const aliasMoves = (engine: FakeEngine) =>
+  engine
+    .find("withExec")
+    .map((e) => execArgv(e.op))
+    .filter((a) => a.includes("alias"))
+    .map((a) => a.slice(a.indexOf("alias"), a.indexOf("alias") + 7).join(" "));
+
+test("rollback --mark-alias production moves the alias to the model of the release it went back to; a paused canary leaves it", async () => {
+  const ledger = LEDGER([entry("1", "a"), entry("2", "b")]);
+  const p = withStore(new AiAppPipeline(contextDir("/"), REVISION, "", "")).withCluster(dag.setSecret("kubeconfig", KUBECONFIG), "ai-app");
+  const back = await recordGraph(() => p.rollback(undefined, "5m", undefined, "production"), { respond: responder({ ledger }) });
+  assert.is(back.error, undefined, String(back.error));
+  assert.equal(aliasMoves(back.engine), ["alias set production --model-version 1.0.0 --model-name digits-classifier"]);
+  assert.match((back.result as ReleaseResult).alias, /production/);
+
+  await registryWithMain();
+  const paused = await recordGraph(
+    () => withStore(released()).release("main", "5m", false, "canary", 10, "1s", "1s", 0, 0, true, undefined, undefined, "production"),
+    { respond: responder() },
+  );
+  assert.is(paused.error, undefined, String(paused.error));
+  assert.equal(aliasMoves(paused.engine), [], "the canary serves beside the stable: the alias waits for promote");
+});
+
 test.run();

@@ -12,6 +12,7 @@ import { IMAGES } from "../../dagger/src/images.js";
 import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
 import { PATHS } from "../../dagger/src/kubernetes/commands.js";
 import { ReleaseResult } from "../../dagger/src/pipeline/release-result.js";
+import { leavesImageServing } from "../../dagger/src/pipeline/serving-alias.js";
 import { FakeEngine, namedObjectId, Op } from "../support/fake-engine.js";
 import { contextDir, execArgv, repositoryFiles, runs } from "../support/graph.js";
 import { dag } from "../support/sdk.js";
@@ -32,6 +33,8 @@ const KUBELOGIN_MISSING =
 
 interface Knobs {
   diff?: { exitCode: number; stdout?: string; stderr?: string };
+  /** Exit code of `kubectl rollout status` (non-zero: the rollout fails and is undone). */
+  rolloutExit?: number;
 }
 
 /** Answers what release reads: k8s/, the image's labels, and each kubectl command. */
@@ -54,6 +57,11 @@ function responder(k: Knobs = {}) {
     if (is("diff")) {
       const d = k.diff ?? { exitCode: 1, stdout: DIFF };
       return ({ exitCode: d.exitCode, stdout: d.stdout ?? "", stderr: d.stderr ?? "" } as Record<string, unknown>)[leaf.field];
+    }
+    if (is("rollout status") && leaf.field === "exitCode") return k.rolloutExit ?? 0;
+    if (ran && execArgv(ran).includes("alias") && leaf.field === "stdout") {
+      const a = execArgv(ran);
+      return `alias @${a[a.indexOf("set") + 1]} of "digits-classifier" now -> ${a[a.indexOf("--model-version") + 1]}\n`;
     }
     if (is("run") && leaf.field === "stdout") return SMOKE_OK + "\n";
     if (is("get deployment/ai-app") && leaf.field === "stdout") return "3\n";
@@ -115,6 +123,7 @@ test("release returns an object: the digest, the tag, the model and revision fro
     ledger: "recorded in configmap/ai-app-releases in namespace ai-app",
     url: "",
     address: "none (no service/ai-app)",
+    alias: "",
   });
   assert.match(r.releaseId, /^[0-9a-f]{8}$/);
   // After the deploy: the attempt recorded in the ledger (read it, then create it, as nothing was there), and the address read.
@@ -189,6 +198,82 @@ test("release through the SDK entrypoint: --dry-run decoded, the ReleaseResult s
   assert.equal([value.image, value.tag, value.dryRun, value.diff, value.modelVersion], [ref, "main", true, DIFF, "1.0.0"]);
   assert.equal((JSON.parse(String(value.json)) as { dryRun: boolean }).dryRun, true);
   assert.equal(kubectlVerbs(run.engine), ["diff"]);
+});
+
+// ---- release marks production: --mark-alias moves the store's alias to the model that serves ----
+
+const STORE_KEY = "store-KEY-plaintext-0123456789==";
+const withStore = () =>
+  pipeline()
+    .withStore("models", "acct01", undefined, undefined, undefined, dag.setSecret("store-key", STORE_KEY))
+    .withRegistry(registry!.address)
+    .withCluster(dag.setSecret("kubeconfig", KUBECONFIG), "ai-app");
+/** release(tag, timeout, dryRun, strategy, ..., pause, dnsLabel, region, markAlias) */
+const releaseMarking = (p: AiAppPipeline, alias: string, o: { dryRun?: boolean; strategy?: string; pause?: boolean } = {}) =>
+  p.release("main", "5m", o.dryRun ?? false, o.strategy ?? "rolling", 10, "2m", "30s", 0, 0, o.pause ?? false, undefined, undefined, alias);
+const aliasMoves = (engine: FakeEngine) =>
+  engine
+    .find("withExec")
+    .map((e) => execArgv(e.op))
+    .filter((a) => a.includes("alias"));
+
+test("release --mark-alias production: once the image serves, the store's alias moves to its model, after the ledger; the store key only as a secret", async () => {
+  await registryWithMain();
+  const { engine, error, result } = await recordGraph(() => releaseMarking(withStore(), "production"), { respond: responder() });
+  assert.is(error, undefined, String(error));
+  const r = result as ReleaseResult;
+  assert.match(r.alias, /@production .*1\.0\.0/);
+  assert.match(r.summary, /^model alias: .*@production/m);
+  const [move, ...more] = aliasMoves(engine);
+  assert.equal(more, [], "moved once");
+  const args = move!.slice(move!.indexOf("alias"));
+  assert.equal(args.slice(0, 7), ["alias", "set", "production", "--model-version", "1.0.0", "--model-name", "digits-classifier"]);
+  assert.match(args[args.indexOf("--by") + 1]!, new RegExp(`^ai-app-pipeline release ${r.releaseId} of `));
+  const order = (pred: (a: string[]) => boolean) =>
+    engine.recorded.findIndex((q) => q.chain.some((o) => o.field === "withExec" && pred(execArgv(o))));
+  const ledger = order((a) => a[0] === "kubectl" && (a[1] === "create" || a[1] === "replace"));
+  const moved = order((a) => a.includes("alias"));
+  assert.ok(ledger >= 0 && moved > ledger, `ledger written (${ledger}) before the alias moves (${moved})`);
+  for (const q of engine.recorded)
+    if (!q.query.includes("setSecret")) assert.not.ok(q.query.includes(STORE_KEY), "store key outside setSecret");
+});
+
+test("only a report that leaves its image serving moves the alias: not a dry run, a paused canary or an abort", () => {
+  const report = { action: "release", dryRun: false } as Parameters<typeof leavesImageServing>[0];
+  assert.ok(leavesImageServing(report, false));
+  assert.ok(leavesImageServing({ ...report, action: "promote" }, false));
+  assert.ok(leavesImageServing({ ...report, action: "rollback" }, false));
+  assert.not.ok(leavesImageServing(report, true), "a paused canary serves beside the stable");
+  assert.not.ok(leavesImageServing({ ...report, dryRun: true }, false));
+  assert.not.ok(leavesImageServing({ ...report, action: "abort" }, false));
+});
+
+test("release --mark-alias: a failed rollout (rolled back) or a dry run leave the alias where it is", async () => {
+  await registryWithMain();
+  const failed = await recordGraph(() => releaseMarking(withStore(), "production"), { respond: responder({ rolloutExit: 1 }) });
+  assert.match(failed.error?.message ?? "(no error)", /rolled back/i, failed.error?.message);
+  assert.equal(aliasMoves(failed.engine), [], "a rolled-back release moves nothing: the alias still names the model that kept serving");
+  const dry = await recordGraph(() => releaseMarking(withStore(), "production", { dryRun: true }), { respond: responder() });
+  assert.is(dry.error, undefined, String(dry.error));
+  assert.equal(aliasMoves(dry.engine), []);
+  assert.is((dry.result as ReleaseResult).alias, "");
+});
+
+test("release --mark-alias is checked where it was typed: a store is needed and the name must be an alias; nothing runs otherwise", async () => {
+  await registryWithMain();
+  const released = () => pipeline().withRegistry(registry!.address).withCluster(dag.setSecret("kubeconfig", KUBECONFIG), "ai-app");
+  for (const [call, expected] of [
+    [
+      () => releaseMarking(released(), "production"),
+      /--mark-alias production moves an alias in the model store: configure it first \(dagger call with-store/,
+    ],
+    [() => releaseMarking(withStore(), "Production!"), /alias "Production!" is invalid/],
+    [() => releaseMarking(withStore(), "latest"), /"latest" cannot be an alias/],
+  ] as const) {
+    const { engine, error } = await recordGraph(call, { respond: responder() });
+    assert.match(error?.message ?? "(no error)", expected);
+    assert.is(engine.find("withExec").length, 0, "nothing ran");
+  }
 });
 
 test.run();

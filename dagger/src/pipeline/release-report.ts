@@ -24,6 +24,8 @@ export interface ReleaseOutcomeReport extends ReleaseReport {
   url: string;
   /** The Service's public address, or what there is instead, in words. */
   address: string;
+  /** --mark-alias: the store's alias moved to the serving model, as the store reported it. */
+  alias?: string;
 }
 
 export function formatOutcomeReport(r: ReleaseOutcomeReport): string {
@@ -34,6 +36,7 @@ export function formatOutcomeReport(r: ReleaseOutcomeReport): string {
     ...(r.canary ? [`canary: ${r.canary}`] : []),
     ...(r.ledger ? [`ledger: ${r.ledger}`] : []),
     ...(r.url || r.address ? [`url: ${r.url || r.address}`] : []),
+    ...(r.alias ? [`model alias: ${r.alias}`] : []),
   ].join("\n");
 }
 

@@ -39,6 +39,8 @@ export class ReleaseResult {
   @func() url = "";
   /** The Service's public address, or what there is instead in words. */
   @func() address = "";
+  /** --mark-alias: the model store's alias moved to the model now serving; "" when not asked. */
+  @func() alias = "";
   /** True when nothing was changed (release --dry-run). */
   @func() dryRun = false;
   /** Dry run: what the release would change (kubectl diff --server-side), or a line saying nothing; "" otherwise. */
@@ -67,6 +69,7 @@ export function releaseResult(r: ReleaseOutcomeReport): ReleaseResult {
     ledger: r.ledger,
     url: r.url,
     address: r.address,
+    alias: r.alias ?? "",
     dryRun: r.dryRun,
     diff: r.diff ?? "",
   };
