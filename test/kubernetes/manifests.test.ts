@@ -8,7 +8,13 @@ import { parse, parseAllDocuments } from "yaml";
 import { documentText, formatViolation, ManifestFile, yaml11Mismatches } from "../../dagger/src/kubernetes/documents.js";
 import { digestRefProblem, parseImageRef } from "../../dagger/src/registry/names.js";
 import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
-import { ANNOTATIONS, imageMetadataFromLabels, renderManifests, RenderError } from "../../dagger/src/kubernetes/render.js";
+import {
+  ANNOTATIONS,
+  imageMetadataFromLabels,
+  renderAnnotations,
+  renderManifests,
+  RenderError,
+} from "../../dagger/src/kubernetes/render.js";
 import { validateManifests } from "../../dagger/src/kubernetes/validate.js";
 import { imageLabels } from "../../dagger/src/build/image.js";
 import { APP_PORT, APP_UID } from "../../dagger/src/images.js";
@@ -177,6 +183,23 @@ test("image metadata comes from the labels the build step writes", () => {
   assert.is(meta.model?.version, MODEL.version);
   assert.match(meta.model?.sha256 ?? "", /^[0-9a-f]{64}$/);
   assert.equal(imageMetadataFromLabels({ revision: "abc", modelName: "", modelVersion: "1.0.0", modelSha256: "" }), { revision: "abc" });
+});
+
+test("a verified model's signer travels from the image label to the Deployment's annotations; none without a model", () => {
+  const signer = `key sha256:${"a".repeat(64)}`;
+  const meta = imageMetadataFromLabels({
+    modelName: MODEL.name,
+    modelVersion: MODEL.version,
+    modelSha256: "f".repeat(64),
+    modelSigner: signer,
+  });
+  assert.is(meta.signer, signer);
+  assert.is(renderAnnotations(`r/ai-app@${DIGEST}`, meta)[ANNOTATIONS.modelSigner], signer);
+  assert.not.ok(
+    ANNOTATIONS.modelSigner in renderAnnotations(`r/ai-app@${DIGEST}`, { model: meta.model! }),
+    "unsigned: no signer annotation",
+  );
+  assert.equal(imageMetadataFromLabels({ modelSigner: signer }), {}, "a signer without a model is not metadata");
 });
 
 test.run();

@@ -180,11 +180,14 @@ test("fetch-model --public-key: the returned directory is the verify step's outp
 });
 
 test("ci --public-key: verified before the model check and the build, the image built from the verified directory and labelled with its signer", async () => {
-  const { engine, error } = await recordGraph(
+  const { engine, error, result } = await recordGraph(
     () => withStore().withRegistry(REGISTRY, "ai-app").ci("main", undefined, "digits-classifier", "latest", false, publicKey()),
     { respond: responder() },
   );
   assert.is(error, undefined, String(error));
+  // ci's result names the signer for the next step, as the image label does
+  assert.is(result!.modelSigner, SIGNER);
+  assert.match(result!.summary, `signed by ${SIGNER}`);
   const verified = firstQuery(engine, (c) => signingVerb(lastExec(c)) === "verify");
   const checked = firstQuery(engine, isSha256Check);
   const pushed = firstQuery(engine, (c) => c.at(-1)?.field === "publish");

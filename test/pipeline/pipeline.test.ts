@@ -157,6 +157,7 @@ test("ci with no Azure arguments: Azurite, registry and k3s started; sample mode
     modelName: "digits-classifier",
     modelVersion: "1.0.0",
     modelSha256: result!.modelSha256,
+    modelSigner: "",
     image: digestRef,
     tags: result!.tags,
     deployed: result!.deployed,

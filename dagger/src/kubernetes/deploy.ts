@@ -93,6 +93,7 @@ export async function readImageMetadata(image: Container): Promise<ImageMetadata
     modelName: await read(IMAGE_LABELS.modelName),
     modelVersion: await read(IMAGE_LABELS.modelVersion),
     modelSha256: await read(IMAGE_LABELS.modelSha256),
+    modelSigner: await read(IMAGE_LABELS.modelSigner),
   });
 }
 

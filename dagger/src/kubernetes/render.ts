@@ -11,6 +11,8 @@ export interface ImageMetadata {
   /** Git revision the image was built from. */
   revision?: string;
   model?: { name: string; version: string; sha256: string };
+  /** Who signed the model, when its signature was verified at build time ("key sha256:<fingerprint>"). */
+  signer?: string;
 }
 
 export interface RenderOptions {
@@ -36,6 +38,7 @@ export const ANNOTATIONS = {
   modelName: "ai-app-pipeline/model-name",
   modelVersion: "ai-app-pipeline/model-version",
   modelSha256: "ai-app-pipeline/model-sha256",
+  modelSigner: "ai-app-pipeline/model-signer",
   image: "ai-app-pipeline/image",
   /** Shown by `kubectl rollout history`. */
   changeCause: "kubernetes.io/change-cause",
@@ -47,14 +50,15 @@ export class RenderError extends Error {
 
 /** Metadata from image labels; empty labels (absent) are left out. */
 export function imageMetadataFromLabels(
-  labels: Partial<Record<"revision" | "modelName" | "modelVersion" | "modelSha256", string | undefined>>,
+  labels: Partial<Record<"revision" | "modelName" | "modelVersion" | "modelSha256" | "modelSigner", string | undefined>>,
 ): ImageMetadata {
   const clean = (s?: string) => (s && s.trim() ? s.trim() : undefined);
   const [name, version, sha256] = [clean(labels.modelName), clean(labels.modelVersion), clean(labels.modelSha256)];
-  const revision = clean(labels.revision);
+  const [revision, signer] = [clean(labels.revision), clean(labels.modelSigner)];
   return {
     ...(revision ? { revision } : {}),
     ...(name && version && sha256 ? { model: { name, version, sha256 } } : {}),
+    ...(name && version && sha256 && signer ? { signer } : {}),
   };
 }
 
@@ -66,6 +70,7 @@ export function renderAnnotations(image: string, metadata: ImageMetadata = {}): 
     a[ANNOTATIONS.modelName] = metadata.model.name;
     a[ANNOTATIONS.modelVersion] = metadata.model.version;
     a[ANNOTATIONS.modelSha256] = metadata.model.sha256;
+    if (metadata.signer) a[ANNOTATIONS.modelSigner] = metadata.signer;
   }
   return a;
 }

@@ -18,6 +18,8 @@ export class CiResult {
   @func() modelVersion = "";
   /** sha256 of the model's model.json, as the image's labels record it. */
   @func() modelSha256 = "";
+  /** Who signed the model ("key sha256:<fingerprint>") when ci --public-key verified it; "" otherwise. */
+  @func() modelSigner = "";
   /** The pushed image by digest, registry/repository@sha256:...; "" when nothing was published (no with-registry). */
   @func() image = "";
   /** The tags pushed, all naming that digest: revision, model-<version> and the channel. */
@@ -40,6 +42,7 @@ export function ciResult(r: CiReport): CiResult {
     modelName: r.model.name,
     modelVersion: r.model.version,
     modelSha256: r.model.sha256,
+    modelSigner: r.model.signer ?? "",
     image: r.image ?? "",
     tags: r.tags ?? [],
     deployed: r.deployed ?? "",

@@ -99,7 +99,7 @@ async function configuredCi(i: CiInputs): Promise<CiReport> {
   const build = signer ? { ...i.build, modelSigner: signer } : i.build;
   const tests = await runAppTests(i.source);
   const manifest = await verifyModelDirectory(model);
-  const modelInfo = { name: manifest.name, version: manifest.version, sha256: modelDigest(manifest) };
+  const modelInfo = { name: manifest.name, version: manifest.version, sha256: modelDigest(manifest), ...(signer ? { signer } : {}) };
   if (!i.registry) {
     await runtimeImage(i.source, model, manifest, build).sync(); // build only (pull requests)
     return { mode: "configured", tests, model: modelInfo };

@@ -3,7 +3,8 @@
 export interface CiReport {
   mode: "embedded" | "configured";
   tests: string;
-  model: { name: string; version: string; sha256: string };
+  /** The model built in; `signer` when its signature was verified (--public-key). */
+  model: { name: string; version: string; sha256: string; signer?: string };
   /** The pushed image by digest; absent when nothing was published (e.g. pull requests). */
   image?: string;
   tags?: string[];
@@ -16,7 +17,7 @@ export function formatCiReport(r: CiReport): string {
   const lines = [
     `mode: ${r.mode === "embedded" ? "embedded default (Azurite, registry and k3s inside Dagger)" : "configured (with-store / with-registry / --model)"}`,
     `tests: ${r.tests}`,
-    `model: ${r.model.name} ${r.model.version} sha256:${r.model.sha256}`,
+    `model: ${r.model.name} ${r.model.version} sha256:${r.model.sha256}${r.model.signer ? `, signed by ${r.model.signer}` : ""}`,
     `image: ${r.image ?? "not published (no with-registry configured)"}`,
   ];
   if (r.tags) lines.push(`tags: ${r.tags.join(", ")}`);
