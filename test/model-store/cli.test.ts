@@ -9,25 +9,22 @@ import { join, resolve } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from "../support/azure.js";
-import { Azurite, startAzurite } from "../support/azurite.js";
+import { Azurite } from "../support/azurite.js";
 import { FaultProxy } from "../support/fault-proxy.js";
 import { BIN_PATH, runBin, runCli, startCli } from "../support/model-cli.js";
-import { randomModel, strayEntries, tempDir } from "../support/model-fixtures.js";
+import { randomModel, startStoreSuite, stopStoreSuite, StoreSuite, strayEntries, tempDir } from "../support/model-fixtures.js";
 import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 
 let az: Azurite;
 let root: string;
+let suite: Partial<StoreSuite> = {};
 
 test.before(async () => {
-  az = await startAzurite();
-  await az.admin.getContainerClient("models").create();
-  root = tempDir();
+  suite = await startStoreSuite();
+  ({ az, root } = suite as StoreSuite);
 });
 
-test.after(async () => {
-  await az?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+test.after(() => stopStoreSuite(suite));
 
 const keyEnv = () => ({ HOME: root, AZURE_STORAGE_KEY: az.key });
 const at = () => ["--account-url", az.accountUrl];

@@ -3,27 +3,24 @@
  * Azurite): alias set/rm, yank/unyank with --by and --reason, @alias wherever a version is
  * chosen, the warning on a yanked pin, and list showing both.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Azurite, startAzurite } from "../support/azurite.js";
+import { Azurite } from "../support/azurite.js";
 import { runCli } from "../support/model-cli.js";
-import { randomModel, tempDir } from "../support/model-fixtures.js";
+import { randomModel, startStoreSuite, stopStoreSuite, StoreSuite } from "../support/model-fixtures.js";
 
 let az: Azurite;
 let root: string;
+let suite: Partial<StoreSuite> = {};
 
 test.before(async () => {
-  az = await startAzurite();
-  await az.admin.getContainerClient("models").create();
-  root = tempDir();
+  suite = await startStoreSuite();
+  ({ az, root } = suite as StoreSuite);
 });
 
-test.after(async () => {
-  await az?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+test.after(() => stopStoreSuite(suite));
 
 const env = () => ({ HOME: root, AZURE_STORAGE_KEY: az.key, USER: "alice" });
 const at = () => ["--account-url", az.accountUrl];
