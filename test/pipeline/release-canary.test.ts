@@ -11,7 +11,7 @@ import * as assert from "uvu/assert";
 import { parse } from "yaml";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
-import { STEP_FILES } from "../../dagger/src/kubernetes/commands.js";
+import { PATHS, STEP_FILES } from "../../dagger/src/kubernetes/commands.js";
 import { ReleaseResult } from "../../dagger/src/pipeline/release-result.js";
 import { ReleaseHistory } from "../../dagger/src/pipeline/release-control.js";
 import { FakeEngine, Op } from "../support/fake-engine.js";
@@ -259,6 +259,69 @@ test("a rolling release also removes a canary left by an interrupted run first, 
       [(result as ReleaseResult).releaseId, "rolling", "succeeded"],
     ],
   );
+});
+
+// ---- what the engine is relied on for (docs/engine-notes.md section 19, desk check) ----
+
+/** The environment a chain sets, last value wins. */
+const envOf = (prefix: Op[]) =>
+  Object.fromEntries(prefix.filter((o) => o.field === "withEnvVariable").map((o) => [o.args.name, o.args.value]));
+
+test("a 2-round analysis: each round's checks are their own execs, chained in one kubectl session, with the interval waited between rounds", async () => {
+  await registryWithMain();
+  const base = responder();
+  /** When each exec's first read (exitCode) reached the engine: that is when the engine would run it. */
+  const ranAt: { argv: string[]; at: number }[] = [];
+  const { engine, error } = await recordGraph(
+    // window 2s / interval 1s = 2 rounds; --pause so the analysis is the end of the run
+    () => released().release("main", "5m", false, "canary", 10, "2s", "1s", 0, 0, true),
+    {
+      respond: (chain) => {
+        const ran = chain.at(-2);
+        if (chain.at(-1)?.field === "exitCode" && ran?.field === "withExec") ranAt.push({ argv: execArgv(ran), at: Date.now() });
+        return base(chain);
+      },
+    },
+  );
+  assert.is(error, undefined, String(error));
+  const kubectlExecs = engine.find("withExec").filter((e) => execArgv(e.op)[0] === "kubectl");
+  const isPods = (a: string[]) => a[1] === "get" && a[2] === "pods";
+  // Identical argv in both rounds: only the chain makes them two recipes (the engine would otherwise answer round 2 from round 1).
+  const pods = kubectlExecs.filter((e) => isPods(execArgv(e.op)));
+  assert.is(pods.length, 2, "two distinct `kubectl get pods` recipes, one per round");
+  assert.equal(execArgv(pods[0]!.op), execArgv(pods[1]!.op));
+  const round1 = pods[0]!.prefix.length < pods[1]!.prefix.length ? pods[0]! : pods[1]!;
+  const round2 = round1 === pods[0] ? pods[1]! : pods[0]!;
+  assert.equal(
+    round2.prefix.slice(0, round1.prefix.length + 1),
+    [...round1.prefix, round1.op],
+    "round 2 runs on the container round 1 left",
+  );
+  const runsBefore = round2.prefix.filter((o) => o.field === "withExec" && execArgv(o)[1] === "run").length;
+  assert.is(runsBefore, 2, "round 1's two smoke checks are in round 2's recipe too");
+  // One session nonce for the whole chain, so no earlier call's result can stand in for any of it.
+  const sessionOf = (e: { prefix: Op[] }) => envOf(e.prefix).AI_APP_PIPELINE_KUBECTL_SESSION;
+  const nonces = new Set(kubectlExecs.map(sessionOf));
+  assert.ok(sessionOf(round1) && sessionOf(round1) === sessionOf(round2), "the rounds share the canary session's nonce");
+  assert.ok(nonces.size >= 2, "the ledger and the address read run in sessions of their own");
+  // Each smoke check makes its own one-off pod.
+  const smokePods = kubectlExecs.map((e) => execArgv(e.op)).filter((a) => a[1] === "run");
+  assert.is(new Set(smokePods.map((a) => a[2])).size, 4, smokePods.map((a) => a[2]).join());
+  // The interval is real: round 2 reaches the engine a full interval after round 1's last check.
+  const firstPods = ranAt.findIndex((r) => isPods(r.argv));
+  const secondPods = ranAt.findIndex((r, i) => i > firstPods && isPods(r.argv));
+  const lastOfRound1 = ranAt[secondPods - 1]!;
+  assert.is(lastOfRound1.argv[1], "run", "round 1 ends with a smoke check");
+  assert.ok(ranAt[secondPods]!.at - lastOfRound1.at >= 950, `waited ${ranAt[secondPods]!.at - lastOfRound1.at} ms`);
+  // kubectl reads the kubeconfig as the image's user (root in registry.k8s.io/kubectl): no user set, the mount left at the engine's root-owned 0400.
+  for (const e of kubectlExecs)
+    assert.not.ok(
+      e.prefix.some((o) => o.field === "withUser"),
+      "no user set on the kubectl container",
+    );
+  const mounts = engine.find("withMountedSecret").filter((m) => m.op.args.path === PATHS.kubeconfig);
+  assert.ok(mounts.length > 0);
+  for (const m of mounts) assert.equal(Object.keys(m.op.args).sort(), ["path", "source"], "no owner or mode: uid 0, 0400");
 });
 
 test("bad flags are refused before the registry or the cluster is asked anything", async () => {
