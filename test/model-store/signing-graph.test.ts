@@ -154,6 +154,25 @@ test("publish-model --signing-key: signed once, in the pinned Python container, 
   assert.is(engine.find("withNewFile").filter((f) => String(f.op.args.contents).includes("SIGNING-KEY")).length, 0, "never a layer");
 });
 
+test("the key is readable by sign_model.py: the signing container keeps the Python image's root user and the mount the engine's default owner and mode", async () => {
+  // docs/engine-notes.md section 20: a secret file mount with no owner is uid 0, gid 0, mode 0400.
+  // That is readable only because nothing changes the user: a withUser here needs an owner on the mount.
+  const { engine, error } = await recordGraph(
+    () => withStore().publishModel(contextDir("/model/out"), "1.4.0", dag.setSecret("model-signing-key", SIGNING_KEY)),
+    { respond: responder() },
+  );
+  assert.is(error, undefined, String(error));
+  const [sign] = signingExecs(engine, "sign");
+  assert.is(sign!.prefix.find((o) => o.field === "from")?.args.address, IMAGES.python, "the official Python image, which sets no USER");
+  assert.equal(
+    sign!.prefix.filter((o) => o.field === "withUser"),
+    [],
+    "runs as the image's user (root)",
+  );
+  const [mount] = sign!.prefix.filter((o) => o.field === "withMountedSecret");
+  assert.equal(Object.keys(mount!.args).sort(), ["path", "source"], "no owner or mode: uid 0, 0400");
+});
+
 test("publish-model without a key publishes the directory as given (no signing step)", async () => {
   const { engine, error } = await recordGraph(() => withStore().publishModel(contextDir("/model/out"), "1.4.0"), { respond: responder() });
   assert.is(error, undefined, String(error));
