@@ -234,6 +234,10 @@ test("release --mark-alias production: once the image serves, the store's alias 
   const ledger = order((a) => a[0] === "kubectl" && (a[1] === "create" || a[1] === "replace"));
   const moved = order((a) => a.includes("alias"));
   assert.ok(ledger >= 0 && moved > ledger, `ledger written (${ledger}) before the alias moves (${moved})`);
+  // never answered from an earlier call's cache: the store's step carries a fresh nonce
+  const [aliasExec] = engine.find("withExec").filter((e) => execArgv(e.op).includes("alias"));
+  const nonce = aliasExec!.prefix.find((o) => o.field === "withEnvVariable" && o.args.name === "MODEL_STORE_CALL_ID");
+  assert.match(String(nonce?.args.value), /^[0-9a-f-]{36}$/);
   for (const q of engine.recorded)
     if (!q.query.includes("setSecret")) assert.not.ok(q.query.includes(STORE_KEY), "store key outside setSecret");
 });
