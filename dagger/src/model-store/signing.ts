@@ -5,9 +5,10 @@
  * the private key (it receives the directory with model.sig already in it and uploads that, so
  * nothing is signed twice), and verification happens before anything is built from a model.
  *
- * The private key enters as a secret file mount (withMountedSecret: a tmpfs mount for the one
- * exec, never a layer, never an argument or environment value); the public key is not secret and
- * comes as a File. Both paths lie outside the model directory that is handed on.
+ * The private key enters as a secret file mount (withMountedSecret: a read-only file on an
+ * engine-side tmpfs, there only while an exec runs; never a layer, never an argument or
+ * environment value); the public key is not secret and comes as a File. Both paths lie outside
+ * the model directory that is handed on.
  */
 import { Container, Directory, File, Secret } from "@dagger.io/dagger";
 import { execErrorStderr } from "../shared/runtime-compat.js";
