@@ -8,12 +8,12 @@ import { AiAppPipeline } from "../../dagger/src/index.js";
 import { UNSET_REVISION } from "../../dagger/src/pipeline/publish.js";
 import { CiResult } from "../../dagger/src/pipeline/ci-result.js";
 import { IMAGES } from "../../dagger/src/images.js";
-import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
 import { ciMode } from "../../dagger/src/pipeline/ci.js";
 import { REGCTL_USER, TARBALL_PATH } from "../../dagger/src/registry/regctl.js";
 import { FakeEngine, namedObjectId, Op } from "../support/fake-engine.js";
 import {
   commandOf,
+  builtImageLabel,
   contextDir,
   execArgv,
   flagValue,
@@ -62,15 +62,8 @@ function responder(k: Knobs = {}) {
     const parent = chain.slice(0, -1);
     const manifest = modelJson(chain);
     if (manifest !== undefined) return manifest;
-    if (leaf.field === "label") {
-      const labels: Record<string, string> = {
-        [IMAGE_LABELS.revision]: REVISION,
-        [IMAGE_LABELS.modelName]: "digits-classifier",
-        [IMAGE_LABELS.modelVersion]: "1.0.0",
-        [IMAGE_LABELS.modelSha256]: SHA,
-      };
-      return labels[String(leaf.args.name)] ?? null;
-    }
+    const label = builtImageLabel(chain, { revision: REVISION, modelSha256: SHA });
+    if (label !== undefined) return label;
     const ran = parent.at(-1)?.field === "withExec" ? parent.at(-1) : undefined;
     const is = (tool: string, verb?: string) => runs(tool, verb)(ran);
     if (is("pytest")) {

@@ -10,12 +10,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parse } from "yaml";
 import { AiAppPipeline } from "../../dagger/src/index.js";
-import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
 import { PATHS, STEP_FILES } from "../../dagger/src/kubernetes/commands.js";
 import { ReleaseResult } from "../../dagger/src/pipeline/release-result.js";
 import { ReleaseHistory } from "../../dagger/src/pipeline/release-control.js";
 import { FakeEngine, Op } from "../support/fake-engine.js";
-import { contextDir, execArgv, repositoryFiles } from "../support/graph.js";
+import { builtImageLabel, contextDir, execArgv, repositoryFiles } from "../support/graph.js";
 import { dag } from "../support/sdk.js";
 import { pushImage } from "../support/oci-push.js";
 import { RunningRegistry, startRegistry } from "../support/registry.js";
@@ -55,15 +54,8 @@ function responder(k: Knobs = {}) {
     const repo = repositoryFiles(chain);
     if (repo !== undefined) return repo;
     const leaf = chain.at(-1)!;
-    if (leaf.field === "label") {
-      const labels: Record<string, string> = {
-        [IMAGE_LABELS.revision]: REVISION,
-        [IMAGE_LABELS.modelName]: "digits-classifier",
-        [IMAGE_LABELS.modelVersion]: "1.0.0",
-        [IMAGE_LABELS.modelSha256]: SHA,
-      };
-      return labels[String(leaf.args.name)] ?? null;
-    }
+    const label = builtImageLabel(chain, { revision: REVISION, modelSha256: SHA });
+    if (label !== undefined) return label;
     const argv = chain.at(-2)?.field === "withExec" ? execArgv(chain.at(-2)) : [];
     if (argv[0] !== "kubectl" || leaf.field !== "stdout") return undefined;
     const a = argv.join(" ");

@@ -9,12 +9,11 @@ import * as assert from "uvu/assert";
 import { parseAllDocuments } from "yaml";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { IMAGES } from "../../dagger/src/images.js";
-import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
 import { PATHS } from "../../dagger/src/kubernetes/commands.js";
 import { ReleaseResult } from "../../dagger/src/pipeline/release-result.js";
 import { leavesImageServing } from "../../dagger/src/pipeline/serving-alias.js";
 import { FakeEngine, namedObjectId, Op } from "../support/fake-engine.js";
-import { contextDir, execArgv, repositoryFiles, runs } from "../support/graph.js";
+import { builtImageLabel, contextDir, execArgv, repositoryFiles, runs } from "../support/graph.js";
 import { dag } from "../support/sdk.js";
 import { pushImage } from "../support/oci-push.js";
 import { RunningRegistry, startRegistry } from "../support/registry.js";
@@ -43,15 +42,8 @@ function responder(k: Knobs = {}) {
     const repo = repositoryFiles(chain);
     if (repo !== undefined) return repo;
     const leaf = chain.at(-1)!;
-    if (leaf.field === "label") {
-      const labels: Record<string, string> = {
-        [IMAGE_LABELS.revision]: REVISION,
-        [IMAGE_LABELS.modelName]: "digits-classifier",
-        [IMAGE_LABELS.modelVersion]: "1.0.0",
-        [IMAGE_LABELS.modelSha256]: SHA,
-      };
-      return labels[String(leaf.args.name)] ?? null;
-    }
+    const label = builtImageLabel(chain, { revision: REVISION, modelSha256: SHA });
+    if (label !== undefined) return label;
     const ran = chain.at(-2)?.field === "withExec" ? chain.at(-2) : undefined;
     const is = (verb: string) => runs("kubectl", verb)(ran);
     if (is("diff")) {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Directory, dag } from "./sdk.js";
 import { ROOT } from "./session.js";
 import { CLI } from "../../dagger/src/model-store/step.js";
+import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
 import { FakeEngine, Op, contextDirectoryId } from "./fake-engine.js";
 
 /** A Directory that the fake engine resolves as a context directory at `path`. */
@@ -152,4 +153,23 @@ export function runs(tool: string, verb?: string): (op: Op | undefined) => boole
 export function flagValue(argv: string[], flag: string): string | undefined {
   const i = argv.indexOf(flag);
   return i >= 0 ? argv[i + 1] : undefined;
+}
+
+/**
+ * Answers an image-label read (`Container.label`) as a pipeline-built image would: its revision
+ * and model labels, null for any other label; undefined when the query is not a label read.
+ */
+export function builtImageLabel(
+  chain: Op[],
+  image: { revision: string; modelSha256: string; modelVersion?: string },
+): string | null | undefined {
+  const leaf = chain.at(-1)!;
+  if (leaf.field !== "label") return undefined;
+  const labels: Record<string, string> = {
+    [IMAGE_LABELS.revision]: image.revision,
+    [IMAGE_LABELS.modelName]: "digits-classifier",
+    [IMAGE_LABELS.modelVersion]: image.modelVersion ?? "1.0.0",
+    [IMAGE_LABELS.modelSha256]: image.modelSha256,
+  };
+  return labels[String(leaf.args.name)] ?? null;
 }
