@@ -13,8 +13,7 @@ import { RegistryTarget } from "../registry/settings.js";
 import { buildTags } from "../registry/names.js";
 import { BuildOptions, runtimeImage, verifyModelDirectory } from "../build/image.js";
 import { azuriteTarget, fetchModelDirectory, publishModelDirectory, StoreTarget } from "../model-store/step.js";
-import { withVerifiedSignature } from "../model-store/signing.js";
-import { checkRemotePublish, publishImage } from "./publish.js";
+import { checkPushTo, modelToBuild, publishImage } from "./publish.js";
 import { kubectlContainer } from "../kubernetes/kubectl.js";
 import { kubectlOptions } from "../kubernetes/settings.js";
 import { ExecSession } from "../shared/exec.js";
@@ -82,21 +81,13 @@ async function configuredCi(i: CiInputs): Promise<CiReport> {
       "ci: a registry was configured but no model: configure the model store first (dagger call with-store ... with-registry ... ci) or pass --model DIR",
     );
   }
-  if (i.registry) {
-    checkRemotePublish({
-      where: `${i.registry.registry}/${i.registry.repository}`,
-      revision: i.build.revision,
-      channel: i.channel,
-      model: i.model ? "directory" : "store",
-    });
-  }
+  if (i.registry) checkPushTo(i.registry, i, i.channel);
   // The model first: a federated token (Azure DevOps' idToken lives 10 minutes) is used while
   // fresh. Fetching publishes nothing; the tests still run before anything is built or pushed.
-  const given = i.model ?? (await fetchModelDirectory(i.store!, i.modelName, i.modelVersion, i.prerelease));
-  // With a public key, everything below uses the verify step's output: a refused signature stops it all.
-  const what = i.model ? "the --model directory" : `${i.modelName} ${i.modelVersion}`;
-  const { directory: model, signer } = await withVerifiedSignature(i.source, given, i.publicKey, what);
-  const build = signer ? { ...i.build, modelSigner: signer } : i.build;
+  const { model, build, signer } = await modelToBuild({
+    ...i,
+    selector: { name: i.modelName, version: i.modelVersion, prerelease: i.prerelease },
+  });
   const tests = await runAppTests(i.source);
   const manifest = await verifyModelDirectory(model);
   const modelInfo = { name: manifest.name, version: manifest.version, sha256: modelDigest(manifest), ...(signer ? { signer } : {}) };

@@ -88,29 +88,53 @@ export function checkRemotePublish(p: RemotePublish): void {
   if (missing.length) throw new Error(`publishing to ${p.where} needs:\n${missing.map((m) => `  - ${m}`).join("\n")}`);
 }
 
-export interface PublishSources {
+/** Where the model to build with comes from, and the key its signature must verify with. */
+export interface ModelSource {
   source: Directory;
   build: BuildOptions;
-  registry: RegistryTarget;
-  channel?: string | undefined;
-  /** A model directory given with --model; otherwise the store's latest release. */
-  model?: Directory;
-  store?: StoreTarget;
+  /** A model directory given with --model; otherwise `selector` of the store. */
+  model?: Directory | undefined;
+  store?: StoreTarget | undefined;
+  selector: { name: string; version: string; prerelease: boolean };
   /** The signer's public key: the model's signature is then checked before anything is built from it. */
   publicKey?: File | undefined;
 }
 
-/** `publish`: refuse an incomplete push before anything runs, then take the model and push. */
-export async function publishFromSources(p: PublishSources): Promise<Published> {
+/**
+ * The model a build uses (the --model directory, or the store's selected version) and the build
+ * options that record its signer. With a public key, the directory is the verify step's output,
+ * so a refused signature stops everything built from it.
+ */
+export async function modelToBuild(m: ModelSource): Promise<{ model: Directory; build: BuildOptions; signer?: string }> {
+  const { name, version, prerelease } = m.selector;
+  const given = m.model ?? (await fetchModelDirectory(m.store!, name, version, prerelease));
+  const what = m.model ? "the --model directory" : `${name} ${version}`;
+  const { directory, signer } = await withVerifiedSignature(m.source, given, m.publicKey, what);
+  return signer ? { model: directory, build: { ...m.build, modelSigner: signer }, signer } : { model: directory, build: m.build };
+}
+
+/** checkRemotePublish for a configured registry, with the model's origin as the build will take it. */
+export function checkPushTo(
+  registry: RegistryTarget,
+  m: Pick<ModelSource, "build" | "model" | "store">,
+  channel: string | undefined,
+): void {
   checkRemotePublish({
-    where: `${p.registry.registry}/${p.registry.repository}`,
-    revision: p.build.revision,
-    channel: p.channel,
-    model: p.model ? "directory" : p.store ? "store" : undefined,
+    where: `${registry.registry}/${registry.repository}`,
+    revision: m.build.revision,
+    channel,
+    model: m.model ? "directory" : m.store ? "store" : undefined,
   });
-  const given = p.model ?? (await fetchModelDirectory(p.store!, DEFAULT_MODEL_NAME, "latest"));
-  const what = p.model ? "the --model directory" : `${DEFAULT_MODEL_NAME} latest`;
-  const { directory: model, signer } = await withVerifiedSignature(p.source, given, p.publicKey, what);
-  const build = signer ? { ...p.build, modelSigner: signer } : p.build;
+}
+
+export interface PublishSources extends Omit<ModelSource, "selector"> {
+  registry: RegistryTarget;
+  channel?: string | undefined;
+}
+
+/** `publish`: refuse an incomplete push before anything runs, then take the store's latest (or --model) and push. */
+export async function publishFromSources(p: PublishSources): Promise<Published> {
+  checkPushTo(p.registry, p, p.channel);
+  const { model, build } = await modelToBuild({ ...p, selector: { name: DEFAULT_MODEL_NAME, version: "latest", prerelease: false } });
   return publishImage(p.source, model, { ...p.registry, channel: p.channel!, build });
 }
