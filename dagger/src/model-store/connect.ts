@@ -11,6 +11,7 @@ import {
 } from "@azure/storage-blob";
 import { accessTokenCredential, accessTokenProblem } from "../credentials/access-token.js";
 import { AuthInput, AuthPlan, CredentialError, FieldLabels, labelOf, modeTitle, selectAuth } from "../credentials/auth-mode.js";
+import { SECRET_ENV, SecretField } from "../credentials/env.js";
 import { fixedToken, tokenFromFile } from "../credentials/federated-token.js";
 import { lazyEntraCredential as entraCredential } from "../credentials/lazy-entra.js";
 import { sasProblem, StoreAccess } from "../credentials/sas.js";
@@ -49,8 +50,6 @@ export interface Connection {
   plan: AuthPlan;
   /** Names for error messages: endpoint and credential, never their secret parts. */
   context: Omit<ErrorContext, "action">;
-  /** Secret values in use, for redaction of anything printed. */
-  secrets: string[];
 }
 
 /** Connects for `access`; throws CredentialError for anything wrong before a request is made. */
@@ -149,7 +148,7 @@ export function connect(config: StoreConfig, labels: FieldLabels, access: StoreA
   }
   const endpoint = new URL(service.url);
   const given = (Object.keys(auth) as (keyof AuthInput)[]).filter((k) => auth[k] !== undefined && auth[k] !== false);
-  const triggerLabels = given.filter((k) => isSecretOrTrigger(k)).map((k) => labelOf(labels, k));
+  const triggerLabels = given.filter((k) => DESCRIBING_FIELDS.has(k)).map((k) => labelOf(labels, k));
   return {
     container: service.getContainerClient(config.container),
     plan,
@@ -158,29 +157,13 @@ export function connect(config: StoreConfig, labels: FieldLabels, access: StoreA
       endpoint: `${endpoint.origin}${endpoint.pathname}`.replace(/\/+$/, ""),
       credential: `${modeTitle(plan.mode)}${triggerLabels.length ? ` (${triggerLabels.join(", ")})` : ""}`,
     },
-    secrets: [
-      auth.connectionString,
-      auth.sasToken,
-      auth.accountKey,
-      auth.clientSecret,
-      auth.federatedToken,
-      auth.systemAccessToken,
-      auth.entraToken,
-    ].filter((s): s is string => typeof s === "string"),
   };
 }
 
-function isSecretOrTrigger(k: keyof AuthInput): boolean {
-  return [
-    "connectionString",
-    "sasToken",
-    "accountKey",
-    "clientSecret",
-    "federatedToken",
-    "federatedTokenFile",
-    "systemAccessToken",
-    "managedIdentity",
-    "entraToken",
-    "azureCli",
-  ].includes(k);
-}
+/** The fields that name a credential in messages: every secret (by its label), and the non-secret ways to sign in. */
+const DESCRIBING_FIELDS: ReadonlySet<keyof AuthInput> = new Set<keyof AuthInput>([
+  ...(Object.keys(SECRET_ENV) as SecretField[]),
+  "federatedTokenFile",
+  "managedIdentity",
+  "azureCli",
+]);
