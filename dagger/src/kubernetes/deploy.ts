@@ -177,8 +177,7 @@ export async function deployImage(
   manifests: Directory,
   opts: DeployOptions = {},
 ): Promise<DeployReport> {
-  const timeout = opts.timeout ?? DEFAULT_TIMEOUT;
-  if (!isGoDuration(timeout)) throw new Error(`timeout "${timeout}" is not a duration such as 90s, 5m or 1h`);
+  const timeout = checkTimeout(opts.timeout ?? DEFAULT_TIMEOUT);
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   const rendered = await renderForImage(manifests, image, { ...opts, namespace });
   const session = new ExecSession(kubectlContainer(accessOf(kubeconfig, opts), rendered.directory));
@@ -200,12 +199,20 @@ export async function deployImage(
   return report;
 }
 
+/** A rollout (or kubectl wait) timeout, checked before anything runs. */
+export function checkTimeout(timeout: string): string {
+  if (!isGoDuration(timeout)) throw new Error(`timeout "${timeout}" is not a duration such as 90s, 5m or 1h`);
+  return timeout;
+}
+
+/** The kubectl commands run, with their exit codes, for a report. */
+export function commandLines(commands: DeployReport["commands"]): string {
+  return ["kubectl commands:", ...commands.map((c) => `  [exit ${c.exitCode}] ${c.args.join(" ")}`)].join("\n");
+}
+
 function toReport(deployment: string, outcome: DeployOutcome, history: StepRecord[]): DeployReport {
   const commands = history.map((h) => ({ step: h.step, args: h.args, exitCode: h.result.exitCode }));
-  const summary = [outcome.message, "", "kubectl commands:", ...commands.map((c) => `  [exit ${c.exitCode}] ${c.args.join(" ")}`)].join(
-    "\n",
-  );
-  return { deployment, outcome, commands, summary };
+  return { deployment, outcome, commands, summary: `${outcome.message}\n\n${commandLines(commands)}` };
 }
 
 /**

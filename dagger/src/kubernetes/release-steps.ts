@@ -7,9 +7,19 @@
 import { Container, Directory, Secret } from "@dagger.io/dagger";
 import { ExecSession } from "../shared/exec.js";
 import { ANNOTATIONS, ImageMetadata, imageMetadataFromLabels } from "./render.js";
-import { accessOf, DeployError, deployImage, DeployReport, KubectlOptions, loadManifestFiles, renderForImage } from "./deploy.js";
+import {
+  accessOf,
+  checkTimeout,
+  commandLines,
+  DeployError,
+  deployImage,
+  DeployReport,
+  KubectlOptions,
+  loadManifestFiles,
+  renderForImage,
+} from "./deploy.js";
 import { kubectlContainer } from "./kubectl.js";
-import { DEFAULT_NAMESPACE, isGoDuration, Target, targetFlags, targetOf } from "./commands.js";
+import { DEFAULT_NAMESPACE, Target, targetFlags, targetOf } from "./commands.js";
 import { AnalysisThresholds, CanaryOutcome, FinishOutcome, runAbort, runCanary, runPromote } from "./canary.js";
 import { canaryName, RELEASE_ID_LABEL, renderCanary } from "./canary-manifest.js";
 import { assertValidManifests } from "./validate.js";
@@ -22,7 +32,7 @@ import { chooseRollback, LedgerEntry, ledgerName, LedgerRead, parseLedgerRead, r
 /** kubectl commands in one container chain; files are written into the container before the command that needs them. */
 export class KubectlSession {
   private session: ExecSession;
-  readonly commands: { step: string; args: string[]; exitCode: number }[] = [];
+  readonly commands: DeployReport["commands"] = [];
 
   constructor(ctr: Container) {
     this.session = new ExecSession(ctr);
@@ -38,11 +48,6 @@ export class KubectlSession {
   }
 }
 
-/** The commands run, for a report. */
-export function commandLines(commands: KubectlSession["commands"]): string {
-  return ["kubectl commands:", ...commands.map((c) => `  [exit ${c.exitCode}] ${c.args.join(" ")}`)].join("\n");
-}
-
 const sleep = (seconds: number) =>
   new Promise<KubectlResult>((r) => setTimeout(() => r({ exitCode: 0, stdout: "", stderr: "" }), seconds * 1000));
 
@@ -50,11 +55,6 @@ const sleep = (seconds: number) =>
 async function appTarget(manifests: Directory, opts: KubectlOptions): Promise<{ objects: AppObjects; namespace: string; target: Target }> {
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   return { objects: appObjects(await loadManifestFiles(manifests)), namespace, target: targetOf(namespace, opts) };
-}
-
-function checkTimeout(timeout: string): string {
-  if (!isGoDuration(timeout)) throw new Error(`timeout "${timeout}" is not a duration such as 90s, 5m or 1h`);
-  return timeout;
 }
 
 // ---- canary release ---------------------------------------------------------------------------
