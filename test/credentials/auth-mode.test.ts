@@ -91,6 +91,14 @@ test("every required piece of every mode, when missing, is named", () => {
   assert.is(cases, 16);
 });
 
+test("a requirement met by any one of several fields reads 'A or B', missing and in the list of ways", () => {
+  assert.match(failure({ sasToken: SECRET }), /SAS token auth \(AZURE_STORAGE_SAS_TOKEN\): missing --account-url or --account$/);
+  assert.match(failure({ clientSecret: SECRET }), /missing --tenant-id, --client-id, --account-url or --account$/);
+  const ways = failure({});
+  assert.match(ways, /^ {2}- SAS token: AZURE_STORAGE_SAS_TOKEN with --account-url or --account$/m);
+  assert.match(ways, /^ {2}- Entra ID client secret: AZURE_CLIENT_SECRET with --tenant-id, --client-id, --account-url or --account$/m);
+});
+
 test("any two modes together are a conflict naming both", () => {
   for (const [i, a] of MODES.entries()) {
     for (const b of MODES.slice(i + 1)) {

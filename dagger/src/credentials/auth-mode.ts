@@ -164,7 +164,7 @@ export function selectAuth(input: AuthInput<unknown>, labels: FieldLabels): Auth
   }
   const missing = rule.requires.filter((n) => !(typeof n === "string" ? given(n) : n.some(given)));
   if (missing.length > 0) {
-    problems.push(`missing ${missing.map((n) => (typeof n === "string" ? name(n) : n.map(name).join(" or "))).join(", ")}`);
+    problems.push(`missing ${missing.map((n) => needLabel(n, labels)).join(", ")}`);
   }
   const used = new Set<AuthField>([...rule.triggers, ...rule.optional, ...AMBIENT, ...rule.requires.flat()]);
   const unused = (Object.keys(labels) as AuthField[]).filter((f) => given(f) && !used.has(f));
@@ -211,10 +211,13 @@ function describeNeeds(mode: AuthMode, labels: FieldLabels): string {
   // Two fields can share one label (the module takes a federated token one way only): name it once.
   const name = (f: AuthField) => labelOf(labels, f);
   const trigger = [...new Set(rule.triggers.map(name))].join(" or ");
-  const rest = rule.requires
-    .filter((n) => typeof n !== "string" || !rule.triggers.includes(n))
-    .map((n) => (typeof n === "string" ? name(n) : n.map(name).join(" or ")));
+  const rest = rule.requires.filter((n) => typeof n !== "string" || !rule.triggers.includes(n)).map((n) => needLabel(n, labels));
   return rest.length ? `${trigger} with ${rest.join(", ")}` : trigger;
+}
+
+/** A requirement as the caller spells it: "--account-url or --account" for any one of several. */
+function needLabel(n: Need, labels: FieldLabels): string {
+  return typeof n === "string" ? labelOf(labels, n) : n.map((f) => labelOf(labels, f)).join(" or ");
 }
 
 /** The normalised URL, or what is wrong with it. Bearer tokens are only ever sent over https. */
