@@ -4,9 +4,9 @@
  * pods. The Service selects only `app.kubernetes.io/name`, so it sends traffic to stable and
  * canary pods alike; the canary's share is its share of the ready pods. Pure: text in, text out.
  */
-import { Document, isMap, YAMLMap } from "yaml";
+import { Document } from "yaml";
 import { documentText, ManifestFile, parseManifests, stringScalar } from "./documents.js";
-import { RenderError } from "./render.js";
+import { RenderError, setStringEntries } from "./render.js";
 
 /** The label that tells canary pods (and the canary Deployment) from stable ones. */
 export const TRACK_LABEL = "ai-app-pipeline/track";
@@ -55,22 +55,13 @@ export function renderCanary(rendered: ManifestFile[], releaseId: string): Canar
         throw new RenderError(`canary replicas must be a whole number of at least 1, got ${replicas}`);
       const doc = found.doc.clone() as Document;
       doc.setIn(["metadata", "name"], stringScalar(name));
-      setLabels(doc, ["metadata", "labels"], labels);
-      setLabels(doc, ["spec", "selector", "matchLabels"], CANARY_SELECTOR);
-      setLabels(doc, ["spec", "template", "metadata", "labels"], labels);
+      setStringEntries(doc, ["metadata", "labels"], labels);
+      setStringEntries(doc, ["spec", "selector", "matchLabels"], CANARY_SELECTOR);
+      setStringEntries(doc, ["spec", "template", "metadata", "labels"], labels);
       doc.setIn(["spec", "replicas"], replicas);
       // The canary is a short-lived copy: its rollout history is of no use to `rollout undo`.
       doc.setIn(["spec", "revisionHistoryLimit"], 0);
       return documentText(doc);
     },
   };
-}
-
-function setLabels(doc: Document, path: string[], values: Record<string, string>): void {
-  let map = doc.getIn(path, true);
-  if (!isMap(map)) {
-    map = new YAMLMap();
-    doc.setIn(path, map);
-  }
-  for (const [k, v] of Object.entries(values)) (map as YAMLMap).set(k, stringScalar(v));
 }

@@ -108,20 +108,20 @@ export function renderManifests(files: ManifestFile[], opts: RenderOptions): Man
     if (!isMap(doc.contents)) throw new RenderError(`${file}: a document is not a mapping (a Kubernetes object)`);
     setNamespace(doc, opts.namespace);
     if (kind === "Service" && opts.dnsLabel && (object as { spec?: { type?: unknown } }).spec?.type === "LoadBalancer") {
-      setAnnotations(doc, ["metadata", "annotations"], { [AZURE_DNS_LABEL_ANNOTATION]: opts.dnsLabel });
+      setStringEntries(doc, ["metadata", "annotations"], { [AZURE_DNS_LABEL_ANNOTATION]: opts.dnsLabel });
       labelled++;
     }
     if (kind === "Deployment") {
       if (opts.replicas != null) doc.setIn(["spec", "replicas"], opts.replicas);
       imagesSet += setContainerImage(doc, container, opts.image);
       const annotations = renderAnnotations(opts.image, opts.metadata);
-      setAnnotations(doc, ["metadata", "annotations"], {
+      setStringEntries(doc, ["metadata", "annotations"], {
         ...annotations,
         [ANNOTATIONS.changeCause]: changeCause(opts.image, opts.metadata),
       });
       // On the pod template too: a different model or revision changes the template, so the
       // pods roll, and each pod says what it runs.
-      setAnnotations(doc, ["spec", "template", "metadata", "annotations"], annotations);
+      setStringEntries(doc, ["spec", "template", "metadata", "annotations"], annotations);
     }
     byFile.set(file, [...(byFile.get(file) ?? []), doc]);
   }
@@ -169,7 +169,8 @@ function setContainerImage(doc: Document, container: string, image: string): num
   return n;
 }
 
-function setAnnotations(doc: Document, path: string[], values: Record<string, string>): void {
+/** Sets string entries (labels, annotations) in the map at `path`, creating the map when it is missing. */
+export function setStringEntries(doc: Document, path: string[], values: Record<string, string>): void {
   let map = doc.getIn(path, true);
   if (!isMap(map)) {
     map = new YAMLMap();
