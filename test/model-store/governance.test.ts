@@ -10,6 +10,7 @@ import * as assert from "uvu/assert";
 import { aliasTarget, readAlias, removeAlias, setAlias } from "../../dagger/src/model-store/aliases.js";
 import { StoreError } from "../../dagger/src/model-store/errors.js";
 import { aliasBlobName, yankBlobName } from "../../dagger/src/model-store/layout.js";
+import { appendHistory, HISTORY_LIMIT } from "../../dagger/src/model-store/record-fields.js";
 import { publishModel, readLocalModel } from "../../dagger/src/model-store/publish.js";
 import { ModelStore } from "../../dagger/src/model-store/store.js";
 import { parseSelector } from "../../dagger/src/model-store/versions.js";
@@ -194,6 +195,31 @@ test("yank: every version yanked leaves latest with nothing, and says so; bad in
   await rejectsWith(yankVersion(store, name, "1.0.0", "  ", "dan"), /--reason is empty/);
   await rejectsWith(yankVersion(store, name, "1.0.0", "x\u001b[31m", "dan"), /--reason has control or invisible characters/);
   await rejectsWith(yankVersion(store, name, "2.0.0", "why", "dan"), /has no version 2\.0\.0/);
+});
+
+test("--by, who made a change: up to 200 characters for alias set and rm, yank and unyank; longer is refused, nothing written", async () => {
+  const name = await model("1.0.0");
+  const long = "b".repeat(201);
+  await rejectsWith(setAlias(store, name, "champion", "1.0.0", long), /--by is 201 characters; keep it to 200/);
+  await rejectsWith(yankVersion(store, name, "1.0.0", "why", long), /--by is 201 characters; keep it to 200/);
+  assert.is(await store.blob(aliasBlobName(name, "champion")).exists(), false, "no alias written");
+  assert.is(await store.blob(yankBlobName(name, "1.0.0")).exists(), false, "no yank mark written");
+  const most = "b".repeat(200);
+  assert.is((await setAlias(store, name, "champion", "1.0.0", most)).move.by, most);
+  await rejectsWith(removeAlias(store, name, "champion", long), /--by is 201 characters; keep it to 200/);
+  await yankVersion(store, name, "1.0.0", "why", most);
+  await rejectsWith(unyankVersion(store, name, "1.0.0", long), /--by is 201 characters; keep it to 200/);
+  assert.is((await readAlias(store, name, "champion"))?.value.version, "1.0.0", "the alias is still set");
+  assert.is((await store.resolve(name, parseSelector("1.0.0"))).yanked?.by, most, "the version is still yanked");
+});
+
+test("a record's history keeps its newest HISTORY_LIMIT entries, the new one last", () => {
+  assert.equal(appendHistory(undefined, "a"), ["a"]);
+  const full = Array.from({ length: HISTORY_LIMIT }, (_, i) => i);
+  const next = appendHistory(full, HISTORY_LIMIT);
+  assert.is(next.length, HISTORY_LIMIT);
+  assert.equal([next[0], next.at(-1)], [1, HISTORY_LIMIT], "the oldest dropped, the new one kept");
+  assert.is(full.length, HISTORY_LIMIT, "the history read is left as it was");
 });
 
 test("a yank mark that is not one this store wrote counts as a yank (a withdrawn version is never picked by mistake)", async () => {

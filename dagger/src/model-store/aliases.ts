@@ -10,7 +10,7 @@ import { shown } from "./printable.js";
 import { readRecord, RecordConflict, Versioned, writeRecord } from "./records.js";
 import type { RecordStore } from "./record-store.js";
 import { checkAliasName } from "./versions.js";
-import { checkText, HISTORY_LIMIT, historyEntries, isoTime, optionalString, recordObject, requiredString } from "./record-fields.js";
+import { appendHistory, checkBy, historyEntries, isoTime, optionalString, recordObject, requiredString } from "./record-fields.js";
 
 export interface AliasMove {
   /** The version the alias pointed at before (null: it was not set). */
@@ -102,7 +102,7 @@ export async function setAlias(
   opts: MoveOptions = {},
 ): Promise<AliasChange> {
   const a = checkAliasName(alias);
-  const who = checkText(by, "--by", 200);
+  const who = checkBy(by);
   const target = await store.resolve(name, { kind: "exact", version });
   if (target.yanked) {
     throw new StoreError(
@@ -121,7 +121,7 @@ export async function removeAlias(
   opts: MoveOptions = {},
 ): Promise<AliasChange> {
   const a = checkAliasName(alias);
-  const who = checkText(by, "--by", 200);
+  const who = checkBy(by);
   const current = await readAlias(store, name, a);
   if (!current?.value.version) throw new StoreError(`model "${name}" has no alias @${a} to remove in container "${store.containerName}"`);
   return move(store, name, a, null, who, opts, current);
@@ -140,7 +140,7 @@ async function move(
   const from = current?.value.version ?? null;
   const entry: AliasMove = { from, to, by, at: isoTime() };
   if (from === to) return { name, alias, changed: false, move: entry };
-  const record: AliasRecord = { alias, version: to, history: [...(current?.value.history ?? []), entry].slice(-HISTORY_LIMIT) };
+  const record: AliasRecord = { alias, version: to, history: appendHistory(current?.value.history, entry) };
   await opts.beforeWrite?.();
   try {
     await writeRecord(store, aliasBlobName(name, alias), record, current?.etag);

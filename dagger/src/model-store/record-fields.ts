@@ -7,6 +7,8 @@ import { shown, UNPRINTABLE } from "./printable.js";
 
 /** Moves kept per record: enough to audit a model's life, small enough to read on every resolve. */
 export const HISTORY_LIMIT = 200;
+/** Longest --by: a git revision, a pipeline run or a person's name. */
+const MAX_BY_LENGTH = 200;
 
 export function isoTime(): string {
   return new Date().toISOString();
@@ -19,6 +21,16 @@ export function checkText(value: string, what: string, max: number): string {
   if (UNPRINTABLE.test(t)) throw new StoreError(`${what} has control or invisible characters; use one plain line`);
   if (t.length > max) throw new StoreError(`${what} is ${t.length} characters; keep it to ${max}`);
   return t;
+}
+
+/** Who makes a change (--by), checked as every caller-given text is. */
+export function checkBy(by: string): string {
+  return checkText(by, "--by", MAX_BY_LENGTH);
+}
+
+/** `history` with `entry` added last, keeping only the newest HISTORY_LIMIT entries. */
+export function appendHistory<T>(history: readonly T[] | undefined, entry: T): T[] {
+  return [...(history ?? []), entry].slice(-HISTORY_LIMIT);
 }
 
 export function recordObject(json: unknown, origin: string): Record<string, unknown> {

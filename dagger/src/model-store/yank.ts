@@ -8,7 +8,16 @@ import { StoreError } from "./errors.js";
 import { yankBlobName } from "./layout.js";
 import { shown } from "./printable.js";
 import { readRecord, RecordConflict, Versioned, writeRecord } from "./records.js";
-import { checkText, HISTORY_LIMIT, historyEntries, isoTime, optionalString, recordObject, requiredString } from "./record-fields.js";
+import {
+  appendHistory,
+  checkBy,
+  checkText,
+  historyEntries,
+  isoTime,
+  optionalString,
+  recordObject,
+  requiredString,
+} from "./record-fields.js";
 import type { RecordStore } from "./record-store.js";
 import { listAliases } from "./aliases.js";
 
@@ -78,12 +87,12 @@ export async function readYank(store: RecordStore, name: string, version: string
 /** Withdraws a complete version with a reason; re-yanking changes the reason. */
 export async function yankVersion(store: RecordStore, name: string, version: string, reason: string, by: string): Promise<YankChange> {
   const why = checkText(reason, "--reason", MAX_REASON_LENGTH);
-  return mark(store, name, version, { action: "yank", reason: why, by: checkText(by, "--by", 200), at: isoTime() });
+  return mark(store, name, version, { action: "yank", reason: why, by: checkBy(by), at: isoTime() });
 }
 
 /** Puts a yanked version back in use. */
 export async function unyankVersion(store: RecordStore, name: string, version: string, by: string): Promise<YankChange> {
-  return mark(store, name, version, { action: "unyank", by: checkText(by, "--by", 200), at: isoTime() });
+  return mark(store, name, version, { action: "unyank", by: checkBy(by), at: isoTime() });
 }
 
 async function mark(store: RecordStore, name: string, version: string, entry: YankEntry): Promise<YankChange> {
@@ -95,7 +104,7 @@ async function mark(store: RecordStore, name: string, version: string, entry: Ya
   const before = current ? yankInfo(current.value) : undefined;
   if (!yanked && !before) throw new StoreError(`${name} ${target} is not yanked; nothing to undo`);
   if (yanked && before?.reason === entry.reason) return { name, version: target, yanked, changed: false, aliases };
-  const record: YankRecord = { version: target, yanked, history: [...(current?.value.history ?? []), entry].slice(-HISTORY_LIMIT) };
+  const record: YankRecord = { version: target, yanked, history: appendHistory(current?.value.history, entry) };
   try {
     await writeRecord(store, blob, record, current?.etag);
   } catch (e) {
