@@ -36,6 +36,17 @@ async function model(...versions: string[]): Promise<string> {
   return name;
 }
 
+/** A beforeWrite hook for two moves: neither writes until both have read the alias (the race ETags settle). */
+function bothReadFirst(): () => Promise<void> {
+  let arrived = 0;
+  let release!: () => void;
+  const bothRead = new Promise<void>((r) => (release = r));
+  return async () => {
+    if (++arrived === 2) release();
+    await bothRead;
+  };
+}
+
 const blobText = async (blob: string) => (await store.blob(blob).downloadToBuffer()).toString();
 
 test("alias: set, move, remove; every move kept with who, when, from and to; @alias resolves", async () => {
@@ -70,13 +81,7 @@ test("two moves at once from the same state: exactly one lands, the other says w
   const name = await model("1.0.0", "1.1.0", "1.2.0");
   await setAlias(store, name, "champion", "1.0.0", "setup");
   // Both read the alias before either writes: the race the ETag condition exists for.
-  let arrived = 0;
-  let release!: () => void;
-  const bothRead = new Promise<void>((r) => (release = r));
-  const beforeWrite = async () => {
-    if (++arrived === 2) release();
-    await bothRead;
-  };
+  const beforeWrite = bothReadFirst();
   const results = await Promise.allSettled([
     setAlias(store, name, "champion", "1.1.0", "alice", { beforeWrite }),
     setAlias(store, name, "champion", "1.2.0", "bob", { beforeWrite }),
@@ -104,13 +109,7 @@ test("two moves at once from the same state: exactly one lands, the other says w
 
 test("two first sets at once (no alias yet): exactly one creates it", async () => {
   const name = await model("1.0.0", "1.1.0");
-  let arrived = 0;
-  let release!: () => void;
-  const bothRead = new Promise<void>((r) => (release = r));
-  const beforeWrite = async () => {
-    if (++arrived === 2) release();
-    await bothRead;
-  };
+  const beforeWrite = bothReadFirst();
   const results = await Promise.allSettled([
     setAlias(store, name, "production", "1.0.0", "alice", { beforeWrite }),
     setAlias(store, name, "production", "1.1.0", "bob", { beforeWrite }),
