@@ -32,6 +32,7 @@ import { DeployOutcome, DeployPlan, KubectlResult, kubectlSays, runDeploy } from
 import { diagnose } from "./diagnose.js";
 import { CANARY_SELECTOR, RELEASE_ID_LABEL } from "./canary-manifest.js";
 import { judgeSmoke, SmokeVerdict } from "./smoke.js";
+import { appContainer, list, Obj, obj } from "./kubectl-json.js";
 
 export type CanaryStep =
   | "find-leftovers"
@@ -183,9 +184,6 @@ export function analysisThresholds(
 
 // ---- reading kubectl's JSON ------------------------------------------------------------------
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : {});
-const list = (v: unknown): Obj[] => (Array.isArray(v) ? v.map(obj) : []);
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 
@@ -204,10 +202,7 @@ function itemsOf(text: string): Obj[] {
   return Array.isArray(o.items) ? list(o.items) : [o];
 }
 
-const appImage = (d: Obj): string => {
-  const containers = list(obj(obj(obj(d.spec).template).spec).containers);
-  return str((containers.find((c) => c.name === "app") ?? containers[0])?.image);
-};
+const appImage = (d: Obj): string => str(appContainer(obj(obj(d.spec).template).spec)?.image);
 
 /** The canaries `kubectl get deployments -l ai-app-pipeline/track=canary -o json` listed. */
 export function parseLeftovers(stdout: string): Leftover[] {
@@ -251,9 +246,7 @@ export function podHealth(stdout: string): PodHealth {
     if (!isReady) continue;
     ready++;
     const ip = str(status.podIP);
-    const containers = list(obj(p.spec).containers);
-    const app = containers.find((c) => c.name === "app") ?? containers[0];
-    const ports = list(app?.ports);
+    const ports = list(appContainer(p.spec)?.ports);
     const port = num((ports.find((x) => x.name === "http") ?? ports[0])?.containerPort) || 8000;
     if (ip) urls.push(`http://${ip.includes(":") ? `[${ip}]` : ip}:${port}`);
   }

@@ -2,6 +2,7 @@
  * Why a rollout failed, from what kubectl says about the Deployment's pods and events
  * (`kubectl get pods -o json`, `kubectl get events -o json`). Pure: JSON text in, reasons out.
  */
+import { list, Obj, obj, str } from "./kubectl-json.js";
 
 export interface Problem {
   /** Kubernetes' own word for it: ImagePullBackOff, CrashLoopBackOff, OOMKilled, Unschedulable... */
@@ -37,11 +38,6 @@ const RANK = [
   "NotReady",
   "Pending",
 ];
-
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : {});
-const list = (v: unknown): Obj[] => (Array.isArray(v) ? v.map(obj) : []);
-const str = (v: unknown): string | undefined => (typeof v === "string" && v ? v : undefined);
 
 function items(json: string | undefined): Obj[] | undefined {
   if (json === undefined) return undefined;

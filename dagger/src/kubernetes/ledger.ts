@@ -12,6 +12,7 @@
  */
 import { createFileArgs, ledgerReadArgs, replaceFileArgs, STEP_FILES, Target } from "./commands.js";
 import { KubectlResult, kubectlSays } from "./decide.js";
+import { appContainer, kubectlGetItems, obj } from "./kubectl-json.js";
 
 export const LEDGER_KEY = "releases.json";
 export const DEFAULT_LEDGER_SIZE = 20;
@@ -94,25 +95,12 @@ export interface LedgerRead {
   image: string;
 }
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : {});
-
 /** Reads `kubectl get configmap/X deployment/Y --ignore-not-found -o json` (empty, one object or a List). */
 export function parseLedgerRead(stdout: string, configMap: string): LedgerRead {
-  let items: Obj[] = [];
-  if (stdout.trim()) {
-    let parsed: Obj;
-    try {
-      parsed = obj(JSON.parse(stdout));
-    } catch {
-      throw new Error(`kubectl get printed something that is not JSON: ${stdout.trim().slice(0, 200)}`);
-    }
-    items = Array.isArray(parsed.items) ? (parsed.items as unknown[]).map(obj) : [parsed];
-  }
+  const items = kubectlGetItems(stdout);
   const cm = items.find((i) => i.kind === "ConfigMap" && obj(i.metadata).name === configMap);
   const deployment = items.find((i) => i.kind === "Deployment");
-  const containers = (obj(obj(obj(deployment?.spec).template).spec).containers ?? []) as unknown[];
-  const app = containers.map(obj).find((c) => c.name === "app") ?? obj(containers[0]);
+  const app = obj(appContainer(obj(obj(deployment?.spec).template).spec));
   const revision = obj(obj(deployment?.metadata).annotations)["deployment.kubernetes.io/revision"];
   const read = {
     deploymentRevision: typeof revision === "string" ? revision : "",

@@ -27,6 +27,7 @@ import { KubectlResult, kubectlSays } from "./decide.js";
 import { appServiceUrl, smokeTestArgs } from "./smoke.js";
 import { appObjects, AppObjects, parseStatus, statusArgs } from "./status.js";
 import { AZURE_DNS_LABEL_ANNOTATION } from "./dns-label.js";
+import { appContainer, kubectlGetItems, obj, str } from "./kubectl-json.js";
 import { chooseRollback, LedgerEntry, ledgerName, LedgerRead, parseLedgerRead, runLedger } from "./ledger.js";
 
 /** kubectl commands in one container chain; files are written into the container before the command that needs them. */
@@ -137,33 +138,21 @@ export interface LiveCanary {
   metadata: ImageMetadata;
 }
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : {});
-const str = (v: unknown): string => (typeof v === "string" ? v : "");
-
-function items(stdout: string): Obj[] {
-  if (!stdout.trim()) return [];
-  const o = obj(JSON.parse(stdout));
-  return Array.isArray(o.items) ? (o.items as unknown[]).map(obj) : [o];
-}
-
 /** The canary (if any) and the Service's DNS label from `kubectl get deployment/X-canary service/Y -o json`. */
 export function parseLiveCanary(stdout: string, canary: string): { canary?: LiveCanary; dnsLabel: string } {
-  const all = items(stdout);
+  const all = kubectlGetItems(stdout);
   const d = all.find((i) => i.kind === "Deployment" && obj(i.metadata).name === canary);
   const service = all.find((i) => i.kind === "Service");
-  const dnsLabel = str(obj(obj(service?.metadata).annotations)[AZURE_DNS_LABEL_ANNOTATION]);
+  const dnsLabel = str(obj(obj(service?.metadata).annotations)[AZURE_DNS_LABEL_ANNOTATION]) ?? "";
   if (!d) return { dnsLabel };
   const meta = obj(d.metadata);
   const a = obj(meta.annotations);
-  const containers = (obj(obj(obj(d.spec).template).spec).containers ?? []) as unknown[];
-  const app = containers.map(obj).find((c) => c.name === "app") ?? obj(containers[0]);
   return {
     dnsLabel,
     canary: {
       name: canary,
-      image: str(app.image),
-      releaseId: str(obj(meta.labels)[RELEASE_ID_LABEL]) || "unknown",
+      image: str(appContainer(obj(obj(d.spec).template).spec)?.image) ?? "",
+      releaseId: str(obj(meta.labels)[RELEASE_ID_LABEL]) ?? "unknown",
       metadata: imageMetadataFromLabels({
         revision: str(a[ANNOTATIONS.revision]),
         modelName: str(a[ANNOTATIONS.modelName]),

@@ -8,6 +8,7 @@ import { ANNOTATIONS } from "./render.js";
 import { Target, targetFlags } from "./commands.js";
 import { ManifestFile, parseManifests } from "./documents.js";
 import { AZURE_DNS_LABEL_ANNOTATION, azurePublicUrl } from "./dns-label.js";
+import { appContainer, kubectlGetItems, list, Obj, obj, str } from "./kubectl-json.js";
 
 /** The app's objects by name, as k8s/ declares them. */
 export interface AppObjects {
@@ -63,10 +64,6 @@ export function statusArgs(objects: AppObjects, t: Target): string[] {
   ];
 }
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : {});
-const list = (v: unknown): Obj[] => (Array.isArray(v) ? v.map(obj) : []);
-const str = (v: unknown): string | undefined => (typeof v === "string" && v ? v : undefined);
 const count = (v: unknown): number => (typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : 0);
 
 /** The Deployment and the Service that selects its pods in k8s/ (the first Service when none matches exactly). */
@@ -91,17 +88,7 @@ export function appObjects(files: ManifestFile[]): AppObjects {
  * Throws when the output is not kubectl's JSON, saying so.
  */
 export function parseStatus(stdout: string, objects: AppObjects, namespace: string, region?: string): StatusReport {
-  let items: Obj[] = [];
-  if (stdout.trim()) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(stdout);
-    } catch {
-      throw new Error(`kubectl get printed something that is not JSON: ${stdout.trim().slice(0, 200)}`);
-    }
-    const o = obj(parsed);
-    items = o.kind === "List" || Array.isArray(o.items) ? list(o.items) : [o];
-  }
+  const items = kubectlGetItems(stdout);
   const named = (kind: string, name: string | undefined) => items.find((i) => i.kind === kind && str(obj(i.metadata).name) === name);
   const deployment = named("Deployment", objects.deployment);
   const service = objects.service ? named("Service", objects.service) : undefined;
@@ -123,9 +110,7 @@ export function parseStatus(stdout: string, objects: AppObjects, namespace: stri
 
   const annotations = obj(obj(deployment.metadata).annotations);
   const annotation = (key: string) => str(annotations[key])?.trim() || undefined;
-  const spec = obj(deployment.spec);
-  const containers = list(obj(obj(spec.template).spec).containers);
-  const app = containers.find((c) => c.name === "app") ?? containers[0];
+  const app = appContainer(obj(obj(deployment.spec).template).spec);
   const [modelName, modelVersion, modelSha256] = [ANNOTATIONS.modelName, ANNOTATIONS.modelVersion, ANNOTATIONS.modelSha256].map(annotation);
   const revision = annotation(ANNOTATIONS.revision);
   const deploymentRevision = annotation("deployment.kubernetes.io/revision");
