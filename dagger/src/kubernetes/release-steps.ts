@@ -25,7 +25,7 @@ import { canaryName, RELEASE_ID_LABEL, renderCanary } from "./canary-manifest.js
 import { assertValidManifests } from "./validate.js";
 import { KubectlResult, kubectlSays } from "./decide.js";
 import { appServiceUrl, smokeTestArgs } from "./smoke.js";
-import { appObjects, AppObjects, parseStatus, statusArgs } from "./status.js";
+import { appObjects, AppObjects, getWithServiceArgs, parseStatus, statusArgs } from "./status.js";
 import { AZURE_DNS_LABEL_ANNOTATION } from "./dns-label.js";
 import { appContainer, kubectlGetItems, obj, str } from "./kubectl-json.js";
 import { chooseRollback, LedgerEntry, ledgerName, LedgerRead, parseLedgerRead, runLedger } from "./ledger.js";
@@ -184,8 +184,7 @@ export async function promoteCanary(
   const { objects, namespace, target } = await appTarget(manifests, opts);
   const name = canaryName(objects.deployment);
   const reader = new KubectlSession(kubectlContainer(accessOf(kubeconfig, opts)));
-  const refs = [`deployment/${name}`, ...(objects.service ? [`service/${objects.service}`] : [])];
-  const read = await reader.run("read-canary", ["kubectl", "get", ...refs, "--ignore-not-found", "--output=json", ...targetFlags(target)]);
+  const read = await reader.run("read-canary", getWithServiceArgs([`deployment/${name}`], objects, target));
   if (read.exitCode !== 0)
     throw new Error(
       `could not read deployment/${name} in namespace ${namespace} (kubectl exit ${read.exitCode}); nothing was changed:\n${kubectlSays(read)}`,
@@ -259,12 +258,8 @@ export async function readLedger(
 ): Promise<LedgerRead & { dnsLabel: string; objects: AppObjects }> {
   const { objects, namespace, target } = await appTarget(manifests, opts);
   const session = new KubectlSession(kubectlContainer(accessOf(kubeconfig, opts)));
-  const refs = [
-    `configmap/${ledgerName(objects.deployment)}`,
-    `deployment/${objects.deployment}`,
-    ...(objects.service ? [`service/${objects.service}`] : []),
-  ];
-  const r = await session.run("read-ledger", ["kubectl", "get", ...refs, "--ignore-not-found", "--output=json", ...targetFlags(target)]);
+  const refs = [`configmap/${ledgerName(objects.deployment)}`, `deployment/${objects.deployment}`];
+  const r = await session.run("read-ledger", getWithServiceArgs(refs, objects, target));
   if (r.exitCode !== 0) {
     throw new Error(
       `could not read the release ledger (configmap/${ledgerName(objects.deployment)}) in namespace ${namespace} (kubectl exit ${r.exitCode}); ` +

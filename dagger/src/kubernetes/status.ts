@@ -51,17 +51,22 @@ export interface StatusReport {
   dnsLabel?: string;
 }
 
-/** The one kubectl command `status` runs: the Deployment and the Service, absent ones left out (exit 0). */
-export function statusArgs(objects: AppObjects, t: Target): string[] {
+/** One `kubectl get` of `refs` and the app's Service (when k8s/ has one) as JSON, absent ones left out (exit 0). */
+export function getWithServiceArgs(refs: string[], objects: AppObjects, t: Target): string[] {
   return [
     "kubectl",
     "get",
-    `deployment/${objects.deployment}`,
+    ...refs,
     ...(objects.service ? [`service/${objects.service}`] : []),
     "--ignore-not-found",
     "--output=json",
     ...targetFlags(t),
   ];
+}
+
+/** The one kubectl command `status` runs: the Deployment and the Service. */
+export function statusArgs(objects: AppObjects, t: Target): string[] {
+  return getWithServiceArgs([`deployment/${objects.deployment}`], objects, t);
 }
 
 const count = (v: unknown): number => (typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : 0);
