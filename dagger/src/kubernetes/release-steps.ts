@@ -287,6 +287,16 @@ export interface RollbackReport {
   deploy: DeployReport;
 }
 
+/** The model and revision a ledger entry recorded, read as the image's labels are. */
+export function entryMetadata(e: LedgerEntry): ImageMetadata {
+  return imageMetadataFromLabels({
+    revision: e.revision,
+    modelName: e.modelName,
+    modelVersion: e.modelVersion,
+    modelSha256: e.modelSha256,
+  });
+}
+
 /**
  * One step back to a good release from the ledger (the last one not running now, or `digest`):
  * k8s/ rendered for its image with the model recorded in the ledger, deployed and waited for (undone
@@ -302,12 +312,7 @@ export async function rollbackRelease(
   const choice = chooseRollback(read.entries, read.image, opts.digest);
   if ("error" in choice) throw new Error(`cannot roll back: ${choice.error}`);
   const e = choice.entry;
-  const metadata = imageMetadataFromLabels({
-    revision: e.revision,
-    modelName: e.modelName,
-    modelVersion: e.modelVersion,
-    modelSha256: e.modelSha256,
-  });
+  const metadata = entryMetadata(e);
   const dnsLabel = opts.dnsLabel ?? (read.dnsLabel || undefined);
   try {
     const deploy = await deployImage(kubeconfig, e.image, manifests, {

@@ -7,6 +7,7 @@ import { Directory, func, object, Secret } from "@dagger.io/dagger";
 import { KubectlOptions } from "../kubernetes/deploy.js";
 import {
   abortCanary,
+  entryMetadata,
   promoteCanary,
   publicAddressNow,
   readLedger,
@@ -14,7 +15,7 @@ import {
   RollbackError,
   rollbackRelease,
 } from "../kubernetes/release-steps.js";
-import { formatLedger, LedgerEntry, upsertEntry } from "../kubernetes/ledger.js";
+import { formatLedger, upsertEntry } from "../kubernetes/ledger.js";
 import { ImageMetadata } from "../kubernetes/render.js";
 import { ReleaseOutcomeReport } from "./release-report.js";
 import { ledgerChange, ledgerEntry, newReleaseId } from "./release-ledger.js";
@@ -122,7 +123,7 @@ export async function runRollbackRelease(i: ControlInputs & { timeout: string; d
       timeout: i.timeout,
       ...(i.digest ? { digest: i.digest } : {}),
     });
-    const metadata = metadataOf(r.entry);
+    const metadata = entryMetadata(r.entry);
     const detail = `rolled back from ${r.from || "nothing"} to ${r.entry.image} (release ${r.entry.id})`;
     const ledger = (
       await recordInLedger(
@@ -141,19 +142,10 @@ export async function runRollbackRelease(i: ControlInputs & { timeout: string; d
     });
   } catch (e) {
     if (!(e instanceof RollbackError)) throw e;
-    const entry = ledgerEntry(id, "rollback", "failed", e.entry.image, metadataOf(e.entry), e.deployError.report.outcome.message);
+    const entry = ledgerEntry(id, "rollback", "failed", e.entry.image, entryMetadata(e.entry), e.deployError.report.outcome.message);
     const ledger = (await recordInLedger(i.kubeconfig, i.manifests, i.kubectl, ledgerChange(entry))).line;
     throw new Error(`${e.message}\nledger: ${ledger}`, { cause: e });
   }
-}
-
-function metadataOf(e: LedgerEntry): ImageMetadata {
-  return {
-    ...(e.revision ? { revision: e.revision } : {}),
-    ...(e.modelName && e.modelVersion && e.modelSha256
-      ? { model: { name: e.modelName, version: e.modelVersion, sha256: e.modelSha256 } }
-      : {}),
-  };
 }
 
 /** The release ledger: every recorded attempt, newest first in the summary; never changes anything. */
