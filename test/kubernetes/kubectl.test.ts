@@ -29,6 +29,7 @@ import { IMAGES } from "../../dagger/src/images.js";
 import { IMAGE, kubeconfigText, kubectl, renderShipped, writeTemp } from "../support/kubernetes.js";
 import { tempDir } from "../support/temp.js";
 import { selfSignedCert } from "../support/tls.js";
+import { closePatient, patient } from "../support/patient-server.js";
 
 type Obj = Record<string, unknown>;
 
@@ -175,12 +176,12 @@ async function withTlsServer<T>(fn: (url: string, caData: string, seen: Incoming
     res.writeHead(200, { "content-type": "application/json" });
     res.end(req.url?.startsWith("/version") ? '{"major":"1","minor":"32","gitVersion":"v1.32.4"}' : '{"ok":true}');
   });
+  patient(server);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   try {
     return await fn(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, cert.toString("base64"), seen);
   } finally {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    await closePatient(server);
   }
 }
 

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requireTool } from "./registry.js";
 import { basicAuth } from "./oci-push.js";
+import { closePatient, patient } from "./patient-server.js";
 
 export interface SigningKey {
   keyPem: string;
@@ -132,9 +133,11 @@ export async function startFakeAcr(opts: FakeAcrOptions): Promise<FakeAcr> {
   let url = "";
   const allow = opts.allow ?? (() => ["pull", "push"]);
 
-  const server: Server = createServer((req, res) => {
-    void handle(req, res).catch((e: Error) => json(res, 500, { errors: [{ code: "INTERNAL", message: e.message }] }));
-  });
+  const server: Server = patient(
+    createServer((req, res) => {
+      void handle(req, res).catch((e: Error) => json(res, 500, { errors: [{ code: "INTERNAL", message: e.message }] }));
+    }),
+  );
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const u = new URL(req.url ?? "/", url);
@@ -215,8 +218,7 @@ export async function startFakeAcr(opts: FakeAcrOptions): Promise<FakeAcr> {
       service = s;
     },
     async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await closePatient(server);
       rmSync(dir, { recursive: true, force: true });
     },
   };

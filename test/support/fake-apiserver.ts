@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { kubeconfigText } from "./kubernetes.js";
 import { tempDir } from "./temp.js";
 import { selfSignedCert } from "./tls.js";
+import { closePatient, patient } from "./patient-server.js";
 
 export type RolloutState = "complete" | "progressing" | "deadline-exceeded";
 
@@ -100,6 +101,7 @@ export class FakeApiServer {
         this.handle(req, res, body);
       });
     });
+    patient(this.server);
     await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
     this.url = `https://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
     writeFileSync(join(this.dir, "config"), kubeconfigText(this.url, { caData: readFileSync(cert).toString("base64") }));
@@ -107,8 +109,7 @@ export class FakeApiServer {
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await closePatient(this.server);
   }
 
   /** A kubeconfig (static token user) for this server. */

@@ -9,6 +9,7 @@ import { createServer, IncomingMessage, Server } from "node:http";
 import { AddressInfo } from "node:net";
 import { randomBytes, createHash } from "node:crypto";
 import { FieldNode, Kind, parse, SelectionSetNode, valueFromASTUntyped } from "graphql";
+import { closePatient, patient } from "./patient-server.js";
 
 export interface Op {
   field: string;
@@ -79,6 +80,7 @@ export class FakeEngine {
         },
       );
     });
+    patient(this.server);
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
     this.port = (this.server!.address() as AddressInfo).port;
     return this;
@@ -86,8 +88,7 @@ export class FakeEngine {
 
   async stop(): Promise<void> {
     if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await closePatient(this.server);
     this.server = undefined;
   }
 

@@ -1,6 +1,7 @@
 /** An HTTP proxy that answers chosen requests with error statuses (429, 503...) before forwarding. */
 import { createServer } from "node:http";
 import { AddressInfo } from "node:net";
+import { closePatient, patient } from "./patient-server.js";
 
 /**
  * A proxy in front of `target` that answers the first requests with the statuses in `faults`
@@ -37,6 +38,7 @@ export async function startFaultProxy(target: string, faults: number[], retryAft
       res.end(Buffer.from(await up.arrayBuffer()));
     })().catch(() => res.destroy());
   });
+  patient(server);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
   return {
@@ -45,8 +47,7 @@ export async function startFaultProxy(target: string, faults: number[], retryAft
       return seen;
     },
     async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await closePatient(server);
     },
   };
 }

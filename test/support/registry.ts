@@ -127,7 +127,9 @@ export function requireTool(cmd: string, debianPackage: string): void {
 async function waitForHttp(url: string, exited: Promise<unknown>): Promise<boolean> {
   let done = false;
   void exited.then(() => (done = true));
-  for (let i = 0; i < 100 && !done; i++) {
+  // A hang guard, not a measurement: 30 s holds on a loaded machine (it was 100 tries, about 5 s).
+  const deadline = Date.now() + 30_000;
+  while (!done && Date.now() < deadline) {
     try {
       const res = await fetch(url);
       await res.body?.cancel();

@@ -1,6 +1,7 @@
 /** Scripted HTTP servers on 127.0.0.1 (redirects, hostile token endpoints) that record what they receive. */
 import { createServer, ServerResponse } from "node:http";
 import { AddressInfo } from "node:net";
+import { closePatient, patient } from "./patient-server.js";
 
 /** One request as a scripted server received it. */
 export interface SeenRequest {
@@ -45,6 +46,7 @@ export async function startScriptedServer(
       answer(seen, res, self);
     })().catch(() => res.destroy());
   });
+  patient(server);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
   Object.assign(self, {
@@ -52,8 +54,7 @@ export async function startScriptedServer(
     address: `127.0.0.1:${port}`,
     port,
     async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await closePatient(server);
     },
   });
   return self;

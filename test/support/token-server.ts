@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, Server } from "node:https";
 import { readFileSync } from "node:fs";
 import type { TlsFiles } from "./tls.js";
+import { closePatient, patient } from "./patient-server.js";
 
 export interface TokenServerExpectations {
   tenantId: string;
@@ -48,14 +49,14 @@ export class TokenServer {
     this.server = createServer({ cert: readFileSync(this.tls.cert), key: readFileSync(this.tls.key) }, (req, res) => {
       void this.handle(req, res).catch((e: Error) => send(res, 500, { error: "server_error", error_description: e.message }));
     });
+    patient(this.server);
     await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
     this.port = (this.server.address() as { port: number }).port;
     return this;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await closePatient(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
