@@ -52,7 +52,17 @@ test(`every stand-in server keeps an idle kept-alive connection past ${NODE_DEFA
     const faultProxy = await started(startFaultProxy(scripted.url, []));
     const acr = await started(startFakeAcr({ entraToken: "t", tenant: "tenant" }));
     const api = await started(new FakeApiServer({ namespace: "default", replicaSets: {}, pods: [], events: [] }).start());
-    const tokens = await started(new TokenServer(tls, { tenantId: "tenant", clientId: "client", clientSecret: "s" }).start());
+    const tokens = await started(
+      new TokenServer(tls, {
+        tenantId: "tenant",
+        clientId: "client",
+        clientSecret: "s",
+        federatedToken: "f",
+        systemAccessToken: "a",
+        serviceConnectionId: "c",
+        identityHeader: "h",
+      }).start(),
+    );
     const azurite = await started(startAzurite());
     const registry = await started(startRegistry());
     const targets: Record<string, string> = {
