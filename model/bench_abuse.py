@@ -24,7 +24,8 @@ every 50 ms. Prints one figure per line (``name: value``): per phase the slowest
 the heavy requests' count and median, and the peak RSS; then the pod's memory limit from
 k8s/deployment.yaml and ``within_targets: yes`` when every probe answered within 1 s and the
 RSS stayed under that limit. Exit status 1 if a probe or a heavy request got an unexpected
-answer (timing alone never fails it: the figures are for reading).
+answer, or none within --probe-timeout (default 5 s; otherwise timing never fails it: the
+figures are for reading).
 """
 
 from __future__ import annotations
@@ -151,9 +152,9 @@ def timed_request(host, port, method, path, body=None, timeout=PROBE_TIMEOUT) ->
 class Prober(threading.Thread):
     """A kubelet-like probe of /healthz and a normal one-image /score every PROBE_PERIOD."""
 
-    def __init__(self, host, port, score_body: bytes) -> None:
+    def __init__(self, host, port, score_body: bytes, timeout: float = PROBE_TIMEOUT) -> None:
         super().__init__(daemon=True)
-        self.host, self.port, self.score_body = host, port, score_body
+        self.host, self.port, self.score_body, self.timeout = host, port, score_body, timeout
         self.results: dict[str, list[tuple[int, float]]] = {"healthz": [], "score": []}
         self.lock = threading.Lock()
         self.stopped = threading.Event()
@@ -165,7 +166,7 @@ class Prober(threading.Thread):
                 ("healthz", "GET", "/healthz", None),
                 ("score", "POST", "/score", self.score_body),
             ):
-                result = timed_request(self.host, self.port, method, path, body)
+                result = timed_request(self.host, self.port, method, path, body, self.timeout)
                 with self.lock:
                     self.results[name].append(result)
             self.stopped.wait(max(0.0, PROBE_PERIOD - (time.monotonic() - tick)))
@@ -281,6 +282,8 @@ def main(argv=None) -> int:
     parser.add_argument("--read-timeout", type=float,
                         help="BODY_TIMEOUT and HEADER_TIMEOUT for the server (default: the app's)")
     parser.add_argument("--model-dir", type=Path, help="an existing model directory (default: train one)")
+    parser.add_argument("--probe-timeout", type=float, default=PROBE_TIMEOUT,
+                        help=f"seconds a probe waits before it counts as failed (default {PROBE_TIMEOUT:g})")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the server, e.g. WEB_THREADS=16 (repeatable)")
     args = parser.parse_args(argv)
@@ -317,7 +320,7 @@ def main(argv=None) -> int:
             for _ in range(2 * WARMUP_PER_WORKER * args.workers):  # every worker's first requests are slower
                 timed_request(app.host, app.port, "POST", "/score", digit)
             sampler = Sampler(app)
-            prober = Prober(app.host, app.port, digit)
+            prober = Prober(app.host, app.port, digit, args.probe_timeout)
             sampler.start()
             prober.start()
             try:

@@ -89,7 +89,8 @@ def test_graceful_stop_is_prompt(model_dir, tmp_path):
     finally:
         proc.stop()
     assert code == 0
-    assert elapsed < 10, f"gunicorn took {elapsed:.1f}s to stop"
+    # 15 s: room for a loaded machine, still under the 20 s that a hanging worker costs.
+    assert elapsed < 15, f"gunicorn took {elapsed:.1f}s to stop"
 
 
 def test_model_check_command(model_dir, tmp_path):

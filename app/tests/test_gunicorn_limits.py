@@ -16,14 +16,35 @@ LIMIT = 65536  # a small MAX_CONTENT_LENGTH keeps the bodies small
 PNG = support.encode(support.bar_image(4))
 
 
+# Timing margins hold on a machine 4 times slower than an idle one: a deadline of 2 s must cut a
+# client off within 8 s (4x), and a client it failed to cut off is still trickling at 20 s.
+DEADLINE = 2
+CUT_OFF_WITHIN = 4 * DEADLINE
+STILL_TRICKLING_AT = 20
+
+
+def _gunicorn(root, deadline: int):
+    model_dir = support.write_model_dir(root / "model")
+    return support.Gunicorn(
+        model_dir, root / "logs", workers=1,
+        extra_env={"MAX_CONTENT_LENGTH": str(LIMIT), "BODY_TIMEOUT": str(deadline), "HEADER_TIMEOUT": str(deadline)},
+    )
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("limits")
-    model_dir = support.write_model_dir(root / "model")
-    proc = support.Gunicorn(
-        model_dir, root / "logs", workers=1,
-        extra_env={"MAX_CONTENT_LENGTH": str(LIMIT), "BODY_TIMEOUT": "2", "HEADER_TIMEOUT": "2"},
-    )
+    proc = _gunicorn(tmp_path_factory.mktemp("limits"), DEADLINE)
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="module")
+def patient_server(tmp_path_factory):
+    """Deadlines of a minute: a request that waits for stalled clients to be cut off waits that long."""
+    proc = _gunicorn(tmp_path_factory.mktemp("limits-patient"), 60)
     try:
         proc.wait_ready()
         yield proc
@@ -91,7 +112,7 @@ def test_trickled_body_is_cut_off_by_the_same_deadline(server):
         sock.sendall(support.post_head(Content_Length="1000"))
         started = time.monotonic()
         sock.setblocking(False)
-        while time.monotonic() - started < 10:
+        while time.monotonic() - started < STILL_TRICKLING_AT:
             try:
                 sock.send(b" ")
             except (BlockingIOError, BrokenPipeError, ConnectionResetError):
@@ -106,7 +127,7 @@ def test_trickled_body_is_cut_off_by_the_same_deadline(server):
         status, body = support.read_response(sock)
         waited = time.monotonic() - started
     assert status == 408, body
-    assert waited < 6, f"answered after {waited:.1f}s: each byte restarted the clock"
+    assert waited < CUT_OFF_WITHIN, f"answered after {waited:.1f}s: each byte restarted the clock"
 
 
 def test_trickled_headers_are_cut_off_by_header_timeout(server):
@@ -117,7 +138,7 @@ def test_trickled_headers_are_cut_off_by_header_timeout(server):
         started = time.monotonic()
         closed = False
         sock.settimeout(0.2)
-        while not closed and time.monotonic() - started < 10:
+        while not closed and time.monotonic() - started < STILL_TRICKLING_AT:
             try:
                 sock.send(b"a")
                 closed = sock.recv(1) == b""
@@ -126,8 +147,8 @@ def test_trickled_headers_are_cut_off_by_header_timeout(server):
             except (BrokenPipeError, ConnectionResetError):
                 closed = True
         waited = time.monotonic() - started
-    assert closed, "the server still reads headers sent one byte every 0.2 s after 10 s"
-    assert waited < 6, f"closed after {waited:.1f}s (HEADER_TIMEOUT is 2)"
+    assert closed, f"the server still reads headers sent one byte every 0.2 s after {STILL_TRICKLING_AT} s"
+    assert waited < CUT_OFF_WITHIN, f"closed after {waited:.1f}s (HEADER_TIMEOUT is {DEADLINE})"
 
 
 def test_headers_in_time_are_not_cut_off_on_a_kept_alive_connection(server):
@@ -140,8 +161,10 @@ def test_headers_in_time_are_not_cut_off_on_a_kept_alive_connection(server):
             assert support.read_response(sock) == (200, {"status": "ok"})
 
 
-def test_slow_clients_do_not_block_healthz(server):
-    """Four clients stuck mid-body on a single worker: /healthz and /score still answer."""
+def test_slow_clients_do_not_block_healthz(patient_server):
+    """Four clients stuck mid-body on a single worker: /healthz and /score still answer, long
+    before the stalled clients' one-minute deadline would have freed a thread for them."""
+    server = patient_server
     stalled = []
     try:
         for _ in range(4):
@@ -149,8 +172,8 @@ def test_slow_clients_do_not_block_healthz(server):
             sock.sendall(support.post_head(Content_Length="1000") + b"{")
             stalled.append(sock)
         time.sleep(0.3)  # let the worker pick them up
-        assert server.request("GET", "/healthz", timeout=1.5) == (200, {"status": "ok"})
-        status, _ = server.request("POST", "/score", {"input": [PNG]}, timeout=1.5)
+        assert server.request("GET", "/healthz", timeout=6) == (200, {"status": "ok"})
+        status, _ = server.request("POST", "/score", {"input": [PNG]}, timeout=6)
         assert status == 200
     finally:
         for sock in stalled:

@@ -209,7 +209,7 @@ export async function runRuntimeEntrypoint(mod: RuntimeModule, opts: FakeEngineO
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), opts.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), opts.timeoutMs ?? 240_000);
     const exitCode = await new Promise<number | null>((res) => child.on("close", res));
     clearTimeout(timer);
     return { engine, exitCode, output, ...engine.returned() };
