@@ -74,9 +74,12 @@ export class FakeEngine {
           res.writeHead(200, { "content-type": "application/json" });
           res.end(JSON.stringify(body));
         },
-        (err: Error) => {
+        (err: Error & { extensions?: Record<string, unknown> }) => {
+          // A responder's error goes out as the engine's GraphQL error, extensions included
+          // (e.g. an exec failure's EXEC_ERROR, from which the SDK builds its ExecError).
+          const error = { message: err.message, ...(err.extensions ? { extensions: err.extensions } : {}) };
           res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify({ data: null, errors: [{ message: err.message }] }));
+          res.end(JSON.stringify({ data: null, errors: [error] }));
         },
       );
     });
