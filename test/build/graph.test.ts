@@ -19,6 +19,8 @@ import {
 } from "../support/graph.js";
 import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
+import { execFailure } from "../support/exec-errors.js";
+import { APP_TEST_COMMAND } from "../../dagger/src/build/test.js";
 
 const SHA = "b".repeat(64);
 const MANIFEST = JSON.stringify({
@@ -40,6 +42,12 @@ function responder(overrides: (chain: Op[]) => unknown = () => undefined) {
 
 /** The exit code of a command run by `tool` (a named matcher, see test/support/graph.ts). */
 const isExec = (tool: string) => (chain: Op[]) => chain.at(-1)?.field === "exitCode" && runs(tool)(chain.at(-2));
+
+/** pytest exiting `exitCode` with `stdout`, as the engine reports an exec that must succeed and did not. */
+const pytestFails = (exitCode: number, stdout: string) => (chain: Op[]) => {
+  if (runs("pytest")(chain.at(-2))) throw execFailure({ cmd: APP_TEST_COMMAND, exitCode, stdout });
+  return undefined;
+};
 
 const pipeline = () => new AiAppPipeline(contextDir("/"), "0123456789abcdef0123456789abcdef01234567");
 
@@ -76,19 +84,36 @@ test("test: pinned python, requirements layer before the source, pytest last", a
   );
 });
 
+test("test: pytest must exit 0 (default expect), so a failing run is an exec error the engine keeps no result for", async () => {
+  const { engine, error } = await recordGraph(() => pipeline().test(), {
+    respond: responder((c) => (c.at(-1)?.field === "combinedOutput" ? "4 passed in 0.1s\n" : undefined)),
+  });
+  assert.is(error, undefined, String(error));
+  const [pytest] = execsStartingWith(engine, ["python", "-m", "pytest"]);
+  // Under expect ANY a failing run is a successful, persisted withExec result: every later run
+  // with the same source would replay the failure (docs/engine-notes.md section 21).
+  assert.is(pytest!.op.args.expect, undefined, "no expect: the engine's default, SUCCESS");
+});
+
 test("test: a failing suite fails the function with pytest's output", async () => {
   const { error } = await recordGraph(() => pipeline().test(), {
-    respond: responder((c) =>
-      isExec("pytest")(c)
-        ? 1
-        : c.at(-1)?.field === "combinedOutput"
-          ? "FAILED tests/test_api.py::test_score - assert 400 == 200\n1 failed in 0.2s"
-          : undefined,
-    ),
+    respond: responder(pytestFails(1, "FAILED tests/test_api.py::test_score - assert 400 == 200\n1 failed in 0.2s")),
   });
   assert.ok(error, "expected a failure");
   assert.match(error!.message, /app tests failed \(pytest exit code 1\)/);
   assert.match(error!.message, /FAILED tests\/test_api.py::test_score/);
+});
+
+test("test: a failure before pytest (the requirements install) is the engine's own error, not a test failure", async () => {
+  const pip = (c: Op[]) => {
+    const exec = c.at(-2);
+    if (runs("pytest")(exec))
+      throw execFailure({ cmd: ["pip", "install", "-r", "requirements.txt"], exitCode: 1, stderr: "No matching distribution" });
+    return undefined;
+  };
+  const { error } = await recordGraph(() => pipeline().test(), { respond: responder(pip) });
+  assert.is(error?.name, "ExecError");
+  assert.not.match(error!.message, "app tests failed");
 });
 
 test("train: train.py runs with the app's model.json checker and the module's schema beside it", async () => {
@@ -182,10 +207,11 @@ test("through the SDK entrypoint: build decodes --model and returns a container"
 test("through the SDK entrypoint: a failing test suite is returned as the function's error", async () => {
   const run = await callThroughEntrypoint({
     call: { parentName: "AiAppPipeline", name: "test", parent: { source: contextDirectoryId("/"), revision: "dev" } },
-    respond: responder((c) => (isExec("pytest")(c) ? 2 : c.at(-1)?.field === "combinedOutput" ? "ERROR collecting tests" : undefined)),
+    respond: responder(pytestFails(2, "ERROR collecting tests")),
   });
   assert.is(run.exitCode, 1);
   assert.match(run.error ?? "", /app tests failed \(pytest exit code 2\)/);
+  assert.match(run.error ?? "", "ERROR collecting tests");
 });
 
 test.run();

@@ -27,6 +27,8 @@ import { dag } from "../support/sdk.js";
 import { pushImage } from "../support/oci-push.js";
 import { RunningRegistry, startRegistry } from "../support/registry.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
+import { execFailure } from "../support/exec-errors.js";
+import { APP_TEST_COMMAND } from "../../dagger/src/build/test.js";
 import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 
 const REVISION = "0123456789abcdef0123456789abcdef01234567";
@@ -67,9 +69,14 @@ function responder(k: Knobs = {}) {
     const ran = parent.at(-1)?.field === "withExec" ? parent.at(-1) : undefined;
     const is = (tool: string, verb?: string) => runs(tool, verb)(ran);
     if (is("pytest")) {
-      if (leaf.field === "exitCode") return k.pytestExit ?? 0;
-      if (leaf.field === "combinedOutput")
-        return k.pytestExit ? "FAILED tests/test_routes.py::test_version\n1 failed in 0.3s" : "12 passed in 0.4s";
+      // pytest must exit 0: a failing run is the engine's exec error, not a result.
+      if (k.pytestExit)
+        throw execFailure({
+          cmd: APP_TEST_COMMAND,
+          exitCode: k.pytestExit,
+          stdout: "FAILED tests/test_routes.py::test_version\n1 failed in 0.3s",
+        });
+      if (leaf.field === "combinedOutput") return "12 passed in 0.4s";
     }
     if (leaf.field === "stdout" && is("model-store", "resolve")) return RESOLVED + "\n";
     if (leaf.field === "stdout" && is("model-store", "publish")) return 'published digits-classifier 1.0.0 to container "models"\n';

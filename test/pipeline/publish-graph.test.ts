@@ -28,6 +28,8 @@ import { basicAuth, pushImage } from "../support/oci-push.js";
 import { startRegistry } from "../support/registry.js";
 import { dag } from "../support/sdk.js";
 import { contextDirectoryId, recordGraph } from "../support/session.js";
+import { execFailure } from "../support/exec-errors.js";
+import { APP_TEST_COMMAND } from "../../dagger/src/build/test.js";
 
 const REVISION = "0123456789abcdef0123456789abcdef01234567";
 const CREATED = "2025-01-31T12:00:00Z";
@@ -46,8 +48,8 @@ const REGISTRY = "myacr.azurecr.io";
 
 type Overrides = (chain: Op[]) => unknown;
 
-const pytestExit = (chain: Op[]) =>
-  chain.at(-1)?.field === "exitCode" && (chain.at(-2)?.args.args as string[] | undefined)?.slice(0, 3).join(" ") === "python -m pytest";
+/** A read of pytest's run (its output: pytest must exit 0, so the exit code is not read). */
+const pytestRan = (chain: Op[]) => (chain.at(-2)?.args.args as string[] | undefined)?.slice(0, 3).join(" ") === "python -m pytest";
 
 /** model.json reads, pytest output, publish answers (`<address>@DIGEST`) and setSecret plaintexts. */
 function responder(overrides: Overrides = () => undefined) {
@@ -95,7 +97,7 @@ test("publish with --username/--password: tests first, three tags, one digest re
     [`${REGISTRY}/ai-app:${REVISION}`, `${REGISTRY}/ai-app:model-1.4.0`, `${REGISTRY}/ai-app:main`],
   );
 
-  const pytest = firstRecorded(engine, pytestExit);
+  const pytest = firstRecorded(engine, pytestRan);
   const firstPublish = firstRecorded(engine, leafIs("publish"));
   assert.ok(pytest >= 0, "pytest ran");
   assert.ok(pytest < firstPublish, "pytest finished before the first publish");
@@ -176,9 +178,11 @@ test("a failing test suite: nothing verified, built, logged in or published", as
         .withRegistry(REGISTRY, "ai-app", "acr-push-sp", dag.setSecret("acr-password", PASSWORD))
         .publish("main", contextDir("/model/out")),
     {
-      respond: responder((c) =>
-        pytestExit(c) ? 1 : c.at(-1)?.field === "combinedOutput" ? "FAILED tests/test_api.py::test_score\n1 failed" : undefined,
-      ),
+      respond: responder((c) => {
+        if (pytestRan(c))
+          throw execFailure({ cmd: APP_TEST_COMMAND, exitCode: 1, stdout: "FAILED tests/test_api.py::test_score\n1 failed" });
+        return undefined;
+      }),
     },
   );
   assert.match(error?.message ?? "", /app tests failed \(pytest exit code 1\)/);
@@ -294,7 +298,7 @@ test("publish with --entra-token: exchanged before the tests run, refresh token 
         pipeline()
           .withRegistry(acr.address, "ai-app", undefined, undefined, dag.setSecret("entra", entra))
           .publish("main", contextDir("/model/out")),
-      { respond: responder((c) => (pytestExit(c) ? (events.push("pytest"), 0) : undefined)) },
+      { respond: responder((c) => (pytestRan(c) ? (events.push("pytest"), undefined) : undefined)) },
     );
     assert.is(error, undefined, String(error));
     assert.is(result, `${acr.address}/ai-app@${DIGEST}`);
