@@ -157,7 +157,7 @@ export class AiAppPipeline {
    * @param entraToken Your own Entra ID access token for storage (e.g. env://STORAGE_TOKEN from az account get-access-token --resource https://storage.azure.com/), as a secret.
    * @param storeService An Azurite service to use instead of Azure (e.g. tcp://localhost:10000); its development account is used.
    */
-  @func()
+  @func({ cache: "session" }) // holds session-bound Secret/Service ids: docs/engine-notes.md section 13
   withStore(
     container = "models",
     account?: string,
@@ -297,7 +297,7 @@ export class AiAppPipeline {
    * @param entraToken Microsoft Entra ID access token (e.g. env://ACR_TOKEN from az account get-access-token), exchanged for an ACR refresh token.
    * @param tenantId Entra tenant id for --entra-token (defaults to the token's own tenant).
    */
-  @func()
+  @func({ cache: "session" }) // holds session-bound Secret/Service ids: docs/engine-notes.md section 13
   withRegistry(
     address: string,
     repository = "ai-app",
@@ -318,7 +318,7 @@ export class AiAppPipeline {
    * @param context Kubeconfig context to use (default: the kubeconfig's current context).
    * @param entraToken Entra ID access token for AKS (az account get-access-token --resource 6dae42f8-4368-4678-94ff-3960e28e3630), used instead of the kubeconfig's user.
    */
-  @func()
+  @func({ cache: "session" }) // holds session-bound Secret/Service ids: docs/engine-notes.md section 13
   withCluster(kubeconfig: Secret, namespace = "default", context?: string, entraToken?: Secret): AiAppPipeline {
     this.cluster = Object.assign(new ClusterSettings(), { kubeconfig, namespace, context, entraToken });
     return this;

@@ -14,7 +14,8 @@ export interface BuildOptions {
   sourceUrl?: string;
   /**
    * The OCI `created` label (RFC 3339). Pass the commit time (`git log -1 --format=%cI`), not
-   * the wall clock: the same commit and model then give the same image config and digest.
+   * the wall clock, so the label names the commit. It does not fix the image digest: the engine
+   * writes snapshot creation times into the config (docs/engine-notes.md section 7).
    * Omitted from the labels when not given.
    */
   created?: string;
@@ -61,8 +62,11 @@ export const MODEL_PERMISSIONS = 0o555;
 
 /**
  * Every file and directory of the model and app layers gets this mtime (1980-01-01, the earliest
- * a zip entry can hold): a re-fetched model or a fresh checkout then gives byte-identical layers,
- * so the same commit and model give the same image digest (docs/engine-notes.md section 7).
+ * a zip entry can hold): a re-fetched model or a fresh checkout then gives byte-identical layer
+ * blobs, so a code-only commit uploads no model layer. The image digest is another matter: Dagger
+ * 0.21 records each layer's snapshot creation time in the image config, with no source-date epoch,
+ * so the digest repeats only while the engine reuses the same snapshots (docs/engine-notes.md
+ * section 7).
  */
 export const LAYER_MTIME = 315532800;
 
