@@ -2,6 +2,7 @@
 // suites (pytest), each streamed as it runs, then one closing summary line.
 import { spawn } from "node:child_process";
 import { delimiter, resolve } from "node:path";
+import { clearTimeout, setTimeout } from "node:timers";
 
 // Tools the setup scripts provide (kubectl) come first, before whatever the machine has.
 process.env.PATH = [resolve(".tools/bin"), resolve("node_modules/.bin"), process.env.PATH].join(delimiter);
@@ -17,24 +18,60 @@ const steps = [
     kind: "check",
   },
   { name: "Python lint (ruff, ruff.toml)", cmd: [".venv/bin/ruff", "check", "--no-cache"], kind: "check" },
-  { name: "TypeScript tests (uvu)", cmd: ["uvu", "-r", "tsx", "test", "\\.test\\.ts$"], kind: "uvu" },
+  // uvu's closing "Duration:" line: the process must end soon after it (see run()).
+  { name: "TypeScript tests (uvu)", cmd: ["uvu", "-r", "tsx", "test", "\\.test\\.ts$"], kind: "uvu", doneWhen: /^\s*Duration:/m },
   { name: "Python tests (pytest)", cmd: ["sh", "scripts/pytest.sh"], kind: "pytest" },
 ];
 
-function run(cmd) {
+// A runner that has printed its summary but does not exit is held open by something a test left
+// running (a server, a child process): a failure, reported as such, never an endless wait.
+const EXIT_GRACE_MS = 60_000;
+const groups = new Set();
+for (const signal of ["SIGINT", "SIGTERM"])
+  process.on(signal, () => {
+    for (const pid of groups) killGroup(pid);
+    process.exit(130);
+  });
+
+function killGroup(pid) {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+function run(cmd, doneWhen) {
   return new Promise((resolve) => {
+    // Its own process group, so that what it started goes with it when it must be stopped.
     const child = spawn(cmd[0], cmd.slice(1), {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+      detached: true,
     });
+    groups.add(child.pid);
     let out = "";
+    let hung;
     const tee = (stream) => (d) => {
       out += d;
       stream.write(d);
+      if (doneWhen && !hung && doneWhen.test(out)) {
+        hung = setTimeout(() => {
+          const note = `\n${cmd[0]} printed its summary but had not exited ${EXIT_GRACE_MS / 1000} s later: something a test started is still running; stopped it\n`;
+          out += note;
+          process.stderr.write(note);
+          killGroup(child.pid);
+        }, EXIT_GRACE_MS);
+      }
     };
     child.stdout.on("data", tee(process.stdout));
     child.stderr.on("data", tee(process.stderr));
-    child.on("close", (code) => resolve({ code: code ?? 1, out }));
+    child.on("close", (code) => {
+      clearTimeout(hung);
+      groups.delete(child.pid);
+      const stuck = out.includes("printed its summary but had not exited");
+      resolve({ code: stuck ? 1 : (code ?? 1), out });
+    });
   });
 }
 
@@ -67,7 +104,7 @@ const results = [];
 for (const step of steps) {
   console.log(`\n=== ${step.name}: ${step.cmd.join(" ")}`);
   const t = Date.now();
-  const { code, out } = await run(step.cmd);
+  const { code, out } = await run(step.cmd, step.doneWhen);
   results.push({ ...step, code, secs: (Date.now() - t) / 1000, ...counts(step.kind, code, out) });
 }
 

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { BlobServiceClient, StorageSharedKeyCredential } from "./azure.js";
 import { AZURITE_ACCOUNT, AZURITE_KEY } from "../../dagger/src/model-store/azurite-dev.js";
+import { tiedToTestProcess } from "./server-process.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const AZURITE_MAIN = join(ROOT, "node_modules/azurite/dist/src/blob/main.js");
@@ -69,9 +70,8 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<Azurite> 
     ...(opts.oauth ? ["--oauth", "basic"] : []),
   ];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-  // A test process that crashes or exits early must not leave its Azurite running.
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
+  // A test process that crashes, exits early or forgets to stop it must not leave Azurite running.
+  const tied = tiedToTestProcess(child);
   await waitForListening(child);
   const scheme = opts.tls ? "https" : "http";
   const accountUrl = `${scheme}://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
@@ -86,7 +86,7 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<Azurite> 
       retryOptions: { maxTries: 1 },
     }),
     async stop() {
-      process.off("exit", killOnExit);
+      tied.release();
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGTERM");

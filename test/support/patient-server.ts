@@ -16,12 +16,19 @@ type AnyHttpServer = HttpServer | HttpsServer;
 /** Node's keep-alive timeout before this helper: the gap the idle-gap test must outlast. */
 export const NODE_DEFAULT_KEEP_ALIVE_MS = 5_000;
 
-/** Turns off every idle and slow-client deadline of `server` (0 = none, per Node's http docs). */
+/**
+ * Turns off every idle and slow-client deadline of `server` (0 = none, per Node's http docs).
+ * The server and its connections are unref'd: a server a test forgot to stop (a failed `before`
+ * hook skips uvu's `after`) must not keep the test process alive once its tests are done. While a
+ * request is in flight, its client (a socket or a child process) keeps the process alive.
+ */
 export function patient<S extends AnyHttpServer>(server: S): S {
   server.keepAliveTimeout = 0;
   server.headersTimeout = 0;
   server.requestTimeout = 0;
   server.setTimeout(0);
+  server.unref();
+  server.on("connection", (socket) => socket.unref());
   return server;
 }
 

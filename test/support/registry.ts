@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tiedToTestProcess } from "./server-process.js";
 
 export const REGISTRY_BINARY = process.env.DOCKER_REGISTRY_BIN ?? "/usr/bin/docker-registry";
 
@@ -92,8 +93,10 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
     child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((r) => child.on("exit", r));
+    const tied = tiedToTestProcess(child);
     const up = await waitForHttp(`http://${address}/v2/`, exited);
     if (!up) {
+      tied.release();
       child.kill("SIGKILL");
       await exited;
       lastError = output;
@@ -105,6 +108,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
       dir,
       logs: () => output,
       async stop() {
+        tied.release();
         if (child.exitCode === null) {
           child.kill("SIGTERM");
           await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
