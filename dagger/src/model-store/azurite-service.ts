@@ -3,7 +3,7 @@ import { dag, Service } from "@dagger.io/dagger";
 import { IMAGES } from "../images.js";
 import { AZURITE_BLOB_PORT } from "./azurite-dev.js";
 
-/** Blob Storage emulator, in memory: every run starts from an empty store. */
+/** Blob Storage emulator, in memory (every run starts from an empty store), with no telemetry. */
 export function azuriteService(): Service {
   return dag
     .container()
@@ -19,6 +19,8 @@ export function azuriteService(): Service {
         "--inMemoryPersistence",
         "--skipApiVersionCheck",
         "--loose",
+        // Azurite reports usage to Microsoft unless told not to; a local debug store sends nothing out.
+        "--disableTelemetry",
       ],
     });
 }
