@@ -44,11 +44,16 @@ export interface ModuleInfo {
   main: ObjectInfo;
 }
 
-/** camelCase -> kebab-case, as the Dagger CLI shows names. */
+/**
+ * camelCase -> kebab-case, as the Dagger CLI shows names (strcase's ToKebab): a dash before each
+ * word and each run of digits, so `modelSha256` is `model-sha-256` (seen on the real engine).
+ */
 export function kebab(name: string): string {
   return name
     .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
     .replace(/([A-Z])([A-Z][a-z])/g, "$1-$2")
+    .replace(/([A-Za-z])([0-9])/g, "$1-$2")
+    .replace(/([0-9])([A-Za-z])/g, "$1-$2")
     .toLowerCase();
 }
 

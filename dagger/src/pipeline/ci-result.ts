@@ -16,7 +16,7 @@ export class CiResult {
   @func() modelName = "";
   /** Version of the model built into the image. */
   @func() modelVersion = "";
-  /** sha256 of the model's model.json, as the image's labels record it. */
+  /** The model's digest as the image's labels record it: its one file's sha256, or the sha256 of the list of its files' sha256s. */
   @func() modelSha256 = "";
   /** Who signed the model ("key sha256:<fingerprint>") when ci --public-key verified it; "" otherwise. */
   @func() modelSigner = "";
