@@ -379,8 +379,10 @@ image_python() { # ref version
 image_registry() { # ref version
   local d=$KEYDIR/tmp/registry have
   fresh "$d/etc/docker/registry"
-  mkdir -p "$d/bin" "$d/var/lib/registry"
-  install -m755 /usr/bin/docker-registry "$d/bin/registry"
+  # usr/bin, not bin: a real /bin in this layer would hide the base's merged-/usr link (/bin ->
+  # usr/bin), leaving no /bin/sh for the entrypoint or the engine's CA installer
+  mkdir -p "$d/usr/bin" "$d/var/lib/registry"
+  install -m755 /usr/bin/docker-registry "$d/usr/bin/registry"
   have=$(dpkg-query -W -f='${Version}' docker-registry)
   cat > "$d/etc/docker/registry/config.yml" <<'YAML'
 version: 0.1
