@@ -1,0 +1,148 @@
+/**
+ * Reads an image back from a plain-HTTP registry through the OCI distribution API: the digest a tag
+ * names, the image config (labels, env, user), and the files of its layers. Enough to check what a
+ * push left in a registry, from outside the engine that pushed it.
+ */
+import { createHash } from "node:crypto";
+import { gunzipSync } from "node:zlib";
+
+const ACCEPT = [
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+].join(", ");
+
+interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform?: { os: string; architecture: string };
+}
+
+export interface ImageManifest {
+  mediaType?: string;
+  config: Descriptor;
+  layers: Descriptor[];
+}
+
+export interface ImageConfig {
+  architecture?: string;
+  os?: string;
+  config?: { Labels?: Record<string, string>; Env?: string[]; User?: string; WorkingDir?: string; Entrypoint?: string[]; Cmd?: string[] };
+}
+
+export interface ReadImage {
+  /** The digest the tag (or digest) named: the index's, when the registry holds an index. */
+  digest: string;
+  manifest: ImageManifest;
+  config: ImageConfig;
+}
+
+export class OciReader {
+  constructor(
+    /** host:port, plain HTTP */
+    readonly registry: string,
+  ) {}
+
+  private url(repo: string, kind: "manifests" | "blobs" | "tags", ref = ""): string {
+    return `http://${this.registry}/v2/${repo}/${kind}/${ref}`;
+  }
+
+  /** The digest a tag names (Docker-Content-Digest of its manifest), or undefined when there is no such tag. */
+  async tagDigest(repo: string, tag: string): Promise<string | undefined> {
+    const res = await fetch(this.url(repo, "manifests", tag), { method: "HEAD", headers: { accept: ACCEPT } });
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw new Error(`HEAD ${repo}:${tag}: HTTP ${res.status}`);
+    return res.headers.get("docker-content-digest") ?? undefined;
+  }
+
+  async tags(repo: string): Promise<string[]> {
+    const res = await fetch(this.url(repo, "tags", "list"));
+    if (!res.ok) throw new Error(`GET ${repo} tags: HTTP ${res.status}`);
+    return ((await res.json()) as { tags?: string[] }).tags ?? [];
+  }
+
+  async blob(repo: string, digest: string): Promise<Buffer> {
+    const res = await fetch(this.url(repo, "blobs", digest));
+    if (!res.ok) throw new Error(`GET blob ${repo}@${digest}: HTTP ${res.status}`);
+    const data = Buffer.from(await res.arrayBuffer());
+    const got = `sha256:${createHash("sha256").update(data).digest("hex")}`;
+    if (got !== digest) throw new Error(`blob ${digest} of ${repo} hashes to ${got}`);
+    return data;
+  }
+
+  /** The image a tag or digest names; an index is followed to its linux/amd64 (or only) manifest. */
+  async image(repo: string, ref: string): Promise<ReadImage> {
+    const res = await fetch(this.url(repo, "manifests", ref), { headers: { accept: ACCEPT } });
+    if (!res.ok) throw new Error(`GET manifest ${repo}:${ref}: HTTP ${res.status}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    const digest = res.headers.get("docker-content-digest") ?? `sha256:${createHash("sha256").update(body).digest("hex")}`;
+    let doc = JSON.parse(body.toString("utf8")) as ImageManifest & { manifests?: Descriptor[] };
+    if (doc.manifests) {
+      const pick =
+        doc.manifests.find((m) => m.platform?.os === "linux" && m.platform.architecture === "amd64") ??
+        (doc.manifests.length === 1 ? doc.manifests[0] : undefined);
+      if (!pick) throw new Error(`${repo}:${ref} is an index without a linux/amd64 manifest`);
+      doc = JSON.parse((await this.blobOrManifest(repo, pick.digest)).toString("utf8")) as ImageManifest;
+    }
+    const config = JSON.parse((await this.blob(repo, doc.config.digest)).toString("utf8")) as ImageConfig;
+    return { digest, manifest: doc, config };
+  }
+
+  private async blobOrManifest(repo: string, digest: string): Promise<Buffer> {
+    const res = await fetch(this.url(repo, "manifests", digest), { headers: { accept: ACCEPT } });
+    if (!res.ok) throw new Error(`GET manifest ${repo}@${digest}: HTTP ${res.status}`);
+    return Buffer.from(await res.arrayBuffer());
+  }
+
+  /** Every regular file of every layer, path (no leading slash) -> contents; later layers win. */
+  async files(repo: string, manifest: ImageManifest, keep: (path: string) => boolean = () => true): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    for (const layer of manifest.layers) {
+      const raw = await this.blob(repo, layer.digest);
+      const tar = layer.mediaType.includes("gzip") || (raw[0] === 0x1f && raw[1] === 0x8b) ? gunzipSync(raw) : raw;
+      for (const e of tarEntries(tar)) if (e.type === "file" && keep(e.path)) out.set(e.path, e.data);
+    }
+    return out;
+  }
+}
+
+interface TarEntry {
+  path: string;
+  type: "file" | "dir" | "link" | "other";
+  data: Buffer;
+}
+
+/** A minimal tar reader (ustar, with PAX `path` and GNU long-name records), for layer listings. */
+export function tarEntries(tar: Buffer): TarEntry[] {
+  const entries: TarEntry[] = [];
+  let off = 0;
+  let longName: string | undefined;
+  const str = (b: Buffer): string => b.toString("utf8").replace(/\0.*$/s, "");
+  while (off + 512 <= tar.length) {
+    const h = tar.subarray(off, off + 512);
+    if (h.every((b) => b === 0)) break;
+    const size = parseInt(str(h.subarray(124, 136)).trim() || "0", 8);
+    const flag = String.fromCharCode(h[156] ?? 48);
+    const prefix = str(h.subarray(345, 500));
+    const name = str(h.subarray(0, 100));
+    const data = tar.subarray(off + 512, off + 512 + size);
+    off += 512 + Math.ceil(size / 512) * 512;
+    if (flag === "x") {
+      const m = /\d+ path=([^\n]*)\n/.exec(data.toString("utf8"));
+      if (m) longName = m[1];
+      continue;
+    }
+    if (flag === "L") {
+      longName = str(data);
+      continue;
+    }
+    if (flag === "g") continue;
+    const path = (longName ?? (prefix ? `${prefix}/${name}` : name)).replace(/^\.?\//, "");
+    longName = undefined;
+    const type = flag === "0" || flag === "\0" ? "file" : flag === "5" ? "dir" : flag === "1" || flag === "2" ? "link" : "other";
+    entries.push({ path, type, data: Buffer.from(data) });
+  }
+  return entries;
+}
