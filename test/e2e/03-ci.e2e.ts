@@ -36,6 +36,26 @@ function spanSucceeded(progress: string, label: RegExp): boolean {
   });
 }
 
+/** `ci` pushing to `registry` under `channel`, built with `model`, reading `field` of its result. */
+function configuredCi(revision: string, registry: string, repository: string, channel: string, model: string, field: string): string[] {
+  return [
+    "call",
+    "--revision",
+    revision,
+    "with-registry",
+    "--address",
+    registry,
+    "--repository",
+    repository,
+    "ci",
+    "--channel",
+    channel,
+    "--model",
+    model,
+    field,
+  ];
+}
+
 function both(r: DaggerResult): string {
   return `${r.stdout}\n${r.stderr}`;
 }
@@ -78,25 +98,7 @@ test("with-registry (the harness's registry) ... ci --model: the pushed tags nam
   const revision = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
   const repository = "e2e/ai-app";
   const channel = `e2e-${randomUUID().slice(0, 8)}`;
-  const r = await dagger(
-    [
-      "call",
-      "--revision",
-      revision,
-      "with-registry",
-      "--address",
-      registry,
-      "--repository",
-      repository,
-      "ci",
-      "--channel",
-      channel,
-      "--model",
-      model,
-      "json",
-    ],
-    { label: "ci-with-registry" },
-  );
+  const r = await dagger(configuredCi(revision, registry, repository, channel, model, "json"), { label: "ci-with-registry" });
   console.log(`    ${callLine(r)}`);
   assert.is(r.code, 0, tail(both(r), 60));
   const result = JSON.parse(r.stdout.trim()) as { mode: string; image: string; tags: string[]; modelSha256: string; modelVersion: string };
@@ -142,25 +144,7 @@ test("the same ci again on this engine state, under a new channel tag: the same 
   assert.ok(pushed, "the configured ci above did not push");
   const [revision, registry, repository, model] = pushed!.args as [string, string, string, string];
   const channel = `e2e-${randomUUID().slice(0, 8)}`;
-  const r = await dagger(
-    [
-      "call",
-      "--revision",
-      revision,
-      "with-registry",
-      "--address",
-      registry,
-      "--repository",
-      repository,
-      "ci",
-      "--channel",
-      channel,
-      "--model",
-      model,
-      "image",
-    ],
-    { label: "ci-with-registry-again" },
-  );
+  const r = await dagger(configuredCi(revision, registry, repository, channel, model, "image"), { label: "ci-with-registry-again" });
   console.log(`    ${callLine(r)}`);
   assert.is(r.code, 0, tail(both(r), 40));
   const again = /@(sha256:[0-9a-f]{64})$/.exec(r.stdout.trim())?.[1];
