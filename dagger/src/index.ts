@@ -217,7 +217,7 @@ export class AiAppPipeline {
    * Fetch a model version from the Blob model store, every file verified against model.json; returns the model directory.
    *
    * @param modelName Model name (the folder under the container).
-   * @param modelVersion "latest" (highest complete, not-yanked release), an exact semantic version, or an alias such as `@champion`; resolved on every call.
+   * @param modelVersion "latest" (highest complete, not-yanked release), an exact semantic version, or an alias such as "@champion"; resolved on every call.
    * @param prerelease Let "latest" pick prereleases (e.g. 1.4.0-rc.1) too.
    * @param publicKey The signer's public key (PEM, e.g. ./model-signing.pub): the signature becomes mandatory, and an unsigned version, another signer or a changed file is refused.
    */
@@ -240,7 +240,7 @@ export class AiAppPipeline {
   /**
    * Point an alias (champion, production, ...) of a model at one complete, not-yanked version; each move is kept in the alias's history, and a concurrent move makes this one fail, changing nothing.
    *
-   * @param alias Alias name, lowercase letters, digits and dashes (e.g. champion); select it with `--model-version @champion`.
+   * @param alias Alias name, lowercase letters, digits and dashes (e.g. champion); select it with --model-version "@champion".
    * @param modelVersion Exact version the alias points at from now on (e.g. 1.3.0).
    * @param modelName Model name (the folder under the container).
    * @param by Who moves it, kept in the history (default: the constructor's --revision).
@@ -405,7 +405,7 @@ export class AiAppPipeline {
    * @param channel Branch whose moving tag this run updates: main, or refs/heads/feature/x which becomes feature-x (required with with-registry; the embedded default uses main).
    * @param model Model directory to build with instead of the store's (model.json plus its files).
    * @param modelName Model name in the store.
-   * @param modelVersion Model version to build with: "latest" (highest complete, not-yanked release), an exact semantic version, or an alias such as `@champion`.
+   * @param modelVersion Model version to build with: "latest" (highest complete, not-yanked release), an exact semantic version, or an alias such as "@champion".
    * @param prerelease Let "latest" pick prereleases (e.g. 1.4.0-rc.1) too.
    * @param publicKey The model signer's public key (PEM, e.g. ./model-signing.pub): the model's signature is verified before anything is built, and the image labelled with its signer.
    */

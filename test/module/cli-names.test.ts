@@ -1,5 +1,5 @@
 /**
- * Names and descriptions as the real Dagger CLI prints them (both seen on the engine with
+ * Names and descriptions as the real Dagger CLI prints them (seen on the engine with
  * `dagger call FN --help`): the offline table the docs tests use must read the same.
  */
 import { test } from "uvu";
@@ -20,8 +20,15 @@ test("an @alias example in a TSDoc line is text, not a tag: descriptions are who
     ["fetchModel", "modelVersion"],
     ["ci", "modelVersion"],
   ] as const)
-    assert.match(f[fn]!.args[arg]!.description, /an alias such as `@champion`/, `${fn} --${kebab(arg)}`);
-  assert.match(f.setAlias!.args.alias!.description, /select it with `--model-version @champion`\.$/);
+    assert.match(f[fn]!.args[arg]!.description, /an alias such as "@champion"/, `${fn} --${kebab(arg)}`);
+  assert.match(f.setAlias!.args.alias!.description, /select it with --model-version "@champion"\.$/);
+});
+
+test("no description holds a backtick: the CLI (pflag) takes a back-quoted word for the flag's value name and drops the quotes", async () => {
+  const m = await introspectModule();
+  for (const o of Object.values(m.objects))
+    for (const f of Object.values(o.functions))
+      for (const a of Object.values(f.args)) assert.not.match(a.description, /`/, `${o.name}.${f.name} --${a.cliName}`);
 });
 
 test.run();
