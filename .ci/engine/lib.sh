@@ -47,8 +47,10 @@ key_inputs() {
 }
 compute_key() {
   local f
+  # names without their folders: the same inputs in another checkout (CI clones the repository into
+  # a new folder, with the bundle beside it) must give the same key
   key_inputs | while read -r f; do
-    printf '== %s\n' "${f#"$REPO"/}"
+    printf '== %s\n' "${f##*/}"
     cat "$f"
   done | sha256sum | cut -c1-16
 }
