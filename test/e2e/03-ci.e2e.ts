@@ -77,10 +77,10 @@ test(`dagger call ci (no arguments) passes test, model publish/fetch/verify, bui
     ["the sample model's training", /withExec python [^\n]*train\.py\b/],
     ["the model's publish to Azurite", /withExec node dist\/model-store\/cli\.js publish\b/],
     ["its fetch (verified)", /withExec node dist\/model-store\/cli\.js fetch\b/],
-    ["regctl's push of dev", /withExec regctl[^\n]* image import registry:5000\/ai-app:dev\b/],
-    ["regctl's push of model-1.0.0", /withExec regctl[^\n]* image import registry:5000\/ai-app:model-1\.0\.0\b/],
-    ["regctl's push of main", /withExec regctl[^\n]* image import registry:5000\/ai-app:main\b/],
-    ["regctl's read of main's digest", /withExec regctl[^\n]* image digest registry:5000\/ai-app:main\b/],
+    ["regctl's push of dev", /withExec \/regctl [^\n]*image import registry:5000\/ai-app:dev\b/],
+    ["regctl's push of model-1.0.0", /withExec \/regctl [^\n]*image import registry:5000\/ai-app:model-1\.0\.0\b/],
+    ["regctl's push of main", /withExec \/regctl [^\n]*image import registry:5000\/ai-app:main\b/],
+    ["regctl's read of main's digest", /withExec \/regctl [^\n]*image digest registry:5000\/ai-app:main\b/],
   ];
   const missing = steps.filter(([, label]) => !spanSucceeded(r.stderr, label)).map(([what]) => what);
   assert.equal(missing, [], `not seen in ci's output (log ${r.log})`);
