@@ -1,11 +1,10 @@
 /**
  * `dagger call test` on the real engine: the app's suite passes here; in a copy with one test broken
- * on purpose it fails, naming that test, on every run; and a test that fails only on its first run
- * passes on the second (a failure is not kept as a cached result: issue 20, part 3, item 2).
+ * on purpose it fails, naming that test, on every run, and pytest runs again each time (a failure is
+ * not kept as a cached result: issue 20, part 3, item 2). A test that failed on its first run only
+ * (through a marker in the pip cache volume) was dropped: on an empty engine state the failed run's
+ * write to the volume was not kept, so the second run failed too (docs/engine-notes.md section 22).
  */
-import { randomUUID } from "node:crypto";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { callLine, dagger, DaggerResult, tail } from "../support/dagger-cli.js";
@@ -58,45 +57,6 @@ test("a copy with one app test broken: dagger call test fails naming it, and fai
     // the progress output shows pytest's own lines when it runs; a replayed result shows the exec CACHED
     assert.ok(pytestRan(r), `run ${run}: pytest did not run (its exec was answered from the cache):\n${tail(both(r))}`);
   }
-});
-
-test("a test that fails only on its first run passes on the second: a failed run is not replayed from the cache", async () => {
-  const copy = copyRepository("e2e-flaky-test-");
-  // The pip cache volume is the one place a test run can leave something for the next: the test fails
-  // when its marker is missing and writes it, so it fails once and then passes, like a flaky test.
-  // The nonce makes the source (and so every cache key) new on every e2e run.
-  const nonce = randomUUID();
-  writeFileSync(
-    join(copy, "app/tests/test_e2e_first_run_fails.py"),
-    [
-      '"""Written by test/e2e/02-test.e2e.ts: fails on the first run only (a flaky test, on purpose)."""',
-      "",
-      "import pathlib",
-      "",
-      `MARKER = pathlib.Path("/root/.cache/pip/e2e-first-run-${nonce}")`,
-      "",
-      "",
-      "def test_fails_on_first_run_only():",
-      "    if MARKER.exists():",
-      "        return",
-      '    MARKER.write_text("seen")',
-      '    raise AssertionError("first run fails on purpose")',
-      "",
-    ].join("\n"),
-  );
-  const first = await dagger(["call", "test"], { cwd: copy, label: "test-flaky-run1" });
-  report(first);
-  assert.is.not(first.code, 0, `first run passed; the marker must have existed:\n${tail(both(first))}`);
-  assert.ok(both(first).includes("test_e2e_first_run_fails.py::test_fails_on_first_run_only"), tail(both(first)));
-  const second = await dagger(["call", "test"], { cwd: copy, label: "test-flaky-run2" });
-  report(second);
-  assert.is(
-    second.code,
-    0,
-    `second run failed: the first run's failure was replayed instead of running pytest again:\n${tail(both(second))}`,
-  );
-  assert.match(second.stdout.trim(), /^\d+ passed\b/);
-  assert.ok(pytestRan(second), "second run: pytest did not run");
 });
 
 test.run();
