@@ -23,8 +23,6 @@ import {
   skippedNote,
 } from "../support/cli-help.js";
 
-const LOST_CONTEXT = /failed to load local module source context: \S+: not found/;
-
 let mod: ModuleInfo;
 let listed: DaggerResult;
 /** `dagger call [FN] --help` pages by function CLI name ("" = `dagger call --help`). */
@@ -76,17 +74,8 @@ test("dagger call --help and dagger call FN --help for every function (timed)", 
   const names = ["", ...Object.values(mod.main.functions).map((f) => f.cliName)];
   const times: number[] = [];
   const failed: string[] = [];
-  const help = (name: string, attempt: number) =>
-    dagger(["call", ...(name ? [name] : []), "--help"], { label: `help-${name || "call"}-${attempt}`, timeoutMs: 5 * 60_000 });
   for (const name of names) {
-    let r = await help(name, 1);
-    // Seen once on the engine: a session lost its own upload of the module ("failed to load local
-    // module source context: <id>: not found"). Engine-side and transient, so one more try, said aloud;
-    // any other failure, or the same one twice, fails the check.
-    if (r.code !== 0 && LOST_CONTEXT.test(r.stderr)) {
-      console.log(`    ${callLine(r)}: the engine lost the module's source context; trying once more`);
-      r = await help(name, 2);
-    }
+    const r = await dagger(["call", ...(name ? [name] : []), "--help"], { label: `help-${name || "call"}`, timeoutMs: 5 * 60_000 });
     times.push(r.ms);
     if (r.code !== 0) failed.push(`${callLine(r)}\n${tail(r.stderr, 10)}`);
     else pages.set(name, parseHelp(r.stdout));

@@ -78,7 +78,25 @@ export interface DaggerOptions {
 let calls = 0;
 
 /** `dagger --progress=plain ARGS...`; never throws for a non-zero exit, returns what happened. */
-export function dagger(args: string[], opts: DaggerOptions = {}): Promise<DaggerResult> {
+/**
+ * Seen on the engine, twice in one run of about 60 calls: a session loses its own upload of the
+ * module while loading it ("failed to load local module source context: <id>: not found"), before
+ * any function runs. Engine-side and transient, so such a call is made again, at most twice, and
+ * says so; any other failure is the call's result.
+ */
+const LOST_CONTEXT = /failed to load local module source context: \S+: not found/;
+const LOST_CONTEXT_RETRIES = 2;
+
+export async function dagger(args: string[], opts: DaggerOptions = {}): Promise<DaggerResult> {
+  let r = await daggerOnce(args, opts);
+  for (let retry = 1; retry <= LOST_CONTEXT_RETRIES && r.code !== 0 && LOST_CONTEXT.test(r.stderr); retry++) {
+    console.log(`    ${callLine(r)}: the engine lost the module's upload; calling again (${retry}/${LOST_CONTEXT_RETRIES})`);
+    r = await daggerOnce(args, { ...opts, label: `${opts.label ?? args.join("_")}-again${retry}` });
+  }
+  return r;
+}
+
+function daggerOnce(args: string[], opts: DaggerOptions): Promise<DaggerResult> {
   const { env } = engineEnv();
   const argv = ["dagger", "--progress=plain", ...args];
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
