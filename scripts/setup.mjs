@@ -49,9 +49,8 @@ function run(step) {
 }
 
 const started = Date.now();
-const pending = steps.map(run);
-let failed = false;
-for (const done of pending.map((p) => p.then((r) => (print(r), r)))) if ((await done).code !== 0) failed = true;
+const results = await Promise.all(steps.map((step) => run(step).then((r) => (print(r), r))));
+const failed = results.some((r) => r.code !== 0);
 
 function print({ step, code, out, secs }) {
   process.stdout.write(`\n=== setup: ${step.name}: ${code === 0 ? "ok" : `FAILED (exit ${code})`} in ${secs.toFixed(1)} s\n${out}`);

@@ -52,6 +52,7 @@ function run(cmd, doneWhen) {
     groups.add(child.pid);
     let out = "";
     let hung;
+    let stopped = false;
     const tee = (stream) => (d) => {
       out += d;
       stream.write(d);
@@ -60,6 +61,7 @@ function run(cmd, doneWhen) {
           const note = `\n${cmd[0]} printed its summary but had not exited ${EXIT_GRACE_MS / 1000} s later: something a test started is still running; stopped it\n`;
           out += note;
           process.stderr.write(note);
+          stopped = true;
           killGroup(child.pid);
         }, EXIT_GRACE_MS);
       }
@@ -69,8 +71,7 @@ function run(cmd, doneWhen) {
     child.on("close", (code) => {
       clearTimeout(hung);
       groups.delete(child.pid);
-      const stuck = out.includes("printed its summary but had not exited");
-      resolve({ code: stuck ? 1 : (code ?? 1), out });
+      resolve({ code: stopped ? 1 : (code ?? 1), out });
     });
   });
 }
