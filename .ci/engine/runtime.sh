@@ -198,11 +198,16 @@ engine_config() {
   mkdir -p "$etc"
   # every registry an image of the module (or of the TS runtime) comes from is mirrored to ours
   domains=$( (cut -f3 "$KEYDIR/images.tsv"; echo docker.io) | sort -u)
-  python3 - "$etc/engine.json" "$REGISTRY_ADDR" "${AI_APP_ENGINE_LOG_LEVEL:-info}" $domains <<'PY'
+  # GC: without a setting the engine keeps at least 20% of the disk free (engine/server/gc.go,
+  # DetectDefaultGCCap), and on a disk fuller than that it prunes every result after each session,
+  # so nothing is reused from one `dagger call` to the next. The harness keeps up to
+  # AI_APP_ENGINE_GC_RESERVED (default 20GB) whatever the free space, and leaves 2GB free.
+  python3 - "$etc/engine.json" "$REGISTRY_ADDR" "${AI_APP_ENGINE_LOG_LEVEL:-info}" "${AI_APP_ENGINE_GC_RESERVED:-20GB}" $domains <<'PY'
 import json, sys
-out, reg, level, *domains = sys.argv[1:]
+out, reg, level, reserved, *domains = sys.argv[1:]
 cfg = {"logLevel": level, "registries": {d: {"mirrors": [reg]} for d in domains}}
 cfg["registries"][reg] = {"http": True}
+cfg["gc"] = {"reservedSpace": reserved, "minFreeSpace": "2GB"}
 json.dump(cfg, open(out, "w"), indent=2)
 PY
   : > "$etc/engine.toml"
@@ -245,6 +250,7 @@ engine_up() {
   fi
   stop_engine
   engine_config
+  engine_ca_dir
   # the engine's /run is runtime only: what a previous engine left there (its containers' network
   # namespace files, no longer mounted) only makes it log "failed to release network namespace"
   rm -rf "$RUN/engine-run"
@@ -255,7 +261,7 @@ engine_up() {
   [ -z "${AI_APP_ENGINE_DEBUG:-}" ] || args="$args --debug"
   ENGINE_LOWER=$e/files:$e/apt:$BASE ENGINE_UPPER=$e/run-upper ENGINE_ROOT=$RUN/root \
     ENGINE_RUN_DIR=$RUN/engine-run ENGINE_STATE_DIR=$KEYDIR/state ENGINE_CONTENT_DIR=$CONTENT \
-    ENGINE_ETC_DIR=$RUN/etc-dagger ENGINE_RESOLV=$RUN/resolv.conf ENGINE_ARGS=$args \
+    ENGINE_ETC_DIR=$RUN/etc-dagger ENGINE_RESOLV=$RUN/resolv.conf ENGINE_ARGS=$args ENGINE_CA_DIR=$RUN/ca-certificates \
     setsid nsenter --net="/run/netns/$NETNS" \
     unshare --mount --pid --fork --kill-child=SIGTERM --propagation private "$ENGINE_DIR/engine-init" \
     >> "$RUN/logs/engine.log" 2>&1 < /dev/null 3>&- 9>&- &
@@ -273,6 +279,30 @@ engine_up() {
 # tini is /usr/local/bin/tini -> /usr/bin/tini-static in the engine's root
 record_engine_init() { record_pid engine-init "$(pgrep -P "$(recorded_pid engine)" | head -1)" tini-static; }
 
+# A CA for the test servers the engine should reach over TLS (a registry with a certificate for
+# $HOST_IP): made once per run directory, installed into the engine with this machine's own extra
+# CAs. The engine trusts /usr/local/share/ca-certificates at start (cmd/engine/main.go runs
+# update-ca-certificates and c_rehash there, so the copy is writable) and installs the same
+# certificates into every container it runs (engine/engineutil/cacerts).
+TEST_CA=$RUN/test-ca
+engine_ca_dir() {
+  command -v openssl >/dev/null || die "openssl is needed for the harness's test CA: apt-get install -y openssl"
+  if [ ! -s "$TEST_CA/ca.crt" ] || [ ! -s "$TEST_CA/ca.key" ]; then
+    rm -rf "$TEST_CA"
+    mkdir -p -m 700 "$TEST_CA"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+      -subj "/CN=ai-app-pipeline engine harness test CA" -addext basicConstraints=critical,CA:TRUE \
+      -addext keyUsage=critical,keyCertSign,cRLSign \
+      -keyout "$TEST_CA/ca.key" -out "$TEST_CA/ca.crt" 2> "$RUN/logs/test-ca.log" ||
+      die "could not make the test CA: $(tail -3 "$RUN/logs/test-ca.log")"
+  fi
+  rm -rf "$RUN/ca-certificates"
+  mkdir -p "$RUN/ca-certificates"
+  # this machine's extra CAs, as they are now (it may intercept TLS with its own CA)
+  [ ! -d /usr/local/share/ca-certificates ] || cp -a /usr/local/share/ca-certificates/. "$RUN/ca-certificates/"
+  cp "$TEST_CA/ca.crt" "$RUN/ca-certificates/ai-app-engine-test-ca.crt"
+}
+
 write_env() {
   mkdir -p "$KEYDIR/cli"
   ln -sf ../bin/dagger "$KEYDIR/cli/dagger"
@@ -281,6 +311,7 @@ write_env() {
 export _EXPERIMENTAL_DAGGER_RUNNER_HOST=unix://$SOCKET
 export DO_NOT_TRACK=1 DAGGER_NO_NAG=1 DAGGER_NO_UPDATE_CHECK=1
 export AI_APP_ENGINE_HOST_IP=$HOST_IP AI_APP_ENGINE_REGISTRY=$REGISTRY_ADDR AI_APP_ENGINE_KEYDIR=$KEYDIR
+export AI_APP_ENGINE_TEST_CA=$TEST_CA
 case ":\$PATH:" in *":$KEYDIR/cli:"*) ;; *) export PATH="$KEYDIR/cli:\$PATH" ;; esac
 ENV
 }
