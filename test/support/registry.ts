@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { httpsRequest } from "./https-request.js";
 import { tiedToTestProcess } from "./server-process.js";
 
 export const REGISTRY_BINARY = process.env.DOCKER_REGISTRY_BIN ?? "/usr/bin/docker-registry";
@@ -34,6 +35,10 @@ export interface RegistryOptions {
   /** htpasswd users (bcrypt hashes generated with `htpasswd -B`). */
   users?: Record<string, string>;
   token?: TokenAuthConfig;
+  /** Address to listen on (default 127.0.0.1): the engine harness's veth address for the real engine. */
+  host?: string;
+  /** Serve HTTPS with this certificate and key; `ca` (PEM path) is what the readiness probe trusts. */
+  tls?: { cert: string; key: string; ca: string };
 }
 
 export interface RunningRegistry {
@@ -53,7 +58,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
   let lastError = "";
   for (let tries = 0; tries < 3; tries++) {
     const port = await freePort();
-    const address = `127.0.0.1:${port}`;
+    const address = `${opts.host ?? "127.0.0.1"}:${port}`;
     const lines = [
       "version: 0.1",
       "log:",
@@ -66,6 +71,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
       `  addr: ${address}`,
       `  secret: ${randomBytes(16).toString("hex")}`,
     ];
+    if (opts.tls) lines.push("  tls:", `    certificate: ${opts.tls.cert}`, `    key: ${opts.tls.key}`);
     if (opts.users) {
       const file = join(dir, "htpasswd");
       writeFileSync(
@@ -94,7 +100,8 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
     child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((r) => child.on("exit", r));
     const tied = tiedToTestProcess(child);
-    const up = await waitForHttp(`http://${address}/v2/`, exited);
+    const scheme = opts.tls ? "https" : "http";
+    const up = await waitForHttp(`${scheme}://${address}/v2/`, exited, opts.tls?.ca);
     if (!up) {
       tied.release();
       child.kill("SIGKILL");
@@ -104,7 +111,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
     }
     return {
       address,
-      url: `http://${address}`,
+      url: `${scheme}://${address}`,
       dir,
       logs: () => output,
       async stop() {
@@ -128,15 +135,19 @@ export function requireTool(cmd: string, debianPackage: string): void {
   if (!found) throw new Error(`${cmd} is not installed: apt-get install -y ${debianPackage} (.ci/run installs it)`);
 }
 
-async function waitForHttp(url: string, exited: Promise<unknown>): Promise<boolean> {
+async function waitForHttp(url: string, exited: Promise<unknown>, ca?: string): Promise<boolean> {
   let done = false;
   void exited.then(() => (done = true));
   // A hang guard, not a measurement: 30 s holds on a loaded machine (it was 100 tries, about 5 s).
   const deadline = Date.now() + 30_000;
   while (!done && Date.now() < deadline) {
     try {
-      const res = await fetch(url);
-      await res.body?.cancel();
+      if (ca) {
+        await httpsRequest(url, { ca });
+      } else {
+        const res = await fetch(url);
+        await res.body?.cancel();
+      }
       return true;
     } catch {
       await new Promise((r) => setTimeout(r, 50));
