@@ -91,8 +91,9 @@ export class FakeApiServer {
 
   constructor(public state: ApiState) {}
 
-  async start(): Promise<this> {
-    const { key, cert } = selfSignedCert();
+  /** Listens on `host` (default 127.0.0.1; the engine harness's veth address for the real engine). */
+  async start(host = "127.0.0.1"): Promise<this> {
+    const { key, cert } = selfSignedCert(host);
     this.server = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
       let body = "";
       req.on("data", (d: Buffer) => (body += d.toString()));
@@ -102,8 +103,8 @@ export class FakeApiServer {
       });
     });
     patient(this.server);
-    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
-    this.url = `https://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+    await new Promise<void>((r) => this.server!.listen(0, host, r));
+    this.url = `https://${host}:${(this.server!.address() as AddressInfo).port}`;
     writeFileSync(join(this.dir, "config"), kubeconfigText(this.url, { caData: readFileSync(cert).toString("base64") }));
     return this;
   }

@@ -10,16 +10,16 @@ export interface TlsFiles {
   key: string;
 }
 
-/** A certificate and key for 127.0.0.1 and localhost, in a temp dir removed when the tests exit. */
-export function selfSignedCert(): TlsFiles & { dir: string } {
+/** A certificate and key for `ip` (default 127.0.0.1) and localhost, in a temp dir removed when the tests exit. */
+export function selfSignedCert(ip = "127.0.0.1"): TlsFiles & { dir: string } {
   const dir = tempDir("tls-");
   const cert = join(dir, "cert.pem");
   const key = join(dir, "key.pem");
   const gen = spawnSync(
     "openssl",
-    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1"].concat([
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", key, "-out", cert, "-subj", `/CN=${ip}`].concat([
       "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      `subjectAltName=IP:${ip},DNS:localhost`,
     ]),
     { encoding: "utf8" },
   );
