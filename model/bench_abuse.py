@@ -39,10 +39,12 @@ import math
 import os
 import re
 import socket
+import struct
 import sys
 import tempfile
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +87,18 @@ def refused_body() -> bytes:
     """The request of the original report: 32 x 4096x4096 16-bit PNGs."""
     one = _b64(Image.fromarray(np.full((4096, 4096), 30000, dtype=np.uint16)), "PNG")
     return json.dumps({"input": [one] * 32}).encode()
+
+
+def png_text_body() -> bytes:
+    """The audit's request: 32 tiny PNGs, each with 63 zTXt chunks inflating to 1 MiB of text
+    (about 2.8 MB on the wire, 2 GiB once Pillow's default limits let every chunk in)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    text = chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"A" * (1 << 20), 9))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 0, 0, 0, 0))
+           + text * 63 + chunk(b"IDAT", zlib.compress((b"\0" + b"\xff" * 8) * 8)) + chunk(b"IEND", b""))
+    return json.dumps({"input": [base64.b64encode(png).decode("ascii")] * 32}).encode()
 
 
 # --- measuring --------------------------------------------------------------------------------
@@ -301,7 +315,8 @@ def main(argv=None) -> int:
             parser.error(f"--env wants NAME=VALUE, got {setting!r}")
         env[name] = value
     print("# building payloads", file=sys.stderr)
-    payloads = {"cpu_heavy": cpu_heavy_body(), "mem_heavy": mem_heavy_body(), "refused": refused_body()}
+    payloads = {"cpu_heavy": cpu_heavy_body(), "mem_heavy": mem_heavy_body(), "refused": refused_body(),
+                "png_text": png_text_body()}
     for name, body in payloads.items():
         print(f"# {name} request: {len(body)} bytes", file=sys.stderr)
 
@@ -327,7 +342,7 @@ def main(argv=None) -> int:
                 ok &= run_phase("idle", max(1.0, args.seconds / 3), 0, app, prober, sampler, figures)
                 for name in ("slow_body", "slow_headers"):
                     ok &= run_phase(name, args.seconds, args.clients, app, prober, sampler, figures)
-                for name, expect in (("cpu_heavy", 200), ("mem_heavy", 200), ("refused", 400)):
+                for name, expect in (("cpu_heavy", 200), ("mem_heavy", 200), ("refused", 400), ("png_text", 400)):
                     ok &= run_phase(name, args.seconds, args.clients, app, prober, sampler, figures,
                                     payloads[name], expect)
             finally:

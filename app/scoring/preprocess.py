@@ -14,7 +14,7 @@ import io
 import re
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 SIDE = 8
 # Images up to this many pixels (256x256: about 1 MiB to decode even as RGBA) are decoded
@@ -27,6 +27,13 @@ ALLOWED_FORMATS = ("PNG", "JPEG")
 # MAX_IMAGE_PIXELS right after reading its header, before any pixel is decoded, so Pillow's
 # check is turned off to let that message (size and limit) reach the client.
 Image.MAX_IMAGE_PIXELS = None
+# Image.open inflates a PNG's zTXt/iTXt/iCCP chunks while reading the header, before any size
+# check: by default up to 1 MiB per chunk and 64 MiB per image, so a small request of tiny PNGs
+# full of compressed text could take gigabytes. The model reads pixels only: at most this much
+# metadata per image (an ICC profile is a few KiB; a larger one is refused, not truncated).
+MAX_METADATA_BYTES = 256 * 1024
+PngImagePlugin.MAX_TEXT_CHUNK = MAX_METADATA_BYTES
+PngImagePlugin.MAX_TEXT_MEMORY = MAX_METADATA_BYTES
 _DATA_URL_RE = re.compile(r"^data:[\w.+-]+/[\w.+-]+;base64,", re.IGNORECASE)
 
 
@@ -57,6 +64,14 @@ def open_image(data: bytes, index: int, max_pixels: int) -> Image.Image:
         image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except UnidentifiedImageError:
         raise InputError(f"input[{index}] is not a PNG or JPEG image") from None
+    except ValueError as error:
+        if "MAX_TEXT" not in str(error):  # PngImagePlugin's limits above
+            raise InputError(f"input[{index}] is a PNG or JPEG image with a damaged header") from None
+        raise InputError(
+            f"input[{index}] carries more than {MAX_METADATA_BYTES // 1024} KiB of PNG metadata "
+            "(text or colour-profile chunks): strip it (e.g. save the image again without "
+            "metadata), the model reads only the pixels"
+        ) from None
     except Exception:  # Pillow raises assorted errors on malformed headers
         raise InputError(f"input[{index}] is a PNG or JPEG image with a damaged header") from None
     width, height = image.size
@@ -130,27 +145,40 @@ def batch_features(items: list, max_pixels: int, max_request_pixels: int, gate=N
     """The model's input for a whole request: one row of 64 features per element of ``items``.
 
     Every image's header is read first, so a request over its pixel budget is refused before
-    anything is decoded. Images are then decoded one at a time and dropped once read; an image
-    over UNGATED_PIXELS is decoded while holding ``gate`` (a semaphore shared by the process's
-    threads), which bounds how much decoder memory a worker holds at once.
+    anything is decoded; each opened image is dropped once its size is known, so at most one
+    image's header data (its metadata included) is held at a time. Images are then opened again
+    and decoded one at a time; an image over UNGATED_PIXELS is decoded while holding ``gate`` (a
+    semaphore shared by the process's threads), which bounds how much decoder memory a worker
+    holds at once.
     """
-    images = [open_image(decode_base64(item, index), index, max_pixels) for index, item in enumerate(items)]
-    total = sum(image.width * image.height for image in images)
+    blobs = [decode_base64(item, index) for index, item in enumerate(items)]
+    pixels = [_pixel_count(data, index, max_pixels) for index, data in enumerate(blobs)]
+    total = sum(pixels)
     if total > max_request_pixels:
-        count = f"{len(images)} images have" if len(images) != 1 else "1 image has"
+        count = f"{len(blobs)} images have" if len(blobs) != 1 else "1 image has"
         raise InputError(
             f"the {count} {total} pixels in all; at most {max_request_pixels} pixels per request "
             "(MAX_REQUEST_PIXELS): send fewer or smaller images, the model reads 8x8"
         )
-    batch = np.empty((len(images), SIDE * SIDE), dtype=np.float32)
-    for index in range(len(images)):
-        image, images[index] = images[index], None  # free each decoded image once it is read
-        large = image.width * image.height > UNGATED_PIXELS
-        with gate if (gate is not None and large) else contextlib.nullcontext():
-            batch[index] = read_features(image, index)
+    batch = np.empty((len(blobs), SIDE * SIDE), dtype=np.float32)
+    for index, data in enumerate(blobs):
+        with gate if (gate is not None and pixels[index] > UNGATED_PIXELS) else contextlib.nullcontext():
+            batch[index] = preprocess_bytes(data, index, max_pixels)
     return batch
+
+
+def _pixel_count(data: bytes, index: int, max_pixels: int) -> int:
+    """Width x height from the header; the opened image is released on return."""
+    with open_image(data, index, max_pixels) as image:
+        return image.width * image.height
+
+
+def preprocess_bytes(data: bytes, index: int, max_pixels: int) -> np.ndarray:
+    """One image's bytes -> 64 float32 features; the image is released on return."""
+    with open_image(data, index, max_pixels) as image:
+        return read_features(image, index)
 
 
 def preprocess(value: object, index: int, max_pixels: int) -> np.ndarray:
     """One request element (base64 string) -> 64 float32 features."""
-    return read_features(open_image(decode_base64(value, index), index, max_pixels), index)
+    return preprocess_bytes(decode_base64(value, index), index, max_pixels)

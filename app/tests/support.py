@@ -309,3 +309,24 @@ def refused_start(model_dir: Path, log_dir: Path, **kwargs) -> tuple[int, list[s
     finally:
         proc.stop()
     return code, [line for line in proc.stderr().splitlines() if line.strip()]
+
+
+def png_with_text(kind: bytes, chunks: int, text_bytes: int) -> bytes:
+    """A valid 8x8 white PNG carrying ``chunks`` compressed text chunks (``kind`` zTXt or iTXt),
+    each inflating to ``text_bytes`` bytes: small on the wire, large once Pillow reads its header."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    text = zlib.compress(b"A" * text_bytes, 9)
+    # zTXt: keyword NUL method text; iTXt: keyword NUL flag method language NUL translated NUL text
+    body = b"Comment\0\0" + text if kind == b"zTXt" else b"Comment\0\x01\0\0\0" + text
+    row = b"\0" + b"\xff" * 8
+    header = struct.pack(">IIBBBBB", 8, 8, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + b"".join(chunk(kind, body) for _ in range(chunks))
+        + chunk(b"IDAT", zlib.compress(row * 8))
+        + chunk(b"IEND", b"")
+    )

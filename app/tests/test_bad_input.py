@@ -208,3 +208,43 @@ def test_timeouts_must_be_positive_seconds(model_dir, monkeypatch, name, raw, pr
     monkeypatch.setenv(name, raw)
     with pytest.raises(RuntimeError, match=f"{name}='{raw}' {problem}"):
         create_app({"MODEL_DIR": str(model_dir)})
+
+
+@pytest.mark.parametrize("kind", [b"zTXt", b"iTXt"])
+def test_png_text_chunks_over_the_metadata_limit_are_refused(client, kind):
+    """Three 200 KiB text chunks (each under Pillow's 1 MiB per chunk, the whole far under its
+    64 MiB per image) are refused, naming the image: the app reads pixels only."""
+    heavy = base64.b64encode(support.png_with_text(kind, 3, 200 * 1024)).decode()
+    response = post_json(client, {"input": [PNG, heavy]})
+    assert_error(response, 400, "input[1]", "256 KiB of PNG metadata", "strip it")
+
+
+@pytest.mark.parametrize("kind", [b"zTXt", b"iTXt"])
+def test_png_with_a_little_text_is_scored(client, kind):
+    small = base64.b64encode(support.png_with_text(kind, 2, 1024)).decode()
+    assert post_json(client, {"input": [small]}).status_code == 200
+
+
+def test_batch_holds_one_opened_image_at_a_time(monkeypatch):
+    """Header data (metadata included) is never held for the whole batch: every image opened by
+    batch_features is released before the next is opened."""
+    import weakref
+
+    from scoring import preprocess
+
+    live, most = set(), [0]
+    real_open = preprocess.open_image
+
+    def tracking_open(data, index, max_pixels):
+        image = real_open(data, index, max_pixels)
+        key = object()
+        live.add(key)
+        weakref.finalize(image, live.discard, key)
+        most[0] = max(most[0], len(live))
+        return image
+
+    monkeypatch.setattr(preprocess, "open_image", tracking_open)
+    image = base64.b64encode(support.png_with_text(b"zTXt", 1, 1024)).decode()
+    batch = preprocess.batch_features([image] * 16, 4096 * 4096, 64 * 4096 * 4096)
+    assert batch.shape == (16, 64)
+    assert most[0] == 1, f"{most[0]} opened images were held at once"
