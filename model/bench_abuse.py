@@ -101,6 +101,12 @@ def png_text_body() -> bytes:
     return json.dumps({"input": [base64.b64encode(png).decode("ascii")] * 32}).encode()
 
 
+def json_expansion_body() -> bytes:
+    """The audit's other request: a body just under 4 MiB of empty objects, {"input":[{},{},...]}."""
+    count = (BODY_LIMIT - 64) // 3
+    return b'{"input":[' + b",".join([b"{}"] * count) + b"]}"
+
+
 # --- measuring --------------------------------------------------------------------------------
 
 
@@ -316,7 +322,7 @@ def main(argv=None) -> int:
         env[name] = value
     print("# building payloads", file=sys.stderr)
     payloads = {"cpu_heavy": cpu_heavy_body(), "mem_heavy": mem_heavy_body(), "refused": refused_body(),
-                "png_text": png_text_body()}
+                "png_text": png_text_body(), "json_expansion": json_expansion_body()}
     for name, body in payloads.items():
         print(f"# {name} request: {len(body)} bytes", file=sys.stderr)
 
@@ -342,7 +348,8 @@ def main(argv=None) -> int:
                 ok &= run_phase("idle", max(1.0, args.seconds / 3), 0, app, prober, sampler, figures)
                 for name in ("slow_body", "slow_headers"):
                     ok &= run_phase(name, args.seconds, args.clients, app, prober, sampler, figures)
-                for name, expect in (("cpu_heavy", 200), ("mem_heavy", 200), ("refused", 400), ("png_text", 400)):
+                for name, expect in (("cpu_heavy", 200), ("mem_heavy", 200), ("refused", 400), ("png_text", 400),
+                                     ("json_expansion", 400)):
                     ok &= run_phase(name, args.seconds, args.clients, app, prober, sampler, figures,
                                     payloads[name], expect)
             finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 from flask import Blueprint, current_app, jsonify, request
@@ -51,6 +52,26 @@ def version():
     )
 
 
+# json.loads builds the whole body before the batch limit can be checked, and a 4 MiB body of
+# empty objects or numbers ({"input":[{},{},...]}) becomes hundreds of MiB of Python objects. A
+# valid body is a few values plus at most MAX_BATCH strings: bodies with more values than that
+# (counted on the raw bytes with string contents removed) are refused before parsing.
+_STRING_RE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_SPARE_VALUES = 64  # room for a few fields besides "input"
+
+
+def _check_value_count(raw: bytes | bytearray, max_batch: int) -> None:
+    """Refuses a body holding more JSON values than a valid one can (commas and openers, outside strings)."""
+    bare = _STRING_RE.sub(b'""', raw)
+    values = bare.count(b",") + bare.count(b"[") + bare.count(b"{")
+    cap = max_batch + _SPARE_VALUES
+    if values > cap:
+        raise InputError(
+            f"body holds more than {cap} JSON values; a valid body is "
+            f'{{"input": ["<base64 image>", ...]}} with at most {max_batch} images'
+        )
+
+
 _MAX_INT_DIGITS = 100  # no number belongs in a /score body; this only bounds int() on one
 
 
@@ -70,6 +91,7 @@ def _read_inputs() -> list:
         raise _UnsupportedMediaType()
     config = current_app.config
     raw = read_body(request.environ, int(config["MAX_CONTENT_LENGTH"]), float(config["BODY_TIMEOUT"]))
+    _check_value_count(raw, int(config["MAX_BATCH"]))
     try:
         body = json.loads(raw, parse_int=_parse_int)
     except InputError:

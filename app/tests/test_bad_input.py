@@ -50,8 +50,10 @@ def test_malformed_json_is_400(client, raw):
 
 
 def test_deeply_nested_json_is_400_not_500(client):
+    # Refused by the value count before json.loads could recurse (it used to be json's
+    # RecursionError, reported as "malformed JSON ... nested too deeply").
     raw = "[" * 100_000 + "]" * 100_000
-    assert_error(client.post("/score", data=raw, content_type="application/json"), 400, "malformed JSON")
+    assert_error(client.post("/score", data=raw, content_type="application/json"), 400, "more than 96 JSON values")
 
 
 @pytest.mark.parametrize("body", [{}, {"inputs": [PNG]}])
@@ -248,3 +250,26 @@ def test_batch_holds_one_opened_image_at_a_time(monkeypatch):
     batch = preprocess.batch_features([image] * 16, 4096 * 4096, 64 * 4096 * 4096)
     assert batch.shape == (16, 64)
     assert most[0] == 1, f"{most[0]} opened images were held at once"
+
+
+@pytest.mark.parametrize("filler", [b"{}", b"0", b"[]", b"null"])
+def test_body_with_more_values_than_a_valid_one_is_refused_before_parsing(client, monkeypatch, filler):
+    """A 1 MiB body of empty objects (or numbers, lists, nulls) would become hundreds of thousands
+    of Python objects in json.loads before the batch limit is checked: refused unparsed."""
+    from scoring import routes
+
+    def no_parse(*args, **kwargs):
+        raise AssertionError("json.loads ran on a body that cannot be valid")
+
+    body = b'{"input":[' + b",".join([filler] * (1024 * 1024 // (len(filler) + 1))) + b"]}"
+    monkeypatch.setattr(routes.json, "loads", no_parse)
+    response = client.post("/score", data=body, content_type="application/json")
+    monkeypatch.undo()  # reading the response parses JSON too
+    assert_error(response, 400, "more than 96 JSON values", "at most 32 images")
+
+
+def test_commas_inside_strings_do_not_count(client):
+    """Data URLs carry a comma each, and extra fields are allowed: 32 of them are still scored."""
+    url = "data:image/png;base64," + PNG
+    body = {"input": [url] * 32, "note": "a, b, c, {[", "id": [1, 2, 3]}
+    assert post_json(client, body).status_code == 200

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1] / "bench_abuse.py"
-PHASES = ["idle", "slow_body", "slow_headers", "cpu_heavy", "mem_heavy", "refused", "png_text"]
+PHASES = ["idle", "slow_body", "slow_headers", "cpu_heavy", "mem_heavy", "refused", "png_text", "json_expansion"]
 FIGURES = (
     [f"{phase}_{probe}_{stat}_ms" for phase in PHASES for probe in ("healthz", "score") for stat in ("max", "p50")]
     + [f"{phase}_rss_peak_mib" for phase in PHASES]
-    + [f"{phase}_{what}" for phase in ("cpu_heavy", "mem_heavy", "refused", "png_text") for what in ("requests", "p50_ms")]
+    + [f"{phase}_{what}" for phase in PHASES[3:] for what in ("requests", "p50_ms")]
     + ["cpus", "workers", "clients", "memory_limit_mib", "probe_max_ms", "rss_peak_mib"]
 )
 
