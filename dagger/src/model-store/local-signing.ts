@@ -22,6 +22,17 @@ function python(env: NodeJS.ProcessEnv): string {
   return env[SIGNING_PYTHON_ENV] || (existsSync(venv) ? venv : "python3");
 }
 
+/**
+ * What sign_model.py gets of the environment: enough to run Python, nothing else. The CLI's own
+ * environment may hold AZURE_* secrets (client secret, SAS, connection string) that the signer
+ * never needs.
+ */
+const PASSED_TO_SIGNER = /^(PATH|HOME|LANG|LC_[A-Z]+|TZ|TMPDIR|PYTHONIOENCODING|PYTHONUTF8)$/;
+
+export function signerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k, v]) => v !== undefined && PASSED_TO_SIGNER.test(k)));
+}
+
 /** Runs sign_model.py; its "error:" line becomes a StoreError. */
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   if (!existsSync(SCRIPT)) {
@@ -30,17 +41,22 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
     );
   }
   return new Promise((ok, fail) =>
-    execFile(python(env), [SCRIPT, ...args], { timeout: 10 * 60_000, maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
-      if (!error) return ok(stdout);
-      const line = stderr.split("\n").find((l) => l.startsWith("error: "));
-      fail(
-        new StoreError(
-          line
-            ? line.slice("error: ".length)
-            : `model signing failed (${python(env)} ${SCRIPT}): ${stderr.trim().split("\n").at(-1) ?? error.message}`,
-        ),
-      );
-    }),
+    execFile(
+      python(env),
+      [SCRIPT, ...args],
+      { timeout: 10 * 60_000, maxBuffer: 1024 * 1024, env: signerEnv(env) },
+      (error, stdout, stderr) => {
+        if (!error) return ok(stdout);
+        const line = stderr.split("\n").find((l) => l.startsWith("error: "));
+        fail(
+          new StoreError(
+            line
+              ? line.slice("error: ".length)
+              : `model signing failed (${python(env)} ${SCRIPT}): ${stderr.trim().split("\n").at(-1) ?? error.message}`,
+          ),
+        );
+      },
+    ),
   );
 }
 
