@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { lstat, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, relative, sep } from "node:path";
-import { FETCH_MARKER_NAME, MANIFEST_NAME, MAX_MANIFEST_BYTES, parseManifest } from "./manifest.js";
+import { FETCH_MARKER_NAME, MANIFEST_NAME, MAX_MANIFEST_BYTES, parseManifest, SIGNATURE_NAME } from "./manifest.js";
 import { shown } from "./printable.js";
 
 const TOOL = "ai-app-pipeline model-store fetch";
@@ -24,10 +24,12 @@ interface FetchMarker {
   started: string;
   /** sha256 of the model.json the directory holds, once complete. */
   manifestSha256?: string;
+  /** sha256 of the model.sig fetch wrote beside it (signed versions only). */
+  signatureSha256?: string;
 }
 
 /** Writes (or completes, with `manifestSha256`) the marker of a directory this process is filling. */
-export async function writeFetchMarker(dir: string, manifestSha256?: string): Promise<void> {
+export async function writeFetchMarker(dir: string, manifestSha256?: string, signature?: Buffer): Promise<void> {
   const previous = manifestSha256 ? await readFetchMarker(dir) : undefined;
   const boot = await bootId();
   const marker: FetchMarker = {
@@ -37,8 +39,13 @@ export async function writeFetchMarker(dir: string, manifestSha256?: string): Pr
     ...(boot ? { boot } : {}),
     started: previous?.started ?? new Date().toISOString(),
     ...(manifestSha256 ? { manifestSha256 } : {}),
+    ...(signature ? { signatureSha256: sha256(signature) } : {}),
   };
   await writeFile(join(dir, FETCH_MARKER_NAME), JSON.stringify(marker, null, 2) + "\n");
+}
+
+function sha256(data: Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
 }
 
 async function readFetchMarker(dir: string): Promise<FetchMarker | undefined> {
@@ -118,7 +125,10 @@ export async function replaceProblem(target: string): Promise<string | undefined
     return `its ${MANIFEST_NAME} changed after it was fetched; choose a new or empty directory, or remove it yourself`;
   }
   const listed = parseManifest(bytes).files.map((f) => f.path);
-  const foreign = await filesNotIn(target, listed);
+  // model.sig counts as fetch's own only while it is the one fetch wrote (its sha256 in the marker)
+  const sig = marker.signatureSha256 ? await readFile(join(target, SIGNATURE_NAME)).catch(() => undefined) : undefined;
+  const ours = sig && sha256(sig) === marker.signatureSha256 ? [SIGNATURE_NAME] : [];
+  const foreign = await filesNotIn(target, [...listed, ...ours]);
   if (foreign.length > 0) {
     const named = foreign.slice(0, 5).map(shown).join(", ") + (foreign.length > 5 ? ` and ${foreign.length - 5} more` : "");
     return `it holds files fetch did not write (${named}); move them away or choose another directory`;

@@ -131,7 +131,7 @@ export async function fetchModel(
     if (signature) await onDisk(temp, () => writeFile(join(temp, SIGNATURE_NAME), signature));
     await onDisk(temp, () => writeFile(join(temp, MANIFEST_NAME), model.manifestBytes));
     if (opts.verify) result.signer = await opts.verify(temp); // before the move: a refused model never appears
-    await onDisk(temp, () => writeFetchMarker(temp, model.manifestSha256));
+    await onDisk(temp, () => writeFetchMarker(temp, model.manifestSha256, signature));
     await onDisk(target, () => swapInto(temp, target));
   } catch (e) {
     await rm(temp, { recursive: true, force: true });
