@@ -185,6 +185,25 @@ test("write: a Conflict or AlreadyExists re-reads and re-applies the change, so 
   assert.match(foreign.outcome.message, "is not a ledger this pipeline can read, so it was left as it is");
 });
 
+test("a second rollback does not roll forward: the image a rollback left is never chosen, unless released again since", () => {
+  const l = [
+    entry("1", { image: img("a") }),
+    entry("2", { image: img("b") }),
+    entry("3", { image: img("a"), strategy: "rollback", rolledBackFrom: img("b") }),
+  ];
+  // a runs (rolled back to); b was rolled back from: nothing earlier is left to go back to
+  assert.match((chooseRollback(l, img("a")) as { error: string }).error, "no earlier good release");
+  const withC = [entry("0", { image: img("c") }), ...l];
+  assert.is((chooseRollback(withC, img("a")) as { entry: LedgerEntry }).entry.id, "0", "past b, to the release before it");
+  const reReleased = [...l, entry("4", { image: img("b") })];
+  assert.is((chooseRollback(reReleased, img("c")) as { entry: LedgerEntry }).entry.id, "4", "b released again after the rollback");
+  // the field survives the ConfigMap round trip; old entries without it still parse
+  const back = parseEntries(JSON.stringify(l));
+  assert.is(back[2]!.rolledBackFrom, img("b"));
+  assert.is(back[0]!.rolledBackFrom, undefined);
+  assert.throws(() => parseEntries(JSON.stringify([{ ...l[2], rolledBackFrom: 7 }])), /rolledBackFrom that is not a string/);
+});
+
 test("rollback choice: the newest good release not running now, or a given digest from the ledger", () => {
   const l = [
     entry("1", { image: img("a") }),

@@ -41,6 +41,8 @@ export interface LedgerEntry {
   deploymentRevision: string;
   /** One line on what happened. */
   detail: string;
+  /** A rollback's entry: the image it rolled back from, which a later rollback never goes back to. */
+  rolledBackFrom?: string;
 }
 
 /** Adds `entry`, or replaces the entry with its id where it stands; keeps the newest `max`. */
@@ -81,7 +83,11 @@ export function parseEntries(text: string): LedgerEntry[] {
     if (!STRATEGIES.includes(o.strategy as Strategy) || !OUTCOMES.includes(o.outcome as Outcome)) {
       throw new Error(`entry ${i + 1} of the ledger's ${LEDGER_KEY} has an unknown strategy or outcome`);
     }
-    return Object.fromEntries(FIELDS.map((f) => [f, o[f]])) as unknown as LedgerEntry;
+    if (o.rolledBackFrom !== undefined && typeof o.rolledBackFrom !== "string") {
+      throw new Error(`entry ${i + 1} of the ledger's ${LEDGER_KEY} has a rolledBackFrom that is not a string`);
+    }
+    const entry = Object.fromEntries(FIELDS.map((f) => [f, o[f]])) as unknown as LedgerEntry;
+    return typeof o.rolledBackFrom === "string" ? { ...entry, rolledBackFrom: o.rolledBackFrom } : entry;
   });
 }
 
@@ -250,7 +256,17 @@ export function chooseRollback(entries: LedgerEntry[], runningImage: string, dig
       ? { entry }
       : { error: `${want} is not a good release in the ledger (rollback only goes to a release that succeeded here); ${known()}` };
   }
-  const entry = [...good].reverse().find((e) => e.image !== runningImage);
+  // Newest first: an image a later rollback rolled back from is not gone back to (that would roll
+  // forward again), unless it was released again after that rollback (met first, newest first).
+  const abandoned = new Set<string>();
+  let entry: LedgerEntry | undefined;
+  for (const e of [...good].reverse()) {
+    if (e.image !== runningImage && !abandoned.has(e.image)) {
+      entry = e;
+      break;
+    }
+    if (e.rolledBackFrom) abandoned.add(e.rolledBackFrom);
+  }
   return entry
     ? { entry }
     : {

@@ -130,7 +130,10 @@ export async function runRollbackRelease(i: ControlInputs & { timeout: string; d
         i.kubeconfig,
         i.manifests,
         i.kubectl,
-        ledgerChange(ledgerEntry(id, "rollback", "succeeded", r.entry.image, metadata, detail)),
+        ledgerChange({
+          ...ledgerEntry(id, "rollback", "succeeded", r.entry.image, metadata, detail),
+          ...(r.from ? { rolledBackFrom: r.from } : {}),
+        }),
       )
     ).line;
     return report("rollback", r.entry.image, metadata, {
