@@ -196,6 +196,20 @@ test("yank: every version yanked leaves latest with nothing, and says so; bad in
   await rejectsWith(yankVersion(store, name, "2.0.0", "why", "dan"), /has no version 2\.0\.0/);
 });
 
+test("a yank mark's history is bounded by bytes as written: 180 re-yanks with 500-character CJK reasons all land (over 256 KiB by count alone), and the mark stays readable", async () => {
+  const name = await model("1.0.0");
+  const reason = (i: number) => `${i} ${"精度低下夜間画像".repeat(62)}`.slice(0, 500); // 3 bytes a character in UTF-8
+  for (let i = 0; i < 180; i++) await yankVersion(store, name, "1.0.0", reason(i), "dan");
+  const mark = await blobText(yankBlobName(name, "1.0.0"));
+  assert.ok(Buffer.byteLength(mark) <= 256 * 1024, `the yank mark is ${Buffer.byteLength(mark)} bytes`);
+  const history = (JSON.parse(mark) as { history: { reason?: string }[] }).history;
+  assert.is(history.at(-1)!.reason, reason(179), "the newest entry is kept");
+  // still readable and changeable: unyank, then yank again
+  await unyankVersion(store, name, "1.0.0", "dan");
+  await yankVersion(store, name, "1.0.0", reason(200), "dan");
+  assert.match((await store.resolve(name, parseSelector("1.0.0"))).version, "1.0.0");
+});
+
 test("--by, who made a change: up to 200 characters for alias set and rm, yank and unyank; longer is refused, nothing written", async () => {
   const name = await model("1.0.0");
   const long = "b".repeat(201);

@@ -7,10 +7,10 @@
 import { StoreError } from "./errors.js";
 import { aliasBlobName, aliasesPrefix } from "./layout.js";
 import { shown } from "./printable.js";
-import { readRecord, RecordConflict, Versioned, writeRecord } from "./records.js";
+import { MAX_RECORD_BYTES, readRecord, RecordConflict, Versioned, writeRecord } from "./records.js";
 import type { RecordStore } from "./record-store.js";
 import { checkAliasName } from "./versions.js";
-import { appendHistory, checkBy, historyEntries, isoTime, optionalString, recordObject, requiredString } from "./record-fields.js";
+import { checkBy, historyEntries, isoTime, optionalString, recordObject, requiredString, withFittingHistory } from "./record-fields.js";
 
 export interface AliasMove {
   /** The version the alias pointed at before (null: it was not set). */
@@ -140,7 +140,12 @@ async function move(
   const from = current?.value.version ?? null;
   const entry: AliasMove = { from, to, by, at: isoTime() };
   if (from === to) return { name, alias, changed: false, move: entry };
-  const record: AliasRecord = { alias, version: to, history: appendHistory(current?.value.history, entry) };
+  const record: AliasRecord = withFittingHistory(
+    current?.value.history,
+    entry,
+    (history) => ({ alias, version: to, history }),
+    MAX_RECORD_BYTES,
+  );
   await opts.beforeWrite?.();
   try {
     await writeRecord(store, aliasBlobName(name, alias), record, current?.etag);

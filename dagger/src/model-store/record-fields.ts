@@ -33,6 +33,26 @@ export function appendHistory<T>(history: readonly T[] | undefined, entry: T): T
   return [...(history ?? []), entry].slice(-HISTORY_LIMIT);
 }
 
+/** A record's bytes as the store writes them (UTF-8 JSON). */
+export function recordBody(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value, null, 2) + "\n");
+}
+
+/**
+ * The record `make` builds from `history` plus `entry`, with the oldest entries dropped until it
+ * fits in `maxBytes` as written (UTF-8: a long reason in CJK takes three bytes a character), so a
+ * record is never written that the store could not read back. The newest entry is always kept.
+ */
+export function withFittingHistory<T, R>(history: readonly T[] | undefined, entry: T, make: (history: T[]) => R, maxBytes: number): R {
+  let kept = appendHistory(history, entry);
+  let record = make(kept);
+  while (kept.length > 1 && recordBody(record).length > maxBytes) {
+    kept = kept.slice(Math.max(1, Math.floor(kept.length / 16)));
+    record = make(kept);
+  }
+  return record;
+}
+
 export function recordObject(json: unknown, origin: string): Record<string, unknown> {
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw bad(origin, "not a JSON object");
   return json as Record<string, unknown>;

@@ -5,6 +5,7 @@
  * a RecordConflict and nothing of it is stored.
  */
 import { isAlreadyExists, isConditionFailure, StoreError } from "./errors.js";
+import { recordBody } from "./record-fields.js";
 import type { RecordStore } from "./record-store.js";
 
 /** Records hold a bounded history; anything larger was not written by this store. */
@@ -53,7 +54,10 @@ export async function readRecord<T>(
 
 /** Writes `value` if the record is still at `etag` (undefined: if there is still none); a RecordConflict otherwise. */
 export async function writeRecord(store: RecordStore, blobName: string, value: unknown, etag: string | undefined): Promise<void> {
-  const body = Buffer.from(JSON.stringify(value, null, 2) + "\n");
+  const body = recordBody(value);
+  if (body.length > MAX_RECORD_BYTES) {
+    throw new StoreError(`${blobName} would be ${body.length} bytes, over the ${MAX_RECORD_BYTES} a record may hold; nothing was written`);
+  }
   await store.call(`write ${blobName}`, async () => {
     try {
       await store.connection.container.getBlockBlobClient(blobName).upload(body, body.length, {

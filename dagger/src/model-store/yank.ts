@@ -7,9 +7,9 @@
 import { StoreError } from "./errors.js";
 import { yankBlobName } from "./layout.js";
 import { shown } from "./printable.js";
-import { readRecord, RecordConflict, Versioned, writeRecord } from "./records.js";
+import { MAX_RECORD_BYTES, readRecord, RecordConflict, Versioned, writeRecord } from "./records.js";
 import {
-  appendHistory,
+  withFittingHistory,
   checkBy,
   checkText,
   historyEntries,
@@ -104,7 +104,12 @@ async function mark(store: RecordStore, name: string, version: string, entry: Ya
   const before = current ? yankInfo(current.value) : undefined;
   if (!yanked && !before) throw new StoreError(`${name} ${target} is not yanked; nothing to undo`);
   if (yanked && before?.reason === entry.reason) return { name, version: target, yanked, changed: false, aliases };
-  const record: YankRecord = { version: target, yanked, history: appendHistory(current?.value.history, entry) };
+  const record: YankRecord = withFittingHistory(
+    current?.value.history,
+    entry,
+    (history) => ({ version: target, yanked, history }),
+    MAX_RECORD_BYTES,
+  );
   try {
     await writeRecord(store, blob, record, current?.etag);
   } catch (e) {
