@@ -162,7 +162,7 @@ test("pause then abort: abort finds the canary by its label and removes it; the 
   await withServer(state(), async (api) => {
     assert.is((await canary(api, { pause: true })).outcome.status, "paused");
     const run = kubectlRunner(api);
-    const { outcome } = await runAbort(T, (_s, args) => run(args));
+    const { outcome } = await runAbort(T, "ai-app-canary", (_s, args) => run(args));
     assert.is(outcome.status, "aborted", outcome.message);
     assert.match(outcome.message, "removed ai-app-canary (release r2");
     assert.equal(await cluster(api), { stable: OLD, canaries: "", canaryPods: "" });

@@ -267,15 +267,33 @@ test("promote whose stable rollout fails: the stable is rolled back and the cana
 
 test("pause then abort: the canary found by its label is removed; no canary is 'nothing to abort'", async () => {
   const ran: string[][] = [];
-  const { outcome } = await runAbort({ namespace: "prod" }, async (_step, args) => {
+  const { outcome } = await runAbort({ namespace: "prod" }, "ai-app-canary", async (_step, args) => {
     ran.push(args);
     return args[1] === "get" ? ok(leftover("ai-app-canary", "r1")) : ok();
   });
   assert.is(outcome.status, "aborted");
   assert.equal(ran[1]!.slice(1, 3), ["delete", "deployment/ai-app-canary"]);
   assert.match(outcome.message, "removed ai-app-canary (release r1");
-  const none = await runAbort({ namespace: "prod" }, async () => ok(JSON.stringify({ kind: "List", items: [] })));
+  const none = await runAbort({ namespace: "prod" }, "ai-app-canary", async () => ok(JSON.stringify({ kind: "List", items: [] })));
   assert.equal([none.outcome.ok, none.outcome.status], [true, "nothing-to-abort"]);
+});
+
+test("another app's canary (or anything else with the track label) is never this app's: abort and release leave it alone", async () => {
+  const item = (name: string, id: string) => (JSON.parse(leftover(name, id)) as { items: unknown[] }).items[0];
+  const others = JSON.stringify({ kind: "List", items: [item("billing-canary", "b1"), item("ai-app", "x")] });
+  const ran: string[][] = [];
+  const { outcome } = await runAbort({ namespace: "prod" }, "ai-app-canary", async (_step, args) => {
+    ran.push(args);
+    return ok(others);
+  });
+  assert.equal([outcome.ok, outcome.status], [true, "nothing-to-abort"]);
+  assert.is(ran.length, 1, "nothing was deleted");
+  const { commands } = await drive(plan(), (c) => (c.run === "find-leftovers" ? ok(others) : undefined));
+  const deletes = commands.filter((c) => c.args.includes("delete"));
+  assert.not.ok(
+    deletes.some((c) => c.args.some((a) => a.includes("billing-canary") || a === "deployment/ai-app")),
+    `the release deleted a Deployment that is not its canary: ${JSON.stringify(deletes.map((c) => c.args))}`,
+  );
 });
 
 test("interrupted canary found and cleaned: the next release removes it first and says so", async () => {

@@ -40,7 +40,10 @@ test("every reader of a Deployment or pod takes the app's container, not a sidec
   assert.is(parseLedgerRead(json, "ai-app-releases").image, APP);
   assert.is(parseLiveCanary(JSON.stringify(deployment("ai-app-canary")), "ai-app-canary").canary?.image, APP);
   assert.equal(
-    parseLeftovers(JSON.stringify({ kind: "List", items: [deployment("ai-app-canary")] })).map((l) => l.image),
+    parseLeftovers(
+      JSON.stringify({ kind: "List", items: [deployment("ai-app-canary"), deployment("billing-canary")] }),
+      "ai-app-canary",
+    ).map((l) => l.image),
     [APP],
   );
   const pod = { spec: podSpec, status: { podIP: "10.1.2.3", conditions: [{ type: "Ready", status: "True" }] } };

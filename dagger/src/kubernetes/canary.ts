@@ -204,10 +204,14 @@ function itemsOf(text: string): Obj[] {
 
 const appImage = (d: Obj): string => str(appContainer(obj(obj(d.spec).template).spec)?.image);
 
-/** The canaries `kubectl get deployments -l ai-app-pipeline/track=canary -o json` listed. */
-export function parseLeftovers(stdout: string): Leftover[] {
+/**
+ * This app's canary among what `kubectl get deployments -l ai-app-pipeline/track=canary -o json`
+ * listed: only a Deployment named `canary` (`<app>-canary`). Another app's canary, or anything
+ * else carrying the track label, is never this app's to remove.
+ */
+export function parseLeftovers(stdout: string, canary: string): Leftover[] {
   return itemsOf(stdout)
-    .filter((d) => d.kind === undefined || d.kind === "Deployment")
+    .filter((d) => (d.kind === undefined || d.kind === "Deployment") && str(obj(d.metadata).name) === canary)
     .map((d) => ({
       name: str(obj(d.metadata).name),
       releaseId: str(obj(obj(d.metadata).labels)[RELEASE_ID_LABEL]) || "unknown",
@@ -345,7 +349,7 @@ export function nextCanaryStep(plan: CanaryPlan, history: CanaryStepRecord[]): C
       },
     };
   }
-  const leftovers = parseLeftovers(found.stdout);
+  const leftovers = parseLeftovers(found.stdout, plan.canary);
   const base = { leftovers, analysis: [] as string[] };
   const leftoverNote = leftovers.length
     ? `removed ${leftovers.length} canary Deployment(s) left by an interrupted run (${leftovers.map((l) => `${l.name}, release ${l.releaseId}, ${l.image}`).join("; ")}); `
@@ -570,9 +574,10 @@ export function judgePromote(deploy: DeployOutcome, canary: string, t: Target, d
   return { ok: true, status: "promoted", deploy, removed, message: `promoted: ${deploy.message}${cleanup}` };
 }
 
-/** Abort: every canary of this app found by its label, removed; the stable is not touched. */
+/** Abort: this app's canary (`canary`, found by its label and name) removed; the stable is not touched. */
 export async function runAbort(
   t: Target,
+  canary: string,
   kubectl: (step: string, args: string[]) => Promise<KubectlResult>,
 ): Promise<{ outcome: FinishOutcome; history: FinishRecord[] }> {
   const history: FinishRecord[] = [];
@@ -582,10 +587,15 @@ export async function runAbort(
     return result;
   };
   const found = await step("find-canaries", deploymentsBySelectorArgs(CANARY_SELECTOR, t));
-  return { outcome: await judgeAbort(found, t, (names) => step("delete-canaries", deleteDeploymentsArgs(names, t))), history };
+  return { outcome: await judgeAbort(found, t, canary, (names) => step("delete-canaries", deleteDeploymentsArgs(names, t))), history };
 }
 
-async function judgeAbort(found: KubectlResult, t: Target, remove: (names: string[]) => Promise<KubectlResult>): Promise<FinishOutcome> {
+async function judgeAbort(
+  found: KubectlResult,
+  t: Target,
+  canary: string,
+  remove: (names: string[]) => Promise<KubectlResult>,
+): Promise<FinishOutcome> {
   if (failed(found)) {
     return {
       ok: false,
@@ -594,7 +604,7 @@ async function judgeAbort(found: KubectlResult, t: Target, remove: (names: strin
       message: `could not list the Deployments in namespace ${t.namespace} (kubectl exit ${found.exitCode}); nothing was changed:\n${kubectlSays(found)}`,
     };
   }
-  const canaries = parseLeftovers(found.stdout);
+  const canaries = parseLeftovers(found.stdout, canary);
   if (!canaries.length)
     return { ok: true, status: "nothing-to-abort", removed: [], message: `no canary in namespace ${t.namespace}: nothing to abort` };
   const del = await remove(canaries.map((c) => c.name));

@@ -216,11 +216,15 @@ export async function promoteCanary(
   };
 }
 
-/** Removes every canary of this app (found by its label); the stable is not touched. */
-export async function abortCanary(kubeconfig: Secret, opts: KubectlOptions): Promise<{ outcome: FinishOutcome; summary: string }> {
-  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+/** Removes this app's canary (`<deployment>-canary` of k8s/, found by its label and name); the stable is not touched. */
+export async function abortCanary(
+  kubeconfig: Secret,
+  manifests: Directory,
+  opts: KubectlOptions,
+): Promise<{ outcome: FinishOutcome; summary: string }> {
+  const { objects, target } = await appTarget(manifests, opts);
   const session = new KubectlSession(kubectlContainer(accessOf(kubeconfig, opts)));
-  const { outcome } = await runAbort(targetOf(namespace, opts), (step, args) => session.run(step, args));
+  const { outcome } = await runAbort(target, canaryName(objects.deployment), (step, args) => session.run(step, args));
   return { outcome, summary: `${outcome.message}\n\n${commandLines(session.commands)}` };
 }
 

@@ -75,7 +75,7 @@ export async function runPromoteRelease(i: ControlInputs & { timeout: string }):
 
 /** Abort: remove every canary; their ledger entries become aborted. Throws when they cannot be removed. */
 export async function runAbortRelease(i: ControlInputs): Promise<ReleaseOutcomeReport> {
-  const a = await abortCanary(i.kubeconfig, i.kubectl);
+  const a = await abortCanary(i.kubeconfig, i.manifests, i.kubectl);
   if (!a.outcome.ok) throw new Error(a.summary);
   const removed = a.outcome.removed;
   const ledger = removed.length

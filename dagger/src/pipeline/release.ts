@@ -110,7 +110,7 @@ export async function runRelease(r: ReleaseInputs): Promise<ReleaseOutcomeReport
   }
 
   // A canary left by an interrupted run would keep serving its image beside the new one.
-  const cleanup = await abortCanary(r.access.kubeconfig, kubectl);
+  const cleanup = await abortCanary(r.access.kubeconfig, r.manifests, kubectl);
   if (!cleanup.outcome.ok) throw new Error(`release of ${image} stopped before changing anything: ${cleanup.summary}`);
   const leftovers = cleanup.outcome.removed;
   const leftoverNote = leftovers.length ? `removed a canary left by an interrupted run first (${cleanup.outcome.message}); ` : "";
