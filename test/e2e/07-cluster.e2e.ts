@@ -101,7 +101,7 @@ test("release (rolling) of tag e2e-a: the Deployment runs that digest, the attem
   assert.ok(api!.state.configMaps?.["ai-app-releases"], "no release ledger ConfigMap after the release");
 });
 
-test("release --strategy canary --pause of e2e-b, then promote: the stable runs e2e-b, no canary left", async () => {
+test("release --strategy canary --pause of e2e-b (another release meanwhile refused), then promote: the stable runs e2e-b, no canary left", async () => {
   const r = await ok(
     [
       ...withBoth(),
@@ -123,6 +123,13 @@ test("release --strategy canary --pause of e2e-b, then promote: the stable runs 
   assert.is(paused.strategy, "canary");
   assert.is(stable(), images["e2e-a"], "a paused canary changed the stable");
   assert.equal(canaries(), ["ai-app-canary"], "no canary Deployment while paused");
+  // the paused canary holds the cluster: another release (the nightly one, say) is refused
+  const refused = await dagger(["call", ...withBoth(), "release", "--tag", "e2e-a", "--timeout", "2m"], { label: "release-while-paused" });
+  console.log(`    ${callLine(refused)}`);
+  assert.is.not(refused.code, 0, "a release went ahead over a paused canary");
+  assert.match(both(refused), "paused canary waiting for promote or abort");
+  assert.is(stable(), images["e2e-a"], "the refused release changed the stable");
+  assert.equal(canaries(), ["ai-app-canary"], "the refused release removed the paused canary");
   const p = await ok([...withBoth(), "promote", "--timeout", "2m", "json"], "promote");
   assert.is((JSON.parse(p.stdout.trim()) as { action: string }).action, "promote");
   assert.is(stable(), images["e2e-b"]);

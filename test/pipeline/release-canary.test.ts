@@ -123,6 +123,8 @@ test("release --strategy canary: leftovers looked for, the stable read, the cana
   const { engine, error, result } = await recordGraph(() => canaryRelease(), { respond: responder() });
   assert.is(error, undefined, String(error));
   assert.equal(kubectlCommands(engine), [
+    // the ledger first: a paused canary would hold the cluster (none here)
+    "get configmap/ai-app-releases deployment/ai-app service/ai-app",
     "get deployments",
     "get deployment/ai-app",
     "apply",
@@ -211,7 +213,12 @@ test("an interrupted run's canary: removed first, the ledger records it as inter
   await registryWithMain();
   const { engine, error, result } = await recordGraph(() => canaryRelease(), { respond: responder({ leftover: true }) });
   assert.is(error, undefined, String(error));
-  assert.equal(kubectlCommands(engine).slice(0, 3), ["get deployments", "delete deployment/ai-app-canary", "get deployment/ai-app"]);
+  assert.equal(kubectlCommands(engine).slice(0, 4), [
+    "get configmap/ai-app-releases deployment/ai-app service/ai-app",
+    "get deployments",
+    "delete deployment/ai-app-canary",
+    "get deployment/ai-app",
+  ]);
   assert.match((result as ReleaseResult).canary, "left by an interrupted run (ai-app-canary, release old1");
   const entries = JSON.parse(
     (JSON.parse(writtenFile(engine, `${STEP_FILES}/ledger.json`)[0]!) as { data: Record<string, string> }).data["releases.json"]!,
@@ -228,11 +235,33 @@ test("an interrupted run's canary: removed first, the ledger records it as inter
   );
 });
 
+test("a paused canary holds the cluster: release (either strategy) refuses, naming it, and changes nothing; once it is gone, a paused entry holds nothing", async () => {
+  await registryWithMain();
+  const paused = LEDGER([entry("1", "a"), { ...entry("old1", "b", "paused"), strategy: "canary" }]);
+  for (const run of [() => released().release("main"), () => canaryRelease()]) {
+    const { engine, error } = await recordGraph(run, { respond: responder({ leftover: true, ledger: paused }) });
+    assert.match(error?.message ?? "", "refused: release old1 (myacr.azurecr.io/ai-app@sha256:bbbb");
+    assert.match(error?.message ?? "", "paused canary waiting for promote or abort");
+    const commands = kubectlCommands(engine);
+    assert.not.ok(
+      commands.some((c) => c === "apply" || c.startsWith("delete") || c === "create" || c === "replace"),
+      `changed the cluster: ${commands.join(", ")}`,
+    );
+  }
+  const gone = await recordGraph(() => released().release("main"), { respond: responder({ ledger: paused }) });
+  assert.is(gone.error, undefined, String(gone.error));
+});
+
 test("a rolling release also removes a canary left by an interrupted run first, and records it", async () => {
   await registryWithMain();
   const { engine, error, result } = await recordGraph(() => released().release("main"), { respond: responder({ leftover: true }) });
   assert.is(error, undefined, String(error));
-  assert.equal(kubectlCommands(engine).slice(0, 3), ["get deployments", "delete deployment/ai-app-canary", "get deployment/ai-app"]);
+  assert.equal(kubectlCommands(engine).slice(0, 4), [
+    "get configmap/ai-app-releases deployment/ai-app service/ai-app",
+    "get deployments",
+    "delete deployment/ai-app-canary",
+    "get deployment/ai-app",
+  ]);
   assert.match(
     (result as ReleaseResult).deployed,
     "removed a canary left by an interrupted run first (aborted: removed ai-app-canary (release old1",

@@ -232,6 +232,11 @@ export async function runLedger(
   }
 }
 
+/** The newest release still paused (a canary waiting for promote or abort, which rewrite its entry), if any. */
+export function pausedRelease(entries: LedgerEntry[]): LedgerEntry | undefined {
+  return [...entries].reverse().find((e) => e.outcome === "paused");
+}
+
 // ---- rollback ---------------------------------------------------------------------------------
 
 /** `sha256:<64 hex>` from a digest or a digest reference. */

@@ -19,16 +19,16 @@ import {
   renderForImage,
 } from "./deploy.js";
 import { kubectlContainer } from "./kubectl.js";
-import { DEFAULT_NAMESPACE, Target, targetFlags, targetOf } from "./commands.js";
-import { AnalysisThresholds, CanaryOutcome, FinishOutcome, runAbort, runCanary, runPromote } from "./canary.js";
-import { canaryName, RELEASE_ID_LABEL, renderCanary } from "./canary-manifest.js";
+import { DEFAULT_NAMESPACE, deploymentsBySelectorArgs, Target, targetFlags, targetOf } from "./commands.js";
+import { AnalysisThresholds, CanaryOutcome, FinishOutcome, parseLeftovers, runAbort, runCanary, runPromote } from "./canary.js";
+import { CANARY_SELECTOR, canaryName, RELEASE_ID_LABEL, renderCanary } from "./canary-manifest.js";
 import { assertValidManifests } from "./validate.js";
 import { KubectlResult, kubectlSays } from "./decide.js";
 import { appServiceUrl, smokeTestArgs } from "./smoke.js";
 import { appObjects, AppObjects, getWithServiceArgs, parseStatus, statusArgs } from "./status.js";
 import { AZURE_DNS_LABEL_ANNOTATION } from "./dns-label.js";
 import { appContainer, kubectlGetItems, obj, str } from "./kubectl-json.js";
-import { chooseRollback, LedgerEntry, ledgerName, LedgerRead, parseLedgerRead, runLedger } from "./ledger.js";
+import { chooseRollback, LedgerEntry, ledgerName, LedgerRead, parseLedgerRead, pausedRelease, runLedger } from "./ledger.js";
 
 /** kubectl commands in one container chain; files are written into the container before the command that needs them. */
 export class KubectlSession {
@@ -271,6 +271,28 @@ export async function readLedger(
     );
   }
   return { ...parseLedgerRead(r.stdout, ledgerName(objects.deployment)), dnsLabel: parseLiveCanary(r.stdout, "").dnsLabel, objects };
+}
+
+/**
+ * The paused canary release that holds the cluster, if any: the ledger's newest paused entry whose
+ * canary (`<app>-canary` with that release id) still runs. A new release must not replace it: it
+ * waits for an approval (promote) or an abort. A paused entry whose canary is gone holds nothing.
+ */
+export async function pausedCanaryHolding(
+  kubeconfig: Secret,
+  manifests: Directory,
+  opts: KubectlOptions,
+): Promise<LedgerEntry | undefined> {
+  const read = await readLedger(kubeconfig, manifests, opts);
+  const paused = pausedRelease(read.entries);
+  if (!paused) return undefined;
+  const { target } = await appTarget(manifests, opts);
+  const session = new KubectlSession(kubectlContainer(accessOf(kubeconfig, opts)));
+  const found = await session.run("find-canary", deploymentsBySelectorArgs(CANARY_SELECTOR, target));
+  if (found.exitCode !== 0) {
+    throw new Error(`could not list the canary Deployments (kubectl exit ${found.exitCode}); nothing was changed:\n${kubectlSays(found)}`);
+  }
+  return parseLeftovers(found.stdout, canaryName(read.objects.deployment)).some((l) => l.releaseId === paused.id) ? paused : undefined;
 }
 
 /** A rollback whose deploy failed (and was undone as any deploy is): which release it was going back to. */

@@ -12,7 +12,7 @@ import { RegistryAuth } from "../registry/auth.js";
 import { registryLogin, resolveTagDigest } from "../registry/push.js";
 import { ClusterAccess } from "../kubernetes/kubectl.js";
 import { appServiceUrl } from "../kubernetes/smoke.js";
-import { abortCanary, canaryRelease, publicAddressNow, recordInLedger } from "../kubernetes/release-steps.js";
+import { abortCanary, canaryRelease, pausedCanaryHolding, publicAddressNow, recordInLedger } from "../kubernetes/release-steps.js";
 import { Outcome } from "../kubernetes/ledger.js";
 import { labelUrl, ReleaseOptions, ReleaseOutcomeReport } from "./release-report.js";
 import { ledgerChange, ledgerEntry, newReleaseId } from "./release-ledger.js";
@@ -69,6 +69,14 @@ export async function runRelease(r: ReleaseInputs): Promise<ReleaseOutcomeReport
     };
   }
 
+  // A paused canary waits for an approval: a release (the nightly one, say) must not replace it.
+  const held = await pausedCanaryHolding(r.access.kubeconfig, r.manifests, kubectl);
+  if (held) {
+    throw new Error(
+      `release of ${image} refused: release ${held.id} (${held.image}) is a paused canary waiting for promote or abort; ` +
+        "finish it first (dagger call ... promote, or ... abort), then release again",
+    );
+  }
   const releaseId = newReleaseId();
   const record = async (outcome: Outcome, detail: string, leftovers: Parameters<typeof ledgerChange>[1] = []) =>
     (
