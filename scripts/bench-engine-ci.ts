@@ -85,7 +85,7 @@ function layers(dataDir: string, digest: string): Layer[] {
 }
 
 function mib(n: number): string {
-  return `${(n / 2 ** 20).toFixed(1)} MiB`;
+  return n < 2 ** 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 2 ** 20).toFixed(1)} MiB`;
 }
 
 async function main(): Promise<void> {
