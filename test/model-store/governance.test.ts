@@ -242,4 +242,12 @@ test("a yank mark that is not one this store wrote counts as a yank (a withdrawn
   assert.match((await store.resolve(name, parseSelector("1.1.0"))).yanked?.reason ?? "", /yank mark is unreadable/);
 });
 
+test("a yank mark naming another version than its blob's is invalid and counts as a yank (it used to count as none)", async () => {
+  const name = await model("1.0.0", "1.1.0");
+  const mark = JSON.stringify({ version: "9.9.9", yanked: false, history: [] });
+  await store.connection.container.getBlockBlobClient(yankBlobName(name, "1.1.0")).upload(mark, mark.length);
+  assert.is((await store.resolve(name, parseSelector("latest"))).version, "1.0.0");
+  assert.match((await store.resolve(name, parseSelector("1.1.0"))).yanked?.reason ?? "", 'yank mark is invalid (it names version "9.9.9")');
+});
+
 test.run();

@@ -73,11 +73,18 @@ export function yankInfo(record: YankRecord): YankInfo | undefined {
   return { reason: last?.reason ?? "no reason recorded", by: last?.by ?? "unknown", at: last?.at ?? "unknown" };
 }
 
-/** Whether `version` (an exact folder name) is yanked. A mark that cannot be read counts as a yank: a withdrawn version is never picked by mistake. */
+/**
+ * Whether `version` (an exact folder name) is yanked. A mark that cannot be read, or that names
+ * another version than its blob's, counts as a yank: a withdrawn version is never picked by
+ * mistake (one rule for every record that does not match its name: invalid, and failing closed).
+ */
 export async function readYank(store: RecordStore, name: string, version: string): Promise<YankInfo | undefined> {
   try {
     const r = await readRecord(store, yankBlobName(name, version), parseYankRecord);
-    return r && r.value.version === version ? yankInfo(r.value) : undefined;
+    if (r && r.value.version !== version) {
+      return { reason: `its yank mark is invalid (it names version ${shown(r.value.version)})`, by: "unknown", at: "unknown" };
+    }
+    return r ? yankInfo(r.value) : undefined;
   } catch (e) {
     if (!(e instanceof StoreError) || e instanceof RecordConflict) throw e;
     return { reason: `its yank mark is unreadable (${e.message})`, by: "unknown", at: "unknown" };
