@@ -286,7 +286,7 @@ export async function pausedCanaryHolding(
   const read = await readLedger(kubeconfig, manifests, opts);
   const paused = pausedRelease(read.entries);
   if (!paused) return undefined;
-  const { target } = await appTarget(manifests, opts);
+  const target = targetOf(opts.namespace ?? DEFAULT_NAMESPACE, opts); // as appTarget's, without reading k8s/ again
   const session = new KubectlSession(kubectlContainer(accessOf(kubeconfig, opts)));
   const found = await session.run("find-canary", deploymentsBySelectorArgs(CANARY_SELECTOR, target));
   if (found.exitCode !== 0) {

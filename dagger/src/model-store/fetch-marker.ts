@@ -4,12 +4,12 @@
  * later fetch knows a directory is its own: a target it may replace, or the leftover of a fetch
  * that was killed. Directories without it are never deleted.
  */
-import { createHash } from "node:crypto";
 import { lstat, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, relative, sep } from "node:path";
 import { FETCH_MARKER_NAME, MANIFEST_NAME, MAX_MANIFEST_BYTES, parseManifest, SIGNATURE_NAME } from "./manifest.js";
 import { shown } from "./printable.js";
+import { sha256 } from "./store.js";
 
 const TOOL = "ai-app-pipeline model-store fetch";
 const MAX_MARKER_BYTES = 64 * 1024;
@@ -42,10 +42,6 @@ export async function writeFetchMarker(dir: string, manifestSha256?: string, sig
     ...(signature ? { signatureSha256: sha256(signature) } : {}),
   };
   await writeFile(join(dir, FETCH_MARKER_NAME), JSON.stringify(marker, null, 2) + "\n");
-}
-
-function sha256(data: Buffer): string {
-  return createHash("sha256").update(data).digest("hex");
 }
 
 async function readFetchMarker(dir: string): Promise<FetchMarker | undefined> {
@@ -121,7 +117,7 @@ export async function replaceProblem(target: string): Promise<string | undefined
   const manifestPath = join(target, MANIFEST_NAME);
   const size = (await lstat(manifestPath).catch(() => undefined))?.size;
   const bytes = size !== undefined && size <= MAX_MANIFEST_BYTES ? await readFile(manifestPath).catch(() => undefined) : undefined;
-  if (!bytes || createHash("sha256").update(bytes).digest("hex") !== marker.manifestSha256) {
+  if (!bytes || sha256(bytes) !== marker.manifestSha256) {
     return `its ${MANIFEST_NAME} changed after it was fetched; choose a new or empty directory, or remove it yourself`;
   }
   const listed = parseManifest(bytes).files.map((f) => f.path);
