@@ -11,15 +11,13 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
 import { dagger, DaggerResult, engineEnv, tail } from "../test/support/dagger-cli.js";
-import { tarEntries } from "../test/support/oci-read.js";
+import { copiedLayerKind, layerTar, tarEntries } from "../test/support/oci-read.js";
 import { startRegistry } from "../test/support/registry.js";
 import { copyRepository, replaceOnce } from "../test/support/repo-copy.js";
 import { ROOT } from "../test/support/session.js";
 import { tempDir } from "../test/support/temp.js";
 import { certSignedBy } from "../test/support/tls.js";
-import { APP_DIR, MODEL_DIR } from "../dagger/src/images.js";
 
 const REPOSITORY = "bench/ai-app";
 
@@ -76,12 +74,7 @@ interface Layer {
 /** The image's layers from the registry's storage, each named by what it holds (model, app or other). */
 function layers(dataDir: string, digest: string): Layer[] {
   const manifest = JSON.parse(blob(dataDir, digest).toString("utf8")) as { layers: { digest: string; size: number }[] };
-  return manifest.layers.map((l) => {
-    const raw = blob(dataDir, l.digest);
-    const paths = tarEntries(raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw).map((e) => e.path.replace(/\/$/, ""));
-    const under = (dir: string): boolean => paths.length > 0 && paths.every((p) => p === dir || p.startsWith(`${dir}/`));
-    return { ...l, holds: under(MODEL_DIR.slice(1)) ? "model" : under(APP_DIR.slice(1)) ? "app" : "other" };
-  });
+  return manifest.layers.map((l) => ({ ...l, holds: copiedLayerKind(tarEntries(layerTar(blob(dataDir, l.digest))).map((e) => e.path)) }));
 }
 
 function mib(n: number): string {

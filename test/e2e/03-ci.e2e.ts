@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { callLine, dagger, DaggerResult, engineEnv, tail } from "../support/dagger-cli.js";
-import { ImageManifest, OciReader } from "../support/oci-read.js";
+import { copiedLayerKind, ImageManifest, OciReader } from "../support/oci-read.js";
 import { tempDir } from "../support/temp.js";
 import { ROOT } from "../support/session.js";
 import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
@@ -140,17 +140,12 @@ test("with-registry (the harness's registry) ... ci --model: the pushed tags nam
   }
 });
 
-/**
- * The model layer and the app layer of an image: the layers whose entries all lie under MODEL_DIR
- * or APP_DIR (build/image.ts copies each as one whole new path with fixed mtimes).
- */
+/** The digests of an image's model layer and app layer (copiedLayerKind). */
 async function copiedLayers(reader: OciReader, repository: string, manifest: ImageManifest): Promise<{ model?: string; app?: string }> {
   const found: { model?: string; app?: string } = {};
   for (const layer of manifest.layers) {
-    const paths = (await reader.layerPaths(repository, layer)).map((p) => p.replace(/\/$/, ""));
-    const under = (dir: string): boolean => paths.length > 0 && paths.every((p) => p === dir || p.startsWith(`${dir}/`));
-    if (under(MODEL_DIR.slice(1))) found.model = layer.digest;
-    if (under(APP_DIR.slice(1))) found.app = layer.digest;
+    const kind = copiedLayerKind(await reader.layerPaths(repository, layer));
+    if (kind !== "other") found[kind] = layer.digest;
   }
   return found;
 }

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
+import { APP_DIR, MODEL_DIR } from "../../dagger/src/images.js";
 
 const ACCEPT = [
   "application/vnd.oci.image.index.v1+json",
@@ -98,21 +99,33 @@ export class OciReader {
 
   /** The entry paths (no leading slash) of one layer. */
   async layerPaths(repo: string, layer: Descriptor): Promise<string[]> {
-    const raw = await this.blob(repo, layer.digest);
-    const tar = layer.mediaType.includes("gzip") || (raw[0] === 0x1f && raw[1] === 0x8b) ? gunzipSync(raw) : raw;
-    return tarEntries(tar).map((e) => e.path);
+    return tarEntries(layerTar(await this.blob(repo, layer.digest), layer.mediaType)).map((e) => e.path);
   }
 
   /** Every regular file of every layer, path (no leading slash) -> contents; later layers win. */
   async files(repo: string, manifest: ImageManifest, keep: (path: string) => boolean = () => true): Promise<Map<string, Buffer>> {
     const out = new Map<string, Buffer>();
     for (const layer of manifest.layers) {
-      const raw = await this.blob(repo, layer.digest);
-      const tar = layer.mediaType.includes("gzip") || (raw[0] === 0x1f && raw[1] === 0x8b) ? gunzipSync(raw) : raw;
-      for (const e of tarEntries(tar)) if (e.type === "file" && keep(e.path)) out.set(e.path, e.data);
+      for (const e of tarEntries(layerTar(await this.blob(repo, layer.digest), layer.mediaType)))
+        if (e.type === "file" && keep(e.path)) out.set(e.path, e.data);
     }
     return out;
   }
+}
+
+/** A layer blob as a tar: gunzipped when its media type or its first bytes say gzip. */
+export function layerTar(raw: Buffer, mediaType = ""): Buffer {
+  return mediaType.includes("gzip") || (raw[0] === 0x1f && raw[1] === 0x8b) ? gunzipSync(raw) : raw;
+}
+
+/**
+ * What a layer holds, from its entry paths: "model" or "app" when every entry lies under MODEL_DIR
+ * or APP_DIR (build/image.ts copies each as one whole new path with fixed mtimes), else "other".
+ */
+export function copiedLayerKind(paths: string[]): "model" | "app" | "other" {
+  const bare = paths.map((p) => p.replace(/\/$/, ""));
+  const under = (dir: string): boolean => bare.length > 0 && bare.every((p) => p === dir || p.startsWith(`${dir}/`));
+  return under(MODEL_DIR.slice(1)) ? "model" : under(APP_DIR.slice(1)) ? "app" : "other";
 }
 
 interface TarEntry {
