@@ -7,14 +7,10 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { callLine, dagger, DaggerResult, tail } from "../support/dagger-cli.js";
+import { both, callLine, dagger, DaggerResult, tail } from "../support/dagger-cli.js";
 import { copyRepository, replaceOnce } from "../support/repo-copy.js";
 
 const BROKEN_TEST = "tests/test_routes.py::test_healthz";
-
-function both(r: DaggerResult): string {
-  return `${r.stdout}\n${r.stderr}`;
-}
 
 /**
  * pytest ran in this call: the progress output streams an exec's output as it runs ("27 : ┆ [46.1s] |

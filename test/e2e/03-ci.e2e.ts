@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { callLine, dagger, DaggerResult, engineEnv, tail } from "../support/dagger-cli.js";
+import { both, callLine, dagger, engineEnv, tail } from "../support/dagger-cli.js";
 import { copiedLayerKind, ImageManifest, OciReader } from "../support/oci-read.js";
 import { tempDir } from "../support/temp.js";
 import { ROOT } from "../support/session.js";
@@ -54,10 +54,6 @@ function configuredCi(revision: string, registry: string, repository: string, ch
     model,
     field,
   ];
-}
-
-function both(r: DaggerResult): string {
-  return `${r.stdout}\n${r.stderr}`;
 }
 
 test(`dagger call ci (no arguments) passes test, model publish/fetch/verify, build and push, then fails at k3s: no ${IMAGES.k3s} image here`, async () => {

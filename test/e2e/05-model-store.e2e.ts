@@ -9,7 +9,7 @@ import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { callLine, dagger, DaggerResult, tail } from "../support/dagger-cli.js";
+import { both, callLine, dagger, DaggerResult, tail } from "../support/dagger-cli.js";
 import { HostAzurite, startAzuriteAt } from "../support/azurite-at.js";
 import { tempDir } from "../support/temp.js";
 import { parseManifest } from "../../dagger/src/model-store/manifest.js";
@@ -20,10 +20,6 @@ const dir = tempDir("e2e-store-");
 /** alias moves and yanks record who made them (or the revision): the module refuses them otherwise */
 const BY = "npm run e2e";
 let azurite: HostAzurite | undefined;
-
-function both(r: DaggerResult): string {
-  return `${r.stdout}\n${r.stderr}`;
-}
 
 async function run(args: string[], label: string): Promise<DaggerResult> {
   const r = await dagger(args, { label });

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { callLine, dagger, DaggerResult, engineEnv, tail } from "../support/dagger-cli.js";
+import { both, callLine, dagger, DaggerResult, engineEnv, tail } from "../support/dagger-cli.js";
 import { httpsRequest } from "../support/https-request.js";
 import { RunningRegistry, startRegistry } from "../support/registry.js";
 import { tempDir } from "../support/temp.js";
@@ -25,10 +25,6 @@ const dir = tempDir("e2e-tls-");
 let registry: RunningRegistry | undefined;
 let ca = "";
 let published = "";
-
-function both(r: DaggerResult): string {
-  return `${r.stdout}\n${r.stderr}`;
-}
 
 async function call(args: string[], label: string, withPassword = true): Promise<DaggerResult> {
   const r = await dagger(["call", ...args], { label, ...(withPassword ? { env: { [PASSWORD_ENV]: PASSWORD } } : {}) });

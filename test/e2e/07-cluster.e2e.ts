@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { callLine, dagger, DaggerResult, engineEnv, tail } from "../support/dagger-cli.js";
+import { both, callLine, dagger, DaggerResult, engineEnv, tail } from "../support/dagger-cli.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { RunningRegistry, startRegistry } from "../support/registry.js";
 import { tempDir } from "../support/temp.js";
@@ -24,10 +24,6 @@ let api: FakeApiServer | undefined;
 let registry: RunningRegistry | undefined;
 let kubeconfig = "";
 const images: Record<string, string> = {};
-
-function both(r: DaggerResult): string {
-  return `${r.stdout}\n${r.stderr}`;
-}
 
 async function ok(args: string[], label: string): Promise<DaggerResult> {
   const r = await dagger(["call", ...args], { label });

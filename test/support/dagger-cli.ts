@@ -146,6 +146,11 @@ export function callLine(r: DaggerResult): string {
   return `${r.argv.slice(2).join(" ")}: exit ${r.code}${r.timedOut ? " (hang guard)" : ""} in ${(r.ms / 1000).toFixed(1)} s (log ${r.log})`;
 }
 
+/** A call's stdout and stderr together, for matching a message wherever the CLI printed it. */
+export function both(r: DaggerResult): string {
+  return `${r.stdout}\n${r.stderr}`;
+}
+
 /** The last `n` lines of a stream, for an assertion message. */
 export function tail(text: string, n = 40): string {
   return text.trimEnd().split("\n").slice(-n).join("\n");
