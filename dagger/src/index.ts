@@ -263,7 +263,7 @@ export class AiAppPipeline {
   }
 
   /**
-   * Withdraw a model version with a reason: "latest" skips it, an exact pin or an alias still fetches it with a warning; nothing is deleted.
+   * Withdraw a model version with a reason: "latest" skips it, an alias pointing at it refuses it until moved, an exact pin still fetches it with a warning; nothing is deleted.
    *
    * @param modelVersion Exact version to withdraw (e.g. 1.3.0).
    * @param reason Why, shown to everyone who still fetches it (e.g. "accuracy regression on night images").

@@ -1,9 +1,9 @@
 /**
  * Aliases and yanking through the command a data scientist runs (separate processes, real
  * Azurite): alias set/rm, yank/unyank with --by and --reason, @alias wherever a version is
- * chosen, the warning on a yanked pin, and list showing both.
+ * chosen, the warning on a yanked pin, an alias refusing a yanked version, and list showing both.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -43,17 +43,30 @@ test("train, publish, promote to champion, yank: the walkthrough's commands, end
   assert.is(moved.stdout, "@champion of gov-cli now points at 1.1.0 (was 1.0.0)\n");
 
   const yanked = await ok(["yank", "--model-version", "1.1.0", "--reason", "accuracy regression", ...NAME]);
-  assert.is(yanked.stdout, "yanked gov-cli 1.1.0: latest skips it, pins still fetch it with a warning\n");
-  assert.match(yanked.stderr, /note: @champion still point\(s\) at it/);
+  assert.is(
+    yanked.stdout,
+    "yanked gov-cli 1.1.0: latest skips it, aliases pointing at it refuse it, exact pins still fetch it with a warning\n",
+  );
+  assert.match(yanked.stderr, /note: @champion point\(s\) at it and refuse\(s\) to resolve until moved/);
 
   const latest = await ok(["resolve", ...NAME]);
   assert.match(latest.stdout, /^gov-cli 1\.0\.0 /);
   const out = join(root, "pinned");
-  const pinned = await ok(["fetch", "--out", out, "--model-version", "@champion", "--no-cache", ...NAME]);
+  const refused = await runCli(
+    ["fetch", "--out", join(root, "through-alias"), "--model-version", "@champion", "--no-cache", ...NAME, ...at()],
+    env(),
+  );
+  assert.is(refused.code, 1);
+  assert.match(
+    refused.stderr,
+    /^error: alias @champion of "gov-cli" points at 1\.1\.0, which is yanked \("accuracy regression", by "alice" at ".+"\); an alias resolves only to a version in use: move it \(alias set champion --model-version X\.Y\.Z\) or unyank 1\.1\.0$/m,
+  );
+  assert.is(existsSync(join(root, "through-alias")), false, "nothing fetched");
+  const pinned = await ok(["fetch", "--out", out, "--model-version", "1.1.0", "--no-cache", ...NAME]);
   assert.match(pinned.stdout, /^fetched gov-cli 1\.1\.0 into /);
   assert.match(
     pinned.stderr,
-    /^warning: gov-cli 1\.1\.0 \(through @champion\) is yanked: "accuracy regression" \(by "alice" at ".+"\); use another version or unyank it$/m,
+    /^warning: gov-cli 1\.1\.0 is yanked: "accuracy regression" \(by "alice" at ".+"\); use another version or unyank it$/m,
   );
   assert.is(JSON.parse(readFileSync(join(out, "model.json"), "utf8")).version, "1.1.0");
 

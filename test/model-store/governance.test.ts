@@ -1,7 +1,8 @@
 /**
  * Aliases and yanking against a real Azurite: set, move, remove; two moves at once (exactly one
  * lands, the other is told who won); aliases only to complete, not-yanked versions; "latest"
- * skips a yanked version, an exact pin or an alias still gets it with the reason.
+ * skips a yanked version, an exact pin still gets it with the reason, an alias refuses it (also
+ * when the yank and the alias move race).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -141,7 +142,7 @@ test("an alias only points at a complete, valid, not-yanked version", async () =
   assert.is(await store.connection.container.getBlobClient(aliasBlobName(name, "champion")).exists(), false, "nothing written");
 });
 
-test("yank: latest skips it, an exact pin and an alias still get it with the reason; unyank puts it back; bytes never deleted", async () => {
+test("yank: latest skips it, an exact pin still gets it with the reason, an alias pointing at it refuses it; unyank puts it back; bytes never deleted", async () => {
   const name = await model("1.0.0", "1.1.0");
   await setAlias(store, name, "champion", "1.1.0", "alice");
   const logs: string[] = [];
@@ -154,7 +155,10 @@ test("yank: latest skips it, an exact pin and an alias still get it with the rea
   assert.match(logs.join("\n"), /skipping gov-\d+ 1\.1\.0: yanked \("accuracy regression on night images"\)/);
   const pinned = await store.resolve(name, parseSelector("1.1.0"));
   assert.equal([pinned.version, pinned.yanked?.reason, pinned.yanked?.by], ["1.1.0", "accuracy regression on night images", "carol"]);
-  assert.is((await store.resolve(name, parseSelector("@champion"))).yanked?.reason, "accuracy regression on night images");
+  await rejectsWith(
+    store.resolve(name, parseSelector("@champion")),
+    /alias @champion of "gov-\d+" points at 1\.1\.0, which is yanked \("accuracy regression on night images", by "carol" at ".+"\); .*move it \(alias set champion --model-version X\.Y\.Z\) or unyank 1\.1\.0/,
+  );
   assert.equal(
     (await store.listBlobs(`${name}/1.1.0/`)).map((b) => b.name),
     before,
@@ -173,6 +177,7 @@ test("yank: latest skips it, an exact pin and an alias still get it with the rea
 
   await unyankVersion(store, name, "1.1.0", "carol");
   assert.is((await store.resolve(name, parseSelector("latest"))).version, "1.1.0");
+  assert.is((await store.resolve(name, parseSelector("@champion"))).version, "1.1.0", "unyanked, the alias resolves again");
   await rejectsWith(unyankVersion(store, name, "1.1.0", "carol"), /is not yanked; nothing to undo/);
   const mark = JSON.parse(await blobText(yankBlobName(name, "1.1.0")));
   assert.equal(
@@ -248,6 +253,39 @@ test("a yank mark naming another version than its blob's is invalid and counts a
   await store.connection.container.getBlockBlobClient(yankBlobName(name, "1.1.0")).upload(mark, mark.length);
   assert.is((await store.resolve(name, parseSelector("latest"))).version, "1.0.0");
   assert.match((await store.resolve(name, parseSelector("1.1.0"))).yanked?.reason ?? "", 'yank mark is invalid (it names version "9.9.9")');
+});
+
+test("set-alias racing a yank of its target (the yank lands after set-alias checked the version, before its write): the move fails saying so, and @alias refuses the yanked version", async () => {
+  const name = await model("1.0.0", "1.1.0");
+  await setAlias(store, name, "champion", "1.0.0", "setup");
+  // set-alias has found 1.1.0 complete and not yanked and read the alias; the yank lands now.
+  const beforeWrite = async () => void (await yankVersion(store, name, "1.1.0", "mislabelled night set", "carol"));
+  await rejectsWith(
+    setAlias(store, name, "champion", "1.1.0", "alice", { beforeWrite }),
+    new RegExp(
+      `@champion of "${name}" now points at 1\\.1\\.0, but 1\\.1\\.0 was yanked while this change was being made \\("mislabelled night set", by "carol"\\).*alias set champion --model-version`,
+    ),
+  );
+  await rejectsWith(
+    store.resolve(name, parseSelector("@champion")),
+    new RegExp(
+      `alias @champion of "${name}" points at 1\\.1\\.0, which is yanked \\("mislabelled night set", by "carol" at ".+"\\); an alias resolves only to a version in use: move it \\(alias set champion --model-version X\\.Y\\.Z\\) or unyank 1\\.1\\.0`,
+    ),
+  );
+  assert.is(
+    (await store.resolve(name, parseSelector("1.1.0"))).yanked?.reason,
+    "mislabelled night set",
+    "an exact pin still gets it, with the reason",
+  );
+});
+
+test("a yank racing set-alias (the alias lands after the yank read the mark, before its write): the yank names the alias, and @alias refuses the yanked version", async () => {
+  const name = await model("1.0.0", "1.1.0");
+  // The yank has read the mark; set-alias runs whole (its check and its write) before the yank writes.
+  const beforeWrite = async () => void (await setAlias(store, name, "champion", "1.1.0", "alice"));
+  const y = await yankVersion(store, name, "1.1.0", "mislabelled night set", "carol", { beforeWrite });
+  assert.equal(y.aliases, ["champion"], "the yank says which aliases point at it");
+  await rejectsWith(store.resolve(name, parseSelector("@champion")), /points at 1\.1\.0, which is yanked/);
 });
 
 test.run();

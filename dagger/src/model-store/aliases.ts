@@ -91,7 +91,10 @@ export async function listAliases(store: RecordStore, name: string): Promise<{ a
 
 /**
  * Points `alias` at `version`, which must be complete and not yanked (an exact pin without
- * build metadata names the one version of that precedence, as fetch does).
+ * build metadata names the one version of that precedence, as fetch does). A yank that lands
+ * between that check and the write is seen by reading the version again after the write: the
+ * move then fails saying so (the alias refuses to resolve to it either way, see store.resolve),
+ * and a yank that lands after that read lists the alias in its own result (yank.ts).
  */
 export async function setAlias(
   store: RecordStore,
@@ -109,7 +112,15 @@ export async function setAlias(
       `${name} ${target.version} is yanked (${shown(target.yanked.reason)}, by ${shown(target.yanked.by)}); an alias may only point at a version in use: unyank it first or pick another version`,
     );
   }
-  return move(store, name, a, target.version, who, opts);
+  const change = await move(store, name, a, target.version, who, opts);
+  const now = (await store.resolve(name, { kind: "exact", version: target.version })).yanked;
+  if (now) {
+    throw new StoreError(
+      `@${a} of "${name}" now points at ${target.version}, but ${target.version} was yanked while this change was being made (${shown(now.reason)}, by ${shown(now.by)}): ` +
+        `@${a} refuses to resolve until it is moved (alias set ${a} --model-version X.Y.Z) or ${target.version} is unyanked`,
+    );
+  }
+  return change;
 }
 
 /** Removes `alias` (its history stays); a StoreError when it is not set. */

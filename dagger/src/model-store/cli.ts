@@ -104,7 +104,8 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
         : await unyankVersion(store, opts.name, opts.version!, by);
     io.out(opts.json ? JSON.stringify(change) + "\n" : yankLine(change));
     if (change.yanked && change.aliases.length) {
-      log(`note: ${change.aliases.map((a) => `@${a}`).join(", ")} still point(s) at it (fetched with a warning); move them with alias set`);
+      const aliases = change.aliases.map((a) => `@${a}`).join(", ");
+      log(`note: ${aliases} point(s) at it and refuse(s) to resolve until moved (alias set ALIAS --model-version X.Y.Z) or it is unyanked`);
     }
     return;
   }
@@ -180,7 +181,7 @@ function aliasLine(c: AliasChange): string {
 function yankLine(c: YankChange): string {
   if (!c.changed) return `${c.name} ${c.version} already is yanked with that reason; nothing changed\n`;
   return c.yanked
-    ? `yanked ${c.name} ${c.version}: latest skips it, pins still fetch it with a warning\n`
+    ? `yanked ${c.name} ${c.version}: latest skips it, aliases pointing at it refuse it, exact pins still fetch it with a warning\n`
     : `unyanked ${c.name} ${c.version}\n`;
 }
 

@@ -157,7 +157,7 @@ export interface ModelRef {
   name: string;
   version: string;
   manifestSha256: string;
-  /** Set when the version was pinned (or aliased) although yanked: the CLI's warning line. */
+  /** Set when the version was pinned exactly although yanked: the CLI's warning line (an alias refuses a yanked version). */
   warning?: string;
 }
 
@@ -179,12 +179,12 @@ export async function resolveModel(target: StoreTarget, name: string, version: s
 /** The `resolve --json` output, checked. */
 export function parseModelRef(stdout: string): ModelRef {
   const line = stdout.trim().split("\n").at(-1) ?? "";
-  const v = JSON.parse(line) as Partial<ModelRef> & { alias?: string; yanked?: YankInfo };
+  const v = JSON.parse(line) as Partial<ModelRef> & { yanked?: YankInfo };
   if (typeof v.name !== "string" || typeof v.version !== "string" || !/^[0-9a-f]{64}$/.test(v.manifestSha256 ?? "")) {
     throw new Error(`model store resolve: unexpected output ${JSON.stringify(line.slice(0, 200))}`);
   }
   const ref = { name: v.name, version: v.version, manifestSha256: v.manifestSha256! };
-  return v.yanked ? { ...ref, warning: yankWarning({ ...ref, yanked: v.yanked, ...(v.alias ? { alias: v.alias } : {}) }) } : ref;
+  return v.yanked ? { ...ref, warning: yankWarning({ ...ref, yanked: v.yanked }) } : ref;
 }
 
 /**

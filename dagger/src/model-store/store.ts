@@ -38,7 +38,7 @@ export interface ResolvedModel {
   manifestBytes: Buffer;
   manifestSha256: string;
   files: ResolvedFile[];
-  /** Set when the version is yanked: it was pinned (or aliased) exactly, and callers warn with the reason. */
+  /** Set when the version is yanked: it was pinned exactly (never through an alias), and callers warn with the reason. */
   yanked?: YankInfo;
   /** The alias the version was chosen through, when it was. */
   alias?: string;
@@ -126,12 +126,22 @@ export class ModelStore {
 
   /**
    * The complete version `selector` picks, or a StoreError saying why there is none. "latest"
-   * skips yanked versions; an exact pin or an alias returns one with `yanked` set.
+   * skips yanked versions; an exact pin returns one with `yanked` set; an alias refuses one. An
+   * alias names a version in use: one yanked after the alias was set (or while it was being set)
+   * is refused here, whichever came first.
    */
   async resolve(name: string, selector: VersionSelector): Promise<ResolvedModel> {
     if (selector.kind === "alias") {
-      const version = await aliasTarget(this, name, selector.alias);
-      return { ...(await this.resolve(name, { kind: "exact", version })), alias: selector.alias };
+      const alias = selector.alias;
+      const model = await this.resolve(name, { kind: "exact", version: await aliasTarget(this, name, alias) });
+      if (model.yanked) {
+        const y = model.yanked;
+        throw new StoreError(
+          `alias @${alias} of "${name}" points at ${model.version}, which is yanked (${shown(y.reason)}, by ${shown(y.by)} at ${shown(y.at)}); ` +
+            `an alias resolves only to a version in use: move it (alias set ${alias} --model-version X.Y.Z) or unyank ${model.version}`,
+        );
+      }
+      return { ...model, alias };
     }
     const blobs = await this.listBlobs(modelPrefix(name));
     const marked = new Set(blobs.map((b) => b.name));

@@ -1,8 +1,9 @@
 /**
  * Yanking, as package registries do it: a withdrawn version keeps its bytes, "latest" skips it,
- * an exact pin (or an alias) still fetches it with a warning carrying the reason. One mark per
- * version (layout.ts) written by conditional writes (records.ts); unyank clears it; both are
- * kept in the mark's history.
+ * an exact pin still fetches it with a warning carrying the reason, and an alias pointing at it
+ * refuses to resolve until it is moved (an alias names a version in use). One mark per version
+ * (layout.ts) written by conditional writes (records.ts); unyank clears it; both are kept in the
+ * mark's history.
  */
 import { StoreError } from "./errors.js";
 import { yankBlobName } from "./layout.js";
@@ -47,8 +48,13 @@ export interface YankChange {
   yanked: boolean;
   /** False when the version already was in that state (with that reason): nothing written. */
   changed: boolean;
-  /** Aliases still pointing at the version (they keep working, with the warning). */
+  /** Aliases pointing at the version, read after the write: they refuse to resolve while it is yanked. */
   aliases: string[];
+}
+
+export interface MarkOptions {
+  /** Runs between reading the mark and writing it: lets tests line up a yank with an alias move. */
+  beforeWrite?: () => Promise<void>;
 }
 
 export const MAX_REASON_LENGTH = 500;
@@ -92,31 +98,40 @@ export async function readYank(store: RecordStore, name: string, version: string
 }
 
 /** Withdraws a complete version with a reason; re-yanking changes the reason. */
-export async function yankVersion(store: RecordStore, name: string, version: string, reason: string, by: string): Promise<YankChange> {
+export async function yankVersion(
+  store: RecordStore,
+  name: string,
+  version: string,
+  reason: string,
+  by: string,
+  opts: MarkOptions = {},
+): Promise<YankChange> {
   const why = checkText(reason, "--reason", MAX_REASON_LENGTH);
-  return mark(store, name, version, { action: "yank", reason: why, by: checkBy(by), at: isoTime() });
+  return mark(store, name, version, { action: "yank", reason: why, by: checkBy(by), at: isoTime() }, opts);
 }
 
 /** Puts a yanked version back in use. */
 export async function unyankVersion(store: RecordStore, name: string, version: string, by: string): Promise<YankChange> {
-  return mark(store, name, version, { action: "unyank", by: checkBy(by), at: isoTime() });
+  return mark(store, name, version, { action: "unyank", by: checkBy(by), at: isoTime() }, {});
 }
 
-async function mark(store: RecordStore, name: string, version: string, entry: YankEntry): Promise<YankChange> {
+async function mark(store: RecordStore, name: string, version: string, entry: YankEntry, opts: MarkOptions): Promise<YankChange> {
   const target = (await store.resolve(name, { kind: "exact", version })).version;
   const blob = yankBlobName(name, target);
   const current: Versioned<YankRecord> | undefined = await readRecord(store, blob, parseYankRecord);
   const yanked = entry.action === "yank";
-  const aliases = (await listAliases(store, name)).filter((a) => a.version === target).map((a) => a.alias);
+  // Read after the mark is written: an alias set while this yank ran is either listed here or told by its own check (aliases.ts).
+  const aliasesNow = async () => (await listAliases(store, name)).filter((a) => a.version === target).map((a) => a.alias);
   const before = current ? yankInfo(current.value) : undefined;
   if (!yanked && !before) throw new StoreError(`${name} ${target} is not yanked; nothing to undo`);
-  if (yanked && before?.reason === entry.reason) return { name, version: target, yanked, changed: false, aliases };
+  if (yanked && before?.reason === entry.reason) return { name, version: target, yanked, changed: false, aliases: await aliasesNow() };
   const record: YankRecord = withFittingHistory(
     current?.value.history,
     entry,
     (history) => ({ version: target, yanked, history }),
     MAX_RECORD_BYTES,
   );
+  await opts.beforeWrite?.();
   try {
     await writeRecord(store, blob, record, current?.etag);
   } catch (e) {
@@ -126,12 +141,11 @@ async function mark(store: RecordStore, name: string, version: string, entry: Ya
     const who = last ? `was ${last.action}ed by ${shown(last.by)} at ${shown(last.at)}` : "was changed by someone else";
     throw new StoreError(`${name} ${target} ${who} while this change was being made; nothing was changed: check it and run again`);
   }
-  return { name, version: target, yanked, changed: true, aliases };
+  return { name, version: target, yanked, changed: true, aliases: await aliasesNow() };
 }
 
 /** What a pin of a yanked version says on stderr (as package managers do): it works, but someone withdrew it, and why. */
-export function yankWarning(m: { name: string; version: string; yanked?: YankInfo; alias?: string }): string {
-  const via = m.alias ? ` (through @${m.alias})` : "";
+export function yankWarning(m: { name: string; version: string; yanked?: YankInfo }): string {
   const y = m.yanked!;
-  return `warning: ${m.name} ${m.version}${via} is yanked: ${shown(y.reason)} (by ${shown(y.by)} at ${shown(y.at)}); use another version or unyank it`;
+  return `warning: ${m.name} ${m.version} is yanked: ${shown(y.reason)} (by ${shown(y.by)} at ${shown(y.at)}); use another version or unyank it`;
 }
