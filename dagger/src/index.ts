@@ -494,24 +494,27 @@ export class AiAppPipeline {
   }
 
   /**
-   * Finish a paused canary (release --strategy canary --pause): roll the stable Deployment to the canary's image, wait for it (undone on failure), remove the canary; recorded in the release ledger.
+   * Finish a paused canary (release --strategy canary --pause): roll the stable Deployment to the canary's image, wait for it (undone on failure), remove the canary; recorded in the release ledger. Only the release that was approved: any other canary is refused.
    *
+   * @param releaseId The release the canary stage reported (its release-id field), or the canary image's digest; a canary of any other release, or one the ledger does not hold as paused, is refused and nothing changes.
    * @param timeout How long the stable's rollout may take before it is rolled back, as a duration.
    * @param region Azure region of the cluster (e.g. westeurope), to report the Service's DNS label as a URL.
    * @param markAlias Move this model-store alias (e.g. production) to the model inside the image once it serves, so the store says which model serves (needs with-store).
    */
   @func({ cache: "never" })
-  async promote(timeout = "5m", region?: string, markAlias?: string): Promise<ReleaseResult> {
+  async promote(releaseId: string, timeout = "5m", region?: string, markAlias?: string): Promise<ReleaseResult> {
     const mark = servingAlias(markAlias, this.storeTargetIfAny());
-    return releaseResult(await markServingModel(await runPromoteRelease({ ...this.controlInputs(region), timeout }), mark));
+    return releaseResult(await markServingModel(await runPromoteRelease({ ...this.controlInputs(region), timeout, releaseId }), mark));
   }
 
   /**
    * Remove the canary (a paused one, or one left by an interrupted run); the stable Deployment is not touched; recorded in the release ledger.
+   *
+   * @param releaseId Only remove the canary of this release (the release-id the canary stage reported, or the image's digest); a canary of another release is left and the call fails. Without it, whatever canary this app has is removed.
    */
   @func({ cache: "never" })
-  async abort(): Promise<ReleaseResult> {
-    return releaseResult(await runAbortRelease(this.controlInputs()));
+  async abort(releaseId?: string): Promise<ReleaseResult> {
+    return releaseResult(await runAbortRelease({ ...this.controlInputs(), ...(releaseId ? { releaseId } : {}) }));
   }
 
   /**
@@ -523,7 +526,7 @@ export class AiAppPipeline {
   }
 
   /**
-   * Go back to the last good release in the ledger (or --digest) in one step: deploy it and wait, no smoke test or analysis; recorded in the ledger as a rollback.
+   * Go back to the last good release in the ledger (or --digest) in one step: only an image of with-registry's registry and repository whose labels match its ledger entry; deploy it, smoke-test it and wait (undone on failure), no analysis; recorded in the ledger as a rollback.
    *
    * @param digest A release from the ledger to go back to, sha256:<digest> or registry/repository@sha256:<digest> (default: the newest good one not running now).
    * @param timeout How long the rollout may take before it is undone, as a duration.
@@ -533,7 +536,13 @@ export class AiAppPipeline {
   @func({ cache: "never" })
   async rollback(digest?: string, timeout = "5m", region?: string, markAlias?: string): Promise<ReleaseResult> {
     const mark = servingAlias(markAlias, this.storeTargetIfAny());
-    const report = await runRollbackRelease({ ...this.controlInputs(region), timeout, ...(digest ? { digest } : {}) });
+    const registry = this.registryTarget();
+    const report = await runRollbackRelease({
+      ...this.controlInputs(region),
+      registry,
+      timeout,
+      ...(digest ? { digest } : {}),
+    });
     return releaseResult(await markServingModel(report, mark));
   }
 

@@ -257,7 +257,25 @@ test("azure-pipelines.yml: the canary is opt-in (a manual run with the canary pa
     .jobs.flatMap(stepsOf)
     .map((s) => String(s.inputs?.inlineScript ?? ""))
     .join("\n");
-  assert.match(canary, /release --tag main --strategy canary .*--pause summary/);
+  assert.match(canary, /release --tag main --strategy canary .*--pause json/);
+  // promote and abort finish only the release the canary stage started: its id, passed on as an output variable
+  const step = p.stages.find((s) => s.stage === "canary")!.jobs.flatMap(stepsOf)[1] as Step & { name?: string };
+  assert.match(canary, /##vso\[task\.setvariable variable=releaseId;isOutput=true\]\$\(jq -r \.releaseId /);
+  for (const name of ["promote", "abort"]) {
+    const stage = p.stages.find((s) => s.stage === name)!;
+    const job = stage.jobs[0] as Job & { variables?: Record<string, string> };
+    assert.is(
+      job.variables?.releaseId,
+      `$[ stageDependencies.canary.canary.outputs['${step.name}.releaseId'] ]`,
+      `${name} reads the canary's id`,
+    );
+    assert.match(
+      stepsOf(job)
+        .map((s) => String(s.inputs?.inlineScript ?? ""))
+        .join("\n"),
+      `${name} --release-id "$(releaseId)"`,
+    );
+  }
   assert.throws(() => evaluate("eq('${{ parameters.nope }}', 'true')", {}, true), /unknown parameter nope/);
 });
 

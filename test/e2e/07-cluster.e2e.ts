@@ -1,7 +1,7 @@
 /**
  * The cluster functions on the real engine, through the kubectl stand-in image, against the
  * project's stand-in API server (test/support/fake-apiserver.ts) listening on the host end of the
- * engine's veth: `diff`, `release` (rolling), `release --strategy canary --pause` then `promote`,
+ * engine's veth: `diff`, `release` (rolling), `release --strategy canary --pause` then `promote --release-id`,
  * `releases`, `status`, `rollback` and `deploy`. The images come from a TLS registry on the same
  * address (the module reads their labels through its own client). The stand-in is not Kubernetes:
  * it stores what kubectl applies and reports rollouts complete; what this shows is the module's
@@ -115,8 +115,9 @@ test("release --strategy canary --pause of e2e-b (another release meanwhile refu
     ],
     "release-canary-pause",
   );
-  const paused = JSON.parse(r.stdout.trim()) as { strategy: string; canary: string };
+  const paused = JSON.parse(r.stdout.trim()) as { strategy: string; canary: string; releaseId: string };
   assert.is(paused.strategy, "canary");
+  assert.match(paused.releaseId, /^[0-9a-f]{8}$/);
   assert.is(stable(), images["e2e-a"], "a paused canary changed the stable");
   assert.equal(canaries(), ["ai-app-canary"], "no canary Deployment while paused");
   // the paused canary holds the cluster: another release (the nightly one, say) is refused
@@ -126,7 +127,14 @@ test("release --strategy canary --pause of e2e-b (another release meanwhile refu
   assert.match(both(refused), "paused canary waiting for promote or abort");
   assert.is(stable(), images["e2e-a"], "the refused release changed the stable");
   assert.equal(canaries(), ["ai-app-canary"], "the refused release removed the paused canary");
-  const p = await ok([...withBoth(), "promote", "--timeout", "2m", "json"], "promote");
+  // promote is tied to the release that was approved: another id is refused, nothing changes
+  const other = await dagger(["call", ...withBoth(), "promote", "--release-id", "0badc0de", "--timeout", "2m"], { label: "promote-other" });
+  console.log(`    ${callLine(other)}`);
+  assert.is.not(other.code, 0, "promote went ahead for another release id");
+  assert.match(both(other), `the canary in the cluster is release ${paused.releaseId}`);
+  assert.is(stable(), images["e2e-a"], "the refused promote changed the stable");
+  assert.equal(canaries(), ["ai-app-canary"], "the refused promote removed the canary");
+  const p = await ok([...withBoth(), "promote", "--release-id", paused.releaseId, "--timeout", "2m", "json"], "promote");
   assert.is((JSON.parse(p.stdout.trim()) as { action: string }).action, "promote");
   assert.is(stable(), images["e2e-b"]);
   assert.equal(canaries(), [], "the canary is still there after promote");
@@ -141,9 +149,12 @@ test("releases and status: the ledger holds both, status reports the running dig
   assert.is((JSON.parse(s.stdout.trim()) as { image: string }).image, images["e2e-b"]);
 });
 
-test("rollback goes back to e2e-a (the newest good release not running); deploy puts e2e-b back", async () => {
+test("rollback goes back to e2e-a (the newest good release not running; its labels read from the registry, smoke-tested); deploy puts e2e-b back", async () => {
   const r = await ok([...withBoth(), "rollback", "--timeout", "2m", "json"], "rollback");
-  assert.is((JSON.parse(r.stdout.trim()) as { image: string }).image, images["e2e-a"]);
+  const back = JSON.parse(r.stdout.trim()) as { image: string; smoke: string; revision: string };
+  assert.is(back.image, images["e2e-a"]);
+  assert.is(back.revision, "e2e-a", "the revision label as the registry holds it");
+  assert.match(back.smoke, "passed", "rollback smoke-tests what it went back to");
   assert.is(stable(), images["e2e-a"]);
   await ok([...withBoth(), "deploy", "--image", images["e2e-b"]!, "--timeout", "2m"], "deploy");
   assert.is(stable(), images["e2e-b"]);

@@ -7,15 +7,20 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { KubectlResult } from "../../dagger/src/kubernetes/decide.js";
 import {
+  approvedCanary,
   chooseRollback,
+  DEFAULT_LEDGER_SIZE,
+  KEPT_GOOD_RELEASES,
   LedgerEntry,
   ledgerConfigMap,
   LedgerPlan,
   parseEntries,
   parseLedgerRead,
   runLedger,
+  untrustedImage,
   upsertEntry,
 } from "../../dagger/src/kubernetes/ledger.js";
+import { ledgerChange, ledgerEntry } from "../../dagger/src/pipeline/release-ledger.js";
 
 const img = (c: string) => `myacr.azurecr.io/ai-app@sha256:${c.repeat(64)}`;
 const entry = (id: string, over: Partial<LedgerEntry> = {}): LedgerEntry => ({
@@ -75,6 +80,76 @@ test("entries: one per release id (a later write replaces it in place), the newe
     ["b:aborted", "c:succeeded"],
   );
   assert.throws(() => upsertEntry(l, entry("d"), 0), /at least 1 entry/);
+});
+
+test("cleanup and failed attempts never push the good releases out: the newest good ones stay however many others follow", () => {
+  let l: LedgerEntry[] = [entry("g1", { image: img("a") }), entry("g2", { image: img("b") })];
+  for (let i = 0; i < 3 * DEFAULT_LEDGER_SIZE; i++)
+    l = upsertEntry(l, entry(`x${i}`, { strategy: "canary", outcome: i % 2 ? "interrupted" : "failed", image: img("c") }));
+  assert.is(l.length, DEFAULT_LEDGER_SIZE);
+  assert.equal(
+    l.slice(0, 2).map((e) => e.id),
+    ["g1", "g2"],
+  );
+  assert.is(l.at(-1)!.id, `x${3 * DEFAULT_LEDGER_SIZE - 1}`, "the newest attempt is kept too");
+  assert.is((chooseRollback(l, img("b")) as { entry: LedgerEntry }).entry.id, "g1");
+  // only the newest KEPT_GOOD_RELEASES good ones are held back; older ones age out as before
+  let many: LedgerEntry[] = [];
+  for (let i = 0; i < KEPT_GOOD_RELEASES + 3; i++) many = upsertEntry(many, entry(`g${i}`));
+  for (let i = 0; i < 2 * DEFAULT_LEDGER_SIZE; i++) many = upsertEntry(many, entry(`f${i}`, { outcome: "failed" }));
+  assert.equal(
+    many.filter((e) => e.outcome === "succeeded").map((e) => e.id),
+    ["g3", "g4", "g5", "g6", "g7"],
+  );
+});
+
+test("a canary's label ties it to its own entry only: promote/abort checks, and a release's cleanup never rewrites another release's entry", () => {
+  const paused = entry("r9", { strategy: "canary", outcome: "paused", image: img("c") });
+  const live = { releaseId: "r9", image: img("c") };
+  assert.equal(approvedCanary(live, [paused], "r9", true), { entry: paused });
+  assert.equal(approvedCanary(live, [paused], `sha256:${"c".repeat(64)}`, true), { entry: paused });
+  assert.match((approvedCanary(live, [paused], "r8", true) as { error: string }).error, "is release r9 (");
+  assert.match((approvedCanary({ ...live, image: img("d") }, [paused], "r9", true) as { error: string }).error, "no canary entry r9");
+  assert.match((approvedCanary(live, [{ ...paused, strategy: "rolling" }], "r9", true) as { error: string }).error, "no canary entry r9");
+  assert.equal(approvedCanary(live, [], "r9", false), {}, "abort needs no entry");
+
+  // release r10 found a canary labelled with good release 1's id: entry 1 stays as it was
+  const good = entry("1", { image: img("a") });
+  const change = ledgerChange(ledgerEntry("r10", "rolling", "succeeded", img("b"), {}, "ok"), [
+    { name: "ai-app-canary", releaseId: "1", image: img("c") },
+  ]);
+  const after = change({ exists: true, entries: [good], deploymentRevision: "4", image: img("a") });
+  assert.equal(after[0], good);
+  assert.equal(
+    after.slice(1).map((e) => [e.outcome, e.image, e.id === "1"]),
+    [
+      ["interrupted", img("c"), false],
+      ["succeeded", img("b"), false],
+    ],
+  );
+  // its own paused entry becomes aborted
+  const own = ledgerChange(ledgerEntry("r10", "rolling", "succeeded", img("b"), {}, "ok"), [
+    { name: "ai-app-canary", releaseId: "r9", image: img("c") },
+  ]);
+  assert.equal(own({ exists: true, entries: [paused], deploymentRevision: "4", image: img("a") })[0]!.outcome, "aborted");
+});
+
+test("rollback only trusts images of the configured registry and repository, by digest", () => {
+  assert.is(untrustedImage(img("a"), "myacr.azurecr.io", "ai-app"), "");
+  assert.is(untrustedImage(img("a"), "MyAcr.azurecr.io", "ai-app"), "");
+  for (const bad of [
+    `evil.example.com/x@sha256:${"a".repeat(64)}`,
+    `myacr.azurecr.io/ai-app-evil@sha256:${"a".repeat(64)}`,
+    `myacr.azurecr.io.evil.com/ai-app@sha256:${"a".repeat(64)}`,
+    "myacr.azurecr.io/ai-app:main",
+    `myacr.azurecr.io/ai-app@sha256:${"a".repeat(63)}`,
+  ])
+    assert.match(untrustedImage(bad, "myacr.azurecr.io", "ai-app"), "is not an image of myacr.azurecr.io/ai-app by digest", bad);
+  const l = [entry("1", { image: img("a") }), entry("2", { image: `evil.example.com/x@sha256:${"e".repeat(64)}` })];
+  const distrust = (e: LedgerEntry) => untrustedImage(e.image, "myacr.azurecr.io", "ai-app");
+  const choice = chooseRollback(l, img("b"), undefined, distrust) as { entry: LedgerEntry; skipped: string[] };
+  assert.is(choice.entry.id, "1");
+  assert.match(choice.skipped.join(), "release 2: evil.example.com");
 });
 
 test("what the ConfigMap holds: the entries as JSON under releases.json; anything else is refused with what is wrong", () => {

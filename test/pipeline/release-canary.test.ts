@@ -362,9 +362,28 @@ test("bad flags are refused before the registry or the cluster is asked anything
   }
 });
 
+const CANARY_IMAGE = `myacr.azurecr.io/ai-app@sha256:${"c".repeat(64)}`;
+/** promote's read: the canary Deployment (release `id`, `image`), the ledger (`entries`) and the Service. */
+const liveCanary = (entries: unknown[], id = "r9", image = CANARY_IMAGE) =>
+  list(
+    {
+      kind: "Deployment",
+      metadata: { name: "ai-app-canary", labels: { "ai-app-pipeline/release-id": id } },
+      spec: { template: { spec: { containers: [{ name: "app", image }] } } },
+    },
+    { kind: "ConfigMap", metadata: { name: "ai-app-releases", resourceVersion: "7" }, data: { "releases.json": JSON.stringify(entries) } },
+    { kind: "Service", metadata: { name: "ai-app" } },
+  );
+
 test("promote reads the canary's image and model from the cluster and rolls the stable to it; keeps the Service's DNS label", async () => {
-  const image = `myacr.azurecr.io/ai-app@sha256:${"c".repeat(64)}`;
+  const image = CANARY_IMAGE;
+  const pausedEntry = { ...entry("r9", "c", "paused"), strategy: "canary" };
   const live = list(
+    {
+      kind: "ConfigMap",
+      metadata: { name: "ai-app-releases", resourceVersion: "7" },
+      data: { "releases.json": JSON.stringify([pausedEntry]) },
+    },
     {
       kind: "Deployment",
       metadata: {
@@ -380,12 +399,12 @@ test("promote reads the canary's image and model from the cluster and rolls the 
     },
     { kind: "Service", metadata: { name: "ai-app", annotations: { "service.beta.kubernetes.io/azure-dns-label-name": "ai-app-prod" } } },
   );
-  const { engine, error, result } = await recordGraph(() => cluster().promote("5m", "westeurope"), {
+  const { engine, error, result } = await recordGraph(() => cluster().promote("r9", "5m", "westeurope"), {
     respond: responder({ liveCanary: live }),
   });
   assert.is(error, undefined, String(error));
   assert.equal(kubectlCommands(engine), [
-    "get deployment/ai-app-canary service/ai-app",
+    "get deployment/ai-app-canary configmap/ai-app-releases service/ai-app",
     "get deployment/ai-app",
     "apply",
     "apply",
@@ -399,8 +418,47 @@ test("promote reads the canary's image and model from the cluster and rolls the 
   assert.match(String(service?.op.args.contents), "service.beta.kubernetes.io/azure-dns-label-name: ai-app-prod");
   const r = result as ReleaseResult;
   assert.equal([r.action, r.image, r.releaseId, r.modelVersion], ["promote", image, "r9", "1.0.0"]);
-  const none = await recordGraph(() => cluster().promote(), { respond: responder() });
+  const byDigest = await recordGraph(() => cluster().promote(`sha256:${"c".repeat(64)}`), { respond: responder({ liveCanary: live }) });
+  assert.is(byDigest.error, undefined, "the canary image's digest names the approved release too");
+  const none = await recordGraph(() => cluster().promote("r9"), { respond: responder() });
   assert.match(none.error?.message ?? "", "no canary to promote: deployment/ai-app-canary does not exist in namespace ai-app");
+});
+
+test("promote is tied to the approved release: another canary, or one the ledger does not hold as its paused canary, is refused and nothing changes", async () => {
+  const paused = { ...entry("r9", "c", "paused"), strategy: "canary" };
+  const cases: [string, string, string][] = [
+    // a second canary run replaced the approved one
+    [
+      "r9",
+      liveCanary(
+        [paused, { ...entry("r10", "d", "paused"), strategy: "canary" }],
+        "r10",
+        `myacr.azurecr.io/ai-app@sha256:${"d".repeat(64)}`,
+      ),
+      "the canary in the cluster is release r10",
+    ],
+    [
+      "r9",
+      liveCanary([paused], "r9", `myacr.azurecr.io/ai-app@sha256:${"d".repeat(64)}`),
+      "the ledger holds no canary entry r9 for myacr.azurecr.io/ai-app@sha256:dddd",
+    ],
+    // a canary labelled with a good rolling release's id
+    ["r9", liveCanary([entry("r9", "c")]), "the ledger holds no canary entry r9"],
+    ["r9", liveCanary([{ ...paused, outcome: "aborted" }]), "release r9 is aborted in the ledger, not a paused canary"],
+    ["r9", liveCanary([]), "the ledger holds no canary entry r9"],
+    [`sha256:${"d".repeat(64)}`, liveCanary([paused]), "the canary in the cluster is release r9"],
+    ["not an id!", liveCanary([paused]), "is neither a release id"],
+  ];
+  for (const [id, live, message] of cases) {
+    const { engine, error } = await recordGraph(() => cluster().promote(id), { respond: responder({ liveCanary: live }) });
+    assert.match(error?.message ?? "", "promote refused: ");
+    assert.match(error?.message ?? "", message);
+    assert.equal(
+      kubectlCommands(engine),
+      ["get deployment/ai-app-canary configmap/ai-app-releases service/ai-app"],
+      `${message}: changed the cluster`,
+    );
+  }
 });
 
 const LEDGER = (entries: unknown[]) =>
@@ -426,7 +484,9 @@ const entry = (id: string, c: string, outcome = "succeeded") => ({
   detail: "",
 });
 
-test("releases lists the ledger; rollback deploys the last good release from it (no smoke test) and records a rollback", async () => {
+const withAcr = () => cluster().withRegistry("myacr.azurecr.io");
+
+test("releases lists the ledger; rollback deploys the last good release from it, smoke-tests it and records a rollback", async () => {
   const ledger = LEDGER([entry("1", "a"), entry("2", "b")]);
   const h = await recordGraph(() => cluster().releases(), { respond: responder({ ledger }) });
   assert.is(h.error, undefined, String(h.error));
@@ -434,24 +494,59 @@ test("releases lists the ledger; rollback deploys the last good release from it 
   assert.equal([history.count, history.goodImages.length, history.running.endsWith("b".repeat(64))], [2, 2, true]);
   assert.match(history.summary.split("\n")[0]!, /succeeded\s+rolling\s+myacr.azurecr.io\/ai-app@sha256:b{64}/);
 
-  const { engine, error, result } = await recordGraph(() => cluster().rollback(), { respond: responder({ ledger }) });
+  const { engine, error, result } = await recordGraph(() => withAcr().rollback(), { respond: responder({ ledger }) });
   assert.is(error, undefined, String(error));
   const commands = kubectlCommands(engine);
-  assert.equal(commands.slice(0, 5), [
+  assert.equal(commands.slice(0, 6), [
     "get configmap/ai-app-releases deployment/ai-app service/ai-app",
     "get deployment/ai-app",
     "apply",
     "apply",
     "rollout status deployment/ai-app",
+    "run",
   ]);
-  assert.not.ok(commands.includes("run"), "no smoke test, no analysis");
   assert.is(commands.filter((c) => c === "replace").length, 1, "the ledger, replaced with the resourceVersion read");
   const r = result as ReleaseResult;
   assert.equal([r.action, r.strategy, r.image.endsWith("a".repeat(64)), r.modelVersion], ["rollback", "rollback", true, "1.0.0"]);
   assert.match(r.deployed, "rolled back from myacr.azurecr.io/ai-app@sha256:bbbb");
+  assert.match(r.smoke, "passed");
 
-  const nothing = await recordGraph(() => cluster().rollback(), { respond: responder({ ledger: LEDGER([entry("2", "b")]) }) });
+  const nothing = await recordGraph(() => withAcr().rollback(), { respond: responder({ ledger: LEDGER([entry("2", "b")]) }) });
   assert.match(nothing.error?.message ?? "", "cannot roll back: no earlier good release to go back to");
+  const noRegistry = await recordGraph(() => cluster().rollback(), { respond: responder({ ledger }) });
+  assert.match(noRegistry.error?.message ?? "", "no registry configured: start the call with with-registry");
+  assert.equal(kubectlCommands(noRegistry.engine), [], "the cluster is asked nothing without a registry to check against");
+});
+
+test("rollback trusts the ledger only to choose: a planted entry for another registry is passed over or refused; labels that differ from the entry are refused", async () => {
+  const evil = `evil.example.com/x@sha256:${"e".repeat(64)}`;
+  const ledger = LEDGER([entry("1", "a"), entry("2", "b"), { ...entry("666", "a"), image: evil }]);
+  const passed = await recordGraph(() => withAcr().rollback(), { respond: responder({ ledger }) });
+  assert.is(passed.error, undefined, String(passed.error));
+  const r = passed.result as ReleaseResult;
+  assert.ok(r.image.endsWith("a".repeat(64)) && !r.image.startsWith("evil"), `went to ${r.image}`);
+  assert.match(r.deployed, "passed over: release 666: evil.example.com/x@sha256:eeee");
+  const manifests = passed.engine.find("withNewFile").filter((e) => e.op.args.path !== `${STEP_FILES}/ledger.json`);
+  assert.ok(manifests.length > 0);
+  assert.not.ok(
+    manifests.some((e) => String(e.op.args.contents).includes("evil.example.com")),
+    "the planted image reached a manifest",
+  );
+
+  const byDigest = await recordGraph(() => withAcr().rollback(evil), { respond: responder({ ledger }) });
+  assert.match(byDigest.error?.message ?? "", "release 666 in the ledger is refused: evil.example.com/x@sha256:eeee");
+  assert.match(byDigest.error?.message ?? "", "is not an image of myacr.azurecr.io/ai-app by digest");
+  const otherRepo = await recordGraph(() => cluster().withRegistry("myacr.azurecr.io", "other").rollback(), {
+    respond: responder({ ledger }),
+  });
+  assert.match(otherRepo.error?.message ?? "", "no earlier good release");
+
+  // the ledger says model 1.0.0 of revision REVISION; the image's labels say otherwise
+  const relabelled = await recordGraph(() => withAcr().rollback(), {
+    respond: (chain) => builtImageLabel(chain, { revision: "f".repeat(40), modelSha256: SHA }) ?? responder({ ledger })(chain),
+  });
+  assert.match(relabelled.error?.message ?? "", "the image's labels do not match its ledger entry (revision: ledger");
+  assert.not.ok(kubectlCommands(relabelled.engine).includes("apply"), "applied although the labels differ");
 });
 
 test("abort removes the canary and marks its ledger entry aborted", async () => {
@@ -484,6 +579,53 @@ test("abort removes the canary and marks its ledger entry aborted", async () => 
   assert.match(writtenFile(engine, `${STEP_FILES}/ledger.json`)[0]!, '\\"outcome\\": \\"aborted\\"');
 });
 
+/** abort's answers: the canary (release `id`, image OLD) and the ledger read. */
+const abortResponder = (id: string, ledger: string) => (chain: Op[]) => {
+  const argv = execArgv(chain.at(-2));
+  if (chain.at(-1)?.field === "stdout" && argv.join(" ").startsWith("kubectl get deployments --selector=ai-app-pipeline/track=canary")) {
+    return list({
+      kind: "Deployment",
+      metadata: { name: "ai-app-canary", labels: { "ai-app-pipeline/release-id": id } },
+      spec: { template: { spec: { containers: [{ name: "app", image: OLD }] } } },
+    });
+  }
+  if (chain.at(-1)?.field === "stdout" && argv[2]?.startsWith("configmap/")) return ledger;
+  return responder()(chain);
+};
+const writtenEntries = (engine: FakeEngine) =>
+  JSON.parse(
+    (JSON.parse(writtenFile(engine, `${STEP_FILES}/ledger.json`)[0]!) as { data: Record<string, string> }).data["releases.json"]!,
+  ) as {
+    id: string;
+    outcome: string;
+    image: string;
+    detail: string;
+  }[];
+
+test("abort --release-id removes only that release's canary; a canary labelled with a good release's id never rewrites that entry", async () => {
+  const oldCanary = { ...entry("r9", "0", "paused"), strategy: "canary" };
+  const other = await recordGraph(() => cluster().abort("r8"), { respond: abortResponder("r9", LEDGER([oldCanary])) });
+  assert.match(other.error?.message ?? "", "abort refused: the canary in the cluster is release r9");
+  assert.equal(kubectlCommands(other.engine), ["get deployments"], "nothing removed, nothing recorded");
+
+  const mine = await recordGraph(() => cluster().abort("r9"), { respond: abortResponder("r9", LEDGER([oldCanary])) });
+  assert.is(mine.error, undefined, String(mine.error));
+  assert.equal(
+    writtenEntries(mine.engine).map((e) => [e.id, e.outcome]),
+    [["r9", "aborted"]],
+  );
+
+  // the canary's label names release 1, a good rolling release of another image
+  const good = entry("1", "a");
+  const planted = await recordGraph(() => cluster().abort(), { respond: abortResponder("1", LEDGER([good])) });
+  assert.is(planted.error, undefined, String(planted.error));
+  const [kept, added] = writtenEntries(planted.engine);
+  assert.equal(kept, good, "the good release's entry is unchanged");
+  assert.is.not(added!.id, "1");
+  assert.equal([added!.outcome, added!.image], ["aborted", OLD]);
+  assert.match(added!.detail, "its label names release 1, which is not this canary's entry");
+});
+
 // ---- --mark-alias on the on-call functions: rollback names the model it went back to; a paused canary moves nothing ----
 
 const storeKey = () => dag.setSecret("store-key", "store-KEY-plaintext==");
@@ -498,7 +640,9 @@ const aliasMoves = (engine: FakeEngine) =>
 test("rollback --mark-alias production moves the alias to the model of the release it went back to; a paused canary leaves it", async () => {
   const ledger = LEDGER([entry("1", "a"), entry("2", "b")]);
   const p = withStore(new AiAppPipeline(contextDir("/"), REVISION, "", "")).withCluster(dag.setSecret("kubeconfig", KUBECONFIG), "ai-app");
-  const back = await recordGraph(() => p.rollback(undefined, "5m", undefined, "production"), { respond: responder({ ledger }) });
+  const back = await recordGraph(() => p.withRegistry("myacr.azurecr.io").rollback(undefined, "5m", undefined, "production"), {
+    respond: responder({ ledger }),
+  });
   assert.is(back.error, undefined, String(back.error));
   assert.equal(aliasMoves(back.engine), ["alias set production --model-version 1.0.0 --model-name digits-classifier"]);
   assert.match((back.result as ReleaseResult).alias, /production/);

@@ -33,6 +33,7 @@ import { diagnose } from "./diagnose.js";
 import { CANARY_SELECTOR, RELEASE_ID_LABEL } from "./canary-manifest.js";
 import { judgeSmoke, SmokeVerdict } from "./smoke.js";
 import { appContainer, list, Obj, obj } from "./kubectl-json.js";
+import { approvedCanary } from "./ledger.js";
 
 export type CanaryStep =
   | "find-leftovers"
@@ -531,7 +532,7 @@ export async function runCanary(plan: CanaryPlan, runner: CanaryRunner): Promise
 
 export interface FinishOutcome {
   ok: boolean;
-  status: "promoted" | "promote-failed" | "aborted" | "nothing-to-abort" | "cleanup-failed" | "unreachable";
+  status: "promoted" | "promote-failed" | "aborted" | "nothing-to-abort" | "cleanup-failed" | "unreachable" | "not-approved";
   message: string;
   /** The stable's deploy (promote only). */
   deploy?: DeployOutcome;
@@ -574,11 +575,16 @@ export function judgePromote(deploy: DeployOutcome, canary: string, t: Target, d
   return { ok: true, status: "promoted", deploy, removed, message: `promoted: ${deploy.message}${cleanup}` };
 }
 
-/** Abort: this app's canary (`canary`, found by its label and name) removed; the stable is not touched. */
+/**
+ * Abort: this app's canary (`canary`, found by its label and name) removed; the stable is not
+ * touched. With `expect` (a release id or digest, see approvedCanary), a canary of another
+ * release is left as it is and the abort refused.
+ */
 export async function runAbort(
   t: Target,
   canary: string,
   kubectl: (step: string, args: string[]) => Promise<KubectlResult>,
+  expect?: string,
 ): Promise<{ outcome: FinishOutcome; history: FinishRecord[] }> {
   const history: FinishRecord[] = [];
   const step = async (name: string, args: string[]) => {
@@ -587,7 +593,8 @@ export async function runAbort(
     return result;
   };
   const found = await step("find-canaries", deploymentsBySelectorArgs(CANARY_SELECTOR, t));
-  return { outcome: await judgeAbort(found, t, canary, (names) => step("delete-canaries", deleteDeploymentsArgs(names, t))), history };
+  const remove = (names: string[]) => step("delete-canaries", deleteDeploymentsArgs(names, t));
+  return { outcome: await judgeAbort(found, t, canary, remove, expect), history };
 }
 
 async function judgeAbort(
@@ -595,6 +602,7 @@ async function judgeAbort(
   t: Target,
   canary: string,
   remove: (names: string[]) => Promise<KubectlResult>,
+  expect?: string,
 ): Promise<FinishOutcome> {
   if (failed(found)) {
     return {
@@ -607,6 +615,10 @@ async function judgeAbort(
   const canaries = parseLeftovers(found.stdout, canary);
   if (!canaries.length)
     return { ok: true, status: "nothing-to-abort", removed: [], message: `no canary in namespace ${t.namespace}: nothing to abort` };
+  for (const c of expect ? canaries : []) {
+    const check = approvedCanary(c, [], expect!, false);
+    if ("error" in check) return { ok: false, status: "not-approved", removed: [], message: `abort refused: ${check.error}` };
+  }
   const del = await remove(canaries.map((c) => c.name));
   const names = canaries.map((c) => `${c.name} (release ${c.releaseId}, ${c.image})`).join(", ");
   if (failed(del)) {

@@ -45,12 +45,47 @@ export interface LedgerEntry {
   rolledBackFrom?: string;
 }
 
-/** Adds `entry`, or replaces the entry with its id where it stands; keeps the newest `max`. */
+/** How many of the newest good releases the ledger never drops, however many other attempts follow. */
+export const KEPT_GOOD_RELEASES = 5;
+
+/** Adds `entry`, or replaces the entry with its id where it stands; keeps `max` (see trimLedger). */
 export function upsertEntry(entries: LedgerEntry[], entry: LedgerEntry, max = DEFAULT_LEDGER_SIZE): LedgerEntry[] {
   if (!Number.isInteger(max) || max < 1) throw new Error(`the ledger must keep at least 1 entry, got ${max}`);
   const at = entries.findIndex((e) => e.id === entry.id);
   const next = at >= 0 ? entries.map((e, i) => (i === at ? entry : e)) : [...entries, entry];
-  return next.slice(-max);
+  return trimLedger(next, max);
+}
+
+/**
+ * At most `max` entries: the oldest go first, except the newest good releases (up to
+ * KEPT_GOOD_RELEASES, fewer when `max` is small), which rollback needs. A run of failed,
+ * aborted or cleanup entries therefore never pushes every good release out.
+ */
+export function trimLedger(entries: LedgerEntry[], max = DEFAULT_LEDGER_SIZE): LedgerEntry[] {
+  if (entries.length <= max) return entries;
+  const keep = Math.min(KEPT_GOOD_RELEASES, max - 1);
+  const kept = new Set(
+    entries
+      .filter((e) => e.outcome === "succeeded")
+      .slice(-keep)
+      .map((e) => e.id),
+  );
+  const out: LedgerEntry[] = [];
+  let drop = entries.length - max;
+  for (const e of entries) {
+    if (drop > 0 && !kept.has(e.id)) drop--;
+    else out.push(e);
+  }
+  return out;
+}
+
+/**
+ * The ledger entry a canary in the cluster belongs to: the one its release-id label names, and
+ * only when that entry is a canary of the same image. A label alone proves nothing (anyone who
+ * can edit the Deployment can set it), so an entry of another kind or image is never rewritten.
+ */
+export function entryOfCanary(entries: LedgerEntry[], canary: { releaseId: string; image: string }): LedgerEntry | undefined {
+  return entries.find((e) => e.id === canary.releaseId && e.strategy === "canary" && e.image === canary.image);
 }
 
 const FIELDS: (keyof LedgerEntry)[] = [
@@ -237,6 +272,44 @@ export function pausedRelease(entries: LedgerEntry[]): LedgerEntry | undefined {
   return [...entries].reverse().find((e) => e.outcome === "paused");
 }
 
+/**
+ * The canary promote (or abort) was told to finish, `want` being the release id the canary
+ * stage reported or its image digest: refused when the canary in the cluster is another release
+ * (a later run replaced the one that was approved), or, with `requirePaused`, when the ledger
+ * holds no paused canary entry of that id and image (see entryOfCanary).
+ */
+export function approvedCanary(
+  live: { releaseId: string; image: string },
+  entries: LedgerEntry[],
+  want: string,
+  requirePaused: boolean,
+): { entry?: LedgerEntry } | { error: string } {
+  const w = want.trim();
+  const digest = digestOf(w);
+  if (!digest && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(w))
+    return { error: `--release-id "${want}" is neither a release id (as release reported it) nor an image digest (sha256:<64 hex>)` };
+  const same = digest ? digestOf(live.image) === digest : live.releaseId === w;
+  if (!same) {
+    return {
+      error:
+        `the canary in the cluster is release ${live.releaseId} (${live.image}), not ${w}: ` +
+        "another run replaced the release that was approved, so nothing was changed. Check it with releases, then abort it or approve it by its own id",
+    };
+  }
+  const entry = entryOfCanary(entries, live);
+  if (!requirePaused) return entry ? { entry } : {};
+  if (!entry) {
+    return {
+      error:
+        `the ledger holds no canary entry ${live.releaseId} for ${live.image}, so this canary was not started by release --strategy canary --pause ` +
+        "(or its entry was changed); nothing was changed. Remove it with abort",
+    };
+  }
+  if (entry.outcome !== "paused")
+    return { error: `release ${entry.id} is ${entry.outcome} in the ledger, not a paused canary waiting for promote; nothing was changed` };
+  return { entry };
+}
+
 // ---- rollback ---------------------------------------------------------------------------------
 
 /** `sha256:<64 hex>` from a digest or a digest reference. */
@@ -245,11 +318,32 @@ function digestOf(s: string): string | undefined {
 }
 
 /**
+ * Why a ledger entry's image may not be deployed by rollback ("" when it may): the ledger is
+ * only trusted to choose among images of the configured registry and repository, by digest.
+ * Anyone who can write the ConfigMap could otherwise plant an entry for any image.
+ */
+export function untrustedImage(image: string, registry: string, repository: string): string {
+  const want = `${registry.toLowerCase()}/${repository}@`;
+  if (!image.startsWith(want) || !/^sha256:[0-9a-f]{64}$/.test(image.slice(want.length)))
+    return `${image} is not an image of ${registry}/${repository} by digest`;
+  return "";
+}
+
+export type RollbackChoice = { entry: LedgerEntry; skipped: string[] } | { error: string };
+
+/**
  * The release to go back to: with `digest` (sha256:... or a digest reference), the newest good
  * entry of that digest; otherwise the newest good entry whose image is not the one running now.
  * "Good" is an attempt that succeeded (a rolling release, a promoted canary, a rollback).
+ * Entries `distrust` objects to are never chosen; without a digest they are passed over and
+ * named in `skipped`.
  */
-export function chooseRollback(entries: LedgerEntry[], runningImage: string, digest?: string): { entry: LedgerEntry } | { error: string } {
+export function chooseRollback(
+  entries: LedgerEntry[],
+  runningImage: string,
+  digest?: string,
+  distrust: (e: LedgerEntry) => string = () => "",
+): RollbackChoice {
   const good = entries.filter((e) => e.outcome === "succeeded");
   const known = () =>
     good.length ? `good releases in the ledger: ${[...new Set(good.map((e) => e.image))].join(", ")}` : "the ledger holds no good release";
@@ -257,26 +351,29 @@ export function chooseRollback(entries: LedgerEntry[], runningImage: string, dig
     const want = digestOf(digest);
     if (!want) return { error: `--digest "${digest}" is not a digest (sha256:<64 hex>) or a digest reference` };
     const entry = [...good].reverse().find((e) => digestOf(e.image) === want);
-    return entry
-      ? { entry }
-      : { error: `${want} is not a good release in the ledger (rollback only goes to a release that succeeded here); ${known()}` };
+    if (!entry)
+      return { error: `${want} is not a good release in the ledger (rollback only goes to a release that succeeded here); ${known()}` };
+    const why = distrust(entry);
+    return why ? { error: `release ${entry.id} in the ledger is refused: ${why}` } : { entry, skipped: [] };
   }
   // Newest first: an image a later rollback rolled back from is not gone back to (that would roll
   // forward again), unless it was released again after that rollback (met first, newest first).
   const abandoned = new Set<string>();
-  let entry: LedgerEntry | undefined;
+  const skipped: string[] = [];
   for (const e of [...good].reverse()) {
     if (e.image !== runningImage && !abandoned.has(e.image)) {
-      entry = e;
-      break;
+      const why = distrust(e);
+      if (!why) return { entry: e, skipped };
+      skipped.push(`release ${e.id}: ${why}`);
+      continue;
     }
     if (e.rolledBackFrom) abandoned.add(e.rolledBackFrom);
   }
-  return entry
-    ? { entry }
-    : {
-        error: `no earlier good release to go back to (running: ${runningImage || "nothing"}); ${known()}. Release a fixed image instead.`,
-      };
+  return {
+    error:
+      `no earlier good release to go back to (running: ${runningImage || "nothing"}); ${known()}` +
+      `${skipped.length ? ` (passed over: ${skipped.join("; ")})` : ""}. Release a fixed image instead.`,
+  };
 }
 
 /** The ledger for people: newest first, one line each. */

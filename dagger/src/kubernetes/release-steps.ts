@@ -28,7 +28,17 @@ import { appServiceUrl, smokeTestArgs } from "./smoke.js";
 import { appObjects, AppObjects, getWithServiceArgs, parseStatus, statusArgs } from "./status.js";
 import { AZURE_DNS_LABEL_ANNOTATION } from "./dns-label.js";
 import { appContainer, kubectlGetItems, obj, str } from "./kubectl-json.js";
-import { chooseRollback, LedgerEntry, ledgerName, LedgerRead, parseLedgerRead, pausedRelease, runLedger } from "./ledger.js";
+import {
+  approvedCanary,
+  chooseRollback,
+  LedgerEntry,
+  ledgerName,
+  LedgerRead,
+  parseLedgerRead,
+  pausedRelease,
+  runLedger,
+  untrustedImage,
+} from "./ledger.js";
 
 /** kubectl commands in one container chain; files are written into the container before the command that needs them. */
 export class KubectlSession {
@@ -178,16 +188,17 @@ export interface PromoteReport {
 export async function promoteCanary(
   kubeconfig: Secret,
   manifests: Directory,
-  opts: KubectlOptions & { timeout: string },
+  opts: KubectlOptions & { timeout: string; releaseId: string },
 ): Promise<PromoteReport> {
   const timeout = checkTimeout(opts.timeout);
   const { objects, namespace, target } = await appTarget(manifests, opts);
   const name = canaryName(objects.deployment);
   const reader = new KubectlSession(kubectlContainer(accessOf(kubeconfig, opts)));
-  const read = await reader.run("read-canary", getWithServiceArgs([`deployment/${name}`], objects, target));
+  const ledger = ledgerName(objects.deployment);
+  const read = await reader.run("read-canary", getWithServiceArgs([`deployment/${name}`, `configmap/${ledger}`], objects, target));
   if (read.exitCode !== 0)
     throw new Error(
-      `could not read deployment/${name} in namespace ${namespace} (kubectl exit ${read.exitCode}); nothing was changed:\n${kubectlSays(read)}`,
+      `could not read deployment/${name} and configmap/${ledger} in namespace ${namespace} (kubectl exit ${read.exitCode}); nothing was changed:\n${kubectlSays(read)}`,
     );
   const live = parseLiveCanary(read.stdout, name);
   if (!live.canary) {
@@ -195,6 +206,18 @@ export async function promoteCanary(
       `no canary to promote: deployment/${name} does not exist in namespace ${namespace}. Start one with release --strategy canary --pause.`,
     );
   }
+  // Only the release that was approved, and only a canary this pipeline recorded as paused.
+  let entries: LedgerEntry[];
+  try {
+    entries = parseLedgerRead(read.stdout, ledger).entries;
+  } catch (e) {
+    throw new Error(
+      `promote refused: configmap/${ledger} is not a ledger this pipeline can read (${(e as Error).message}); nothing was changed`,
+      { cause: e },
+    );
+  }
+  const approved = approvedCanary(live.canary, entries, opts.releaseId, true);
+  if ("error" in approved) throw new Error(`promote refused: ${approved.error}`);
   const dnsLabel = opts.dnsLabel ?? (live.dnsLabel || undefined);
   const rendered = await renderForImage(manifests, live.canary.image, {
     ...opts,
@@ -216,15 +239,15 @@ export async function promoteCanary(
   };
 }
 
-/** Removes this app's canary (`<deployment>-canary` of k8s/, found by its label and name); the stable is not touched. */
+/** Removes this app's canary (`<deployment>-canary` of k8s/, found by its label and name; only release `releaseId`'s when given); the stable is not touched. */
 export async function abortCanary(
   kubeconfig: Secret,
   manifests: Directory,
-  opts: KubectlOptions,
+  opts: KubectlOptions & { releaseId?: string },
 ): Promise<{ outcome: FinishOutcome; summary: string }> {
   const { objects, target } = await appTarget(manifests, opts);
   const session = new KubectlSession(kubectlContainer(accessOf(kubeconfig, opts)));
-  const { outcome } = await runAbort(target, canaryName(objects.deployment), (step, args) => session.run(step, args));
+  const { outcome } = await runAbort(target, canaryName(objects.deployment), (step, args) => session.run(step, args), opts.releaseId);
   return { outcome, summary: `${outcome.message}\n\n${commandLines(session.commands)}` };
 }
 
@@ -308,6 +331,8 @@ export class RollbackError extends Error {
 
 export interface RollbackReport {
   entry: LedgerEntry;
+  /** Newer good entries passed over because their image is not the configured registry's. */
+  skipped: string[];
   /** The image running before the rollback. */
   from: string;
   deploy: DeployReport;
@@ -323,31 +348,64 @@ export function entryMetadata(e: LedgerEntry): ImageMetadata {
   });
 }
 
+/** Where rollback may go and how it checks an image: the configured registry and repository, and its labels as read there. */
+export interface RollbackTrust {
+  registry: string;
+  repository: string;
+  readLabels: (image: string) => Promise<ImageMetadata>;
+}
+
+/** How an image's labels differ from what its ledger entry recorded ("" when they agree). */
+export function labelsDiffer(e: LedgerEntry, labels: ImageMetadata): string {
+  const pairs: [string, string, string][] = [
+    ["revision", e.revision, labels.revision ?? ""],
+    ["model name", e.modelName, labels.model?.name ?? ""],
+    ["model version", e.modelVersion, labels.model?.version ?? ""],
+    ["model sha256", e.modelSha256, labels.model?.sha256 ?? ""],
+  ];
+  return pairs
+    .filter(([, entry, label]) => entry !== label)
+    .map(([what, entry, label]) => `${what}: ledger "${entry}", image "${label}"`)
+    .join("; ");
+}
+
 /**
- * One step back to a good release from the ledger (the last one not running now, or `digest`):
- * k8s/ rendered for its image with the model recorded in the ledger, deployed and waited for (undone
- * if it fails), no smoke test or analysis. Throws when there is nothing to go back to, or the deploy fails.
+ * One step back to a good release from the ledger (the last one not running now, or `digest`).
+ * The ledger only chooses: the image must be of the configured registry and repository, and its
+ * labels (read from the registry) must match the entry; then k8s/ is rendered for it with those
+ * labels, deployed, smoke-tested and waited for (undone if it fails). Throws when there is
+ * nothing to go back to, the image is refused, or the deploy fails.
  */
 export async function rollbackRelease(
   kubeconfig: Secret,
   manifests: Directory,
-  opts: KubectlOptions & { timeout: string; digest?: string },
+  opts: KubectlOptions & { timeout: string; digest?: string; trust: RollbackTrust; smokeRunId: string },
 ): Promise<RollbackReport> {
   checkTimeout(opts.timeout);
   const read = await readLedger(kubeconfig, manifests, opts);
-  const choice = chooseRollback(read.entries, read.image, opts.digest);
+  const { registry, repository } = opts.trust;
+  const choice = chooseRollback(read.entries, read.image, opts.digest, (e) => untrustedImage(e.image, registry, repository));
   if ("error" in choice) throw new Error(`cannot roll back: ${choice.error}`);
   const e = choice.entry;
-  const metadata = entryMetadata(e);
+  const metadata = await opts.trust.readLabels(e.image);
+  const differ = labelsDiffer(e, metadata);
+  if (differ) {
+    throw new Error(
+      `cannot roll back to ${e.image} (release ${e.id}): the image's labels do not match its ledger entry (${differ}), ` +
+        "so the entry was not written by this pipeline for this image; nothing was changed. Check the ledger (releases), or roll back with --digest to a release you trust",
+    );
+  }
   const dnsLabel = opts.dnsLabel ?? (read.dnsLabel || undefined);
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   try {
     const deploy = await deployImage(kubeconfig, e.image, manifests, {
       ...opts,
       metadata,
       timeout: opts.timeout,
+      smoke: { url: appServiceUrl(namespace), ...(metadata.model ? { modelSha256: metadata.model.sha256 } : {}), runId: opts.smokeRunId },
       ...(dnsLabel ? { dnsLabel } : {}),
     });
-    return { entry: e, from: read.image, deploy };
+    return { entry: e, from: read.image, skipped: choice.skipped, deploy };
   } catch (err) {
     throw err instanceof DeployError ? new RollbackError(e, err) : err;
   }

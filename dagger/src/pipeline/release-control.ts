@@ -15,10 +15,12 @@ import {
   RollbackError,
   rollbackRelease,
 } from "../kubernetes/release-steps.js";
-import { formatLedger, upsertEntry } from "../kubernetes/ledger.js";
+import { formatLedger } from "../kubernetes/ledger.js";
 import { ImageMetadata } from "../kubernetes/render.js";
+import { RegistryTarget } from "../registry/settings.js";
+import { registryLabelReader } from "./image-labels.js";
 import { ReleaseOutcomeReport } from "./release-report.js";
-import { ledgerChange, ledgerEntry, newReleaseId } from "./release-ledger.js";
+import { ledgerChange, ledgerEntry, ledgerTime, newReleaseId, withRemovedCanary } from "./release-ledger.js";
 
 export interface ControlInputs {
   kubeconfig: Secret;
@@ -50,9 +52,9 @@ function report(
 
 const regionOf = (i: ControlInputs) => (i.region ? { region: i.region } : {});
 
-/** Promote the paused canary; its ledger entry becomes succeeded (or failed). Throws when the promote fails. */
-export async function runPromoteRelease(i: ControlInputs & { timeout: string }): Promise<ReleaseOutcomeReport> {
-  const p = await promoteCanary(i.kubeconfig, i.manifests, { ...i.kubectl, timeout: i.timeout });
+/** Promote the paused canary of release `releaseId` (or that digest); its ledger entry becomes succeeded (or failed). Throws when the promote fails or is refused. */
+export async function runPromoteRelease(i: ControlInputs & { timeout: string; releaseId: string }): Promise<ReleaseOutcomeReport> {
+  const p = await promoteCanary(i.kubeconfig, i.manifests, { ...i.kubectl, timeout: i.timeout, releaseId: i.releaseId });
   const entry = ledgerEntry(
     p.canary.releaseId,
     "canary",
@@ -73,31 +75,17 @@ export async function runPromoteRelease(i: ControlInputs & { timeout: string }):
   });
 }
 
-/** Abort: remove every canary; their ledger entries become aborted. Throws when they cannot be removed. */
-export async function runAbortRelease(i: ControlInputs): Promise<ReleaseOutcomeReport> {
-  const a = await abortCanary(i.kubeconfig, i.manifests, i.kubectl);
+/** Abort: remove the canary (only release `releaseId`'s when given); its ledger entry becomes aborted. Throws when it cannot be removed or is another release. */
+export async function runAbortRelease(i: ControlInputs & { releaseId?: string }): Promise<ReleaseOutcomeReport> {
+  const a = await abortCanary(i.kubeconfig, i.manifests, { ...i.kubectl, ...(i.releaseId ? { releaseId: i.releaseId } : {}) });
   if (!a.outcome.ok) throw new Error(a.summary);
   const removed = a.outcome.removed;
+  const detail = "canary removed by abort; the stable was not changed";
+  const time = ledgerTime();
   const ledger = removed.length
     ? (
         await recordInLedger(i.kubeconfig, i.manifests, i.kubectl, (read) =>
-          removed.reduce((entries, l) => {
-            const known = entries.find((e) => e.id === l.releaseId);
-            const aborted = ledgerEntry(
-              l.releaseId,
-              "canary",
-              "aborted",
-              l.image,
-              {},
-              "canary removed by abort; the stable was not changed",
-            );
-            return upsertEntry(
-              entries,
-              known
-                ? { ...known, outcome: "aborted", time: aborted.time, detail: aborted.detail }
-                : { ...aborted, deploymentRevision: read.deploymentRevision },
-            );
-          }, read.entries),
+          removed.reduce((entries, l) => withRemovedCanary(entries, l, "aborted", detail, time, read.deploymentRevision), read.entries),
         )
       ).line
     : "nothing to record (no canary)";
@@ -114,17 +102,25 @@ export async function runAbortRelease(i: ControlInputs): Promise<ReleaseOutcomeR
   );
 }
 
-/** Roll back to the last good release (or --digest) in one step; recorded as a rollback. Throws when it fails. */
-export async function runRollbackRelease(i: ControlInputs & { timeout: string; digest?: string }): Promise<ReleaseOutcomeReport> {
+/**
+ * Roll back to the last good release (or --digest) of `registry` in one step, smoke-tested;
+ * recorded as a rollback. Throws when it fails or the ledger's choice is refused.
+ */
+export async function runRollbackRelease(
+  i: ControlInputs & { timeout: string; digest?: string; registry: RegistryTarget },
+): Promise<ReleaseOutcomeReport> {
   const id = newReleaseId();
   try {
     const r = await rollbackRelease(i.kubeconfig, i.manifests, {
       ...i.kubectl,
       timeout: i.timeout,
       ...(i.digest ? { digest: i.digest } : {}),
+      trust: { registry: i.registry.registry, repository: i.registry.repository, readLabels: await registryLabelReader(i.registry) },
+      smokeRunId: id,
     });
     const metadata = entryMetadata(r.entry);
-    const detail = `rolled back from ${r.from || "nothing"} to ${r.entry.image} (release ${r.entry.id})`;
+    const passedOver = r.skipped.length ? ` (passed over: ${r.skipped.join("; ")})` : "";
+    const detail = `rolled back from ${r.from || "nothing"} to ${r.entry.image} (release ${r.entry.id})${passedOver}`;
     const ledger = (
       await recordInLedger(
         i.kubeconfig,
@@ -140,6 +136,7 @@ export async function runRollbackRelease(i: ControlInputs & { timeout: string; d
       strategy: "rollback",
       releaseId: id,
       deployed: `${detail}: ${r.deploy.outcome.message}`,
+      smoke: r.deploy.outcome.smoke ?? "not run",
       ledger,
       ...(await publicAddressNow(i.kubeconfig, i.manifests, { ...i.kubectl, ...regionOf(i) })),
     });

@@ -2,11 +2,16 @@
 import { randomUUID } from "node:crypto";
 import { Leftover } from "../kubernetes/canary.js";
 import { ImageMetadata } from "../kubernetes/render.js";
-import { DEFAULT_LEDGER_SIZE, LedgerEntry, LedgerRead, Outcome, Strategy, upsertEntry } from "../kubernetes/ledger.js";
+import { DEFAULT_LEDGER_SIZE, entryOfCanary, LedgerEntry, LedgerRead, Outcome, Strategy, upsertEntry } from "../kubernetes/ledger.js";
 
 /** A new release id: 8 lowercase hex characters, usable as a label value. */
 export function newReleaseId(): string {
   return randomUUID().replace(/-/g, "").slice(0, 8);
+}
+
+/** A ledger entry's time: RFC 3339 UTC, whole seconds. */
+export function ledgerTime(now = new Date()): string {
+  return now.toISOString().replace(/\.\d+Z$/, "Z");
 }
 
 export function ledgerEntry(
@@ -20,7 +25,7 @@ export function ledgerEntry(
 ): Omit<LedgerEntry, "deploymentRevision"> {
   return {
     id,
-    time: now.toISOString().replace(/\.\d+Z$/, "Z"),
+    time: ledgerTime(now),
     strategy,
     outcome,
     image,
@@ -34,41 +39,41 @@ export function ledgerEntry(
 
 /**
  * The change to the ledger: `entry` with the Deployment's revision as read, and the canaries that
- * were found left behind (a paused one that was recorded becomes aborted; one never recorded, from a
- * run killed mid-canary, is added as interrupted).
+ * were found left behind (see withRemovedCanary; one never recorded, from a run killed
+ * mid-canary, is added as interrupted).
  */
 export function ledgerChange(
   entry: Omit<LedgerEntry, "deploymentRevision">,
   leftovers: Leftover[] = [],
 ): (read: LedgerRead) => LedgerEntry[] {
   return (read) => {
-    let entries = read.entries;
-    for (const l of leftovers) {
-      const known = entries.find((e) => e.id === l.releaseId);
-      const detail = `canary removed by release ${entry.id}`;
-      entries = upsertEntry(
-        entries,
-        known
-          ? { ...known, outcome: known.outcome === "paused" ? "aborted" : known.outcome, detail, time: entry.time }
-          : {
-              ...entry,
-              id: l.releaseId,
-              strategy: "canary",
-              outcome: "interrupted",
-              image: l.image,
-              modelName: "",
-              modelVersion: "",
-              modelSha256: "",
-              revision: "",
-              deploymentRevision: "",
-              detail,
-            },
-        DEFAULT_LEDGER_SIZE,
-      );
-    }
+    const detail = `canary removed by release ${entry.id}`;
+    const entries = leftovers.reduce((es, l) => withRemovedCanary(es, l, "interrupted", detail, entry.time, ""), read.entries);
     const previous = entries.find((e) => e.id === entry.id);
     return upsertEntry(entries, { ...previous, ...entry, deploymentRevision: read.deploymentRevision }, DEFAULT_LEDGER_SIZE);
   };
+}
+
+/**
+ * A removed canary in the ledger. Its own entry (entryOfCanary: the id its label names, a canary
+ * of the same image) gets `detail`, and a paused one becomes aborted. A canary whose label names
+ * no entry is added under that id with `unknown`; one whose label names another release's entry
+ * is added under a new id, so a label never rewrites what another release recorded.
+ */
+export function withRemovedCanary(
+  entries: LedgerEntry[],
+  l: Leftover,
+  unknown: Outcome,
+  detail: string,
+  time: string,
+  deploymentRevision: string,
+): LedgerEntry[] {
+  const own = entryOfCanary(entries, l);
+  if (own) return upsertEntry(entries, { ...own, outcome: own.outcome === "paused" ? "aborted" : own.outcome, detail, time });
+  const taken = l.releaseId === "unknown" || entries.some((e) => e.id === l.releaseId);
+  const note = taken ? `; its label names release ${l.releaseId}, which is not this canary's entry` : "";
+  const added = ledgerEntry(taken ? newReleaseId() : l.releaseId, "canary", unknown, l.image, {}, `${detail}${note}`);
+  return upsertEntry(entries, { ...added, time, deploymentRevision });
 }
 
 function firstLine(s: string): string {

@@ -5,11 +5,12 @@
  * the cluster's release ledger. A dry run resolves, renders, validates and diffs, changing nothing.
  */
 import { randomUUID } from "node:crypto";
-import { dag, Directory, Secret } from "@dagger.io/dagger";
-import { DeployError, deployImage, diffImage, registryImageMetadata } from "../kubernetes/deploy.js";
+import { Directory, Secret } from "@dagger.io/dagger";
+import { DeployError, deployImage, diffImage } from "../kubernetes/deploy.js";
 import { kubectlOptions } from "../kubernetes/settings.js";
 import { RegistryAuth } from "../registry/auth.js";
-import { registryLogin, resolveTagDigest } from "../registry/push.js";
+import { resolveTagDigest } from "../registry/push.js";
+import { registryLabelReader } from "./image-labels.js";
 import { ClusterAccess } from "../kubernetes/kubectl.js";
 import { appServiceUrl } from "../kubernetes/smoke.js";
 import { abortCanary, canaryRelease, pausedCanaryHolding, publicAddressNow, recordInLedger } from "../kubernetes/release-steps.js";
@@ -36,10 +37,7 @@ export interface ReleaseInputs {
 export async function runRelease(r: ReleaseInputs): Promise<ReleaseOutcomeReport> {
   const options: ReleaseOptions = r.options ?? { strategy: "rolling" };
   const image = await resolveTagDigest({ registry: r.registry, repository: r.repository, tag: r.tag }, r.auth);
-  // The engine reads the image's model labels with the same credentials as the digest lookup.
-  const login = await registryLogin(r.registry, r.auth);
-  const base = login ? dag.container().withRegistryAuth(`${r.registry}/${r.repository}`, login.username, login.secret) : dag.container();
-  const metadata = await registryImageMetadata(image, base);
+  const metadata = await (await registryLabelReader(r))(image);
   const kubectl = {
     ...kubectlOptions({ access: r.access, namespace: r.namespace, ...(r.context ? { context: r.context } : {}) }),
     ...(options.dnsLabel ? { dnsLabel: options.dnsLabel } : {}),
