@@ -73,9 +73,18 @@ test("train, publish, promote to champion, yank: the walkthrough's commands, end
   const table = (await ok(["list", ...NAME])).stdout;
   assert.match(table, /1\.1\.0 .*complete, @champion, yanked: accuracy regression\n/);
   assert.match(table, /1\.0\.0 .*complete, latest\n/);
+  assert.match(
+    table,
+    /\naliases that do not resolve:\n {2}@champion points at 1\.1\.0, which is yanked \("accuracy regression", by "alice" at ".+"\); .*or unyank 1\.1\.0\n/,
+  );
   const json = JSON.parse((await ok(["list", "--json", ...NAME])).stdout);
   assert.is(json.latest, "1.0.0");
   assert.equal(json.versions[0].aliases, ["champion"]);
+  assert.equal(
+    json.aliases.map((a: { alias: string; version: string; resolves: boolean }) => [a.alias, a.version, a.resolves]),
+    [["champion", "1.1.0", false]],
+  );
+  assert.match(json.aliases[0].reason, /^points at 1\.1\.0, which is yanked/);
   assert.equal([json.versions[0].yanked.reason, json.versions[0].yanked.by], ["accuracy regression", "alice"]);
 
   assert.is((await ok(["unyank", "--model-version", "1.1.0", ...NAME])).stdout, "unyanked gov-cli 1.1.0\n");
@@ -83,6 +92,42 @@ test("train, publish, promote to champion, yank: the walkthrough's commands, end
   const gone = await runCli(["resolve", "--model-version", "@champion", ...NAME, ...at()], env());
   assert.is(gone.code, 1);
   assert.match(gone.stderr, /^error: model "gov-cli" has no alias @champion \(it was removed\)/);
+});
+
+test("an alias record naming another alias: resolve and fetch fail closed naming the blob, list (text and JSON) shows it invalid, alias set replaces it", async () => {
+  const name = ["--model-name", "gov-cli-planted"];
+  await ok(["publish", "--dir", randomModel(root, "1.0.0", 2048, "gov-cli-planted")]);
+  await ok(["alias", "set", "production", "--model-version", "1.0.0", ...name]);
+  // Someone with write access copies production's record over champion's blob.
+  const container = az.admin.getContainerClient("models");
+  const copied = await container.getBlobClient("gov-cli-planted/_aliases/production.json").downloadToBuffer();
+  await container.getBlockBlobClient("gov-cli-planted/_aliases/champion.json").upload(copied, copied.length);
+
+  const out = join(root, "planted");
+  const refused = await runCli(["fetch", "--out", out, "--model-version", "@champion", "--no-cache", ...name, ...at()], env());
+  assert.is(refused.code, 1);
+  assert.match(
+    refused.stderr,
+    /^error: alias @champion of "gov-cli-planted" is invalid: gov-cli-planted\/_aliases\/champion\.json names alias "production", not "champion"; set it again \(alias set champion --model-version X\.Y\.Z\) or remove it \(alias rm champion\)$/m,
+  );
+  assert.is(existsSync(out), false, "nothing fetched");
+  const table = (await ok(["list", ...name])).stdout;
+  assert.match(table, /1\.0\.0 .*complete, latest, @production\n/);
+  assert.match(table, /\naliases that do not resolve:\n {2}@champion is invalid: .*champion\.json names alias "production"/);
+  const json = JSON.parse((await ok(["list", "--json", ...name])).stdout);
+  assert.equal(json.versions[0].aliases, ["production"]);
+  assert.equal(
+    json.aliases.map((a: { alias: string; version: string | null; resolves: boolean }) => [a.alias, a.version, a.resolves]),
+    [
+      ["champion", null, false],
+      ["production", "1.0.0", true],
+    ],
+  );
+
+  const set = await ok(["alias", "set", "champion", "--model-version", "1.0.0", ...name]);
+  assert.is(set.stdout, "@champion of gov-cli-planted now points at 1.0.0 (its invalid record replaced)\n");
+  assert.match((await ok(["resolve", "--model-version", "@champion", ...name])).stdout, /^gov-cli-planted 1\.0\.0 /);
+  assert.not.match((await ok(["list", ...name])).stdout, /do not resolve/);
 });
 
 test("usage errors name what is missing (exit 2, nothing changed)", async () => {

@@ -288,4 +288,79 @@ test("a yank racing set-alias (the alias lands after the yank read the mark, bef
   await rejectsWith(store.resolve(name, parseSelector("@champion")), /points at 1\.1\.0, which is yanked/);
 });
 
+test("an alias record naming another alias than its blob's is invalid: @alias fails closed naming the blob, list shows it, alias set replaces it", async () => {
+  const name = await model("1.0.0", "1.1.0");
+  const planted = JSON.stringify({ alias: "other", version: "1.0.0", history: [] });
+  await store.connection.container.getBlockBlobClient(aliasBlobName(name, "champion")).upload(planted, planted.length);
+  await rejectsWith(
+    store.resolve(name, parseSelector("@champion")),
+    new RegExp(
+      `alias @champion of "${name}" is invalid: ${name}/_aliases/champion\\.json names alias "other".*alias set champion --model-version X\\.Y\\.Z`,
+    ),
+  );
+  const listed = await store.listVersions(name);
+  assert.equal(
+    listed.versions.map((v) => [v.version, v.aliases]),
+    [
+      ["1.1.0", []],
+      ["1.0.0", []],
+    ],
+    "no version is shown as the alias's",
+  );
+  assert.equal(
+    listed.aliases.map((a) => [a.alias, a.version, a.resolves]),
+    [["champion", null, false]],
+  );
+  assert.match(listed.aliases[0]!.reason ?? "", /names alias "other"/);
+
+  const set = await setAlias(store, name, "champion", "1.1.0", "alice");
+  assert.equal([set.changed, set.move.from, set.move.to, set.replacedInvalid !== undefined], [true, null, "1.1.0", true]);
+  assert.is((await store.resolve(name, parseSelector("@champion"))).version, "1.1.0");
+  assert.equal((await store.listVersions(name)).aliases, [{ alias: "champion", version: "1.1.0", resolves: true }]);
+});
+
+test("every alias record that does not match its name is listed as invalid, never skipped: unreadable, over the size limit, a blob no alias name reaches; alias rm replaces one too", async () => {
+  const name = await model("1.0.0");
+  const put = async (blob: string, text: string) =>
+    void (await store.connection.container.getBlockBlobClient(blob).upload(text, Buffer.byteLength(text)));
+  await put(aliasBlobName(name, "broken"), "not json");
+  await put(aliasBlobName(name, "huge"), JSON.stringify({ alias: "huge", version: "1.0.0", history: [], pad: "x".repeat(256 * 1024) }));
+  await put(`${name}/_aliases/Champion.json`, JSON.stringify({ alias: "Champion", version: "1.0.0", history: [] }));
+  await setAlias(store, name, "good", "1.0.0", "alice");
+  const listed = await store.listVersions(name);
+  assert.equal(
+    listed.aliases.map((a) => [a.alias, a.version, a.resolves]),
+    [
+      ["Champion.json", null, false],
+      ["broken", null, false],
+      ["good", "1.0.0", true],
+      ["huge", null, false],
+    ],
+  );
+  const reasons = listed.aliases.map((a) => a.reason ?? "");
+  assert.match(
+    reasons[0]!,
+    /"gov-\d+\/_aliases\/Champion\.json" is not <alias>\.json for an alias name: nothing resolves through it; remove it/,
+  );
+  assert.match(
+    reasons[1]!,
+    /is invalid: gov-\d+\/_aliases\/broken\.json is not valid JSON.*set it again \(alias set broken --model-version X\.Y\.Z\) or remove it \(alias rm broken\)/,
+  );
+  assert.match(reasons[3]!, /is invalid: gov-\d+\/_aliases\/huge\.json is over 262144 bytes/);
+  assert.equal(listed.versions[0]!.aliases, ["good"]);
+  await rejectsWith(
+    store.resolve(name, parseSelector("@broken")),
+    /alias @broken of "gov-\d+" is invalid: .*broken\.json is not valid JSON/,
+  );
+
+  const removed = await removeAlias(store, name, "broken", "alice");
+  assert.equal([removed.changed, removed.move.from, removed.move.to, removed.replacedInvalid !== undefined], [true, null, null, true]);
+  await rejectsWith(store.resolve(name, parseSelector("@broken")), /has no alias @broken \(it was removed\)/);
+  assert.equal(
+    (await store.listVersions(name)).aliases.map((a) => a.alias),
+    ["Champion.json", "good", "huge"],
+    "a removed alias is not shown",
+  );
+});
+
 test.run();

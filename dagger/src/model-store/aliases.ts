@@ -2,12 +2,14 @@
  * Aliases: a name (champion, production) pointing a model at one complete, not-yanked version,
  * as MLflow's `@champion`. One blob per alias (layout.ts), moved by conditional writes
  * (records.ts), keeping every move in its history: who (a revision or a person), when, from, to.
- * Removing an alias keeps its blob with no version, so its history survives.
+ * Removing an alias keeps its blob with no version, so its history survives. A record that does
+ * not match its name (it names another alias, or is not one this store wrote) is invalid: it
+ * resolves nothing, list shows it, and setting or removing the alias replaces it.
  */
 import { StoreError } from "./errors.js";
 import { aliasBlobName, aliasesPrefix } from "./layout.js";
 import { shown } from "./printable.js";
-import { MAX_RECORD_BYTES, readRecord, RecordConflict, Versioned, writeRecord } from "./records.js";
+import { MAX_RECORD_BYTES, readRecord, readRecordOrInvalid, RecordConflict, RecordRead, Versioned, writeRecord } from "./records.js";
 import type { RecordStore } from "./record-store.js";
 import { checkAliasName } from "./versions.js";
 import { checkBy, historyEntries, isoTime, optionalString, recordObject, requiredString, withFittingHistory } from "./record-fields.js";
@@ -36,6 +38,16 @@ export interface AliasChange {
   /** False when the alias already pointed there (nothing written). */
   changed: boolean;
   move: AliasMove;
+  /** Why the record this change replaced was invalid, when it was. */
+  replacedInvalid?: string;
+}
+
+/** An alias as the listing finds it: the version it points at (null: removed), or why its record is invalid. */
+export interface AliasEntry {
+  alias: string;
+  version: string | null;
+  /** Set when the record is invalid: it resolves nothing. Says what to do. */
+  invalid?: string;
 }
 
 export interface MoveOptions {
@@ -57,13 +69,44 @@ export function parseAliasRecord(json: unknown, origin: string): AliasRecord {
   return { alias, version, history };
 }
 
-export async function readAlias(store: RecordStore, name: string, alias: string): Promise<Versioned<AliasRecord> | undefined> {
-  return readRecord(store, aliasBlobName(name, checkAliasName(alias)), parseAliasRecord);
+/** The parser of `alias`'s own blob: a record naming another alias is invalid, as one that does not parse (the yank marks' rule). */
+function aliasParser(alias: string): (json: unknown, origin: string) => AliasRecord {
+  return (json, origin) => {
+    const record = parseAliasRecord(json, origin);
+    if (record.alias !== alias) throw new StoreError(`${origin} names alias ${shown(record.alias)}, not ${shown(alias)}`);
+    return record;
+  };
 }
 
-/** The version `alias` points at now; a StoreError naming the aliases there are when it is not set. */
+/** `alias`'s record as read: valid, invalid (with its ETag, so a move may replace it) or none. */
+function readAliasRecord(store: RecordStore, name: string, alias: string): Promise<RecordRead<AliasRecord> | undefined> {
+  return readRecordOrInvalid(store, aliasBlobName(name, alias), aliasParser(alias));
+}
+
+/** `alias`'s record; an invalid one is a StoreError. */
+export async function readAlias(store: RecordStore, name: string, alias: string): Promise<Versioned<AliasRecord> | undefined> {
+  const a = checkAliasName(alias);
+  return readRecord(store, aliasBlobName(name, a), aliasParser(a));
+}
+
+/** Why `alias`'s record is invalid, and what to do about it. */
+function invalidAlias(alias: string, problem: string): string {
+  return `${problem}; set it again (alias set ${alias} --model-version X.Y.Z) or remove it (alias rm ${alias})`;
+}
+
+/** What resolving an alias whose version is yanked says (after "alias @A of M"), and what to do. */
+export function yankedTarget(alias: string, version: string, y: { reason: string; by: string; at: string }): string {
+  return (
+    `points at ${version}, which is yanked (${shown(y.reason)}, by ${shown(y.by)} at ${shown(y.at)}); ` +
+    `an alias resolves only to a version in use: move it (alias set ${alias} --model-version X.Y.Z) or unyank ${version}`
+  );
+}
+
+/** The version `alias` points at now; a StoreError when its record is invalid, or naming the aliases there are when it is not set. */
 export async function aliasTarget(store: RecordStore, name: string, alias: string): Promise<string> {
-  const record = await readAlias(store, name, alias);
+  const record = await readAliasRecord(store, name, checkAliasName(alias));
+  if (record?.invalid !== undefined)
+    throw new StoreError(`alias @${alias} of "${name}" is invalid: ${invalidAlias(alias, record.invalid)}`);
   if (record?.value.version) return record.value.version;
   const others = (await listAliases(store, name)).map((a) => `@${a.alias} -> ${a.version}`);
   throw new StoreError(
@@ -73,20 +116,45 @@ export async function aliasTarget(store: RecordStore, name: string, alias: strin
   );
 }
 
-/** Every alias of `name` that points at a version, by alias name. */
-export async function listAliases(store: RecordStore, name: string): Promise<{ alias: string; version: string }[]> {
-  const blobs = await store.listBlobs(aliasesPrefix(name));
-  const out: { alias: string; version: string }[] = [];
-  for (const b of blobs) {
-    const record = await readRecord(store, b.name, parseAliasRecord).catch((e: unknown) => {
-      store.log(`ignoring ${shown(b.name)}: ${(e as Error).message}`);
-      return undefined;
-    });
-    if (record?.value.version && b.name === aliasBlobName(name, record.value.alias)) {
-      out.push({ alias: record.value.alias, version: record.value.version });
+/**
+ * Every alias record of `name`, by alias name, each judged as resolving judges it: an invalid one
+ * is listed with why (a blob that no alias name reaches too), never skipped.
+ */
+export async function aliasRecords(store: RecordStore, name: string): Promise<AliasEntry[]> {
+  const out: AliasEntry[] = [];
+  for (const b of await store.listBlobs(aliasesPrefix(name))) {
+    const file = b.name.slice(aliasesPrefix(name).length);
+    const alias = aliasOfFile(file);
+    if (alias === undefined) {
+      out.push({
+        alias: file,
+        version: null,
+        invalid: `${shown(b.name)} is not <alias>.json for an alias name: nothing resolves through it; remove it`,
+      });
+      continue;
     }
+    const record = await readAliasRecord(store, name, alias);
+    if (record?.invalid !== undefined) out.push({ alias, version: null, invalid: invalidAlias(alias, record.invalid) });
+    else if (record) out.push({ alias, version: record.value.version });
   }
   return out.sort((a, b) => (a.alias < b.alias ? -1 : 1));
+}
+
+/** The alias a file under the aliases folder is the record of (`<alias>.json`), if any. */
+function aliasOfFile(file: string): string | undefined {
+  const alias = file.endsWith(".json") ? file.slice(0, -".json".length) : "";
+  try {
+    return checkAliasName(alias) === alias ? alias : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every alias of `name` that points at a version through a valid record, by alias name. */
+export async function listAliases(store: RecordStore, name: string): Promise<{ alias: string; version: string }[]> {
+  return (await aliasRecords(store, name)).flatMap((a) =>
+    a.version !== null && a.invalid === undefined ? [{ alias: a.alias, version: a.version }] : [],
+  );
 }
 
 /**
@@ -133,8 +201,10 @@ export async function removeAlias(
 ): Promise<AliasChange> {
   const a = checkAliasName(alias);
   const who = checkBy(by);
-  const current = await readAlias(store, name, a);
-  if (!current?.value.version) throw new StoreError(`model "${name}" has no alias @${a} to remove in container "${store.containerName}"`);
+  const current = await readAliasRecord(store, name, a);
+  if (!current || (current.invalid === undefined && !current.value.version)) {
+    throw new StoreError(`model "${name}" has no alias @${a} to remove in container "${store.containerName}"`);
+  }
   return move(store, name, a, null, who, opts, current);
 }
 
@@ -145,14 +215,16 @@ async function move(
   to: string | null,
   by: string,
   opts: MoveOptions,
-  read?: Versioned<AliasRecord>,
+  read?: RecordRead<AliasRecord>,
 ): Promise<AliasChange> {
-  const current = read ?? (await readAlias(store, name, alias));
-  const from = current?.value.version ?? null;
+  // An invalid record is replaced whole: it is not this alias's, so neither its version nor its history is kept.
+  const current = read ?? (await readAliasRecord(store, name, alias));
+  const invalid = current?.invalid;
+  const from = current?.value?.version ?? null;
   const entry: AliasMove = { from, to, by, at: isoTime() };
-  if (from === to) return { name, alias, changed: false, move: entry };
+  if (from === to && invalid === undefined) return { name, alias, changed: false, move: entry };
   const record: AliasRecord = withFittingHistory(
-    current?.value.history,
+    current?.value?.history,
     entry,
     (history) => ({ alias, version: to, history }),
     MAX_RECORD_BYTES,
@@ -166,7 +238,7 @@ async function move(
       `alias @${alias} of "${name}" ${await whoMoved(store, name, alias)} while this change was being made; nothing was changed: check it and run again`,
     );
   }
-  return { name, alias, changed: true, move: entry };
+  return { name, alias, changed: true, move: entry, ...(invalid !== undefined ? { replacedInvalid: invalid } : {}) };
 }
 
 /** "was moved by X at T (A -> B)" from the alias as it is now, for a lost race. */

@@ -16,7 +16,7 @@ import { shown, terminalSafe } from "./printable.js";
 import { noProgress, progressReporter, ProgressReporter } from "./progress.js";
 import { humanBytes } from "./sizes.js";
 import { publishModel, readLocalModel } from "./publish.js";
-import { ModelStore, VersionReport } from "./store.js";
+import { AliasReport, ModelStore, VersionReport } from "./store.js";
 import { parseSelector } from "./versions.js";
 import { AliasChange, removeAlias, setAlias } from "./aliases.js";
 import { signDirectory, verifierFor } from "./local-signing.js";
@@ -112,8 +112,8 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
   const selector = parseSelector(opts.version ?? "latest", opts.prerelease);
   const store = open(opts, env, "read", log);
   if (opts.command === "list") {
-    const { versions, ignored } = await store.listVersions(opts.name);
-    io.out(opts.json ? JSON.stringify(listJson(opts, versions, ignored)) + "\n" : listTable(opts, store, versions, ignored));
+    const listing = await store.listVersions(opts.name);
+    io.out(opts.json ? JSON.stringify(listJson(opts, listing)) + "\n" : listTable(opts, store, listing));
     return;
   }
   const model = await store.resolve(opts.name, selector);
@@ -173,9 +173,10 @@ function latestOf(versions: VersionReport[]): string | undefined {
 
 function aliasLine(c: AliasChange): string {
   if (!c.changed) return `@${c.alias} of ${c.name} already points at ${c.move.to}; nothing changed\n`;
+  const was = c.replacedInvalid !== undefined ? " (its invalid record replaced)" : c.move.from ? ` (was ${c.move.from})` : "";
   return c.move.to === null
-    ? `removed @${c.alias} of ${c.name} (it pointed at ${c.move.from})\n`
-    : `@${c.alias} of ${c.name} now points at ${c.move.to}${c.move.from ? ` (was ${c.move.from})` : ""}\n`;
+    ? `removed @${c.alias} of ${c.name}${c.replacedInvalid !== undefined ? was : ` (it pointed at ${c.move.from})`}\n`
+    : `@${c.alias} of ${c.name} now points at ${c.move.to}${was}\n`;
 }
 
 function yankLine(c: YankChange): string {
@@ -185,7 +186,13 @@ function yankLine(c: YankChange): string {
     : `unyanked ${c.name} ${c.version}\n`;
 }
 
-function listJson(opts: CliOptions, versions: VersionReport[], ignored: string[]) {
+interface Listing {
+  versions: VersionReport[];
+  ignored: string[];
+  aliases: AliasReport[];
+}
+
+function listJson(opts: CliOptions, { versions, ignored, aliases }: Listing) {
   const latest = latestOf(versions);
   return {
     name: opts.name,
@@ -203,13 +210,19 @@ function listJson(opts: CliOptions, versions: VersionReport[], ignored: string[]
       aliases: v.aliases,
       ...(v.yanked ? { yanked: v.yanked } : {}),
     })),
+    aliases,
     ignored,
   };
 }
 
-function listTable(opts: CliOptions, store: ModelStore, versions: VersionReport[], ignored: string[]): string {
+function listTable(opts: CliOptions, store: ModelStore, { versions, ignored, aliases }: Listing): string {
   const head = `${opts.name} in container "${opts.container}" at ${store.connection.context.endpoint}`;
-  if (versions.length === 0) return `${head}: no versions\n`;
+  // An alias that does not resolve is shown with what resolving it would say: never hidden.
+  const broken = aliases.filter((a) => !a.resolves);
+  const notes = broken.length
+    ? `aliases that do not resolve:\n${broken.map((a) => `  @${a.alias} ${a.reason?.replace(/\s*\n\s*/g, " ")}\n`).join("")}`
+    : "";
+  if (versions.length === 0) return `${head}: no versions\n${notes}`;
   const latest = latestOf(versions);
   const rows = versions.map((v) => [
     v.version,
@@ -235,7 +248,7 @@ function listTable(opts: CliOptions, store: ModelStore, versions: VersionReport[
     [r[0]!.padEnd(width(0)), r[2]!.padStart(width(2)), r[3]!.padStart(width(3)), r[4]!.padEnd(width(4)), r[1]!].join("  ").trimEnd(),
   );
   const extra = ignored.length ? `ignored (not semantic versions): ${ignored.map(shown).join(", ")}\n` : "";
-  return `${head}\n${lines.map((l) => `  ${l}`).join("\n")}\n${extra}`;
+  return `${head}\n${lines.map((l) => `  ${l}`).join("\n")}\n${notes}${extra}`;
 }
 
 /**

@@ -22,12 +22,30 @@ export class RecordConflict extends StoreError {
   override name = "RecordConflict";
 }
 
+/**
+ * A record as read, with the ETag it was read at: its value, or why it is invalid (bytes that are
+ * not a record this store wrote, or one that does not match its blob's name). An invalid record
+ * is shown and fails closed; a write at its ETag may still replace it.
+ */
+export type RecordRead<T> = { value: T; etag: string; invalid?: undefined } | { invalid: string; etag: string; value?: undefined };
+
 /** The record at `blobName`, or undefined when there is none. Bytes over MAX_RECORD_BYTES or unparsable are a StoreError. */
 export async function readRecord<T>(
   store: RecordStore,
   blobName: string,
   parse: (json: unknown, origin: string) => T,
 ): Promise<Versioned<T> | undefined> {
+  const read = await readRecordOrInvalid(store, blobName, parse);
+  if (read?.invalid !== undefined) throw new StoreError(read.invalid);
+  return read;
+}
+
+/** Like readRecord, but an invalid record (whatever `parse` refuses) comes back as such, with its ETag. */
+export async function readRecordOrInvalid<T>(
+  store: RecordStore,
+  blobName: string,
+  parse: (json: unknown, origin: string) => T,
+): Promise<RecordRead<T> | undefined> {
   const got = await store.call(`read ${blobName}`, async () => {
     try {
       const res = await store.blob(blobName).download(0, MAX_RECORD_BYTES + 1);
@@ -40,16 +58,22 @@ export async function readRecord<T>(
     }
   });
   if (!got) return undefined;
+  const invalid = (why: string) => ({ invalid: why, etag: got.etag });
   if (got.bytes.length > MAX_RECORD_BYTES) {
-    throw new StoreError(`${blobName} is over ${MAX_RECORD_BYTES} bytes: not a record this store wrote; remove or fix it`);
+    return invalid(`${blobName} is over ${MAX_RECORD_BYTES} bytes: not a record this store wrote; remove or fix it`);
   }
   let json: unknown;
   try {
     json = JSON.parse(got.bytes.toString("utf8"));
   } catch {
-    throw new StoreError(`${blobName} is not valid JSON: not a record this store wrote; remove or fix it`);
+    return invalid(`${blobName} is not valid JSON: not a record this store wrote; remove or fix it`);
   }
-  return { value: parse(json, blobName), etag: got.etag };
+  try {
+    return { value: parse(json, blobName), etag: got.etag };
+  } catch (e) {
+    if (!(e instanceof StoreError)) throw e;
+    return invalid(e.message);
+  }
 }
 
 /** Writes `value` if the record is still at `etag` (undefined: if there is still none); a RecordConflict otherwise. */

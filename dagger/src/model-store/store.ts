@@ -21,7 +21,7 @@ import {
   VersionStatus,
   versionStatus,
 } from "./versions.js";
-import { aliasTarget, listAliases } from "./aliases.js";
+import { AliasEntry, aliasRecords, aliasTarget, yankedTarget } from "./aliases.js";
 import { readYank, YankInfo } from "./yank.js";
 
 export interface ResolvedFile {
@@ -56,6 +56,16 @@ export interface VersionReport {
   yanked?: YankInfo;
   /** Aliases pointing at this version. */
   aliases: string[];
+}
+
+/** An alias as list shows it: whether `@alias` resolves now, and if not, what resolving it says. */
+export interface AliasReport {
+  alias: string;
+  /** The version it points at; null when its record is invalid. */
+  version: string | null;
+  resolves: boolean;
+  /** Why it does not resolve (after "alias @A of M"), and what to do. */
+  reason?: string;
 }
 
 export type Log = (line: string) => void;
@@ -100,11 +110,12 @@ export class ModelStore {
     });
   }
 
-  /** Every version of `name` with its status, highest first. */
-  async listVersions(name: string): Promise<{ versions: VersionReport[]; ignored: string[] }> {
+  /** Every version of `name` with its status, highest first, and every alias that is set or invalid, by name. */
+  async listVersions(name: string): Promise<{ versions: VersionReport[]; ignored: string[]; aliases: AliasReport[] }> {
     const blobs = await this.listBlobs(modelPrefix(name));
     const { versions, ignored } = groupVersions(name, blobs);
-    const aliases = blobs.some((b) => b.name.startsWith(aliasesPrefix(name))) ? await listAliases(this, name) : [];
+    const records = blobs.some((b) => b.name.startsWith(aliasesPrefix(name))) ? await aliasRecords(this, name) : [];
+    const aliases = records.filter((a) => a.invalid === undefined);
     const marked = new Set(blobs.map((b) => b.name));
     const reports = await mapLimit(versions, 8, async (listing) => {
       const { status } = await this.inspect(name, listing, versions);
@@ -121,7 +132,7 @@ export class ModelStore {
         aliases: aliases.filter((a) => a.version === listing.version).map((a) => a.alias),
       };
     });
-    return { versions: reports, ignored };
+    return { versions: reports, ignored, aliases: records.flatMap((a) => aliasReport(a, reports)) };
   }
 
   /**
@@ -134,13 +145,7 @@ export class ModelStore {
     if (selector.kind === "alias") {
       const alias = selector.alias;
       const model = await this.resolve(name, { kind: "exact", version: await aliasTarget(this, name, alias) });
-      if (model.yanked) {
-        const y = model.yanked;
-        throw new StoreError(
-          `alias @${alias} of "${name}" points at ${model.version}, which is yanked (${shown(y.reason)}, by ${shown(y.by)} at ${shown(y.at)}); ` +
-            `an alias resolves only to a version in use: move it (alias set ${alias} --model-version X.Y.Z) or unyank ${model.version}`,
-        );
-      }
+      if (model.yanked) throw new StoreError(`alias @${alias} of "${name}" ${yankedTarget(alias, model.version, model.yanked)}`);
       return { ...model, alias };
     }
     const blobs = await this.listBlobs(modelPrefix(name));
@@ -218,6 +223,26 @@ export class ModelStore {
     );
     return { status: versionStatus(name, listing, bytes), bytes };
   }
+}
+
+/**
+ * An alias as list shows it, judged as resolving it would judge it (from the listing): an invalid
+ * record, or a version that is gone, not complete or yanked, does not resolve. A removed alias is
+ * not shown.
+ */
+function aliasReport(a: AliasEntry, versions: readonly VersionReport[]): AliasReport[] {
+  if (a.invalid !== undefined) return [{ alias: a.alias, version: null, resolves: false, reason: `is invalid: ${a.invalid}` }];
+  if (a.version === null) return [];
+  const v = versions.find((r) => r.version === a.version);
+  const move = `move it (alias set ${a.alias} --model-version X.Y.Z)`;
+  const reason = !v
+    ? `points at ${a.version}, which the store does not have; ${move}`
+    : v.status.state !== "complete"
+      ? `points at ${a.version}, which is ${v.status.state} (${v.status.reason}); ${move}`
+      : v.yanked
+        ? yankedTarget(a.alias, a.version, v.yanked)
+        : undefined;
+  return [{ alias: a.alias, version: a.version, resolves: reason === undefined, ...(reason ? { reason } : {}) }];
 }
 
 export function sha256(data: Buffer | string): string {
