@@ -244,7 +244,7 @@ test("a yank mark that is not one this store wrote counts as a yank (a withdrawn
   const name = await model("1.0.0", "1.1.0");
   await store.connection.container.getBlockBlobClient(yankBlobName(name, "1.1.0")).upload("not json", 8);
   assert.is((await store.resolve(name, parseSelector("latest"))).version, "1.0.0");
-  assert.match((await store.resolve(name, parseSelector("1.1.0"))).yanked?.reason ?? "", /yank mark is unreadable/);
+  assert.match((await store.resolve(name, parseSelector("1.1.0"))).yanked?.reason ?? "", /yank mark is invalid \(.*is not valid JSON/);
 });
 
 test("a yank mark naming another version than its blob's is invalid and counts as a yank (it used to count as none)", async () => {
@@ -252,7 +252,10 @@ test("a yank mark naming another version than its blob's is invalid and counts a
   const mark = JSON.stringify({ version: "9.9.9", yanked: false, history: [] });
   await store.connection.container.getBlockBlobClient(yankBlobName(name, "1.1.0")).upload(mark, mark.length);
   assert.is((await store.resolve(name, parseSelector("latest"))).version, "1.0.0");
-  assert.match((await store.resolve(name, parseSelector("1.1.0"))).yanked?.reason ?? "", 'yank mark is invalid (it names version "9.9.9")');
+  assert.match(
+    (await store.resolve(name, parseSelector("1.1.0"))).yanked?.reason ?? "",
+    `yank mark is invalid (${name}/_yanked/1.1.0.json names version "9.9.9", not "1.1.0")`,
+  );
 });
 
 test("set-alias racing a yank of its target (the yank lands after set-alias checked the version, before its write): the move fails saying so, and @alias refuses the yanked version", async () => {
@@ -361,6 +364,27 @@ test("every alias record that does not match its name is listed as invalid, neve
     ["Champion.json", "good", "huge"],
     "a removed alias is not shown",
   );
+});
+
+test("an invalid yank mark counts as a yank, and yank or unyank rewrites it (unyank used to say the version was not yanked, or fail on the unreadable mark)", async () => {
+  const name = await model("1.0.0", "1.1.0", "1.2.0");
+  const put = async (version: string, text: string) =>
+    void (await store.connection.container.getBlockBlobClient(yankBlobName(name, version)).upload(text, Buffer.byteLength(text)));
+  await put("1.1.0", JSON.stringify({ version: "9.9.9", yanked: false, history: [] }));
+  await put("1.2.0", "not json");
+  for (const v of ["1.1.0", "1.2.0"]) {
+    assert.match((await store.resolve(name, parseSelector(v))).yanked?.reason ?? "", /^its yank mark is invalid \(/);
+  }
+  assert.is((await store.resolve(name, parseSelector("latest"))).version, "1.0.0");
+
+  const unyanked = await unyankVersion(store, name, "1.1.0", "carol");
+  assert.equal([unyanked.changed, unyanked.yanked], [true, false]);
+  assert.is((await store.resolve(name, parseSelector("1.1.0"))).yanked, undefined, "a valid mark now says it is in use");
+  const yanked = await yankVersion(store, name, "1.2.0", "bad export", "carol");
+  assert.equal([yanked.changed, yanked.yanked], [true, true]);
+  assert.is((await store.resolve(name, parseSelector("1.2.0"))).yanked?.reason, "bad export");
+  assert.equal(JSON.parse(await blobText(yankBlobName(name, "1.2.0"))).version, "1.2.0");
+  assert.is((await store.resolve(name, parseSelector("latest"))).version, "1.1.0");
 });
 
 test.run();

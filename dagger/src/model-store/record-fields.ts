@@ -78,5 +78,5 @@ export function historyEntries(o: Record<string, unknown>, origin: string): Reco
 }
 
 function bad(origin: string, why: string): StoreError {
-  return new StoreError(`${origin}: ${why}; not a record this store wrote: remove or fix it`);
+  return new StoreError(`${origin}: ${why}; not a record this store wrote`);
 }

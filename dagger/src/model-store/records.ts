@@ -60,13 +60,13 @@ export async function readRecordOrInvalid<T>(
   if (!got) return undefined;
   const invalid = (why: string) => ({ invalid: why, etag: got.etag });
   if (got.bytes.length > MAX_RECORD_BYTES) {
-    return invalid(`${blobName} is over ${MAX_RECORD_BYTES} bytes: not a record this store wrote; remove or fix it`);
+    return invalid(`${blobName} is over ${MAX_RECORD_BYTES} bytes: not a record this store wrote`);
   }
   let json: unknown;
   try {
     json = JSON.parse(got.bytes.toString("utf8"));
   } catch {
-    return invalid(`${blobName} is not valid JSON: not a record this store wrote; remove or fix it`);
+    return invalid(`${blobName} is not valid JSON: not a record this store wrote`);
   }
   try {
     return { value: parse(json, blobName), etag: got.etag };

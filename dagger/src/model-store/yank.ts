@@ -8,7 +8,7 @@
 import { StoreError } from "./errors.js";
 import { yankBlobName } from "./layout.js";
 import { shown } from "./printable.js";
-import { MAX_RECORD_BYTES, readRecord, RecordConflict, Versioned, writeRecord } from "./records.js";
+import { MAX_RECORD_BYTES, readRecord, readRecordOrInvalid, RecordConflict, RecordRead, writeRecord } from "./records.js";
 import {
   withFittingHistory,
   checkBy,
@@ -61,11 +61,12 @@ export const MAX_REASON_LENGTH = 500;
 
 export function parseYankRecord(json: unknown, origin: string): YankRecord {
   const o = recordObject(json, origin);
-  if (typeof o.yanked !== "boolean")
-    throw new StoreError(`${origin}: yanked is not true or false; not a record this store wrote: remove or fix it`);
+  if (typeof o.yanked !== "boolean") throw new StoreError(`${origin}: yanked is not true or false; not a record this store wrote`);
   const history = historyEntries(o, origin).map((h) => {
     const action = requiredString(h, "action", origin);
-    if (action !== "yank" && action !== "unyank") throw new StoreError(`${origin}: unknown action ${shown(action)}; remove or fix it`);
+    if (action !== "yank" && action !== "unyank") {
+      throw new StoreError(`${origin}: unknown action ${shown(action)}; not a record this store wrote`);
+    }
     const reason = optionalString(h, "reason", origin);
     return { action, ...(reason ? { reason } : {}), by: requiredString(h, "by", origin), at: requiredString(h, "at", origin) } as YankEntry;
   });
@@ -79,6 +80,20 @@ export function yankInfo(record: YankRecord): YankInfo | undefined {
   return { reason: last?.reason ?? "no reason recorded", by: last?.by ?? "unknown", at: last?.at ?? "unknown" };
 }
 
+/** `version`'s mark as read: valid, invalid (one naming another version, as one that does not parse), or none. */
+function readMark(store: RecordStore, name: string, version: string): Promise<RecordRead<YankRecord> | undefined> {
+  return readRecordOrInvalid(store, yankBlobName(name, version), (json, origin) => {
+    const record = parseYankRecord(json, origin);
+    if (record.version !== version) throw new StoreError(`${origin} names version ${shown(record.version)}, not ${shown(version)}`);
+    return record;
+  });
+}
+
+/** The yank an invalid mark counts as; yank or unyank rewrites it. */
+function invalidMark(problem: string): YankInfo {
+  return { reason: `its yank mark is invalid (${problem})`, by: "unknown", at: "unknown" };
+}
+
 /**
  * Whether `version` (an exact folder name) is yanked. A mark that cannot be read, or that names
  * another version than its blob's, counts as a yank: a withdrawn version is never picked by
@@ -86,10 +101,8 @@ export function yankInfo(record: YankRecord): YankInfo | undefined {
  */
 export async function readYank(store: RecordStore, name: string, version: string): Promise<YankInfo | undefined> {
   try {
-    const r = await readRecord(store, yankBlobName(name, version), parseYankRecord);
-    if (r && r.value.version !== version) {
-      return { reason: `its yank mark is invalid (it names version ${shown(r.value.version)})`, by: "unknown", at: "unknown" };
-    }
+    const r = await readMark(store, name, version);
+    if (r?.invalid !== undefined) return invalidMark(r.invalid);
     return r ? yankInfo(r.value) : undefined;
   } catch (e) {
     if (!(e instanceof StoreError) || e instanceof RecordConflict) throw e;
@@ -118,15 +131,19 @@ export async function unyankVersion(store: RecordStore, name: string, version: s
 async function mark(store: RecordStore, name: string, version: string, entry: YankEntry, opts: MarkOptions): Promise<YankChange> {
   const target = (await store.resolve(name, { kind: "exact", version })).version;
   const blob = yankBlobName(name, target);
-  const current: Versioned<YankRecord> | undefined = await readRecord(store, blob, parseYankRecord);
+  // An invalid mark counts as a yank here too (unyank clears it), and is replaced whole: its history is not this version's.
+  const current = await readMark(store, name, target);
+  const valid = current?.invalid === undefined ? current?.value : undefined;
   const yanked = entry.action === "yank";
   // Read after the mark is written: an alias set while this yank ran is either listed here or told by its own check (aliases.ts).
   const aliasesNow = async () => (await listAliases(store, name)).filter((a) => a.version === target).map((a) => a.alias);
-  const before = current ? yankInfo(current.value) : undefined;
+  const before = current?.invalid !== undefined ? invalidMark(current.invalid) : valid ? yankInfo(valid) : undefined;
   if (!yanked && !before) throw new StoreError(`${name} ${target} is not yanked; nothing to undo`);
-  if (yanked && before?.reason === entry.reason) return { name, version: target, yanked, changed: false, aliases: await aliasesNow() };
+  if (yanked && valid && before?.reason === entry.reason) {
+    return { name, version: target, yanked, changed: false, aliases: await aliasesNow() };
+  }
   const record: YankRecord = withFittingHistory(
-    current?.value.history,
+    valid?.history,
     entry,
     (history) => ({ version: target, yanked, history }),
     MAX_RECORD_BYTES,
