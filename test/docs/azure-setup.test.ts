@@ -325,11 +325,21 @@ function groupVariables(yml: string): Map<string, Set<string>> {
         : v && typeof v === "object"
           ? Object.values(v).flatMap(strings)
           : [];
+  // A job's own variables (name: value mappings, e.g. an output of an earlier stage) are not the group's.
+  const jobVariables = (jobs: unknown[]) =>
+    new Set(
+      jobs.flatMap((j) => {
+        const v = (j as { variables?: unknown }).variables;
+        return v && typeof v === "object" && !Array.isArray(v) ? Object.keys(v) : [];
+      }),
+    );
   for (const s of p.stages) {
+    const jobOwn = jobVariables(s.jobs);
     for (const g of (s.variables ?? []).map((v) => v.group).filter((g): g is string => !!g)) {
       const names = groups.get(g) ?? new Set<string>();
       for (const text of strings(s.jobs))
-        for (const m of text.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_.]*)\)/g)) if (!m[1]!.includes(".") && !own.has(m[1])) names.add(m[1]!);
+        for (const m of text.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_.]*)\)/g))
+          if (!m[1]!.includes(".") && !own.has(m[1]) && !jobOwn.has(m[1]!)) names.add(m[1]!);
       groups.set(g, names);
     }
   }
