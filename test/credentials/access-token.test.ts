@@ -4,6 +4,7 @@ import * as assert from "uvu/assert";
 import { accessTokenCredential, accessTokenProblem } from "../../dagger/src/credentials/access-token.js";
 import { CredentialError } from "../../dagger/src/credentials/auth-mode.js";
 import { storageJwt } from "../support/token-server.js";
+import { inMinutes, jwt as claimsJwt } from "../support/jwt.js";
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const SCOPE = "https://storage.azure.com/.default";
@@ -68,6 +69,41 @@ test("a token that expires while in use fails its next getToken with the same cl
     assert.instance(e, CredentialError);
     assert.match((e as Error).message, /expired at/);
   }
+});
+
+test("claims as RFC 7519 defines them: nbf not yet reached, exp or nbf not a number, aud a list of strings", () => {
+  const STORAGE = "https://storage.azure.com";
+  const exp = inMinutes(60);
+  // aud may be one string or a list: a list naming Blob Storage among others is for Blob Storage.
+  assert.is(accessTokenProblem(claimsJwt({ aud: ["https://management.core.windows.net/", STORAGE], exp })), undefined);
+  const cases: [string, RegExp][] = [
+    [claimsJwt({ aud: STORAGE, exp, nbf: inMinutes(30) }), /not valid before \d{4}-\d\d-\d\dT.* \(in 30 min\).*clock/],
+    [claimsJwt({ aud: STORAGE, exp: String(exp) }), /exp claim is a string, not a number/],
+    [claimsJwt({ aud: STORAGE, exp: null }), /exp claim is null, not a number/],
+    [claimsJwt({ aud: STORAGE, exp, nbf: "now" }), /nbf claim is a string, not a number/],
+    [
+      claimsJwt({ aud: ["https://management.core.windows.net/", "api://other"], exp }),
+      /is for https:\/\/management.core.windows.net\/, api:\/\/other, not Blob Storage/,
+    ],
+    [claimsJwt({ aud: [STORAGE, 42], exp }), /aud claim is neither a string nor a list of strings/],
+    [claimsJwt({ aud: { value: STORAGE }, exp }), /aud claim is neither a string nor a list of strings/],
+  ];
+  for (const [token, expected] of cases) {
+    const problem = accessTokenProblem(token);
+    assert.ok(problem, `no problem found for ${expected}`);
+    assert.match(problem!, expected);
+    assert.match(problem!, /az account get-access-token --resource https:\/\/storage.azure.com\//);
+    assert.not.ok(problem!.includes(token.split(".")[1]!), problem);
+  }
+});
+
+test("with a margin (a step that runs for a while), a token expiring within it is refused, saying how long it has left", () => {
+  const now = Date.now();
+  const token = storageJwt(TENANT, 120);
+  assert.is(accessTokenProblem(token, now), undefined, "no margin: still valid for two minutes");
+  const problem = accessTokenProblem(token, now, { marginMs: 20 * 60_000 });
+  assert.match(problem ?? "", /expires at \d{4}-.*\(in 2 min\).*20 min/);
+  assert.is(accessTokenProblem(storageJwt(TENANT, 3600), now, { marginMs: 20 * 60_000 }), undefined);
 });
 
 test.run();
