@@ -37,6 +37,7 @@ import { DeploymentStatus, readDeploymentStatus } from "./kubernetes/deployment-
 import { appTestContainer, runAppTests } from "./build/test.js";
 import { SAMPLE_MODEL_VERSION, trainedSampleModel } from "./build/train.js";
 import { deployImage, diffImage, registryImageMetadata, renderForImage } from "./kubernetes/deploy.js";
+import { checkTokens, TOKEN_USES, TokenUse } from "./pipeline/token-check.js";
 
 /** Paths never sent to the engine with the source directory: the same list as dagger.json's include exclusions (a test holds them together), plus .git. */
 const SOURCE_IGNORE = [
@@ -334,6 +335,7 @@ export class AiAppPipeline {
   @func({ cache: "never" })
   async publish(channel: string, model?: Directory, publicKey?: File): Promise<string> {
     const registry = this.registryTarget();
+    await this.checkTokens(TOKEN_USES.publish(!model && this.store !== undefined));
     const published = await publishFromSources({
       source: this.source,
       build: this.buildOptions(),
@@ -354,6 +356,7 @@ export class AiAppPipeline {
   @func({ cache: "never" })
   async imageDigest(tag = "main"): Promise<string> {
     const { registry, repository, auth } = this.registryTarget();
+    await this.checkTokens(TOKEN_USES.imageDigest());
     return resolveTagDigest({ registry, repository, tag }, auth);
   }
 
@@ -379,6 +382,7 @@ export class AiAppPipeline {
   @func({ cache: "never" })
   async diff(image: string, replicas?: number): Promise<string> {
     const c = this.clusterTarget();
+    await this.checkTokens(TOKEN_USES.diff());
     const metadata = () => registryImageMetadata(image);
     return diffImage(c.access.kubeconfig, image, this.source.directory("k8s"), { ...kubectlOptions(c), replicas, metadata });
   }
@@ -394,6 +398,7 @@ export class AiAppPipeline {
   @func({ cache: "never" })
   async deploy(image: string, timeout = "5m", replicas?: number, forceConflicts = false): Promise<string> {
     const c = this.clusterTarget();
+    await this.checkTokens(TOKEN_USES.deploy(timeout));
     const metadata = () => registryImageMetadata(image);
     const opts = { ...kubectlOptions(c), timeout, replicas, forceConflicts, metadata };
     return (await deployImage(c.access.kubeconfig, image, this.source.directory("k8s"), opts)).summary;
@@ -418,6 +423,7 @@ export class AiAppPipeline {
     prerelease = false,
     publicKey?: File,
   ): Promise<CiResult> {
+    await this.checkTokens(TOKEN_USES.ci(!model));
     const report = await runCi({
       source: this.source,
       build: this.buildOptions(),
@@ -479,6 +485,7 @@ export class AiAppPipeline {
       region,
     });
     const c = this.clusterTarget();
+    await this.checkTokens(TOKEN_USES.release(timeout, options, Boolean(markAlias), dryRun));
     const report = await runRelease({
       ...this.registryTarget(),
       tag,
@@ -504,6 +511,7 @@ export class AiAppPipeline {
   @func({ cache: "never" })
   async promote(releaseId: string, timeout = "5m", region?: string, markAlias?: string): Promise<ReleaseResult> {
     const mark = servingAlias(markAlias, this.storeTargetIfAny());
+    await this.checkTokens(TOKEN_USES.promote(timeout, Boolean(markAlias)));
     return releaseResult(await markServingModel(await runPromoteRelease({ ...this.controlInputs(region), timeout, releaseId }), mark));
   }
 
@@ -514,6 +522,7 @@ export class AiAppPipeline {
    */
   @func({ cache: "never" })
   async abort(releaseId?: string): Promise<ReleaseResult> {
+    await this.checkTokens(TOKEN_USES.abort());
     return releaseResult(await runAbortRelease({ ...this.controlInputs(), ...(releaseId ? { releaseId } : {}) }));
   }
 
@@ -522,6 +531,7 @@ export class AiAppPipeline {
    */
   @func({ cache: "never" })
   async releases(): Promise<ReleaseHistory> {
+    await this.checkTokens(TOKEN_USES.releases());
     return readReleaseHistory(this.controlInputs());
   }
 
@@ -536,6 +546,7 @@ export class AiAppPipeline {
   @func({ cache: "never" })
   async rollback(digest?: string, timeout = "5m", region?: string, markAlias?: string): Promise<ReleaseResult> {
     const mark = servingAlias(markAlias, this.storeTargetIfAny());
+    await this.checkTokens(TOKEN_USES.rollback(timeout, Boolean(markAlias)));
     const registry = this.registryTarget();
     const report = await runRollbackRelease({
       ...this.controlInputs(region),
@@ -555,7 +566,17 @@ export class AiAppPipeline {
   async status(region?: string): Promise<DeploymentStatus> {
     const c = this.clusterTarget();
     const where = region ? { region: checkRegion(region) } : {};
+    await this.checkTokens(TOKEN_USES.status());
     return readDeploymentStatus(c.access.kubeconfig, this.source.directory("k8s"), { ...kubectlOptions(c), ...where });
+  }
+
+  /** Refuses, before anything runs, a configured token that would not last what `use` does (pipeline/token-check.ts). */
+  private async checkTokens(use: TokenUse): Promise<void> {
+    await checkTokens(use, {
+      store: use.store && this.store ? this.storeTarget() : undefined,
+      registry: use.registry && this.registry ? this.registryTarget() : undefined,
+      cluster: use.cluster && this.cluster ? this.clusterTarget() : undefined,
+    });
   }
 
   private controlInputs(region?: string): ControlInputs {

@@ -20,9 +20,11 @@ import { baseImages, contextDir, contextPath, isPinnedImage, queriesOutsideSetSe
 import { dag } from "../support/sdk.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph, ROOT } from "../support/session.js";
 import { IMAGE, MODEL, REVISION } from "../support/kubernetes.js";
+import { AKS_AUDIENCE, inMinutes, jwt } from "../support/jwt.js";
 
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: ci\n  user:\n    token: kubeconfig-plaintext-S3CRET\n";
-const TOKEN = "eyJ0eXAi.entra-plaintext-S3CRET";
+/** An Entra access token for AKS (checked for its claims before kubectl runs), its signature part a marker. */
+const TOKEN = jwt({ aud: AKS_AUDIENCE, exp: inMinutes(60) }, "entra-plaintext-S3CRET");
 const LABELS: Record<string, string> = {
   [IMAGE_LABELS.revision]: REVISION,
   [IMAGE_LABELS.modelName]: MODEL.name,

@@ -18,6 +18,7 @@ import { dag } from "../support/sdk.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { IMAGE, MODEL, REVISION } from "../support/kubernetes.js";
+import { AKS_AUDIENCE, inMinutes, jwt } from "../support/jwt.js";
 
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: ci\n  user:\n    token: kubeconfig-plaintext-S3CRET\n";
 
@@ -123,7 +124,15 @@ test("status: one kubectl get in the pinned kubectl image, kubeconfig as a mount
 
 test("status with --entra-token reads as the token user; not deployed is an answer, kubectl failing is an error with what to do", async () => {
   const token = await recordGraph(
-    () => pipeline().withCluster(dag.setSecret("kubeconfig", KUBECONFIG), "prod", undefined, dag.setSecret("t", "eyJ0.S3CRET")).status(),
+    () =>
+      pipeline()
+        .withCluster(
+          dag.setSecret("kubeconfig", KUBECONFIG),
+          "prod",
+          undefined,
+          dag.setSecret("t", jwt({ aud: AKS_AUDIENCE, exp: inMinutes(60) }, "S3CRET")),
+        )
+        .status(),
     { respond: responder({}) },
   );
   assert.is(token.error, undefined, String(token.error));

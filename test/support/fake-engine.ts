@@ -240,6 +240,11 @@ export class FakeEngine {
       case "returnValue":
       case "returnError":
         return null;
+      case "plaintext": {
+        // A Secret made by setSecret reads back as what was set, as on a real engine.
+        const set = parent.find((o) => o.field === "setSecret");
+        return set ? String(set.args.plaintext ?? "") : "";
+      }
       default:
         return "";
     }

@@ -14,14 +14,3 @@ export function jwt(claims: Record<string, unknown>, signature = "c2lnbmF0dXJlLT
 export function inMinutes(minutes: number, now = Date.now()): number {
   return Math.floor(now / 1000) + Math.round(minutes * 60);
 }
-
-/** An Entra access token for `aud`, valid from 5 minutes ago for `minutes` more. */
-export function entraJwt(aud: unknown, minutes = 60, extra: Record<string, unknown> = {}): string {
-  return jwt({
-    aud,
-    iss: "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/",
-    nbf: inMinutes(-5),
-    exp: inMinutes(minutes),
-    ...extra,
-  });
-}
