@@ -41,8 +41,6 @@ export async function markServingModel(
   paused = false,
 ): Promise<ReleaseOutcomeReport> {
   if (!mark || !leavesImageServing(r, paused)) return r;
-  const fix = (version: string) =>
-    `dagger call with-store ... set-alias --alias ${mark.alias} --model-version ${version}${r.model ? ` --model-name ${r.model.name}` : ""}`;
   if (!r.model) {
     throw new Error(
       `${r.action} of ${r.image} done (ledger: ${r.ledger}), but --mark-alias ${mark.alias} cannot move: the image carries no model labels, so the store cannot say which model serves`,
@@ -54,8 +52,22 @@ export async function markServingModel(
     return { ...r, alias: moved || `@${mark.alias} -> ${r.model.name} ${r.model.version}` };
   } catch (e) {
     throw new Error(
-      `${r.action} of ${r.image} done (ledger: ${r.ledger}), but moving @${mark.alias} to ${r.model.name} ${r.model.version} failed: ${(e as Error).message}\nto fix the store: ${fix(r.model.version)}`,
+      `${r.action} of ${r.image} done (ledger: ${r.ledger}), but moving @${mark.alias} to ${r.model.name} ${r.model.version} failed: ${(e as Error).message}\n${aliasFix(mark.alias, r.model, (e as Error).message)}`,
       { cause: e },
     );
   }
+}
+
+/**
+ * The command that puts the store right after the alias could not move. When the model now
+ * serving is yanked, set-alias alone is refused (an alias never names a yanked version): the
+ * choice is then to unyank it, or to release a model that is in use.
+ */
+export function aliasFix(alias: string, model: { name: string; version: string }, failure: string): string {
+  const setAlias = `dagger call with-store ... set-alias --alias ${alias} --model-version ${model.version} --model-name ${model.name}`;
+  if (!/\byanked\b/.test(failure)) return `to fix the store: ${setAlias}`;
+  return (
+    `the model now serving, ${model.name} ${model.version}, is yanked: release a model that is not yanked, ` +
+    `or, if it is fit to serve, unyank it (dagger call with-store ... unyank --model-version ${model.version} --model-name ${model.name}) and then run ${setAlias}`
+  );
 }
