@@ -139,7 +139,7 @@ export class AiAppPipeline {
   }
 
   /**
-   * Configure the model store (Azure Blob Storage, or an Azurite service) for the functions that follow: publish-model, fetch-model, model-versions, set-alias, remove-alias, yank, unyank, publish, ci.
+   * Configure the model store (Azure Blob Storage, or an Azurite service) for the functions that follow: publish-model, fetch-model, model-versions, set-alias, remove-alias, yank, unyank, publish, ci; and --mark-alias of release, promote, rollback.
    *
    * @param container Blob container holding the models (<container>/<model-name>/<version>/).
    * @param account Storage account name (endpoint https://<account>.blob.core.windows.net).
@@ -289,7 +289,7 @@ export class AiAppPipeline {
   }
 
   /**
-   * Configure the container registry (Azure Container Registry, or any OCI registry) for the functions that follow: publish, image-digest, ci, release.
+   * Configure the container registry (Azure Container Registry, or any OCI registry) for the functions that follow: publish, image-digest, ci, release, rollback.
    *
    * @param address Registry host[:port], e.g. myacr.azurecr.io.
    * @param repository Repository in the registry.
@@ -312,15 +312,15 @@ export class AiAppPipeline {
   }
 
   /**
-   * Configure the Kubernetes cluster (AKS, or any cluster kubectl reaches) for the functions that follow: diff, deploy, release.
+   * Configure the Kubernetes cluster (AKS, or any cluster kubectl reaches) for the functions that follow: diff, deploy, release, status, promote, abort, releases, rollback.
    *
    * @param kubeconfig Kubeconfig of the cluster as a secret, e.g. file://./kubeconfig written by az aks get-credentials --file ./kubeconfig.
-   * @param namespace Namespace the app is deployed in (must exist).
+   * @param namespace Namespace the app is deployed in (must exist; docs/azure-setup.md creates ai-app).
    * @param context Kubeconfig context to use (default: the kubeconfig's current context).
    * @param entraToken Entra ID access token for AKS (az account get-access-token --resource 6dae42f8-4368-4678-94ff-3960e28e3630), used instead of the kubeconfig's user.
    */
   @func({ cache: "session" }) // holds session-bound Secret/Service ids: docs/engine-notes.md section 13
-  withCluster(kubeconfig: Secret, namespace = "default", context?: string, entraToken?: Secret): AiAppPipeline {
+  withCluster(kubeconfig: Secret, namespace = "ai-app", context?: string, entraToken?: Secret): AiAppPipeline {
     this.cluster = Object.assign(new ClusterSettings(), { kubeconfig, namespace, context, entraToken });
     return this;
   }
@@ -349,15 +349,15 @@ export class AiAppPipeline {
   }
 
   /**
-   * Resolve a tag of with-registry's repository to its digest reference (registry/repository@sha256:...) through the registry API; never cached.
+   * Resolve a channel (or any tag) of with-registry's repository to its digest reference (registry/repository@sha256:...) through the registry API; never cached.
    *
-   * @param tag Tag to resolve: a channel (main), a revision or model-<version>.
+   * @param channel The moving tag ci and publish update (main, feature-x); a revision or model-<version> tag resolves too.
    */
   @func({ cache: "never" })
-  async imageDigest(tag = "main"): Promise<string> {
+  async imageDigest(channel = "main"): Promise<string> {
     const { registry, repository, auth } = this.registryTarget();
     await this.checkTokens(TOKEN_USES.imageDigest());
-    return resolveTagDigest({ registry, repository, tag }, auth);
+    return resolveTagDigest({ registry, repository, tag: channel }, auth);
   }
 
   /**
@@ -368,7 +368,7 @@ export class AiAppPipeline {
    * @param replicas Replica count of the Deployment (default: the 2 in k8s/deployment.yaml).
    */
   @func()
-  async manifests(image: string, namespace = "default", replicas?: number): Promise<Directory> {
+  async manifests(image: string, namespace = "ai-app", replicas?: number): Promise<Directory> {
     const metadata = () => registryImageMetadata(image);
     return (await renderForImage(this.source.directory("k8s"), image, { namespace, replicas, metadata })).directory;
   }
@@ -442,9 +442,9 @@ export class AiAppPipeline {
   /**
    * The nightly job: resolve with-registry's channel tag to its digest and deploy it to with-cluster's cluster with kubectl, rolling (smoke test, roll back on failure) or as a canary (analysis, then promote or abort); recorded in the release ledger; returns what was released.
    *
-   * @param tag Tag to release: the channel (main) that ci moves on every commit.
+   * @param channel The moving tag to release (main): ci and publish move it on every commit.
    * @param timeout How long the rollout may take before it is rolled back, as a duration (90s, 5m, 1h); for a canary, also how long it may take to become ready.
-   * @param dryRun Change nothing: resolve the tag, render and validate the manifests, and show the server-side diff (kubectl diff) a release would apply.
+   * @param dryRun Change nothing: resolve the channel, render and validate the manifests, and show the server-side diff (kubectl diff) a release would apply.
    * @param strategy rolling (the whole Deployment, smoke-tested, rolled back on failure) or canary (a second Deployment <app>-canary beside the stable, judged, then promoted or removed).
    * @param canaryPercent Canary: the share of traffic to aim for, 1-99; canary replicas = round(stable replicas × p / (100 − p)), at least 1, so the actual share (reported) is canary / (stable + canary), e.g. 2 stable at 10% gives 1 canary, 33%.
    * @param analysisWindow Canary: how long to judge it, as a duration; window / interval rounds of checks (each: canary pods' readiness and restarts, a smoke test via the Service, one of a canary pod).
@@ -458,7 +458,7 @@ export class AiAppPipeline {
    */
   @func({ cache: "never" })
   async release(
-    tag = "main",
+    channel = "main",
     timeout = "5m",
     dryRun = false,
     strategy = "rolling",
@@ -488,7 +488,7 @@ export class AiAppPipeline {
     await this.checkTokens(TOKEN_USES.release(timeout, options, Boolean(markAlias), dryRun));
     const report = await runRelease({
       ...this.registryTarget(),
-      tag,
+      channel,
       timeout,
       dryRun,
       options,
@@ -536,15 +536,15 @@ export class AiAppPipeline {
   }
 
   /**
-   * Go back to the last good release in the ledger (or --digest) in one step: only an image of with-registry's registry and repository whose labels match its ledger entry; deploy it, smoke-test it and wait (undone on failure), no analysis; recorded in the ledger as a rollback.
+   * Go back to the last good release in the ledger (or --image) in one step: only an image of with-registry's registry and repository whose labels match its ledger entry; deploy it, smoke-test it and wait (undone on failure), no analysis; recorded in the ledger as a rollback.
    *
-   * @param digest A release from the ledger to go back to, sha256:<digest> or registry/repository@sha256:<digest> (default: the newest good one not running now).
+   * @param image A release from the ledger to go back to, registry/repository@sha256:<digest> or just sha256:<digest> (default: the newest good one not running now).
    * @param timeout How long the rollout may take before it is undone, as a duration.
    * @param region Azure region of the cluster (e.g. westeurope), to report the Service's DNS label as a URL.
    * @param markAlias Move this model-store alias (e.g. production) to the model inside the image once it serves, so the store says which model serves (needs with-store).
    */
   @func({ cache: "never" })
-  async rollback(digest?: string, timeout = "5m", region?: string, markAlias?: string): Promise<ReleaseResult> {
+  async rollback(image?: string, timeout = "5m", region?: string, markAlias?: string): Promise<ReleaseResult> {
     const mark = servingAlias(markAlias, this.storeTargetIfAny());
     await this.checkTokens(TOKEN_USES.rollback(timeout, Boolean(markAlias)));
     const registry = this.registryTarget();
@@ -552,7 +552,7 @@ export class AiAppPipeline {
       ...this.controlInputs(region),
       registry,
       timeout,
-      ...(digest ? { digest } : {}),
+      ...(image ? { image } : {}),
     });
     return releaseResult(await markServingModel(report, mark));
   }

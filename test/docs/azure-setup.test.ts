@@ -533,7 +533,7 @@ test("azure-setup: a variable group missing a variable azure-pipelines.yml reads
 test("azure-setup: a dagger call with an unknown function or flag is caught", async () => {
   const broken = bash(
     "dagger call with-store --account s --no-such-flag x models",
-    "dagger call with-registry --address r.azurecr.io relase --tag main",
+    "dagger call with-registry --address r.azurecr.io relase --channel main",
   );
   const problems = (await daggerCallsExist(broken)).join("\n");
   assert.match(problems, /with-store has no flag --no-such-flag/);

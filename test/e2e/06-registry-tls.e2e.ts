@@ -86,13 +86,13 @@ test("with-registry (TLS, --password as a secret) publish: pushed by digest, the
 
 test("image-digest over the same TLS, with credentials: the module's own registry client reads the digest back", async () => {
   assert.ok(published, "publish above did not push");
-  const r = await call([...withRegistry(true), "image-digest", "--tag", "main"], "image-digest-tls");
+  const r = await call([...withRegistry(true), "image-digest", "--channel", "main"], "image-digest-tls");
   assert.is(r.code, 0, tail(both(r), 40));
   assert.is(r.stdout.trim(), published);
 });
 
 test("image-digest without credentials: refused, saying so in one line", async () => {
-  const r = await call([...withRegistry(false), "image-digest", "--tag", "main"], "image-digest-anonymous", false);
+  const r = await call([...withRegistry(false), "image-digest", "--channel", "main"], "image-digest-anonymous", false);
   assert.is.not(r.code, 0, `an anonymous image-digest succeeded: ${r.stdout}`);
   const text = both(r);
   assert.ok(/401|unauthori[sz]ed|credentials|--username|--password/i.test(text), `no word of authentication in:\n${tail(text, 30)}`);

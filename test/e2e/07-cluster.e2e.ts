@@ -88,8 +88,8 @@ test("diff against the running Deployment names the new image, and changes nothi
   assert.is(stable(), OLD, "diff changed the Deployment");
 });
 
-test("release (rolling) of tag e2e-a: the Deployment runs that digest, the attempt is in the ledger", async () => {
-  const r = await ok([...withBoth(), "release", "--tag", "e2e-a", "--timeout", "2m", "json"], "release-rolling");
+test("release (rolling) of channel e2e-a: the Deployment runs that digest, the attempt is in the ledger", async () => {
+  const r = await ok([...withBoth(), "release", "--channel", "e2e-a", "--timeout", "2m", "json"], "release-rolling");
   const result = JSON.parse(r.stdout.trim()) as { action: string; image: string; strategy: string; smoke: string; ledger: string };
   assert.is(result.image, images["e2e-a"]);
   assert.is(result.strategy, "rolling");
@@ -102,7 +102,7 @@ test("release --strategy canary --pause of e2e-b (another release meanwhile refu
     [
       ...withBoth(),
       "release",
-      "--tag",
+      "--channel",
       "e2e-b",
       "--strategy",
       "canary",
@@ -121,7 +121,9 @@ test("release --strategy canary --pause of e2e-b (another release meanwhile refu
   assert.is(stable(), images["e2e-a"], "a paused canary changed the stable");
   assert.equal(canaries(), ["ai-app-canary"], "no canary Deployment while paused");
   // the paused canary holds the cluster: another release (the nightly one, say) is refused
-  const refused = await dagger(["call", ...withBoth(), "release", "--tag", "e2e-a", "--timeout", "2m"], { label: "release-while-paused" });
+  const refused = await dagger(["call", ...withBoth(), "release", "--channel", "e2e-a", "--timeout", "2m"], {
+    label: "release-while-paused",
+  });
   console.log(`    ${callLine(refused)}`);
   assert.is.not(refused.code, 0, "a release went ahead over a paused canary");
   assert.match(both(refused), "paused canary waiting for promote or abort");

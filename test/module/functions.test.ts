@@ -61,6 +61,52 @@ test("the object, every function and every argument has a description", async ()
   assert.equal(missing, [], `undocumented: ${missing.join(", ")}`);
 });
 
+test("one name per concept: the moving tag is --channel, an image is --image, the namespace defaults to ai-app", async () => {
+  const f = (await introspectModule()).main.functions;
+  for (const fn of ["ci", "publish", "release", "imageDigest"]) assert.ok(f[fn]?.args.channel, `${fn} --channel`);
+  for (const fn of ["deploy", "diff", "manifests", "rollback"]) assert.ok(f[fn]?.args.image, `${fn} --image`);
+  const others = Object.values(f).flatMap((fn) =>
+    Object.values(fn.args)
+      .filter((a) => ["tag", "digest", "imageRef", "reference"].includes(a.name))
+      .map((a) => `${fn.cliName} --${a.cliName}`),
+  );
+  assert.equal(others, [], "no second name for a channel or an image");
+  assert.equal([f.withCluster?.args.namespace?.defaultValue, f.manifests?.args.namespace?.defaultValue], ["ai-app", "ai-app"]);
+});
+
+test("every object type the module registers has a description", async () => {
+  const m = await introspectModule();
+  const bare = Object.values(m.objects)
+    .filter((o) => !o.description.trim())
+    .map((o) => o.name);
+  assert.equal(bare, []);
+});
+
+test("each builder's description names every function that reads what it configures", async () => {
+  const f = (await introspectModule()).main.functions;
+  // Which function reads which builder's settings, from index.ts itself: a call of the builder's
+  // accessor in the function's body (controlInputs is the cluster's; checkTokens only checks what is configured).
+  const source = readFileSync(join(MODULE_SRC, "index.ts"), "utf8");
+  const readers: Record<string, RegExp> = {
+    withStore: /this\.storeTarget(IfAny)?\(/,
+    withRegistry: /this\.registryTarget\(/,
+    withCluster: /this\.(clusterTarget|controlInputs)\(/,
+  };
+  const bodies = [...source.matchAll(/^ {2}@func\([^\n]*\n(?: {2}@[^\n]*\n)* {2}(?:async )?(\w+)\(([\s\S]*?)^ {2}\}$/gm)].map((m) => ({
+    name: m[1]!,
+    body: m[2]!,
+  }));
+  assert.ok(bodies.length >= Object.keys(f).length - 1, `read ${bodies.length} function bodies from index.ts`);
+  for (const [builder, reads] of Object.entries(readers)) {
+    const users = bodies.filter((b) => b.name !== builder && reads.test(b.body)).map((b) => f[b.name]!.cliName);
+    const described = f[builder]!.description;
+    const named = Object.values(f)
+      .map((fn) => fn.cliName)
+      .filter((n) => n !== f[builder]!.cliName && new RegExp(`(?<![\\w-])${n}(?![\\w-])`).test(described));
+    assert.equal(named.sort(), users.sort(), `${f[builder]!.cliName}: ${described}`);
+  }
+});
+
 test("ci, release and status return objects whose fields are documented, with a summary for people and json for scripts", async () => {
   const m = await introspectModule();
   for (const fn of ["ci", "release", "status"]) {

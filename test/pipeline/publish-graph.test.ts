@@ -448,7 +448,7 @@ test("through the SDK entrypoint: image-digest with --entra-token: exchange, ref
           revision: "dev",
           registry: { address: reg.address, repository: "ai-app", entraToken: ids.entra },
         }),
-        inputArgs: () => ({ tag: "main" }),
+        inputArgs: () => ({ channel: "main" }),
       },
     });
     assert.is(run.error, undefined, run.output);

@@ -84,14 +84,14 @@ const kubectlVerbs = (engine: FakeEngine) =>
 
 const released = () => pipeline().withRegistry(registry!.address).withCluster(dag.setSecret("kubeconfig", KUBECONFIG), "ai-app");
 
-test("release returns an object: the digest, the tag, the model and revision from the image's labels, the deploy and smoke outcome", async () => {
+test("release returns an object: the digest, the channel, the model and revision from the image's labels, the deploy and smoke outcome", async () => {
   const ref = await registryWithMain();
   const { engine, error, result } = await recordGraph(() => released().release("main"), { respond: responder() });
   assert.is(error, undefined, String(error));
   assert.ok(result instanceof ReleaseResult, "a ReleaseResult");
   const r = result as ReleaseResult;
   assert.equal(
-    [r.image, r.tag, r.modelName, r.modelVersion, r.modelSha256, r.revision, r.dryRun, r.diff],
+    [r.image, r.channel, r.modelName, r.modelVersion, r.modelSha256, r.revision, r.dryRun, r.diff],
     [ref, "main", "digits-classifier", "1.0.0", SHA, REVISION, false, ""],
   );
   assert.match(r.deployed, `deployed ${ref} to deployment/ai-app in namespace ai-app: rollout complete (previous revision 3)`);
@@ -99,7 +99,7 @@ test("release returns an object: the digest, the tag, the model and revision fro
   // Several facts from one run (a second `dagger call ... release image` would release again).
   assert.equal(JSON.parse(r.json), {
     image: ref,
-    tag: "main",
+    channel: "main",
     modelName: "digits-classifier",
     modelVersion: "1.0.0",
     modelSha256: SHA,
@@ -187,7 +187,7 @@ test("release through the SDK entrypoint: --dry-run decoded, the ReleaseResult s
   assert.is(run.exitCode, 0, run.output);
   const value = run.value as Record<string, unknown>;
   assert.equal(Object.keys(value).sort(), Object.keys(new ReleaseResult()).sort(), "every declared field, nothing else");
-  assert.equal([value.image, value.tag, value.dryRun, value.diff, value.modelVersion], [ref, "main", true, DIFF, "1.0.0"]);
+  assert.equal([value.image, value.channel, value.dryRun, value.diff, value.modelVersion], [ref, "main", true, DIFF, "1.0.0"]);
   assert.equal((JSON.parse(String(value.json)) as { dryRun: boolean }).dryRun, true);
   assert.equal(kubectlVerbs(run.engine), ["diff"]);
 });

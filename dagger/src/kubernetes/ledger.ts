@@ -349,7 +349,7 @@ export function chooseRollback(
     good.length ? `good releases in the ledger: ${[...new Set(good.map((e) => e.image))].join(", ")}` : "the ledger holds no good release";
   if (digest) {
     const want = digestOf(digest);
-    if (!want) return { error: `--digest "${digest}" is not a digest (sha256:<64 hex>) or a digest reference` };
+    if (!want) return { error: `--image "${digest}" is not a digest (sha256:<64 hex>) or a digest reference` };
     const entry = [...good].reverse().find((e) => digestOf(e.image) === want);
     if (!entry)
       return { error: `${want} is not a good release in the ledger (rollback only goes to a release that succeeded here); ${known()}` };

@@ -392,7 +392,7 @@ export async function rollbackRelease(
   if (differ) {
     throw new Error(
       `cannot roll back to ${e.image} (release ${e.id}): the image's labels do not match its ledger entry (${differ}), ` +
-        "so the entry was not written by this pipeline for this image; nothing was changed. Check the ledger (releases), or roll back with --digest to a release you trust",
+        "so the entry was not written by this pipeline for this image; nothing was changed. Check the ledger (releases), or roll back with --image to a release you trust",
     );
   }
   const dnsLabel = opts.dnsLabel ?? (read.dnsLabel || undefined);

@@ -3,6 +3,7 @@ import { object, Secret } from "@dagger.io/dagger";
 import { restoredSecret } from "../shared/object-state.js";
 import { ClusterAccess, ServiceBinding } from "./kubectl.js";
 
+/** The cluster with-cluster configured: its kubeconfig, namespace, context and an optional Entra token (kept for the functions after it in the chain). */
 @object()
 export class ClusterSettings {
   kubeconfig?: Secret;
@@ -10,6 +11,9 @@ export class ClusterSettings {
   context?: string;
   entraToken?: Secret;
 }
+
+/** with-cluster's default namespace: the one docs/azure-setup.md creates. */
+export const APP_NAMESPACE = "ai-app";
 
 /** Everything kubectl needs: access (kubeconfig, token) and where (namespace, context). */
 export interface ClusterTarget {
@@ -26,7 +30,7 @@ export function clusterTarget(saved: ClusterSettings): ClusterTarget {
   const token = restoredSecret(saved.entraToken);
   return {
     access: { kubeconfig, ...(token ? { token } : {}) },
-    namespace: saved.namespace || "default",
+    namespace: saved.namespace || APP_NAMESPACE,
     ...(saved.context ? { context: saved.context } : {}),
   };
 }

@@ -37,7 +37,7 @@ function report(
 ): ReleaseOutcomeReport {
   return {
     action,
-    tag: "",
+    channel: "",
     image,
     ...(metadata.model ? { model: metadata.model } : {}),
     ...(metadata.revision ? { revision: metadata.revision } : {}),
@@ -103,18 +103,18 @@ export async function runAbortRelease(i: ControlInputs & { releaseId?: string })
 }
 
 /**
- * Roll back to the last good release (or --digest) of `registry` in one step, smoke-tested;
+ * Roll back to the last good release (or --image) of `registry` in one step, smoke-tested;
  * recorded as a rollback. Throws when it fails or the ledger's choice is refused.
  */
 export async function runRollbackRelease(
-  i: ControlInputs & { timeout: string; digest?: string; registry: RegistryTarget },
+  i: ControlInputs & { timeout: string; image?: string; registry: RegistryTarget },
 ): Promise<ReleaseOutcomeReport> {
   const id = newReleaseId();
   try {
     const r = await rollbackRelease(i.kubeconfig, i.manifests, {
       ...i.kubectl,
       timeout: i.timeout,
-      ...(i.digest ? { digest: i.digest } : {}),
+      ...(i.image ? { digest: i.image } : {}),
       trust: { registry: i.registry.registry, repository: i.registry.repository, readLabels: await registryLabelReader(i.registry) },
       smokeRunId: id,
     });
@@ -155,7 +155,7 @@ export class ReleaseHistory {
   @func() count = 0;
   /** The image running now ("" when not deployed). */
   @func() running = "";
-  /** The images of the attempts that succeeded, newest first (what rollback --digest takes). */
+  /** The images of the attempts that succeeded, newest first (what rollback --image takes). */
   @func() goodImages: string[] = [];
   /** One line per attempt, newest first: time, outcome, strategy, image, model, revision, id. */
   @func() summary = "";

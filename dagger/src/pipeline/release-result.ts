@@ -11,10 +11,10 @@ import { formatOutcomeReport, ReleaseOutcomeReport } from "./release-report.js";
 export class ReleaseResult {
   /** What was done: release, promote, abort or rollback. */
   @func() action = "";
-  /** The tag's digest reference, registry/repository@sha256:... . */
+  /** The image by digest, registry/repository@sha256:... . */
   @func() image = "";
-  /** The tag that was resolved (e.g. main); "" for promote, abort and rollback. */
-  @func() tag = "";
+  /** The channel that was resolved (e.g. main); "" for promote, abort and rollback. */
+  @func() channel = "";
   /** Name of the model in the image, from its labels. */
   @func() modelName = "";
   /** Version of the model in the image. */
@@ -56,7 +56,7 @@ export function releaseResult(r: ReleaseOutcomeReport): ReleaseResult {
   const facts = {
     action: r.action,
     image: r.image,
-    tag: r.tag,
+    channel: r.channel,
     modelName: r.model?.name ?? "",
     modelVersion: r.model?.version ?? "",
     modelSha256: r.model?.sha256 ?? "",

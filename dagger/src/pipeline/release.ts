@@ -22,7 +22,8 @@ export interface ReleaseInputs {
   manifests: Directory;
   registry: string;
   repository: string;
-  tag: string;
+  /** The moving tag released (main). */
+  channel: string;
   auth: RegistryAuth<Secret>;
   access: ClusterAccess;
   namespace: string;
@@ -36,14 +37,14 @@ export interface ReleaseInputs {
 
 export async function runRelease(r: ReleaseInputs): Promise<ReleaseOutcomeReport> {
   const options: ReleaseOptions = r.options ?? { strategy: "rolling" };
-  const image = await resolveTagDigest({ registry: r.registry, repository: r.repository, tag: r.tag }, r.auth);
+  const image = await resolveTagDigest({ registry: r.registry, repository: r.repository, tag: r.channel }, r.auth);
   const metadata = await (await registryLabelReader(r))(image);
   const kubectl = {
     ...kubectlOptions({ access: r.access, namespace: r.namespace, ...(r.context ? { context: r.context } : {}) }),
     ...(options.dnsLabel ? { dnsLabel: options.dnsLabel } : {}),
   };
   const resolved = {
-    tag: r.tag,
+    channel: r.channel,
     image,
     ...(metadata.model ? { model: metadata.model } : {}),
     ...(metadata.revision ? { revision: metadata.revision } : {}),

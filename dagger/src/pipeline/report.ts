@@ -27,8 +27,9 @@ export function formatCiReport(r: CiReport): string {
 }
 
 export interface ReleaseReport {
-  tag: string;
-  /** The tag's digest reference: what was deployed, or (dry run) would be. */
+  /** The moving tag resolved (main); "" for promote, abort and rollback. */
+  channel: string;
+  /** The channel's digest reference: what was deployed, or (dry run) would be. */
   image: string;
   /** From the image's labels. */
   model?: { name: string; version: string; sha256: string };
@@ -45,7 +46,7 @@ export interface ReleaseReport {
 
 export function formatReleaseReport(r: ReleaseReport): string {
   const lines = [
-    r.dryRun ? `dry run: ${r.tag} -> ${r.image} (nothing was changed)` : `released: ${r.tag} -> ${r.image}`,
+    r.dryRun ? `dry run: ${r.channel} -> ${r.image} (nothing was changed)` : `released: ${r.channel} -> ${r.image}`,
     ...(r.model ? [`model: ${r.model.name} ${r.model.version} sha256:${r.model.sha256}`] : []),
     ...(r.revision ? [`revision: ${r.revision}`] : []),
     `deploy: ${r.deployed}`,

@@ -4,6 +4,7 @@ import { restoredSecret } from "../shared/object-state.js";
 import { RegistryAuth, selectRegistryAuth } from "./auth.js";
 import { checkRepository, ImageNameError, parseRegistry } from "./names.js";
 
+/** The registry with-registry configured: its address, repository and one sign-in (kept for the functions after it in the chain). */
 @object()
 export class RegistrySettings {
   address?: string;
