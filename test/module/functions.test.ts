@@ -5,7 +5,8 @@ import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { clientGenFile, introspectModule } from "../support/introspect.js";
-import { callThroughEntrypoint, MODULE_SRC, ROOT, SDK_DIST } from "../support/session.js";
+import { callThroughEntrypoint, MODULE_SRC, moduleFiles, ROOT, SDK_DIST } from "../support/session.js";
+import { sourceClasses } from "../support/tsdoc-source.js";
 
 /** The functions this module exposes, in CLI spelling. Adding one means adding it here. */
 const EXPECTED = [
@@ -49,16 +50,31 @@ test("the module exposes exactly the expected functions", async () => {
   );
 });
 
-test("the object, every function and every argument has a description", async () => {
+test("every object, function and argument has a description, and it is the whole source comment (a TSDoc tag in a sentence cuts it)", async () => {
   const m = await introspectModule();
-  const missing: string[] = [];
-  if (!m.main.description.trim()) missing.push("object AiAppPipeline");
-  for (const a of Object.values(m.main.constructorArgs)) if (!a.description.trim()) missing.push(`constructor --${a.cliName}`);
-  for (const f of Object.values(m.main.functions)) {
-    if (!f.description.trim()) missing.push(f.cliName);
-    for (const a of Object.values(f.args)) if (!a.description.trim()) missing.push(`${f.cliName} --${a.cliName}`);
+  const written = new Map(moduleFiles().flatMap((file) => sourceClasses(file).map((c) => [c.name, c] as const)));
+  const problems: string[] = [];
+  const compare = (what: string, registered: string, source: string | undefined) => {
+    if (!registered.trim()) problems.push(`${what}: no description`);
+    else if (registered.replace(/\s+/g, " ").trim() !== source)
+      problems.push(`${what}: registered ${JSON.stringify(registered)}, the source says ${JSON.stringify(source ?? "nothing")}`);
+  };
+  for (const o of Object.values(m.objects)) {
+    const c = written.get(o.name);
+    if (!c) {
+      problems.push(`${o.name}: no @object() class of that name in dagger/src`);
+      continue;
+    }
+    compare(`object ${o.name}`, o.description, c.doc?.text);
+    for (const a of Object.values(o.constructorArgs))
+      compare(`${o.name} constructor --${a.cliName}`, a.description, c.members.get("constructor")?.params[a.name]);
+    for (const f of Object.values(o.functions)) {
+      const doc = c.members.get(f.name);
+      compare(`${o.name}.${f.name}`, f.description, doc?.text);
+      for (const a of Object.values(f.args)) compare(`${o.name}.${f.name} --${a.cliName}`, a.description, doc?.params[a.name]);
+    }
   }
-  assert.equal(missing, [], `undocumented: ${missing.join(", ")}`);
+  assert.equal(problems, []);
 });
 
 test("one name per concept: the moving tag is --channel, an image is --image, the namespace defaults to ai-app", async () => {
