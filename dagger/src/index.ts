@@ -331,9 +331,10 @@ export class AiAppPipeline {
    * @param channel Branch whose moving tag this push updates: main, or refs/heads/feature/x which becomes feature-x.
    * @param model Model directory holding model.json and the files it lists (default: the latest release in with-store's store; one of the two is required).
    * @param publicKey The model signer's public key (PEM, e.g. ./model-signing.pub): the model's signature is verified before the build, and the image labelled with its signer.
+   * @param force Move the channel tag even when the image it points at was built from a newer commit (by the images' created labels, the commit time --created); without it that is refused.
    */
   @func({ cache: "never" })
-  async publish(channel: string, model?: Directory, publicKey?: File): Promise<string> {
+  async publish(channel: string, model?: Directory, publicKey?: File, force = false): Promise<string> {
     const registry = this.registryTarget();
     await this.checkTokens(TOKEN_USES.publish(!model && this.store !== undefined));
     const published = await publishFromSources({
@@ -342,6 +343,7 @@ export class AiAppPipeline {
       registry,
       channel,
       publicKey,
+      force,
       ...(model ? { model } : {}),
       ...(this.store ? { store: this.storeTarget() } : {}),
     });
@@ -413,6 +415,7 @@ export class AiAppPipeline {
    * @param modelVersion Model version to build with: "latest" (highest complete, not-yanked release), an exact semantic version, or an alias such as "@champion".
    * @param prerelease Let "latest" pick prereleases (e.g. 1.4.0-rc.1) too.
    * @param publicKey The model signer's public key (PEM, e.g. ./model-signing.pub): the model's signature is verified before anything is built, and the image labelled with its signer.
+   * @param force Move the channel tag even when the image it points at was built from a newer commit (by the images' created labels, the commit time --created); without it that is refused.
    */
   @func({ cache: "never" })
   async ci(
@@ -422,6 +425,7 @@ export class AiAppPipeline {
     modelVersion = "latest",
     prerelease = false,
     publicKey?: File,
+    force = false,
   ): Promise<CiResult> {
     await this.checkTokens(TOKEN_USES.ci(!model));
     const report = await runCi({
@@ -430,6 +434,7 @@ export class AiAppPipeline {
       modelName,
       modelVersion,
       prerelease,
+      ...(force ? { force } : {}),
       ...(channel ? { channel } : {}),
       ...(publicKey ? { publicKey } : {}),
       ...(model ? { model } : {}),

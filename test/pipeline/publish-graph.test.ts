@@ -25,7 +25,7 @@ import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 import { callWithSecrets } from "../support/entrypoint-secrets.js";
 import { fakeEntraToken, signRegistryToken, startFakeAcr } from "../support/fake-acr.js";
 import { basicAuth, pushImage } from "../support/oci-push.js";
-import { startRegistry } from "../support/registry.js";
+import { RunningRegistry, startRegistry } from "../support/registry.js";
 import { dag } from "../support/sdk.js";
 import { contextDirectoryId, recordGraph } from "../support/session.js";
 import { execFailure } from "../support/exec-errors.js";
@@ -71,6 +71,16 @@ function responder(overrides: Overrides = () => undefined) {
 
 const pipeline = (revision = REVISION, created = CREATED) => new AiAppPipeline(contextDir("/"), revision, created, SOURCE_URL);
 
+/**
+ * A real registry (Debian's docker-registry on 127.0.0.1) for the calls that reach the push:
+ * just before the channel tag moves, publish asks the registry what it points at now.
+ */
+let local: RunningRegistry | undefined;
+const localRegistry = async () => (local ??= await startRegistry());
+test.after(async () => {
+  await local?.stop();
+});
+
 /** Index in the recorded query order of the first query whose chain satisfies `pred`. */
 const firstRecorded = (engine: FakeEngine, pred: (chain: Op[]) => boolean) => engine.recorded.findIndex((r) => pred(r.chain));
 
@@ -81,20 +91,21 @@ function secretOf(engine: FakeEngine, auth: Op): Op[] {
 }
 
 test("publish with --username/--password: tests first, three tags, one digest reference, password only as a Secret", async () => {
+  const { address } = await localRegistry();
   const { engine, error, result } = await recordGraph(
     () =>
       pipeline()
-        .withRegistry(REGISTRY, "ai-app", "acr-push-sp", dag.setSecret("acr-password", PASSWORD))
+        .withRegistry(address, "ai-app", "acr-push-sp", dag.setSecret("acr-password", PASSWORD))
         .publish("refs/heads/main", contextDir("/model/out")),
     { respond: responder() },
   );
   assert.is(error, undefined, String(error));
-  assert.is(result, `${REGISTRY}/ai-app@${DIGEST}`);
+  assert.is(result, `${address}/ai-app@${DIGEST}`);
 
   const publishes = engine.find("publish");
   assert.equal(
     publishes.map((p) => p.op.args.address),
-    [`${REGISTRY}/ai-app:${REVISION}`, `${REGISTRY}/ai-app:model-1.4.0`, `${REGISTRY}/ai-app:main`],
+    [`${address}/ai-app:${REVISION}`, `${address}/ai-app:model-1.4.0`, `${address}/ai-app:main`],
   );
 
   const pytest = firstRecorded(engine, pytestRan);
@@ -111,7 +122,7 @@ test("publish with --username/--password: tests first, three tags, one digest re
     assert.is(auths.length, 1, "one registry login per push");
     assert.equal(
       { address: auths[0]!.args.address, username: auths[0]!.args.username },
-      { address: `${REGISTRY}/ai-app`, username: "acr-push-sp" },
+      { address: `${address}/ai-app`, username: "acr-push-sp" },
     );
     assert.equal(secretOf(engine, auths[0]!), [{ field: "setSecret", args: { name: "acr-password", plaintext: PASSWORD } }]);
 
@@ -193,7 +204,8 @@ test("a failing test suite: nothing verified, built, logged in or published", as
 
 test("different digests for the tags of one build are an error", async () => {
   let n = 0;
-  const { error } = await recordGraph(() => pipeline().withRegistry(REGISTRY, "ai-app").publish("main", contextDir("/model/out")), {
+  const { address } = await localRegistry();
+  const { error } = await recordGraph(() => pipeline().withRegistry(address, "ai-app").publish("main", contextDir("/model/out")), {
     respond: responder((c) =>
       c.at(-1)?.field === "publish" ? `${String(c.at(-1)!.args.address)}@sha256:${String(n++).repeat(64)}` : undefined,
     ),
@@ -202,12 +214,13 @@ test("different digests for the tags of one build are an error", async () => {
 });
 
 test("publish without credentials pushes without any registry login", async () => {
+  const { address } = await localRegistry();
   const { engine, error, result } = await recordGraph(
-    () => pipeline().withRegistry("127.0.0.1:5000", "team/ai-app").publish("main", contextDir("/model/out")),
+    () => pipeline().withRegistry(address, "team/ai-app").publish("main", contextDir("/model/out")),
     { respond: responder() },
   );
   assert.is(error, undefined, String(error));
-  assert.is(result, `127.0.0.1:5000/team/ai-app@${DIGEST}`);
+  assert.is(result, `${address}/team/ai-app@${DIGEST}`);
   assert.is(engine.find("withRegistryAuth").length, 0);
   assert.is(engine.find("publish").length, 3);
 });
@@ -354,7 +367,55 @@ test("publish with a rejected Entra token fails before tests, build or push", as
   }
 });
 
+// ---- the channel tag only moves forward ----
+
+/** Answers the engine's label reads of the image at `digest` (the channel's image) with `labels`. */
+const channelLabels = (digest: string, labels: Record<string, string>) => (chain: Op[]) =>
+  chain.at(-1)?.field === "label" && chain.some((o) => o.field === "from" && String(o.args.address).endsWith(`@${digest}`))
+    ? (labels[String(chain.at(-1)!.args.name)] ?? null)
+    : undefined;
+
+test("publish refuses to move the channel tag to an older commit's image: the registry says where main points, the engine reads its labels; --force moves it", async () => {
+  const { address, url } = await localRegistry();
+  const there = await pushImage({ url }, "guarded", ["main"], { seed: "newer commit" });
+  const newer = { "org.opencontainers.image.revision": "f".repeat(40), "org.opencontainers.image.created": "2025-02-01T09:00:00Z" };
+  const publish = (force: boolean) =>
+    recordGraph(() => pipeline().withRegistry(address, "guarded").publish("main", contextDir("/model/out"), undefined, force), {
+      respond: responder(channelLabels(there.digest, newer)),
+    });
+  const refused = await publish(false);
+  assert.match(refused.error?.message ?? "(no error)", `the channel tag main points at ${address}/guarded@${there.digest}`);
+  assert.match(refused.error?.message ?? "", `revision ${REVISION} was committed earlier (${CREATED})`);
+  assert.match(refused.error?.message ?? "", "--force");
+  assert.equal(
+    refused.engine.find("publish").map((p) => String(p.op.args.address).split(":").at(-1)),
+    [REVISION, "model-1.4.0"],
+    "the revision and model tags pushed, the channel not moved",
+  );
+  const labelsRead = refused.engine.find("label").filter((l) => l.prefix.some((o) => o.field === "from"));
+  assert.ok(labelsRead.length > 0, "the channel image's labels read by the engine");
+
+  const forced = await publish(true);
+  assert.is(forced.error, undefined, String(forced.error));
+  assert.equal(
+    forced.engine.find("publish").map((p) => String(p.op.args.address).split(":").at(-1)),
+    [REVISION, "model-1.4.0", "main"],
+  );
+
+  // a newer commit moves it; so does a new channel
+  const older = { ...newer, "org.opencontainers.image.created": "2025-01-01T00:00:00Z" };
+  const ahead = await recordGraph(() => pipeline().withRegistry(address, "guarded").publish("main", contextDir("/model/out")), {
+    respond: responder(channelLabels(there.digest, older)),
+  });
+  assert.is(ahead.error, undefined, String(ahead.error));
+  const fresh = await recordGraph(() => pipeline().withRegistry(address, "guarded").publish("feature-x", contextDir("/model/out")), {
+    respond: responder(channelLabels(there.digest, newer)),
+  });
+  assert.is(fresh.error, undefined, String(fresh.error));
+});
+
 test("through the SDK entrypoint: publish decodes --password as a Secret id and returns the digest reference", async () => {
+  const { address } = await localRegistry();
   const run = await callWithSecrets({
     secrets: { pw: PASSWORD },
     call: {
@@ -366,7 +427,7 @@ test("through the SDK entrypoint: publish decodes --password as a Secret id and 
         revision: REVISION,
         created: CREATED,
         sourceUrl: SOURCE_URL,
-        registry: { address: REGISTRY, repository: "ai-app", username: "acr-push-sp", password: ids.pw },
+        registry: { address: address, repository: "ai-app", username: "acr-push-sp", password: ids.pw },
       }),
       inputArgs: () => ({ model: contextDirectoryId("/model/out"), channel: "refs/heads/release/2.0" }),
     },
@@ -374,11 +435,11 @@ test("through the SDK entrypoint: publish decodes --password as a Secret id and 
   });
   assert.is(run.error, undefined, run.output);
   assert.is(run.exitCode, 0, run.output);
-  assert.is(run.value, `${REGISTRY}/ai-app@${DIGEST}`);
+  assert.is(run.value, `${address}/ai-app@${DIGEST}`);
   const publishes = run.engine.find("publish");
   assert.equal(
     publishes.map((p) => p.op.args.address),
-    [`${REGISTRY}/ai-app:${REVISION}`, `${REGISTRY}/ai-app:model-1.4.0`, `${REGISTRY}/ai-app:release-2.0`],
+    [`${address}/ai-app:${REVISION}`, `${address}/ai-app:model-1.4.0`, `${address}/ai-app:release-2.0`],
   );
   const auth = publishes[0]!.prefix.find((o) => o.field === "withRegistryAuth")!;
   assert.equal(secretOf(run.engine, auth), [{ field: "setSecret", args: { name: "pw", plaintext: PASSWORD } }]);

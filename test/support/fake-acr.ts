@@ -121,6 +121,8 @@ export interface FakeAcr {
  *  - POST /oauth2/token (grant_type=refresh_token, service, scope, refresh_token) -> {access_token}
  *  - GET /oauth2/token?service&scope with Basic admin credentials -> {access_token}
  *  - GET /v2/ -> 401 with ACR's Bearer challenge, as the login server answers it
+ *  - /v2/<repo>/tags/list and /v2/<repo>/manifests/<ref> -> that challenge, then with a token 404
+ *    NAME_UNKNOWN / MANIFEST_UNKNOWN: a repository nothing was pushed to yet
  * Access tokens are JWTs a real docker-registry (token auth) verifies.
  */
 export async function startFakeAcr(opts: FakeAcrOptions): Promise<FakeAcr> {
@@ -197,6 +199,20 @@ export async function startFakeAcr(opts: FakeAcrOptions): Promise<FakeAcr> {
           return { type, name, actions: granted };
         });
       return json(res, 200, { access_token: signRegistryToken(key, { issuer, service, subject, access }) });
+    }
+    // A repository nothing was pushed to yet, as ACR answers for it: a token first, then NAME_UNKNOWN / MANIFEST_UNKNOWN.
+    const repositoryPath = /^\/v2\/(.+)\/(tags\/list|manifests\/[^/]+)$/.exec(u.pathname);
+    if (repositoryPath) {
+      if (!req.headers.authorization?.startsWith("Bearer ")) {
+        const scope = `repository:${repositoryPath[1]}:pull`;
+        res.writeHead(401, {
+          "www-authenticate": `Bearer realm="${url}/oauth2/token",service="${service}",scope="${scope}"`,
+          "content-type": "application/json",
+        });
+        return res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }));
+      }
+      const code = repositoryPath[2] === "tags/list" ? "NAME_UNKNOWN" : "MANIFEST_UNKNOWN";
+      return json(res, 404, { errors: [{ code, message: `repository ${repositoryPath[1]} not found` }] });
     }
     json(res, 404, { errors: [{ code: "NOT_FOUND", message: u.pathname }] });
   }

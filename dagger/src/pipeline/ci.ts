@@ -45,6 +45,8 @@ export interface CiInputs {
   registry?: RegistryTarget;
   /** The branch whose tag moves; required to publish to a configured registry, "main" in the embedded default. */
   channel?: string;
+  /** Move the channel tag even to an image older than the one it points at. */
+  force?: boolean;
   /** How long the embedded default waits for its k3s to take work (tests shorten it). */
   clusterWait?: WaitOptions;
 }
@@ -95,7 +97,7 @@ async function configuredCi(i: CiInputs): Promise<CiReport> {
     await runtimeImage(i.source, model, manifest, build).sync(); // build only (pull requests)
     return { mode: "configured", tests, model: modelInfo };
   }
-  const published = await publishImage(i.source, model, { ...i.registry, channel: i.channel!, build });
+  const published = await publishImage(i.source, model, { ...i.registry, channel: i.channel!, build, ...(i.force ? { force: true } : {}) });
   return { mode: "configured", tests, model: modelInfo, image: published.reference, tags: published.tags };
 }
 

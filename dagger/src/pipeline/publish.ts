@@ -2,17 +2,18 @@
  * `publish`: names checked, credentials ready, tests passed, model verified, image built, then
  * pushed under its tags and returned by digest.
  */
-import { Directory, File, Secret } from "@dagger.io/dagger";
+import { Container, dag, Directory, File, Secret } from "@dagger.io/dagger";
 import { BuildOptions, checkCreated, runtimeImage, verifyModelDirectory } from "../build/image.js";
 import { runAppTests } from "../build/test.js";
 import { RegistryAuth } from "../registry/auth.js";
 import { HttpOptions } from "../registry/http.js";
 import { buildTags, channelTag, checkRepository, parseRegistry, revisionTag } from "../registry/names.js";
-import { Published, pushTags, registryLogin } from "../registry/push.js";
+import { Published, pushTags, registryAccess } from "../registry/push.js";
 import { RegistryTarget } from "../registry/settings.js";
 import { fetchModelDirectory, StoreTarget } from "../model-store/step.js";
 import { withVerifiedSignature } from "../model-store/signing.js";
 import { DEFAULT_MODEL_NAME } from "../model-store/layout.js";
+import { ChannelMoveRefused, channelMoveRefusal, readChannelImage } from "./channel-guard.js";
 
 export interface PublishTarget {
   /** `host[:port]`, e.g. myacr.azurecr.io. */
@@ -26,8 +27,10 @@ export interface PublishTarget {
 export interface ImagePublishOptions extends PublishTarget {
   auth: RegistryAuth<Secret>;
   build: BuildOptions;
-  /** HTTP settings for the ACR token exchange. */
+  /** HTTP settings for the ACR token exchange and the registry API. */
   http?: HttpOptions;
+  /** Move the channel tag even to an image older than the one it points at (channel-guard.ts). */
+  force?: boolean;
 }
 
 /** Everything checkable without the engine: registry, repository, the revision and channel tags, created. */
@@ -41,7 +44,9 @@ export function checkPublishTarget(target: PublishTarget & { revision: string; c
 
 /**
  * test -> verify model -> build -> push (revision, model version and channel tags).
- * Names and auth are checked, and an Entra token exchanged, before the tests start.
+ * Names and auth are checked, and an Entra token exchanged, before the tests start. Just before
+ * the channel tag moves, the image it points at is read: an image of an older commit never
+ * replaces a newer one there unless `force` (channel-guard.ts).
  */
 export async function publishImage(source: Directory, model: Directory, opts: ImagePublishOptions): Promise<Published> {
   checkPublishTarget({
@@ -49,14 +54,21 @@ export async function publishImage(source: Directory, model: Directory, opts: Im
     revision: opts.build.revision,
     ...(opts.build.created !== undefined ? { created: opts.build.created } : {}),
   });
-  const login = await registryLogin(opts.registry, opts.auth, opts.http);
+  const { login, credentials } = await registryAccess(opts.registry, opts.auth, opts.http);
   await runAppTests(source);
   const manifest = await verifyModelDirectory(model);
   const tags = buildTags({ revision: opts.build.revision, modelVersion: manifest.version, channel: opts.channel });
-  let image = runtimeImage(source, model, manifest, opts.build);
   // The full image address (not the bare host): the engine derives the registry host from it the same way for any host form.
-  if (login) image = image.withRegistryAuth(`${opts.registry}/${opts.repository}`, login.username, login.secret);
-  return pushTags(image, opts, tags);
+  const withLogin = (c: Container) => (login ? c.withRegistryAuth(`${opts.registry}/${opts.repository}`, login.username, login.secret) : c);
+  const image = withLogin(runtimeImage(source, model, manifest, opts.build));
+  const channel = channelTag(opts.channel);
+  return pushTags(image, opts, tags, async (tag) => {
+    if (tag !== channel) return;
+    const now = await readChannelImage({ ...opts, tag }, credentials, withLogin(dag.container()), opts.http);
+    const next = { revision: opts.build.revision, ...(opts.build.created ? { created: opts.build.created } : {}) };
+    const refusal = channelMoveRefusal(channel, now, next, opts.force ?? false);
+    if (refusal) throw new ChannelMoveRefused(refusal);
+  });
 }
 
 /** The constructor's revision when none is given: fine for local builds, never pushed to a remote registry. */
@@ -130,11 +142,13 @@ export function checkPushTo(
 export interface PublishSources extends Omit<ModelSource, "selector"> {
   registry: RegistryTarget;
   channel?: string | undefined;
+  /** Move the channel tag even to an older commit's image. */
+  force?: boolean;
 }
 
 /** `publish`: refuse an incomplete push before anything runs, then take the store's latest (or --model) and push. */
 export async function publishFromSources(p: PublishSources): Promise<Published> {
   checkPushTo(p.registry, p, p.channel);
   const { model, build } = await modelToBuild({ ...p, selector: { name: DEFAULT_MODEL_NAME, version: "latest", prerelease: false } });
-  return publishImage(p.source, model, { ...p.registry, channel: p.channel!, build });
+  return publishImage(p.source, model, { ...p.registry, channel: p.channel!, build, ...(p.force ? { force: true } : {}) });
 }

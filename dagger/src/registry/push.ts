@@ -40,6 +40,29 @@ export async function registryLogin(
   }
 }
 
+/**
+ * Both sides of one sign-in: the engine's login (`withRegistryAuth`) and the OCI API client's
+ * credentials, from one exchange when the sign-in is an Entra token.
+ */
+export async function registryAccess(
+  registry: string,
+  auth: RegistryAuth<Secret>,
+  http?: HttpOptions,
+): Promise<{ login?: { username: string; secret: Secret }; credentials: RegistryCredentials }> {
+  if (auth.kind !== "entra") {
+    const login = await registryLogin(registry, auth, http);
+    return { ...(login ? { login } : {}), credentials: await apiCredentials(registry, auth, http) };
+  }
+  const refreshToken = await exchangeEntraToken(registry, await entraToken(auth.token), {
+    ...(auth.tenant ? { tenant: auth.tenant } : {}),
+    ...(http ? { http } : {}),
+  });
+  return {
+    login: { username: ACR_REFRESH_TOKEN_USER, secret: dag.setSecret(`acr-refresh-token-${registry}`, refreshToken) },
+    credentials: { kind: "acr-refresh-token", refreshToken },
+  };
+}
+
 /** Credentials for the OCI distribution API (plain values, used only in HTTP headers/forms). */
 export async function apiCredentials(registry: string, auth: RegistryAuth<Secret>, http?: HttpOptions): Promise<RegistryCredentials> {
   switch (auth.kind) {
@@ -67,10 +90,20 @@ function isTokenSource(t: Secret | AccessTokenSource): t is AccessTokenSource {
 
 const DIGEST_SUFFIX = /@(sha256:[0-9a-f]{64})$/;
 
-/** Pushes `image` (over HTTPS: see push-tarball.ts for a plain-HTTP registry service) under every tag; all must land on one digest. */
-export async function pushTags(image: Container, target: { registry: string; repository: string }, tags: string[]): Promise<Published> {
+/**
+ * Pushes `image` (over HTTPS: see push-tarball.ts for a plain-HTTP registry service) under every
+ * tag, in order; all must land on one digest. `before` runs just before each tag is pushed and
+ * may refuse it by throwing (the tags pushed until then stay).
+ */
+export async function pushTags(
+  image: Container,
+  target: { registry: string; repository: string },
+  tags: string[],
+  before: (tag: string) => Promise<void> = async () => undefined,
+): Promise<Published> {
   const digests = new Set<string>();
   for (const tag of tags) {
+    await before(tag);
     const address = `${target.registry}/${target.repository}:${checkTag(tag)}`;
     const pushed = await image.publish(address);
     const digest = DIGEST_SUFFIX.exec(pushed)?.[1];
