@@ -69,7 +69,10 @@ test("with-registry (TLS, --password as a secret) publish: pushed by digest, the
   const model = join(dir, "model");
   const trained = await call(["train-sample-model", "export", "--path", model], "train-sample-model-export", false);
   assert.is(trained.code, 0, tail(both(trained), 30));
-  const r = await call(["--revision", "e2e-tls", ...withRegistry(true), "publish", "--channel", "main", "--model", model], "publish-tls");
+  const r = await call(
+    ["--revision", "e2e-tls", ...withRegistry(true), "publish", "--channel", "main", "--model", model, "image"],
+    "publish-tls",
+  );
   assert.is(r.code, 0, tail(both(r), 60));
   const m = new RegExp(`^${registry!.address.replace(/\./g, "\\.")}/${REPOSITORY}@(sha256:[0-9a-f]{64})$`).exec(r.stdout.trim());
   assert.ok(m, `publish did not print ${registry!.address}/${REPOSITORY}@sha256:...: ${r.stdout.trim()}`);

@@ -71,7 +71,7 @@ test.before(async () => {
   await ok(["train-sample-model", "export", "--path", model], "train-sample-model-export");
   // two images that differ only in their revision label, pushed as main in turn by the tests
   for (const rev of ["e2e-a", "e2e-b"]) {
-    const r = await ok([...withBoth(rev).slice(0, 7), "publish", "--channel", rev, "--model", model], `publish-${rev}`);
+    const r = await ok([...withBoth(rev).slice(0, 7), "publish", "--channel", rev, "--model", model, "image"], `publish-${rev}`);
     images[rev] = r.stdout.trim();
   }
   assert.is.not(images["e2e-a"], images["e2e-b"], "the two revisions gave one image");

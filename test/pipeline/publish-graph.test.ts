@@ -8,6 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { UNSET_REVISION } from "../../dagger/src/pipeline/publish.js";
+import { PublishResult } from "../../dagger/src/pipeline/publish-result.js";
 import { APP_UID, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { ACR_REFRESH_TOKEN_USER } from "../../dagger/src/registry/client.js";
 import { APP_PERMISSIONS, LAYER_MTIME, MODEL_PERMISSIONS } from "../../dagger/src/build/image.js";
@@ -100,7 +101,25 @@ test("publish with --username/--password: tests first, three tags, one digest re
     { respond: responder() },
   );
   assert.is(error, undefined, String(error));
-  assert.is(result, `${address}/ai-app@${DIGEST}`);
+  assert.ok(result instanceof PublishResult, "publish returns a PublishResult");
+  const r = result as PublishResult;
+  const facts = {
+    image: `${address}/ai-app@${DIGEST}`,
+    digest: DIGEST,
+    channel: "main",
+    tags: [REVISION, "model-1.4.0", "main"],
+    revision: REVISION,
+    tests: r.tests,
+    modelName: "digits-classifier",
+    modelVersion: "1.4.0",
+    modelSha256: MODEL_SHA,
+    modelSigner: "",
+  };
+  assert.equal({ ...r, summary: "", json: "" }, { ...facts, summary: "", json: "" }, "every field, as the image's labels and tags say");
+  assert.equal(JSON.parse(r.json), facts, "json: the same facts for the next CI step");
+  assert.match(r.summary, `image: ${address}/ai-app@${DIGEST}`);
+  assert.match(r.summary, `model: digits-classifier 1.4.0 sha256:${MODEL_SHA}`);
+  assert.match(r.summary, `tags: ${REVISION}, model-1.4.0, main`);
 
   const publishes = engine.find("publish");
   assert.equal(
@@ -220,14 +239,14 @@ test("publish without credentials pushes without any registry login", async () =
     { respond: responder() },
   );
   assert.is(error, undefined, String(error));
-  assert.is(result, `${address}/team/ai-app@${DIGEST}`);
+  assert.is((result as PublishResult | undefined)?.image, `${address}/team/ai-app@${DIGEST}`);
   assert.is(engine.find("withRegistryAuth").length, 0);
   assert.is(engine.find("publish").length, 3);
 });
 
 test("invalid names, created time or auth arguments fail before the engine is asked anything", async () => {
   const pw = () => dag.setSecret("acr-password", PASSWORD);
-  const cases: [string, () => Promise<string>, RegExp][] = [
+  const cases: [string, () => Promise<unknown>, RegExp][] = [
     [
       "scheme in registry",
       async () => pipeline().withRegistry("https://myacr.azurecr.io", "ai-app").publish("main", contextDir("/model/out")),
@@ -314,7 +333,7 @@ test("publish with --entra-token: exchanged before the tests run, refresh token 
       { respond: responder((c) => (pytestRan(c) ? (events.push("pytest"), undefined) : undefined)) },
     );
     assert.is(error, undefined, String(error));
-    assert.is(result, `${acr.address}/ai-app@${DIGEST}`);
+    assert.is((result as PublishResult | undefined)?.image, `${acr.address}/ai-app@${DIGEST}`);
     assert.ok(
       events.indexOf("/oauth2/exchange") >= 0 && events.indexOf("/oauth2/exchange") < events.indexOf("pytest"),
       `exchange first: ${events.join(", ")}`,
@@ -414,7 +433,7 @@ test("publish refuses to move the channel tag to an older commit's image: the re
   assert.is(fresh.error, undefined, String(fresh.error));
 });
 
-test("through the SDK entrypoint: publish decodes --password as a Secret id and returns the digest reference", async () => {
+test("through the SDK entrypoint: publish decodes --password as a Secret id and returns a PublishResult with every field", async () => {
   const { address } = await localRegistry();
   const run = await callWithSecrets({
     secrets: { pw: PASSWORD },
@@ -435,7 +454,9 @@ test("through the SDK entrypoint: publish decodes --password as a Secret id and 
   });
   assert.is(run.error, undefined, run.output);
   assert.is(run.exitCode, 0, run.output);
-  assert.is(run.value, `${address}/ai-app@${DIGEST}`);
+  const value = run.value as Record<string, unknown>;
+  assert.equal(Object.keys(value).sort(), Object.keys(new PublishResult()).sort(), "every declared field, nothing else");
+  assert.equal([value.image, value.channel], [`${address}/ai-app@${DIGEST}`, "release-2.0"]);
   const publishes = run.engine.find("publish");
   assert.equal(
     publishes.map((p) => p.op.args.address),
@@ -545,7 +566,7 @@ test("publish and image-digest are never cached; with-registry's secrets are typ
     assert.ok(f.args.address && !f.args.address.optional, "address is required");
   }
   assert.is(m.main.functions.publish!.args.model?.type, "Directory");
-  assert.is(m.main.functions.publish!.returnType, "string");
+  assert.is(m.main.functions.publish!.returnType, "PublishResult");
 });
 
 test.run();

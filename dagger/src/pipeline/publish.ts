@@ -9,6 +9,7 @@ import { RegistryAuth } from "../registry/auth.js";
 import { HttpOptions } from "../registry/http.js";
 import { buildTags, channelTag, checkRepository, parseRegistry, revisionTag } from "../registry/names.js";
 import { Published, pushTags, registryAccess } from "../registry/push.js";
+import { modelDigest } from "../model-store/manifest.js";
 import { RegistryTarget } from "../registry/settings.js";
 import { fetchModelDirectory, StoreTarget } from "../model-store/step.js";
 import { withVerifiedSignature } from "../model-store/signing.js";
@@ -42,33 +43,46 @@ export function checkPublishTarget(target: PublishTarget & { revision: string; c
   if (target.created !== undefined) checkCreated(target.created);
 }
 
+/** A push and what it pushed: the tests' summary and the model inside. */
+export interface PublishedImage extends Published {
+  /** pytest's summary line. */
+  tests: string;
+  model: { name: string; version: string; sha256: string; signer?: string };
+}
+
 /**
  * test -> verify model -> build -> push (revision, model version and channel tags).
  * Names and auth are checked, and an Entra token exchanged, before the tests start. Just before
  * the channel tag moves, the image it points at is read: an image of an older commit never
  * replaces a newer one there unless `force` (channel-guard.ts).
  */
-export async function publishImage(source: Directory, model: Directory, opts: ImagePublishOptions): Promise<Published> {
+export async function publishImage(source: Directory, model: Directory, opts: ImagePublishOptions): Promise<PublishedImage> {
   checkPublishTarget({
     ...opts,
     revision: opts.build.revision,
     ...(opts.build.created !== undefined ? { created: opts.build.created } : {}),
   });
   const { login, credentials } = await registryAccess(opts.registry, opts.auth, opts.http);
-  await runAppTests(source);
+  const tests = await runAppTests(source);
   const manifest = await verifyModelDirectory(model);
   const tags = buildTags({ revision: opts.build.revision, modelVersion: manifest.version, channel: opts.channel });
   // The full image address (not the bare host): the engine derives the registry host from it the same way for any host form.
   const withLogin = (c: Container) => (login ? c.withRegistryAuth(`${opts.registry}/${opts.repository}`, login.username, login.secret) : c);
   const image = withLogin(runtimeImage(source, model, manifest, opts.build));
   const channel = channelTag(opts.channel);
-  return pushTags(image, opts, tags, async (tag) => {
+  const pushed = await pushTags(image, opts, tags, async (tag) => {
     if (tag !== channel) return;
     const now = await readChannelImage({ ...opts, tag }, credentials, withLogin(dag.container()), opts.http);
     const next = { revision: opts.build.revision, ...(opts.build.created ? { created: opts.build.created } : {}) };
     const refusal = channelMoveRefusal(channel, now, next, opts.force ?? false);
     if (refusal) throw new ChannelMoveRefused(refusal);
   });
+  const signer = opts.build.modelSigner;
+  return {
+    ...pushed,
+    tests,
+    model: { name: manifest.name, version: manifest.version, sha256: modelDigest(manifest), ...(signer ? { signer } : {}) },
+  };
 }
 
 /** The constructor's revision when none is given: fine for local builds, never pushed to a remote registry. */
@@ -147,7 +161,7 @@ export interface PublishSources extends Omit<ModelSource, "selector"> {
 }
 
 /** `publish`: refuse an incomplete push before anything runs, then take the store's latest (or --model) and push. */
-export async function publishFromSources(p: PublishSources): Promise<Published> {
+export async function publishFromSources(p: PublishSources): Promise<PublishedImage> {
   checkPushTo(p.registry, p, p.channel);
   const { model, build } = await modelToBuild({ ...p, selector: { name: DEFAULT_MODEL_NAME, version: "latest", prerelease: false } });
   return publishImage(p.source, model, { ...p.registry, channel: p.channel!, build, ...(p.force ? { force: true } : {}) });
