@@ -2,12 +2,14 @@
 
 Production entry (cwd = app/):  gunicorn -c gunicorn.conf.py "scoring:create_app()"
 Environment: HOST (default 0.0.0.0), PORT (default 8000), WEB_CONCURRENCY (workers, default 2),
-WEB_THREADS (threads per worker, default 8), plus the app's own variables (MODEL_DIR, MAX_BATCH,
-HEADER_TIMEOUT, BODY_TIMEOUT, ...; see README.md).
+WEB_THREADS (threads per worker, default 8), WORKER_CONNECTIONS (connections per worker, default
+4096), plus the app's own variables (MODEL_DIR, MAX_BATCH, HEADER_TIMEOUT, BODY_TIMEOUT,
+REQUEST_BUFFER, ...; see README.md).
 """
 
 import ctypes
 import os
+import resource
 
 
 def _bound_malloc() -> None:
@@ -32,16 +34,32 @@ def _bound_malloc() -> None:
 
 _bound_malloc()
 
+
+def _raise_open_files_limit(wanted: int) -> None:
+    """Raises the soft limit on open files towards ``wanted`` (as far as the hard limit allows):
+    every connection a worker holds is one. Container runtimes often start processes with a soft
+    limit of 1024 and a much higher hard one. Called in the master, so every worker inherits it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
+
+
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{int(os.environ.get('PORT', '8000'))}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Threads, not one request per process: a client that sends its request slowly holds one
-# thread (for at most HEADER_TIMEOUT + BODY_TIMEOUT), not a whole worker, so /healthz and other
-# requests still get through. Scoring is short and mostly in C code that releases the GIL (image
-# decoding, onnxruntime); the app bounds what a request can cost (MAX_REQUEST_PIXELS) and how
-# many large images a worker decodes at once (DECODE_CONCURRENCY), so threads do not multiply
-# memory. scoring.worker.ThreadWorker is gunicorn's gthread worker plus the header deadline.
+# scoring.worker.ThreadWorker is gunicorn's gthread worker, except that each worker's main loop
+# reads every request itself, without blocking, and hands it to a thread only once it is all in
+# (within HEADER_TIMEOUT and BODY_TIMEOUT): a connection that sends nothing, or trickles, costs
+# a socket, not a thread. Threads, not one request per process, so that /healthz and light
+# requests still get through while heavy ones are scored: scoring is mostly C code that releases
+# the GIL (image decoding, onnxruntime); the app bounds what a request can cost
+# (MAX_REQUEST_PIXELS) and how many large images a worker decodes at once (DECODE_CONCURRENCY),
+# so threads do not multiply memory.
 worker_class = "scoring.worker.ThreadWorker"
 threads = int(os.environ.get("WEB_THREADS", "8"))
+# Connections one worker holds at once; when all are taken, it closes its idlest connection to
+# accept a new one, so a crowd of idle connections cannot keep /healthz out.
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "4096"))
+_raise_open_files_limit(worker_connections + 1024)
 # Load the app once in the master, before forking workers: it verifies the manifest and every
 # file's size and sha256, and test-runs the model with onnxruntime in a child process. If the
 # model is unusable, create_app() raises ModelError (a RuntimeError): gunicorn prints

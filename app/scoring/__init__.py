@@ -62,6 +62,9 @@ def default_config() -> dict:
         # Enforced by the gunicorn worker (scoring.worker); read here so that a bad value
         # stops the server at start-up with one line instead of failing every worker.
         "HEADER_TIMEOUT": env_seconds("HEADER_TIMEOUT", 10.0),
+        # Bytes of requests a worker process holds while it reads them, before a thread serves
+        # them (scoring.worker; read here too so that a bad value stops the server at start-up).
+        "REQUEST_BUFFER": _env_int("REQUEST_BUFFER", 32 * 1024 * 1024),
         "ORT_THREADS": _env_int("ORT_THREADS", 1),
         # "now": open the onnxruntime session in create_app(); "per-worker": gunicorn.conf.py's
         # choice, since onnxruntime is not fork-safe (see model.LoadedModel.ensure_session).

@@ -14,7 +14,7 @@ import time
 
 from werkzeug.wsgi import get_content_length
 
-from .deadline import WATCHDOG
+from .deadline import BODY_STARTS, WATCHDOG
 
 _STEP = 65536
 _MAX_DETAIL = 200  # characters of a server parse error quoted back to the client
@@ -33,13 +33,16 @@ def too_large(limit: int) -> BodyError:
 
 
 class _Deadline:
-    """The time limit of one body read: between reads, and (under gunicorn) inside them."""
+    """The time limit of one body read: between reads, and (under gunicorn) inside them. It
+    counts from when the server started waiting for the body, if it says so (BODY_STARTS)."""
 
     def __init__(self, environ: dict, seconds: float) -> None:
         self.seconds = seconds
-        self.end = time.monotonic() + seconds
         sock = environ.get("gunicorn.socket")
-        self._watch = WATCHDOG.watch(sock, seconds) if isinstance(sock, socket.socket) else None
+        now = time.monotonic()
+        started = BODY_STARTS.get(sock, now) if isinstance(sock, socket.socket) else now
+        self.end = min(started, now) + seconds
+        self._watch = WATCHDOG.watch(sock, max(0.0, self.end - now)) if isinstance(sock, socket.socket) else None
         self.expired = False
 
     def check(self) -> None:

@@ -67,3 +67,8 @@ class Watchdog:
 
 
 WATCHDOG = Watchdog()
+
+# When the server started waiting for the body of the request now served on a socket, for a
+# server that reads bodies before the app runs (scoring.worker): the app's BODY_TIMEOUT then
+# counts from there, not from when the app starts reading. Set and removed by the serving thread.
+BODY_STARTS: dict[socket.socket, float] = {}

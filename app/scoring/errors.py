@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from .body import BodyError, drain, too_large
 
 # A refused body up to this many times MAX_CONTENT_LENGTH is read and dropped before answering.
-_DRAIN_FACTOR = 4
+DRAIN_FACTOR = 4
 
 
 def error_response(status: int, message: str, headers: dict | None = None):
@@ -24,7 +24,7 @@ def body_error_response(exc: BodyError):
     can read the answer instead of a connection reset."""
     if exc.status == 413:
         config = current_app.config
-        drain(request.environ, _DRAIN_FACTOR * int(config["MAX_CONTENT_LENGTH"]), float(config["BODY_TIMEOUT"]))
+        drain(request.environ, DRAIN_FACTOR * int(config["MAX_CONTENT_LENGTH"]), float(config["BODY_TIMEOUT"]))
     return error_response(exc.status, str(exc))
 
 
