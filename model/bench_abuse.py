@@ -2,6 +2,7 @@
 """Abuse benchmark of the real app: do probes still answer while slow or heavy clients hit it?
 
     .venv/bin/python model/bench_abuse.py [--seconds 15] [--clients 4] [--cpus 1] [--model-dir DIR]
+        [--idle-conns 2000] [--slow-conns 50] [--phase NAME ...]
 
 Trains the sample model into a temp dir (or uses --model-dir) and starts gunicorn with the
 production config on 127.0.0.1 (2 workers), pinned to --cpus CPUs to stand for the pod's CPU
@@ -16,12 +17,18 @@ another, each --seconds long (idle: a third of it):
              (as many 240x240 noise progressive JPEGs as fit in MAX_CONTENT_LENGTH, at most 32);
 - mem_heavy: the same with the valid request that needs the most decoder memory (one
              2048x2048 RGBA PNG, the largest image MAX_IMAGE_PIXELS lets through);
-- refused:   the same with 32 x 4096x4096 16-bit PNGs (1.4 MB), which must be refused (400).
+- refused:   the same with 32 x 4096x4096 16-bit PNGs (1.4 MB), which must be refused (400);
+- png_text, json_expansion: the same with two more requests that must be refused (400);
+- crowd:     --idle-conns connections that send nothing, and --slow-conns clients trickling a
+             request (half of them headers, half a body) as above, all kept open the whole phase
+             (a connection the server closes is opened again at once).
 
 All the while a probe sends GET /healthz and a one-digit POST /score every 0.25 s, each on a new
 connection as a kubelet probe does, and a sampler sums the RSS of the master and its workers
 every 50 ms. Prints one figure per line (``name: value``): per phase the slowest probe answers,
-the heavy requests' count and median, and the peak RSS; then the pod's memory limit from
+the heavy requests' count and median, and the peak RSS; for the crowd, how many connections it
+had open at once and how many idle ones the server closed (HEADER_TIMEOUT after they opened, or
+to make room); then the pod's memory limit from
 k8s/deployment.yaml and ``within_targets: yes`` when every probe answered within 1 s and the
 RSS stayed under that limit. Exit status 1 if a probe or a heavy request got an unexpected
 answer, or none within --probe-timeout (default 5 s; otherwise timing never fails it: the
@@ -38,6 +45,8 @@ import json
 import math
 import os
 import re
+import resource
+import selectors
 import socket
 import struct
 import sys
@@ -58,6 +67,9 @@ PROBE_TIMEOUT = 5.0
 TARGET_MS = 1000.0
 BODY_LIMIT = 4 * 1024 * 1024  # the app's default MAX_CONTENT_LENGTH
 WARMUP_PER_WORKER = 10
+# The phases in the order they run, and the answer each kind of heavy request must get.
+PHASES = ["idle", "slow_body", "slow_headers", "cpu_heavy", "mem_heavy", "refused", "png_text", "json_expansion", "crowd"]
+EXPECTED = {"cpu_heavy": 200, "mem_heavy": 200, "refused": 400, "png_text": 400, "json_expansion": 400}
 
 
 # --- payloads ---------------------------------------------------------------------------------
@@ -232,6 +244,83 @@ def slow_client(host, port, start_and_byte, until: float, outcomes: list, lock: 
                 outcomes.append(status)
 
 
+class Crowd(threading.Thread):
+    """Keeps ``idle`` connections that never send a byte and ``slow`` trickling ones open until
+    ``until``, in one thread: every 0.1 s each trickling connection sends one more byte, and any
+    connection the server closed (or answered) is opened again. Counts what the server did."""
+
+    def __init__(self, host, port, idle: int, slow: int, until: float) -> None:
+        super().__init__(daemon=True)
+        self.host, self.port, self.until = host, port, until
+        self.starts = [None] * idle + [SLOW_HEADERS if i % 2 else SLOW_BODY for i in range(slow)]
+        self.selector = selectors.DefaultSelector()
+        self.idle_closed = 0  # idle connections the server closed
+        self.slow_answers: list[int] = []  # status the server answered a trickling client, -1: closed
+        self.connect_failures = 0
+        self.open_at_start = 0
+
+    def _open(self, index: int) -> None:
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=2)
+            start = self.starts[index]
+            if start is not None:
+                sock.sendall(start[0])
+            sock.setblocking(False)
+        except OSError:
+            self.connect_failures += 1
+            return
+        self.selector.register(sock, selectors.EVENT_READ, index)
+
+    def run(self) -> None:
+        for index in range(len(self.starts)):
+            if time.monotonic() < self.until:
+                self._open(index)
+        self.open_at_start = len(self.selector.get_map())
+        next_byte = time.monotonic()
+        while time.monotonic() < self.until:
+            for key, _ in self.selector.select(0.1):
+                sock, index = key.fileobj, key.data
+                try:
+                    answer = sock.recv(64)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    answer = b""
+                self.selector.unregister(sock)
+                sock.close()
+                if self.starts[index] is None:
+                    self.idle_closed += 1
+                else:
+                    try:
+                        self.slow_answers.append(int(answer.split()[1]) if answer else -1)
+                    except (ValueError, IndexError):
+                        self.slow_answers.append(-1)
+                self._open(index)
+            if time.monotonic() < next_byte:
+                continue
+            next_byte = time.monotonic() + 0.1
+            for key in list(self.selector.get_map().values()):
+                start = self.starts[key.data]
+                if start is not None:
+                    try:
+                        key.fileobj.send(start[1])
+                    except OSError:
+                        pass
+        for key in list(self.selector.get_map().values()):
+            key.fileobj.close()
+        self.selector.close()
+
+
+def raise_open_files_limit(wanted: int) -> int:
+    """Raises this process's soft limit on open files (inherited by the server) to ``wanted``,
+    or as far as the hard limit allows; returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return soft
+
+
 def heavy_client(host, port, body: bytes, until: float, results: list, lock: threading.Lock) -> None:
     while time.monotonic() < until:
         result = timed_request(host, port, "POST", "/score", body, timeout=60)
@@ -247,13 +336,15 @@ def percentile(values: list[float], pct: float) -> float:
 # --- the run ----------------------------------------------------------------------------------
 
 
-def run_phase(name, seconds, clients, app, prober, sampler, figures, body=None, expect=None) -> bool:
+def run_phase(name, seconds, clients, app, prober, sampler, figures, body=None, expect=None, crowd=(0, 0)) -> bool:
     """One phase; adds its figures; False if anything got an unexpected answer."""
     until = time.monotonic() + seconds
     outcomes: list = []
     lock = threading.Lock()
     threads = []
-    if name.startswith("slow_"):
+    if name == "crowd":
+        threads = [Crowd(app.host, app.port, crowd[0], crowd[1], until)]
+    elif name.startswith("slow_"):
         trickle = SLOW_BODY if name == "slow_body" else SLOW_HEADERS
         threads = [threading.Thread(target=slow_client, args=(app.host, app.port, trickle, until, outcomes, lock))
                    for _ in range(clients)]
@@ -281,7 +372,15 @@ def run_phase(name, seconds, clients, app, prober, sampler, figures, body=None, 
         figures["slow_body_408s"] = sum(1 for status in outcomes if status == 408)
     elif name == "slow_headers":
         figures["slow_headers_closed"] = sum(1 for status in outcomes if status == -1)
-    if name.startswith("slow_"):
+    if name == "crowd":
+        held = threads[0]
+        figures["crowd_idle_conns"], figures["crowd_slow_conns"] = crowd
+        figures["crowd_open_at_start"] = held.open_at_start
+        figures["crowd_idle_closed"] = held.idle_closed
+        print(f"# crowd: {held.open_at_start} connections open at once, {held.connect_failures} failed to connect, "
+              f"{held.idle_closed} idle ones closed by the server; answers to the trickling clients "
+              f"{sorted(set(held.slow_answers))}", file=sys.stderr)
+    elif name.startswith("slow_"):
         print(f"# {name}: answers to the trickling clients {sorted(set(outcomes))}", file=sys.stderr)
     elif body is not None:
         statuses = sorted({status for status, _ in outcomes})
@@ -297,6 +396,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each phase (default 15)")
     parser.add_argument("--clients", type=int, default=4, help="slow or heavy clients at once (default 4)")
+    parser.add_argument("--idle-conns", type=int, default=2000,
+                        help="connections that send nothing in the crowd phase (default 2000)")
+    parser.add_argument("--slow-conns", type=int, default=50,
+                        help="trickling clients in the crowd phase (default 50)")
     parser.add_argument("--cpus", type=int, default=1, help="CPUs the server may use (default 1, the pod's limit)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--read-timeout", type=float,
@@ -306,7 +409,10 @@ def main(argv=None) -> int:
                         help=f"seconds a probe waits before it counts as failed (default {PROBE_TIMEOUT:g})")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the server, e.g. WEB_THREADS=16 (repeatable)")
+    parser.add_argument("--phase", action="append", choices=PHASES, metavar="NAME",
+                        help=f"run only this phase (repeatable; default all: {', '.join(PHASES)})")
     args = parser.parse_args(argv)
+    phases = [name for name in PHASES if name in (args.phase or PHASES)]
 
     available = sorted(os.sched_getaffinity(0))
     server_cpus = set(available[: max(1, args.cpus)])
@@ -321,11 +427,15 @@ def main(argv=None) -> int:
             parser.error(f"--env wants NAME=VALUE, got {setting!r}")
         env[name] = value
     print("# building payloads", file=sys.stderr)
-    payloads = {"cpu_heavy": cpu_heavy_body(), "mem_heavy": mem_heavy_body(), "refused": refused_body(),
-                "png_text": png_text_body(), "json_expansion": json_expansion_body()}
+    build = {"cpu_heavy": cpu_heavy_body, "mem_heavy": mem_heavy_body, "refused": refused_body,
+             "png_text": png_text_body, "json_expansion": json_expansion_body}
+    payloads = {name: build[name]() for name in phases if name in build}
     for name, body in payloads.items():
         print(f"# {name} request: {len(body)} bytes", file=sys.stderr)
 
+    # The crowd's sockets, the probes' and the heavy clients', and the server's own (it inherits the limit).
+    open_files = raise_open_files_limit(2 * (args.idle_conns + args.slow_conns) + 1024)
+    print(f"# open files limit: {open_files}", file=sys.stderr)
     figures: dict[str, float] = {"cpus": len(server_cpus), "workers": args.workers, "clients": args.clients}
     ok = True
     with tempfile.TemporaryDirectory(prefix="bench-abuse-") as scratch:
@@ -345,13 +455,17 @@ def main(argv=None) -> int:
             sampler.start()
             prober.start()
             try:
-                ok &= run_phase("idle", max(1.0, args.seconds / 3), 0, app, prober, sampler, figures)
-                for name in ("slow_body", "slow_headers"):
-                    ok &= run_phase(name, args.seconds, args.clients, app, prober, sampler, figures)
-                for name, expect in (("cpu_heavy", 200), ("mem_heavy", 200), ("refused", 400), ("png_text", 400),
-                                     ("json_expansion", 400)):
-                    ok &= run_phase(name, args.seconds, args.clients, app, prober, sampler, figures,
-                                    payloads[name], expect)
+                for name in phases:
+                    if name == "idle":
+                        ok &= run_phase(name, max(1.0, args.seconds / 3), 0, app, prober, sampler, figures)
+                    elif name.startswith("slow_"):
+                        ok &= run_phase(name, args.seconds, args.clients, app, prober, sampler, figures)
+                    elif name == "crowd":
+                        ok &= run_phase(name, args.seconds, 0, app, prober, sampler, figures,
+                                        crowd=(args.idle_conns, args.slow_conns))
+                    else:
+                        ok &= run_phase(name, args.seconds, args.clients, app, prober, sampler, figures,
+                                        payloads[name], EXPECTED[name])
             finally:
                 prober.stopped.set()
                 sampler.stopped.set()

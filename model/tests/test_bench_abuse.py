@@ -11,11 +11,13 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1] / "bench_abuse.py"
-PHASES = ["idle", "slow_body", "slow_headers", "cpu_heavy", "mem_heavy", "refused", "png_text", "json_expansion"]
+PHASES = ["idle", "slow_body", "slow_headers", "cpu_heavy", "mem_heavy", "refused", "png_text", "json_expansion", "crowd"]
+HEAVY = PHASES[3:8]
 FIGURES = (
     [f"{phase}_{probe}_{stat}_ms" for phase in PHASES for probe in ("healthz", "score") for stat in ("max", "p50")]
     + [f"{phase}_rss_peak_mib" for phase in PHASES]
-    + [f"{phase}_{what}" for phase in PHASES[3:] for what in ("requests", "p50_ms")]
+    + [f"{phase}_{what}" for phase in HEAVY for what in ("requests", "p50_ms")]
+    + [f"crowd_{what}" for what in ("idle_conns", "slow_conns", "open_at_start")]
     + ["cpus", "workers", "clients", "memory_limit_mib", "probe_max_ms", "rss_peak_mib"]
 )
 
@@ -23,7 +25,7 @@ FIGURES = (
 def test_bench_abuse_prints_each_figure_once(trained):
     result = subprocess.run(
         [sys.executable, str(BENCH), "--model-dir", str(trained), "--seconds", "3", "--clients", "2",
-         "--read-timeout", "0.75", "--probe-timeout", "60"],
+         "--read-timeout", "0.75", "--probe-timeout", "60", "--idle-conns", "100", "--slow-conns", "6"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
@@ -33,5 +35,7 @@ def test_bench_abuse_prints_each_figure_once(trained):
         assert float(figures[name]) > 0, f"{name}: {figures[name]}"
     assert int(figures["slow_body_408s"]) >= 1, result.stdout  # the body deadline cut them off
     assert int(figures["slow_headers_closed"]) >= 1, result.stdout  # and the header deadline
+    assert figures["crowd_open_at_start"] == "106", result.stdout  # the crowd was all there at once
+    assert "crowd_idle_closed" in figures, result.stdout  # (idle ones the read deadline closed: 0 or more)
     assert re.search(r"^within_targets: (yes|no)$", result.stdout, re.M), result.stdout
-    assert len(result.stdout.splitlines()) == len(FIGURES) + 3  # + the two counts, within_targets
+    assert len(result.stdout.splitlines()) == len(FIGURES) + 4  # + the three counts, within_targets
