@@ -391,7 +391,7 @@ export class AiAppPipeline {
   }
 
   /**
-   * Deploy an image to with-cluster's cluster with kubectl: validate, server-side apply, wait for the rollout, roll back and fail if it does not complete.
+   * Deploy one image by digest straight to with-cluster's cluster, for a first install or debugging: validate, server-side apply, wait for the rollout, roll back and fail if it does not complete. Not a release: no release ledger entry, no smoke test, no canary; for those use release (rollback goes back).
    *
    * @param image Image as a digest reference, registry/repository@sha256:<digest> (what publish prints).
    * @param timeout How long the rollout may take before it is rolled back, as a duration (90s, 5m, 1h).

@@ -90,6 +90,14 @@ test("one name per concept: the moving tag is --channel, an image is --image, th
   assert.equal([f.withCluster?.args.namespace?.defaultValue, f.manifests?.args.namespace?.defaultValue], ["ai-app", "ai-app"]);
 });
 
+test("deploy says what it is for and what a release does that it does not (ledger, smoke test)", async () => {
+  const d = (await introspectModule()).main.functions.deploy!.description;
+  assert.match(d, /first install or debugging/);
+  for (const skipped of ["release ledger", "smoke test", "canary"])
+    assert.ok(d.includes(skipped), `deploy's description names: ${skipped}`);
+  assert.match(d, /use release/);
+});
+
 test("every object type the module registers has a description", async () => {
   const m = await introspectModule();
   const bare = Object.values(m.objects)
