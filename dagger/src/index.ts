@@ -29,9 +29,8 @@ import {
   runPromoteRelease,
   runRollbackRelease,
 } from "./pipeline/release-control.js";
-import { checkRegion } from "./kubernetes/dns-label.js";
+import { checkDnsLabel, checkRegion } from "./kubernetes/dns-label.js";
 import { CiResult, ciResult } from "./pipeline/ci-result.js";
-import { PublishResult, publishResult } from "./pipeline/publish-result.js";
 import { markServingModel, servingAlias } from "./pipeline/serving-alias.js";
 import { ReleaseResult, releaseResult } from "./pipeline/release-result.js";
 import { DeploymentStatus, readDeploymentStatus } from "./kubernetes/deployment-status.js";
@@ -327,7 +326,7 @@ export class AiAppPipeline {
   }
 
   /**
-   * Test, build and push the image to with-registry's registry under its revision, model-version and channel tags; returns what was pushed (publish ... image prints the digest reference, json every field).
+   * Test, build and push the image to with-registry's registry under its revision, model-version and channel tags; returns registry/repository@sha256:... .
    *
    * @param channel Branch whose moving tag this push updates: main, or refs/heads/feature/x which becomes feature-x.
    * @param model Model directory holding model.json and the files it lists (default: the latest release in with-store's store; one of the two is required).
@@ -335,7 +334,7 @@ export class AiAppPipeline {
    * @param force Move the channel tag even when the image it points at was built from a newer commit (by the images' created labels, the commit time --created); without it that is refused.
    */
   @func({ cache: "never" })
-  async publish(channel: string, model?: Directory, publicKey?: File, force = false): Promise<PublishResult> {
+  async publish(channel: string, model?: Directory, publicKey?: File, force = false): Promise<string> {
     const registry = this.registryTarget();
     await this.checkTokens(TOKEN_USES.publish(!model && this.store !== undefined));
     const published = await publishFromSources({
@@ -348,7 +347,7 @@ export class AiAppPipeline {
       ...(model ? { model } : {}),
       ...(this.store ? { store: this.storeTarget() } : {}),
     });
-    return publishResult(published, channel, this.revision);
+    return published.reference;
   }
 
   /**
@@ -387,23 +386,26 @@ export class AiAppPipeline {
     const c = this.clusterTarget();
     await this.checkTokens(TOKEN_USES.diff());
     const metadata = () => registryImageMetadata(image);
-    return diffImage(c.access.kubeconfig, image, this.source.directory("k8s"), { ...kubectlOptions(c), replicas, metadata });
+    const opts = { ...kubectlOptions(c), replicas, metadata, keepDnsLabel: true }; // as deploy renders it
+    return diffImage(c.access.kubeconfig, image, this.source.directory("k8s"), opts);
   }
 
   /**
-   * Deploy one image by digest straight to with-cluster's cluster, for a first install or debugging: validate, server-side apply, wait for the rollout, roll back and fail if it does not complete. Not a release: no release ledger entry, no smoke test, no canary; for those use release (rollback goes back).
+   * Deploy an image to with-cluster's cluster with kubectl: validate, server-side apply, wait for the rollout, roll back and fail if it does not complete.
    *
    * @param image Image as a digest reference, registry/repository@sha256:<digest> (what publish prints).
    * @param timeout How long the rollout may take before it is rolled back, as a duration (90s, 5m, 1h).
    * @param replicas Replica count of the Deployment (default: the 2 in k8s/deployment.yaml).
    * @param forceConflicts Take over fields that another field manager (kubectl edit, kubectl scale) changed, instead of failing.
+   * @param dnsLabel Azure DNS label for the LoadBalancer Service (AKS names its public IP <label>.<region>.cloudapp.azure.com); without it the Service keeps the label it has.
    */
   @func({ cache: "never" })
-  async deploy(image: string, timeout = "5m", replicas?: number, forceConflicts = false): Promise<string> {
+  async deploy(image: string, timeout = "5m", replicas?: number, forceConflicts = false, dnsLabel?: string): Promise<string> {
+    const label = dnsLabel ? { dnsLabel: checkDnsLabel(dnsLabel) } : {};
     const c = this.clusterTarget();
     await this.checkTokens(TOKEN_USES.deploy(timeout));
     const metadata = () => registryImageMetadata(image);
-    const opts = { ...kubectlOptions(c), timeout, replicas, forceConflicts, metadata };
+    const opts = { ...kubectlOptions(c), timeout, replicas, forceConflicts, metadata, ...label, keepDnsLabel: true };
     return (await deployImage(c.access.kubeconfig, image, this.source.directory("k8s"), opts)).summary;
   }
 
@@ -458,9 +460,10 @@ export class AiAppPipeline {
    * @param maxFailures Canary: failed checks tolerated over the whole analysis before it is aborted.
    * @param maxRestarts Canary: restarts of the canary's containers tolerated before it is aborted.
    * @param pause Canary: stop after a passing analysis and leave the canary serving; finish later with promote or abort (e.g. after an approval).
-   * @param dnsLabel Azure DNS label for the LoadBalancer Service (AKS names its public IP <label>.<region>.cloudapp.azure.com); pass it on every release, or the Service loses it.
+   * @param dnsLabel Azure DNS label for the LoadBalancer Service (AKS names its public IP <label>.<region>.cloudapp.azure.com); without it the Service keeps the label it has.
    * @param region Azure region of the cluster (e.g. westeurope), to report the DNS label's URL; without it the load balancer's address is reported.
    * @param markAlias Move this model-store alias (e.g. production) to the model inside the image once it serves, so the store says which model serves (needs with-store).
+   * @param removeDnsLabel Remove the Service's DNS label (its public name goes away); a release without --dns-label otherwise keeps it.
    */
   @func({ cache: "never" })
   async release(
@@ -477,6 +480,7 @@ export class AiAppPipeline {
     dnsLabel?: string,
     region?: string,
     markAlias?: string,
+    removeDnsLabel = false,
   ): Promise<ReleaseResult> {
     const mark = servingAlias(markAlias, this.storeTargetIfAny());
     const options = releaseOptions({
@@ -488,6 +492,7 @@ export class AiAppPipeline {
       maxRestarts,
       pause,
       dnsLabel,
+      removeDnsLabel,
       region,
     });
     const c = this.clusterTarget();
@@ -513,12 +518,14 @@ export class AiAppPipeline {
    * @param timeout How long the stable's rollout may take before it is rolled back, as a duration.
    * @param region Azure region of the cluster (e.g. westeurope), to report the Service's DNS label as a URL.
    * @param markAlias Move this model-store alias (e.g. production) to the model inside the image once it serves, so the store says which model serves (needs with-store).
+   * @param dnsLabel Azure DNS label for the LoadBalancer Service (AKS names its public IP <label>.<region>.cloudapp.azure.com); without it the Service keeps the label it has.
    */
   @func({ cache: "never" })
-  async promote(releaseId: string, timeout = "5m", region?: string, markAlias?: string): Promise<ReleaseResult> {
+  async promote(releaseId: string, timeout = "5m", region?: string, markAlias?: string, dnsLabel?: string): Promise<ReleaseResult> {
+    const inputs = this.controlInputs(region, dnsLabel);
     const mark = servingAlias(markAlias, this.storeTargetIfAny());
     await this.checkTokens(TOKEN_USES.promote(timeout, Boolean(markAlias)));
-    return releaseResult(await markServingModel(await runPromoteRelease({ ...this.controlInputs(region), timeout, releaseId }), mark));
+    return releaseResult(await markServingModel(await runPromoteRelease({ ...inputs, timeout, releaseId }), mark));
   }
 
   /**
@@ -548,14 +555,16 @@ export class AiAppPipeline {
    * @param timeout How long the rollout may take before it is undone, as a duration.
    * @param region Azure region of the cluster (e.g. westeurope), to report the Service's DNS label as a URL.
    * @param markAlias Move this model-store alias (e.g. production) to the model inside the image once it serves, so the store says which model serves (needs with-store).
+   * @param dnsLabel Azure DNS label for the LoadBalancer Service (AKS names its public IP <label>.<region>.cloudapp.azure.com); without it the Service keeps the label it has.
    */
   @func({ cache: "never" })
-  async rollback(image?: string, timeout = "5m", region?: string, markAlias?: string): Promise<ReleaseResult> {
+  async rollback(image?: string, timeout = "5m", region?: string, markAlias?: string, dnsLabel?: string): Promise<ReleaseResult> {
+    const inputs = this.controlInputs(region, dnsLabel);
     const mark = servingAlias(markAlias, this.storeTargetIfAny());
     await this.checkTokens(TOKEN_USES.rollback(timeout, Boolean(markAlias)));
     const registry = this.registryTarget();
     const report = await runRollbackRelease({
-      ...this.controlInputs(region),
+      ...inputs,
       registry,
       timeout,
       ...(image ? { image } : {}),
@@ -585,12 +594,13 @@ export class AiAppPipeline {
     });
   }
 
-  private controlInputs(region?: string): ControlInputs {
+  private controlInputs(region?: string, dnsLabel?: string): ControlInputs {
+    const label = dnsLabel ? { dnsLabel: checkDnsLabel(dnsLabel) } : {};
     const c = this.clusterTarget();
     return {
       kubeconfig: c.access.kubeconfig,
       manifests: this.source.directory("k8s"),
-      kubectl: kubectlOptions(c),
+      kubectl: { ...kubectlOptions(c), ...label },
       ...(region ? { region: checkRegion(region) } : {}),
     };
   }

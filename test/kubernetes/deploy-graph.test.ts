@@ -203,6 +203,36 @@ test("deploy: kubectl pinned, kubeconfig only as a mounted Secret, digest manife
   ]);
 });
 
+test("deploy keeps the Service's DNS label (read from the cluster once the manifests validated); --dns-label sets it", async () => {
+  const annotation = "service.beta.kubernetes.io/azure-dns-label-name";
+  const withLabel = (chain: Op[]): unknown => {
+    const exec = chain.at(-2);
+    const args = exec?.field === "withExec" ? (exec.args.args as string[]) : [];
+    if (args.slice(0, 3).join(" ") === "kubectl get service/ai-app" && chain.at(-1)!.field === "stdout")
+      return JSON.stringify({ kind: "Service", metadata: { name: "ai-app", annotations: { [annotation]: "ai-app-prod" } } });
+    return responder({ "read-revision": { stdout: "3" } })(chain);
+  };
+  const serviceApplied = (engine: FakeEngine) =>
+    appliedManifests(engine, kubectlSequence(engine).at(-1)!.prefix).find((f) => f.path === "service.yaml")!.text;
+  const kept = await recordGraph(() => pipeline().withCluster(kubeconfig(), "prod").deploy(IMAGE), { respond: withLabel });
+  assert.is(kept.error, undefined, String(kept.error));
+  assert.match(serviceApplied(kept.engine), `${annotation}: ai-app-prod`, "a deploy does not take the public name away");
+  assert.equal(
+    kubectlSequence(kept.engine).map((s) => s.step),
+    ["read-revision", "dry-run", "apply", "rollout-status"],
+    "the deploy itself unchanged",
+  );
+  const set = await recordGraph(() => pipeline().withCluster(kubeconfig(), "prod").deploy(IMAGE, "5m", undefined, false, "ai-app-new"), {
+    respond: withLabel,
+  });
+  assert.is(set.error, undefined, String(set.error));
+  assert.match(serviceApplied(set.engine), `${annotation}: ai-app-new`);
+  assert.not.ok(
+    set.engine.find("withExec").some((e) => (e.op.args.args as string[])[2] === "service/ai-app"),
+    "with --dns-label, nothing to read",
+  );
+});
+
 test("deploy: a failed rollout gathers pods and events, undoes to the revision read first, and fails saying so", async () => {
   const { engine, error } = await recordGraph(() => pipeline().withCluster(kubeconfig(), "prod", "aks-prod").deploy(IMAGE, "90s"), {
     respond: responder({

@@ -2,7 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parse } from "yaml";
-import { AZURE_DNS_LABEL_ANNOTATION, azurePublicUrl } from "../../dagger/src/kubernetes/dns-label.js";
+import { AZURE_DNS_LABEL_ANNOTATION, azurePublicUrl, dnsLabelToRender } from "../../dagger/src/kubernetes/dns-label.js";
 import { parseStatus } from "../../dagger/src/kubernetes/status.js";
 import { validateManifests } from "../../dagger/src/kubernetes/validate.js";
 import { renderShipped, shippedManifests } from "../support/kubernetes.js";
@@ -46,6 +46,15 @@ test("status: the label and the region make the public URL; the label alone is r
   assert.is(without.url, "http://20.1.2.3");
   assert.match(without.address, "DNS label ai-app-prod (http://ai-app-prod.<region>.cloudapp.azure.com: pass --region for the URL)");
   assert.is(azurePublicUrl("x-app", "eastus2", 8080), "http://x-app.eastus2.cloudapp.azure.com:8080");
+});
+
+test("the label rendered: --dns-label, none with --remove-dns-label, else the one the Service carries now", () => {
+  assert.is(dnsLabelToRender({}, "ai-app-prod"), "ai-app-prod", "kept: a run that does not name it does not take it away");
+  assert.is(dnsLabelToRender({}, ""), undefined);
+  assert.is(dnsLabelToRender({ dnsLabel: "ai-app-new" }, "ai-app-prod"), "ai-app-new");
+  assert.is(dnsLabelToRender({ remove: true }, "ai-app-prod"), undefined);
+  assert.throws(() => dnsLabelToRender({ dnsLabel: "Bad_Label" }, ""), /not a valid Azure DNS label/);
+  assert.throws(() => dnsLabelToRender({ dnsLabel: "ai-app-new", remove: true }, ""), /--dns-label and --remove-dns-label contradict/);
 });
 
 test.run();

@@ -656,4 +656,85 @@ test("rollback --mark-alias production moves the alias to the model of the relea
   assert.equal(aliasMoves(paused.engine), [], "the canary serves beside the stable: the alias waits for promote");
 });
 
+// ---- the public DNS name: kept unless changed or removed on purpose ----
+
+const DNS_ANNOTATION = "service.beta.kubernetes.io/azure-dns-label-name";
+/** The ledger read when the Service carries the DNS label `label` (set by an earlier release, or by hand). */
+const ledgerWithLabel = (label: string) =>
+  list(
+    { kind: "ConfigMap", metadata: { name: "ai-app-releases", resourceVersion: "7" }, data: { "releases.json": "[]" } },
+    { kind: "Service", metadata: { name: "ai-app", annotations: { [DNS_ANNOTATION]: label } } },
+  );
+/** The Service manifests written for kubectl (each render's service.yaml), and the DNS label each carries ("" for none). */
+const serviceLabels = (engine: FakeEngine) =>
+  writtenFile(engine, "service.yaml").map(
+    (text) => (parse(text) as { metadata?: { annotations?: Record<string, string> } }).metadata?.annotations?.[DNS_ANNOTATION] ?? "",
+  );
+/** Each value once, in order. */
+const distinct = (xs: string[]) => [...new Set(xs)];
+/** release(tag, timeout, dryRun, strategy, percent, window, interval, maxFailures, maxRestarts, pause, dnsLabel, region, markAlias, removeDnsLabel) */
+const releaseWith = (strategy: string, dnsLabel?: string, removeDnsLabel = false) =>
+  released().release("main", "5m", false, strategy, 10, "1s", "1s", 0, 0, false, dnsLabel, undefined, undefined, removeDnsLabel);
+
+test("a release without --dns-label keeps the Service's DNS label (rolling and canary); --dns-label replaces it; --remove-dns-label removes it", async () => {
+  await registryWithMain();
+  for (const strategy of ["rolling", "canary"]) {
+    const kept = await recordGraph(() => releaseWith(strategy), { respond: responder({ ledger: ledgerWithLabel("ai-app-prod") }) });
+    assert.is(kept.error, undefined, String(kept.error));
+    const labels = serviceLabels(kept.engine);
+    assert.ok(labels.length > 0, `${strategy}: the Service was rendered`);
+    assert.equal(distinct(labels), ["ai-app-prod"], `${strategy}: the label read from the cluster is applied again`);
+
+    const replaced = await recordGraph(() => releaseWith(strategy, "ai-app-new"), {
+      respond: responder({ ledger: ledgerWithLabel("ai-app-prod") }),
+    });
+    assert.is(replaced.error, undefined, String(replaced.error));
+    assert.equal(distinct(serviceLabels(replaced.engine)), ["ai-app-new"], `${strategy}: --dns-label wins`);
+
+    const removed = await recordGraph(() => releaseWith(strategy, undefined, true), {
+      respond: responder({ ledger: ledgerWithLabel("ai-app-prod") }),
+    });
+    assert.is(removed.error, undefined, String(removed.error));
+    assert.equal(distinct(serviceLabels(removed.engine)), [""], `${strategy}: removed only when asked`);
+  }
+  const none = await recordGraph(() => releaseWith("rolling"), { respond: responder() });
+  assert.is(none.error, undefined, String(none.error));
+  assert.equal(distinct(serviceLabels(none.engine)), [""], "no label in the cluster, none asked: none");
+
+  const both = await recordGraph(() => releaseWith("rolling", "ai-app-new", true), { respond: responder() });
+  assert.match(both.error?.message ?? "", "--dns-label and --remove-dns-label");
+  assert.equal(both.engine.recorded.length, 0, "refused before anything is asked");
+});
+
+test("promote and rollback keep the Service's DNS label, or set the one --dns-label names", async () => {
+  const paused = { ...entry("r9", "c", "paused"), strategy: "canary" };
+  const live = list(
+    {
+      kind: "Deployment",
+      metadata: { name: "ai-app-canary", labels: { "ai-app-pipeline/release-id": "r9" } },
+      spec: { template: { spec: { containers: [{ name: "app", image: CANARY_IMAGE }] } } },
+    },
+    { kind: "ConfigMap", metadata: { name: "ai-app-releases", resourceVersion: "7" }, data: { "releases.json": JSON.stringify([paused]) } },
+    { kind: "Service", metadata: { name: "ai-app", annotations: { [DNS_ANNOTATION]: "ai-app-prod" } } },
+  );
+  const promoted = await recordGraph(() => cluster().promote("r9", "5m", "westeurope", undefined, "ai-app-new"), {
+    respond: responder({ liveCanary: live }),
+  });
+  assert.is(promoted.error, undefined, String(promoted.error));
+  assert.equal(distinct(serviceLabels(promoted.engine)), ["ai-app-new"]);
+
+  const ledger = list(...(JSON.parse(LEDGER([entry("1", "a"), entry("2", "b")])) as { items: unknown[] }).items, {
+    kind: "Service",
+    metadata: { name: "ai-app", annotations: { [DNS_ANNOTATION]: "ai-app-prod" } },
+  });
+  const back = await recordGraph(() => withAcr().rollback(), { respond: responder({ ledger }) });
+  assert.is(back.error, undefined, String(back.error));
+  assert.equal(distinct(serviceLabels(back.engine)), ["ai-app-prod"], "rollback keeps it");
+  const renamed = await recordGraph(() => withAcr().rollback(undefined, "5m", "westeurope", undefined, "ai-app-new"), {
+    respond: responder({ ledger }),
+  });
+  assert.is(renamed.error, undefined, String(renamed.error));
+  assert.equal(distinct(serviceLabels(renamed.engine)), ["ai-app-new"], "rollback --dns-label sets it");
+});
+
 test.run();

@@ -131,7 +131,11 @@ test("release --dry-run: the tag resolved to its digest, rendered and validated,
   const ref = await registryWithMain();
   const { engine, error, result } = await recordGraph(() => released().release("main", "5m", true), { respond: responder() });
   assert.is(error, undefined, String(error));
-  assert.equal(kubectlVerbs(engine), ["diff"], "nothing but kubectl diff: no apply, no rollout, no smoke pod");
+  assert.equal(
+    kubectlVerbs(engine),
+    ["get service/ai-app", "diff"],
+    "the Service's DNS label read, then kubectl diff: no apply, no rollout, no smoke pod",
+  );
   const diff = engine.find("withExec").find((e) => runs("kubectl", "diff")(e.op))!;
   const argv = execArgv(diff.op);
   assert.ok(argv.includes("--server-side") && argv.includes("--namespace=ai-app"), argv.join(" "));
@@ -149,6 +153,34 @@ test("release --dry-run: the tag resolved to its digest, rendered and validated,
   assert.equal([r.dryRun, r.image, r.deployed, r.smoke, r.diff], [true, ref, "not deployed (dry run)", "not run (dry run)", DIFF]);
   assert.match(r.summary, `dry run: main -> ${ref} (nothing was changed)`);
   assert.match(r.summary, `diff (kubectl diff --server-side):\n${DIFF}`);
+});
+
+test("release --dry-run diffs what a release would apply: the Service's DNS label kept, read from the cluster first (--remove-dns-label: removed)", async () => {
+  await registryWithMain();
+  const labelled = JSON.stringify({
+    kind: "Service",
+    metadata: { name: "ai-app", annotations: { "service.beta.kubernetes.io/azure-dns-label-name": "ai-app-prod" } },
+  });
+  const respond = (chain: Op[]) =>
+    runs("kubectl", "get service/ai-app")(chain.at(-2)) && chain.at(-1)!.field === "stdout" ? labelled : responder()(chain);
+  /** The Service text kubectl diff was given. */
+  const diffedService = (engine: FakeEngine) => {
+    const diff = engine.find("withExec").find((e) => runs("kubectl", "diff")(e.op))!;
+    const mount = diff.prefix.find((o) => o.field === "withDirectory" && o.args.path === PATHS.manifests)!;
+    return String(
+      engine.chainOf(String(mount.args.source)).find((o) => o.field === "withNewFile" && o.args.path === "service.yaml")!.args.contents,
+    );
+  };
+  const kept = await recordGraph(() => released().release("main", "5m", true), { respond });
+  assert.is(kept.error, undefined, String(kept.error));
+  assert.equal(kubectlVerbs(kept.engine), ["get service/ai-app", "diff"], "one read, then the diff; nothing applied");
+  assert.match(diffedService(kept.engine), "service.beta.kubernetes.io/azure-dns-label-name: ai-app-prod");
+  const removed = await recordGraph(
+    () => released().release("main", "5m", true, "rolling", 10, "2m", "30s", 0, 0, false, undefined, undefined, undefined, true),
+    { respond },
+  );
+  assert.is(removed.error, undefined, String(removed.error));
+  assert.not.match(diffedService(removed.engine), "azure-dns-label-name");
 });
 
 test("release --dry-run with nothing to change says so; a kubectl failure is an error with kubectl's words and what to do", async () => {
@@ -189,7 +221,7 @@ test("release through the SDK entrypoint: --dry-run decoded, the ReleaseResult s
   assert.equal(Object.keys(value).sort(), Object.keys(new ReleaseResult()).sort(), "every declared field, nothing else");
   assert.equal([value.image, value.channel, value.dryRun, value.diff, value.modelVersion], [ref, "main", true, DIFF, "1.0.0"]);
   assert.equal((JSON.parse(String(value.json)) as { dryRun: boolean }).dryRun, true);
-  assert.equal(kubectlVerbs(run.engine), ["diff"]);
+  assert.equal(kubectlVerbs(run.engine), ["get service/ai-app", "diff"]);
 });
 
 // ---- release marks production: --mark-alias moves the store's alias to the model that serves ----

@@ -23,6 +23,9 @@ import {
 } from "./commands.js";
 import { smokeTestArgs, SmokeTarget } from "./smoke.js";
 import { DeployOutcome, KubectlResult, kubectlSays, runDeploy, StepRecord } from "./decide.js";
+import { appObjects, getWithServiceArgs } from "./status.js";
+import { AZURE_DNS_LABEL_ANNOTATION } from "./dns-label.js";
+import { kubectlGetItems, obj, str } from "./kubectl-json.js";
 
 export interface RenderForImageOptions {
   namespace?: string;
@@ -45,7 +48,13 @@ export interface KubectlOptions extends RenderForImageOptions, ApplyOptions {
   services?: ServiceBinding[];
 }
 
-export interface DeployOptions extends KubectlOptions {
+/** How the Service's DNS label is chosen when `dnsLabel` is not given. */
+export interface KeepLabelOption {
+  /** Keep the label the Service carries now (read from the cluster); otherwise an absent `dnsLabel` removes it. */
+  keepDnsLabel?: boolean;
+}
+
+export interface DeployOptions extends KubectlOptions, KeepLabelOption {
   /** How long the rollout (and a rollback) may take, as a Go duration (default 5m). */
   timeout?: string;
   /** Smoke-test the rolled-out version from inside the cluster; a failure rolls back like a failed rollout. */
@@ -160,6 +169,45 @@ function findDeployment(files: ManifestFile[]): RenderedManifests["deployment"] 
   return { name: d.metadata.name, selector: d.spec.selector.matchLabels };
 }
 
+/**
+ * The DNS label the app's Service carries in the cluster now ("" when it has none, or there is no
+ * Service yet), from one `kubectl get service/NAME`; throws when kubectl fails.
+ */
+export async function currentDnsLabel(kubeconfig: Secret, files: ManifestFile[], opts: KubectlOptions): Promise<string> {
+  const objects = appObjects(files);
+  if (!objects.service) return "";
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  const session = new ExecSession(kubectlContainer(accessOf(kubeconfig, opts)));
+  const r = await session.run(getWithServiceArgs([], objects, targetOf(namespace, opts)));
+  if (r.exitCode !== 0) {
+    throw new Error(
+      `could not read service/${objects.service} in namespace ${namespace} to keep its DNS label (kubectl exit ${r.exitCode}); nothing was changed. ` +
+        `Check the kubeconfig and the identity's permissions, or name the label with --dns-label:\n${kubectlSays(r)}`,
+    );
+  }
+  const service = kubectlGetItems(r.stdout).find((i) => i.kind === "Service");
+  return str(obj(obj(service?.metadata).annotations)[AZURE_DNS_LABEL_ANNOTATION]) ?? "";
+}
+
+/**
+ * Renders and validates k8s/ for `image` (nothing reaches the cluster when that fails); with
+ * `keepDnsLabel` and no `dnsLabel`, then reads the Service's label from the cluster and renders
+ * again with it, so a deploy that does not name the label keeps the public name.
+ */
+async function renderKeepingLabel(
+  kubeconfig: Secret,
+  manifests: Directory,
+  image: string,
+  opts: KubectlOptions & KeepLabelOption,
+): Promise<RenderedManifests> {
+  const metadata = typeof opts.metadata === "function" ? await opts.metadata() : opts.metadata;
+  const resolved = { ...opts, ...(metadata ? { metadata } : {}) };
+  const rendered = await renderForImage(manifests, image, resolved);
+  if (!opts.keepDnsLabel || opts.dnsLabel) return rendered;
+  const label = await currentDnsLabel(kubeconfig, rendered.files, opts);
+  return label ? renderForImage(manifests, image, { ...resolved, dnsLabel: label }) : rendered;
+}
+
 /** How kubectl reaches the cluster for these options: the kubeconfig, and the token and service bindings when given. */
 export function accessOf(kubeconfig: Secret, opts: Pick<KubectlOptions, "token" | "services">): ClusterAccess {
   return { kubeconfig, ...(opts.token ? { token: opts.token } : {}), ...(opts.services ? { services: opts.services } : {}) };
@@ -179,7 +227,7 @@ export async function deployImage(
 ): Promise<DeployReport> {
   const timeout = checkTimeout(opts.timeout ?? DEFAULT_TIMEOUT);
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
-  const rendered = await renderForImage(manifests, image, { ...opts, namespace });
+  const rendered = await renderKeepingLabel(kubeconfig, manifests, image, { ...opts, namespace });
   const session = new ExecSession(kubectlContainer(accessOf(kubeconfig, opts), rendered.directory));
   const { outcome, history } = await runDeploy(
     {
@@ -219,9 +267,14 @@ function toReport(deployment: string, outcome: DeployOutcome, history: StepRecor
  * What deploying `image` would change (`kubectl diff --server-side`). Returns the diff, or a line
  * saying there is none; throws when kubectl fails (exit code above 1).
  */
-export async function diffImage(kubeconfig: Secret, image: string, manifests: Directory, opts: KubectlOptions = {}): Promise<string> {
+export async function diffImage(
+  kubeconfig: Secret,
+  image: string,
+  manifests: Directory,
+  opts: KubectlOptions & KeepLabelOption = {},
+): Promise<string> {
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
-  const rendered = await renderForImage(manifests, image, { ...opts, namespace });
+  const rendered = await renderKeepingLabel(kubeconfig, manifests, image, { ...opts, namespace });
   const session = new ExecSession(kubectlContainer(accessOf(kubeconfig, opts), rendered.directory, kubectlWithDiffTools()));
   const result = await session.run(diffArgs(targetOf(namespace, opts), opts));
   if (result.exitCode === 0) return `no differences: the cluster already runs these manifests for ${image} in namespace ${namespace}`;

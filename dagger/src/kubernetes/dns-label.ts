@@ -32,3 +32,21 @@ export function checkRegion(region: string): string {
 export function azurePublicUrl(label: string, region: string, port = 80): string {
   return `http://${label}.${region}.cloudapp.azure.com${port && port !== 80 ? `:${port}` : ""}`;
 }
+
+/**
+ * The label a deploy renders on the Service: the one asked for (--dns-label), none when removal
+ * was asked (--remove-dns-label), else the one the Service carries now (`current`, "" for none),
+ * so a run that does not name the label keeps it rather than taking the public name away.
+ */
+export function dnsLabelToRender(
+  asked: { dnsLabel?: string | undefined; remove?: boolean | undefined },
+  current: string,
+): string | undefined {
+  if (asked.dnsLabel && asked.remove) {
+    throw new Error(
+      "--dns-label and --remove-dns-label contradict each other: give one (--dns-label to set or change the name, --remove-dns-label to drop it)",
+    );
+  }
+  if (asked.dnsLabel) return checkDnsLabel(asked.dnsLabel);
+  return asked.remove || !current ? undefined : current;
+}

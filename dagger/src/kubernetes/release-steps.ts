@@ -26,7 +26,7 @@ import { assertValidManifests } from "./validate.js";
 import { KubectlResult, kubectlSays } from "./decide.js";
 import { appServiceUrl, smokeTestArgs } from "./smoke.js";
 import { appObjects, AppObjects, getWithServiceArgs, parseStatus, statusArgs } from "./status.js";
-import { AZURE_DNS_LABEL_ANNOTATION } from "./dns-label.js";
+import { AZURE_DNS_LABEL_ANNOTATION, dnsLabelToRender } from "./dns-label.js";
 import { appContainer, kubectlGetItems, obj, str } from "./kubectl-json.js";
 import {
   approvedCanary,
@@ -183,7 +183,7 @@ export interface PromoteReport {
 /**
  * Promotes the canary the cluster runs now (a paused `release --strategy canary`): its image and
  * model read from the canary Deployment, k8s/ rendered for them (keeping the Service's DNS label
- * unless `dnsLabel` is given), the stable rolled out (undone on failure), the canary removed.
+ * unless `dnsLabel` names another), the stable rolled out (undone on failure), the canary removed.
  */
 export async function promoteCanary(
   kubeconfig: Secret,
@@ -218,7 +218,7 @@ export async function promoteCanary(
   }
   const approved = approvedCanary(live.canary, entries, opts.releaseId, true);
   if ("error" in approved) throw new Error(`promote refused: ${approved.error}`);
-  const dnsLabel = opts.dnsLabel ?? (live.dnsLabel || undefined);
+  const dnsLabel = dnsLabelToRender({ dnsLabel: opts.dnsLabel }, live.dnsLabel);
   const rendered = await renderForImage(manifests, live.canary.image, {
     ...opts,
     namespace,
@@ -297,16 +297,27 @@ export async function readLedger(
 }
 
 /**
- * The paused canary release that holds the cluster, if any: the ledger's newest paused entry whose
- * canary (`<app>-canary` with that release id) still runs. A new release must not replace it: it
- * waits for an approval (promote) or an abort. A paused entry whose canary is gone holds nothing.
+ * What a release reads first: the paused canary release that holds the cluster, if any (the
+ * ledger's newest paused entry whose canary, `<app>-canary` with that release id, still runs: a
+ * new release must not replace it, it waits for an approval or an abort; a paused entry whose
+ * canary is gone holds nothing), and the Service's DNS label now ("" for none), which a release
+ * that does not name one keeps.
  */
-export async function pausedCanaryHolding(
+export async function readBeforeRelease(
   kubeconfig: Secret,
   manifests: Directory,
   opts: KubectlOptions,
-): Promise<LedgerEntry | undefined> {
+): Promise<{ held?: LedgerEntry; dnsLabel: string }> {
   const read = await readLedger(kubeconfig, manifests, opts);
+  const held = await pausedCanaryHolding(kubeconfig, read, opts);
+  return { ...(held ? { held } : {}), dnsLabel: read.dnsLabel };
+}
+
+async function pausedCanaryHolding(
+  kubeconfig: Secret,
+  read: LedgerRead & { objects: AppObjects },
+  opts: KubectlOptions,
+): Promise<LedgerEntry | undefined> {
   const paused = pausedRelease(read.entries);
   if (!paused) return undefined;
   const target = targetOf(opts.namespace ?? DEFAULT_NAMESPACE, opts); // as appTarget's, without reading k8s/ again
@@ -395,7 +406,7 @@ export async function rollbackRelease(
         "so the entry was not written by this pipeline for this image; nothing was changed. Check the ledger (releases), or roll back with --image to a release you trust",
     );
   }
-  const dnsLabel = opts.dnsLabel ?? (read.dnsLabel || undefined);
+  const dnsLabel = dnsLabelToRender({ dnsLabel: opts.dnsLabel }, read.dnsLabel);
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   try {
     const deploy = await deployImage(kubeconfig, e.image, manifests, {

@@ -6,7 +6,7 @@
 import { formatReleaseReport, ReleaseReport } from "./report.js";
 import { analysisThresholds, AnalysisThresholds, checkPercent } from "../kubernetes/canary.js";
 import { durationSeconds, isGoDuration } from "../kubernetes/commands.js";
-import { azurePublicUrl, checkDnsLabel, checkRegion } from "../kubernetes/dns-label.js";
+import { azurePublicUrl, checkDnsLabel, checkRegion, dnsLabelToRender } from "../kubernetes/dns-label.js";
 
 export type ReleaseAction = "release" | "promote" | "abort" | "rollback";
 
@@ -52,13 +52,16 @@ export interface ReleaseOptionsInput {
   maxRestarts: number;
   pause: boolean;
   dnsLabel?: string | undefined;
+  removeDnsLabel?: boolean | undefined;
   region?: string | undefined;
 }
 
 export interface ReleaseOptions {
   strategy: ReleaseStrategy;
   canary?: { percent: number; analysis: AnalysisThresholds; pause: boolean };
+  /** Set or change the Service's DNS label; without it (and without removeDnsLabel) the label there is kept. */
   dnsLabel?: string;
+  removeDnsLabel?: boolean;
   region?: string;
 }
 
@@ -90,10 +93,12 @@ export function releaseOptions(o: ReleaseOptionsInput): ReleaseOptions {
           pause: o.pause,
         }
       : undefined;
+  dnsLabelToRender({ dnsLabel: o.dnsLabel, remove: o.removeDnsLabel }, ""); // a bad label, or both flags, refused here
   return {
     strategy,
     ...(canary ? { canary } : {}),
     ...(o.dnsLabel ? { dnsLabel: checkDnsLabel(o.dnsLabel) } : {}),
+    ...(o.removeDnsLabel ? { removeDnsLabel: true } : {}),
     ...(o.region ? { region: checkRegion(o.region) } : {}),
   };
 }

@@ -13,7 +13,8 @@ import { resolveTagDigest } from "../registry/push.js";
 import { registryLabelReader } from "./image-labels.js";
 import { ClusterAccess } from "../kubernetes/kubectl.js";
 import { appServiceUrl } from "../kubernetes/smoke.js";
-import { abortCanary, canaryRelease, pausedCanaryHolding, publicAddressNow, recordInLedger } from "../kubernetes/release-steps.js";
+import { abortCanary, canaryRelease, publicAddressNow, readBeforeRelease, recordInLedger } from "../kubernetes/release-steps.js";
+import { dnsLabelToRender } from "../kubernetes/dns-label.js";
 import { Outcome } from "../kubernetes/ledger.js";
 import { labelUrl, ReleaseOptions, ReleaseOutcomeReport } from "./release-report.js";
 import { ledgerChange, ledgerEntry, newReleaseId } from "./release-ledger.js";
@@ -39,10 +40,7 @@ export async function runRelease(r: ReleaseInputs): Promise<ReleaseOutcomeReport
   const options: ReleaseOptions = r.options ?? { strategy: "rolling" };
   const image = await resolveTagDigest({ registry: r.registry, repository: r.repository, tag: r.channel }, r.auth);
   const metadata = await (await registryLabelReader(r))(image);
-  const kubectl = {
-    ...kubectlOptions({ access: r.access, namespace: r.namespace, ...(r.context ? { context: r.context } : {}) }),
-    ...(options.dnsLabel ? { dnsLabel: options.dnsLabel } : {}),
-  };
+  const cluster = kubectlOptions({ access: r.access, namespace: r.namespace, ...(r.context ? { context: r.context } : {}) });
   const resolved = {
     channel: r.channel,
     image,
@@ -52,7 +50,13 @@ export async function runRelease(r: ReleaseInputs): Promise<ReleaseOutcomeReport
     strategy: options.strategy,
   };
   if (r.dryRun) {
-    const diff = await diffImage(r.access.kubeconfig, image, r.manifests, { ...kubectl, metadata });
+    // What a release would apply, the Service's DNS label kept as a release keeps it.
+    const diff = await diffImage(r.access.kubeconfig, image, r.manifests, {
+      ...cluster,
+      metadata,
+      ...(options.dnsLabel ? { dnsLabel: options.dnsLabel } : {}),
+      keepDnsLabel: !options.removeDnsLabel,
+    });
     const url = labelUrl(options.dnsLabel, options.region);
     return {
       ...resolved,
@@ -69,13 +73,16 @@ export async function runRelease(r: ReleaseInputs): Promise<ReleaseOutcomeReport
   }
 
   // A paused canary waits for an approval: a release (the nightly one, say) must not replace it.
-  const held = await pausedCanaryHolding(r.access.kubeconfig, r.manifests, kubectl);
+  const { held, dnsLabel: labelNow } = await readBeforeRelease(r.access.kubeconfig, r.manifests, cluster);
   if (held) {
     throw new Error(
       `release of ${image} refused: release ${held.id} (${held.image}) is a paused canary waiting for promote or abort; ` +
         "finish it first (dagger call ... promote, or ... abort), then release again",
     );
   }
+  // The Service's DNS label: the one named, none when removal was asked, else the one it has (a release never drops the public name by leaving it out).
+  const dnsLabel = dnsLabelToRender({ dnsLabel: options.dnsLabel, remove: options.removeDnsLabel }, labelNow);
+  const kubectl = { ...cluster, ...(dnsLabel ? { dnsLabel } : {}) };
   const releaseId = newReleaseId();
   const record = async (outcome: Outcome, detail: string, leftovers: Parameters<typeof ledgerChange>[1] = []) =>
     (
