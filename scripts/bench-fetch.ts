@@ -21,6 +21,7 @@ import { once } from "node:events";
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
 import { join } from "node:path";
+import { BlobBackend } from "../dagger/src/model-store/blob-backend.js";
 import { CLI_LABELS } from "../dagger/src/model-store/cli-args.js";
 import { connect } from "../dagger/src/model-store/connect.js";
 import { publishModel, readLocalModel } from "../dagger/src/model-store/publish.js";
@@ -54,6 +55,7 @@ interface ChildResult {
 
 /** (b), as plain JavaScript beside the transpiled store: prints its timing and peak RSS as JSON. */
 const CHILD = `
+import { BlobBackend } from "./dist/model-store/blob-backend.js";
 import { CLI_LABELS } from "./dist/model-store/cli-args.js";
 import { connect } from "./dist/model-store/connect.js";
 import { fetchModel } from "./dist/model-store/fetch.js";
@@ -61,7 +63,7 @@ import { ModelStore } from "./dist/model-store/store.js";
 import { parseSelector } from "./dist/model-store/versions.js";
 const config = JSON.parse(process.argv[2]);
 const started = performance.now();
-const store = new ModelStore(connect({ container: "models", auth: { accountUrl: config.accountUrl, accountKey: config.key } }, CLI_LABELS, "read"));
+const store = new ModelStore(new BlobBackend(connect({ container: "models", auth: { accountUrl: config.accountUrl, accountKey: config.key } }, CLI_LABELS, "read")));
 const r = await fetchModel(store, await store.resolve(${JSON.stringify(NAME)}, parseSelector(${JSON.stringify(VERSION)})), config.target, { cacheDir: config.cacheDir });
 process.stdout.write(JSON.stringify({
   seconds: (performance.now() - started) / 1000,
@@ -132,7 +134,7 @@ async function main(): Promise<void> {
     const modelDir = join(work, "model");
     await writeBigModel(modelDir);
     const store = new ModelStore(
-      connect({ container: "models", auth: { accountUrl: az.accountUrl, accountKey: az.key } }, CLI_LABELS, "write"),
+      new BlobBackend(connect({ container: "models", auth: { accountUrl: az.accountUrl, accountKey: az.key } }, CLI_LABELS, "write")),
     );
     const t = performance.now();
     await publishModel(store, await readLocalModel(modelDir));

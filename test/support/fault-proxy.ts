@@ -66,8 +66,13 @@ export class FaultProxy {
       upstream.destroy();
     };
     client.on("close", () => upstream.destroy());
+    // A server that closes after its answer (Connection: close) ends the client's side only once
+    // everything forwarded has been written: destroying it at once dropped what was still queued.
+    upstream.on("end", () => {
+      if (state === "open") client.end();
+    });
     upstream.on("close", () => {
-      if (state !== "stalled") client.destroy();
+      if (state !== "stalled" && !client.writableEnded) client.destroy();
     });
 
     client.on("data", (data: Buffer) => {

@@ -4,12 +4,14 @@ import { createHash, randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { BlobBackend } from "../../dagger/src/model-store/blob-backend.js";
 import { CLI_LABELS } from "../../dagger/src/model-store/cli-args.js";
 import { connect, RetryTuning, StoreConfig } from "../../dagger/src/model-store/connect.js";
 import { DownloadTuning } from "../../dagger/src/model-store/download.js";
 import { ModelStore } from "../../dagger/src/model-store/store.js";
-import { Azurite, startAzurite } from "./azurite.js";
+import { Azurite } from "./azurite.js";
 import { MODEL_JSON_FIELDS } from "./model-json.js";
+import { BackendKind, CONTAINER, startStoreServer, StoreServer } from "./store-servers.js";
 
 export const FAST_RETRY: RetryTuning = { maxTries: 3, retryDelayMs: 10, maxRetryDelayMs: 50 };
 /** Short waits for tests; the idle timeout stays well above scheduling hiccups of a loaded machine. */
@@ -56,7 +58,7 @@ export function azuriteStore(
     auth: { accountUrl: opts.accountUrl ?? az.accountUrl, accountKey: az.key },
     retry: opts.retry ?? FAST_RETRY,
   };
-  return new ModelStore(connect(config, CLI_LABELS, "write"), opts.log);
+  return new ModelStore(new BlobBackend(connect(config, CLI_LABELS, "write")), opts.log);
 }
 
 /** Entries of `dir` other than the expected ones: leftovers of a failed fetch would show here. */
@@ -99,21 +101,28 @@ export function fillDisk(path: string): number {
   return written;
 }
 
-/** One test file's store: Azurite with an empty "models" container, a temp root, a client. */
+/** One test file's store: a server with an empty "models" container or bucket, a temp root, a client. */
 export interface StoreSuite {
+  server: StoreServer;
+  /** The Azurite of a Blob suite (for cases only Blob Storage has). */
   az: Azurite;
   root: string;
   store: ModelStore;
 }
 
-/** Starts a file's store (for `test.before`); `stopStoreSuite` takes it down (for `test.after`). */
-export async function startStoreSuite(): Promise<StoreSuite> {
-  const az = await startAzurite();
-  await az.admin.getContainerClient("models").create();
-  return { az, root: tempDir(), store: azuriteStore(az) };
+/** Starts a file's store (for `test.before`) on `kind` (Azurite by default); `stopStoreSuite` takes it down (for `test.after`). */
+export async function startStoreSuite(kind: BackendKind = "blob"): Promise<StoreSuite> {
+  const server = await startStoreServer(kind);
+  await server.createContainer(CONTAINER);
+  return { server, az: server.azurite!, root: tempDir(), store: server.store() };
 }
 
 export async function stopStoreSuite(s: Partial<StoreSuite>): Promise<void> {
-  await s.az?.stop();
+  await (s.server ?? s.az)?.stop();
   if (s.root) rmSync(s.root, { recursive: true, force: true });
+}
+
+/** The suite's title for one backend: what it runs against. */
+export function backendTitle(kind: BackendKind): string {
+  return kind === "blob" ? "Blob Storage (Azurite)" : "S3 (versitygw)";
 }

@@ -46,7 +46,8 @@ export async function startS3Server(): Promise<S3Server> {
     region: S3_REGION,
   };
   // Keys through the environment (versitygw reads ROOT_ACCESS_KEY_ID / ROOT_SECRET_ACCESS_KEY), never argv.
-  const child = spawn(VERSITYGW, ["--region", S3_REGION, "--port", `127.0.0.1:${port}`, "--quiet", "posix", data], {
+  // --keep-alive: AWS keeps connections open between requests, and so the SDK's agent reuses them.
+  const child = spawn(VERSITYGW, ["--region", S3_REGION, "--port", `127.0.0.1:${port}`, "--keep-alive", "--quiet", "posix", data], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ROOT_ACCESS_KEY_ID: credentials.accessKeyId, ROOT_SECRET_ACCESS_KEY: credentials.secretAccessKey },
   });

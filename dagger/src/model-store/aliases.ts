@@ -110,7 +110,7 @@ export async function aliasTarget(store: RecordStore, name: string, alias: strin
   if (record?.value.version) return record.value.version;
   const others = (await listAliases(store, name)).map((a) => `@${a.alias} -> ${a.version}`);
   throw new StoreError(
-    `model "${name}" has no alias @${alias}${record ? " (it was removed)" : ""} in container "${store.containerName}"; ` +
+    `model "${name}" has no alias @${alias}${record ? " (it was removed)" : ""} in ${store.place}; ` +
       (others.length ? `its aliases: ${others.join(", ")}` : "it has no aliases") +
       `; set one with: alias set ${alias} --model-version X.Y.Z`,
   );
@@ -203,7 +203,7 @@ export async function removeAlias(
   const who = checkBy(by);
   const current = await readAliasRecord(store, name, a);
   if (!current || (current.invalid === undefined && !current.value.version)) {
-    throw new StoreError(`model "${name}" has no alias @${a} to remove in container "${store.containerName}"`);
+    throw new StoreError(`model "${name}" has no alias @${a} to remove in ${store.place}`);
   }
   return move(store, name, a, null, who, opts, current);
 }

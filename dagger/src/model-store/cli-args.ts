@@ -11,6 +11,7 @@ import { DEFAULT_CONTAINER, DEFAULT_MODEL_NAME } from "./layout.js";
 import { DEFAULT_MAX_FILE_BYTES } from "./fetch.js";
 import { parseSize } from "./sizes.js";
 import { parseSelector } from "./versions.js";
+import { S3_SECRET_ENV, S3_TOKEN_FILE_ENV, S3AuthInput, S3Labels } from "./s3-settings.js";
 
 export const MAX_FILE_SIZE_ENV = "MODEL_STORE_MAX_FILE_SIZE";
 
@@ -48,9 +49,21 @@ export interface CliOptions {
   reason?: string;
   /** alias, yank, unyank: who made the change (recorded in its history). */
   by?: string;
+  /** The Blob container (also the name the S3 bucket goes by in --json output). */
   container: string;
   authorityHost?: string;
   auth: AuthInput<string>;
+  /** Set when the store is an S3 bucket (--s3-bucket): then the Azure fields are unused. */
+  s3?: S3CliSettings;
+}
+
+/** The store as an S3 bucket, from --s3-* flags and the AWS_* secrets. */
+export interface S3CliSettings {
+  bucket: string;
+  region: string;
+  endpoint?: string;
+  pathStyle: boolean;
+  auth: S3AuthInput;
 }
 
 export class UsageError extends Error {
@@ -76,8 +89,29 @@ export const CLI_LABELS: FieldLabels = {
   ...(Object.fromEntries(Object.entries(SECRET_ENV)) as Record<SecretField, string>),
 };
 
+/** How the CLI's users spell each S3 field, for error messages. */
+export const S3_CLI_LABELS: S3Labels & { bucket: string; region: string; endpoint: string } = {
+  bucket: "--s3-bucket",
+  region: "--s3-region",
+  endpoint: "--s3-endpoint",
+  ...S3_SECRET_ENV,
+  webIdentityTokenFile: S3_TOKEN_FILE_ENV,
+  profile: "--s3-profile",
+  roleArn: "--s3-role-arn",
+  roleSessionName: "--s3-role-session-name",
+  defaultChain: "--s3-default-chain",
+};
+
 /** Flags someone might try for a secret, and the variable to use instead. */
 const SECRET_FLAGS: Record<string, string> = {
+  "--access-key-id": S3_SECRET_ENV.accessKeyId,
+  "--s3-access-key-id": S3_SECRET_ENV.accessKeyId,
+  "--secret-access-key": S3_SECRET_ENV.secretAccessKey,
+  "--s3-secret-access-key": S3_SECRET_ENV.secretAccessKey,
+  "--session-token": S3_SECRET_ENV.sessionToken,
+  "--s3-session-token": S3_SECRET_ENV.sessionToken,
+  "--web-identity-token": S3_SECRET_ENV.webIdentityToken,
+  "--s3-web-identity-token": S3_SECRET_ENV.webIdentityToken,
   "--connection-string": SECRET_ENV.connectionString,
   "--sas-token": SECRET_ENV.sasToken,
   "--sas": SECRET_ENV.sasToken,
@@ -100,6 +134,10 @@ const FLAG_HINTS: Record<string, string> = {
   "--login": "use --az-login",
   "--model-dir": "use --dir DIR",
   "--model": "use --dir DIR (publish) or --model-name NAME",
+  "--bucket": "use --s3-bucket NAME (with --s3-region)",
+  "--region": "use --s3-region REGION",
+  "--endpoint-url": "use --s3-endpoint URL",
+  "--profile": "use --s3-profile NAME",
 };
 
 const COMMAND_HELP: Record<Command, { synopsis: string; summary: string; notes?: string }> = {
@@ -161,6 +199,17 @@ const STORE_OPTIONS = `Store options:
   --managed-identity          use the machine's managed identity, on Azure only (--client-id for a user-assigned one)
   --authority-host URL        Entra sign-in host for sovereign clouds
 
+Or an S3 bucket (Amazon S3 or an S3-compatible store) instead of a Blob container:
+  --s3-bucket NAME --s3-region REGION     the bucket and its region (required)
+  --s3-endpoint URL           an S3-compatible store's endpoint (path-style addressing); AWS's own when absent
+  --s3-path-style             path-style addressing with AWS's endpoint too
+  --s3-profile NAME           a profile of ~/.aws/config (keys, SSO after aws sso login, or a role)
+  --s3-role-arn ARN           assume this role with a web identity (OIDC) token: ${S3_TOKEN_FILE_ENV} or ${S3_SECRET_ENV.webIdentityToken}
+  --s3-role-session-name NAME the assumed role's session name (default ai-app-pipeline-model-store)
+  --s3-default-chain          whatever the AWS SDK's default chain finds (environment, profile, IRSA, instance role)
+  ${S3_SECRET_ENV.accessKeyId} and ${S3_SECRET_ENV.secretAccessKey} (${S3_SECRET_ENV.sessionToken} for temporary keys): static keys,
+                              read only when none of the three flags above is given
+
 Secrets, from the environment only (exactly one mode):
   ${SECRET_ENV.entraToken}          your own Entra access token (az account get-access-token --resource https://storage.azure.com/)
   ${SECRET_ENV.connectionString}
@@ -203,6 +252,74 @@ function usage(message: string, cmd?: Command): UsageError {
 export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
   if (env.MODEL_STORE_CACHE_DIR) return env.MODEL_STORE_CACHE_DIR;
   return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "ai-app-pipeline", "models");
+}
+
+/** The --s3-* flags and AWS_* secrets as S3 settings; undefined without --s3-bucket. */
+function s3Settings(values: ReturnType<typeof parseFlags>["values"], env: NodeJS.ProcessEnv, cmd: Command): S3CliSettings | undefined {
+  const s3Flags = [
+    "s3-region",
+    "s3-endpoint",
+    "s3-path-style",
+    "s3-profile",
+    "s3-role-arn",
+    "s3-role-session-name",
+    "s3-default-chain",
+  ] as const;
+  const bucket = values["s3-bucket"];
+  if (bucket === undefined) {
+    const stray = s3Flags.find((f) => values[f] !== undefined);
+    if (stray) throw usage(`--${stray} needs --s3-bucket NAME (the store is a Blob container otherwise)`, cmd);
+    return undefined;
+  }
+  const azureFlags = [
+    "container",
+    "account",
+    "account-url",
+    "az-login",
+    "tenant-id",
+    "client-id",
+    "service-connection-id",
+    "managed-identity",
+    "authority-host",
+  ] as const;
+  const azure = azureFlags.find((f) => values[f] !== undefined);
+  if (azure) throw usage(`--${azure} is for a Blob container; with --s3-bucket the store is an S3 bucket: give one or the other`, cmd);
+  if (!values["s3-region"]) {
+    throw usage(
+      "--s3-bucket needs --s3-region REGION, the bucket's region (e.g. eu-west-1; aws s3api get-bucket-location --bucket NAME)",
+      cmd,
+    );
+  }
+  // Static keys in the environment are the default way in: an explicit sign-in flag is not overridden by them.
+  const explicit = values["s3-profile"] !== undefined || values["s3-role-arn"] !== undefined || values["s3-default-chain"] === true;
+  const fromEnv = (name: string) => nonEmpty(env[name]);
+  const roleArn = values["s3-role-arn"];
+  const auth: S3AuthInput = {
+    ...(explicit
+      ? {}
+      : {
+          ...opt("accessKeyId", fromEnv(S3_SECRET_ENV.accessKeyId)),
+          ...opt("secretAccessKey", fromEnv(S3_SECRET_ENV.secretAccessKey)),
+          ...opt("sessionToken", fromEnv(S3_SECRET_ENV.sessionToken)),
+        }),
+    ...opt("profile", values["s3-profile"]),
+    ...opt("roleArn", roleArn),
+    ...(roleArn !== undefined
+      ? {
+          ...opt("webIdentityToken", fromEnv(S3_SECRET_ENV.webIdentityToken)),
+          ...opt("webIdentityTokenFile", fromEnv(S3_TOKEN_FILE_ENV)),
+        }
+      : {}),
+    ...opt("roleSessionName", values["s3-role-session-name"]),
+    ...(values["s3-default-chain"] ? { defaultChain: true } : {}),
+  };
+  return {
+    bucket,
+    region: values["s3-region"],
+    ...opt("endpoint", values["s3-endpoint"]),
+    pathStyle: values["s3-path-style"] ?? false,
+    auth,
+  };
 }
 
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOptions {
@@ -280,6 +397,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     ...opt("systemAccessToken", secret("systemAccessToken")),
     ...opt("entraToken", secret("entraToken")),
   };
+  const s3 = s3Settings(values, env, cmd);
   const version = givenVersion ?? (cmd === "publish" ? undefined : "latest");
   const cacheDir = cmd === "fetch" && !values["no-cache"] ? (values["cache-dir"] ?? defaultCacheDir(env)) : undefined;
   return {
@@ -300,9 +418,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     ...opt("signingKey", values["signing-key"]),
     ...opt("publicKey", values["public-key"]),
     ...opt("by", by),
-    container: values.container ?? DEFAULT_CONTAINER,
+    container: s3?.bucket ?? values.container ?? DEFAULT_CONTAINER,
     ...opt("authorityHost", values["authority-host"]),
     auth,
+    ...(s3 ? { s3 } : {}),
   };
 }
 
@@ -345,6 +464,14 @@ function parseFlags(args: string[]) {
       "service-connection-id": { type: "string" },
       "managed-identity": { type: "boolean" },
       "authority-host": { type: "string" },
+      "s3-bucket": { type: "string" },
+      "s3-region": { type: "string" },
+      "s3-endpoint": { type: "string" },
+      "s3-path-style": { type: "boolean" },
+      "s3-profile": { type: "string" },
+      "s3-role-arn": { type: "string" },
+      "s3-role-session-name": { type: "string" },
+      "s3-default-chain": { type: "boolean" },
     },
   });
 }

@@ -8,8 +8,10 @@ import { pathToFileURL } from "node:url";
 import { CredentialError } from "../credentials/auth-mode.js";
 import { SECRET_ENV } from "../credentials/env.js";
 import { redact } from "../credentials/redact.js";
-import { CLI_LABELS, CliOptions, HelpRequest, parseCli, UsageError } from "./cli-args.js";
+import { CLI_LABELS, CliOptions, HelpRequest, parseCli, S3_CLI_LABELS, UsageError } from "./cli-args.js";
+import { BlobBackend } from "./blob-backend.js";
 import { connect, retryFromEnv } from "./connect.js";
+import { S3_SECRET_ENV } from "./s3-settings.js";
 import { StoreError } from "./errors.js";
 import { fetchModel } from "./fetch.js";
 import { shown, terminalSafe } from "./printable.js";
@@ -40,7 +42,12 @@ const MAX_REASON = 100;
 
 /** Runs one command; resolves to the exit code (0 ok, 1 failed, 2 usage). */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, rawIo: Io = processIo, signal?: AbortSignal): Promise<number> {
-  const secrets = Object.values(SECRET_ENV).map((k) => env[k]);
+  const secrets = [
+    ...Object.values(SECRET_ENV),
+    S3_SECRET_ENV.secretAccessKey,
+    S3_SECRET_ENV.sessionToken,
+    S3_SECRET_ENV.webIdentityToken,
+  ].map((k) => env[k]);
   // Store contents reach this output: never let a control character through (see printable.ts).
   const io: Io = { ...rawIo, out: (t) => rawIo.out(terminalSafe(t)), err: (t) => rawIo.err(terminalSafe(t)) };
   try {
@@ -71,8 +78,8 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
     // Local checks first: a bad directory fails before any credential or network use.
     const read = await readLocalModel(opts.dir!);
     const local = opts.signingKey ? { ...read, signature: await signDirectory(read.dir, opts.signingKey, env) } : read;
-    const store = open(opts, env, "write", log);
-    if (opts.createContainer) await store.call("create the container", () => store.connection.container.createIfNotExists());
+    const store = await open(opts, env, "write", log);
+    if (opts.createContainer) await store.call(`create the ${store.backend.location.noun}`, () => store.backend.createContainerIfMissing());
     const r = await publishModel(store, local, {
       ...(opts.version ? { version: opts.version } : {}),
       ...(signal ? { signal } : {}),
@@ -81,14 +88,14 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
     io.out(
       opts.json
         ? JSON.stringify(r) + "\n"
-        : `published ${r.name} ${r.version} to container "${store.containerName}" at ${store.connection.context.endpoint}: ` +
+        : `published ${r.name} ${r.version} to ${store.place} at ${store.endpoint}: ` +
             `${r.files} file(s), ${humanBytes(r.uploadedBytes)} uploaded${r.reusedFiles ? `, ${r.reusedFiles} already there` : ""}, ` +
             `${local.signature ? "signed, " : ""}manifest sha256 ${r.manifestSha256}\n`,
     );
     return;
   }
   if (opts.command === "alias" || opts.command === "yank" || opts.command === "unyank") {
-    const store = open(opts, env, "write", log);
+    const store = await open(opts, env, "write", log);
     const by = opts.by!;
     if (opts.command === "alias") {
       const change =
@@ -110,7 +117,7 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
     return;
   }
   const selector = parseSelector(opts.version ?? "latest", opts.prerelease);
-  const store = open(opts, env, "read", log);
+  const store = await open(opts, env, "read", log);
   if (opts.command === "list") {
     const listing = await store.listVersions(opts.name);
     io.out(opts.json ? JSON.stringify(listJson(opts, listing)) + "\n" : listTable(opts, store, listing));
@@ -152,7 +159,17 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
   );
 }
 
-function open(opts: CliOptions, env: NodeJS.ProcessEnv, access: "read" | "write", log: (l: string) => void): ModelStore {
+async function open(opts: CliOptions, env: NodeJS.ProcessEnv, access: "read" | "write", log: (l: string) => void): Promise<ModelStore> {
+  if (opts.s3) {
+    // Loaded only for an S3 store: a Blob store's command never loads the AWS SDK.
+    const { connectS3 } = await import("./s3-connect.js");
+    const { bucket, region, endpoint, pathStyle, auth } = opts.s3;
+    const s3 = connectS3(
+      { bucket, region, ...(endpoint ? { endpoint } : {}), ...(pathStyle ? { pathStyle } : {}), auth, retry: retryFromEnv(env) },
+      S3_CLI_LABELS,
+    );
+    return new ModelStore(s3.backend, log);
+  }
   const conn = connect(
     {
       container: opts.container,
@@ -163,7 +180,7 @@ function open(opts: CliOptions, env: NodeJS.ProcessEnv, access: "read" | "write"
     CLI_LABELS,
     access,
   );
-  return new ModelStore(conn, log);
+  return new ModelStore(new BlobBackend(conn), log);
 }
 
 /** The version "latest" would pick: the first complete, not-yanked release in highest-first order. */
@@ -216,7 +233,7 @@ function listJson(opts: CliOptions, { versions, ignored, aliases }: Listing) {
 }
 
 function listTable(opts: CliOptions, store: ModelStore, { versions, ignored, aliases }: Listing): string {
-  const head = `${opts.name} in container "${opts.container}" at ${store.connection.context.endpoint}`;
+  const head = `${opts.name} in ${store.place} at ${store.endpoint}`;
   // An alias that does not resolve is shown with what resolving it would say: never hidden.
   const broken = aliases.filter((a) => !a.resolves);
   const notes = broken.length

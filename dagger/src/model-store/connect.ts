@@ -17,7 +17,7 @@ import { lazyEntraCredential as entraCredential } from "../credentials/lazy-entr
 import { sasProblem, StoreAccess } from "../credentials/sas.js";
 import { explainAzureCli, explainManagedIdentity, withSignInHelp } from "../credentials/sign-in-help.js";
 import { containerNameProblem } from "./layout.js";
-import { ErrorContext } from "./errors.js";
+import type { StoreLocation } from "./backend.js";
 
 /** Request-level retries (5xx, timeouts, refused or reset connections), done by the SDK's policy. */
 export interface RetryTuning {
@@ -49,7 +49,7 @@ export interface Connection {
   container: ContainerClient;
   plan: AuthPlan;
   /** Names for error messages: endpoint and credential, never their secret parts. */
-  context: Omit<ErrorContext, "action">;
+  context: StoreLocation;
 }
 
 /** Connects for `access`; throws CredentialError for anything wrong before a request is made. */
@@ -153,6 +153,7 @@ export function connect(config: StoreConfig, labels: FieldLabels, access: StoreA
     container: service.getContainerClient(config.container),
     plan,
     context: {
+      noun: "container",
       container: config.container,
       endpoint: `${endpoint.origin}${endpoint.pathname}`.replace(/\/+$/, ""),
       credential: `${modeTitle(plan.mode)}${triggerLabels.length ? ` (${triggerLabels.join(", ")})` : ""}`,

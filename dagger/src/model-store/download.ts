@@ -1,7 +1,8 @@
 /**
- * One blob to one new file, streamed: sha256 computed on the way, a lost or stalled
- * connection resumed with a ranged read from the current offset (pinned to the blob's ETag,
- * so a blob replaced meanwhile fails instead of mixing bytes), size and hash verified at the end.
+ * One stored object to one new file, streamed: sha256 computed on the way, a lost or stalled
+ * connection resumed with a ranged read from the current offset (pinned to the object's ETag,
+ * so an object replaced meanwhile fails instead of mixing bytes), size and hash verified at the end.
+ * The same loop for Blob Storage and S3: it asks the backend for byte ranges only.
  *
  * Disk errors (full disk, quota, file size limit) are not network errors: the first one ends the
  * download at once, whatever it was waiting for, and is reported as a DiskError.
@@ -15,8 +16,8 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createWriteStream, WriteStream } from "node:fs";
 import { finished } from "node:stream/promises";
-import { BlobClient } from "@azure/storage-blob";
-import { asDiskError, DiskError, isConditionFailure, StoreError } from "./errors.js";
+import { EtagChanged, StoreBackend } from "./backend.js";
+import { asDiskError, DiskError, StoreError } from "./errors.js";
 import { ModelFile } from "./manifest.js";
 
 export interface DownloadTuning {
@@ -98,9 +99,15 @@ class FileSink {
   }
 }
 
-/** Downloads `file` from `blob` into the new file `dest` (which must not exist). Returns the resumes used. */
+/** Where a download reads from: one object of a backend. */
+export interface DownloadSource {
+  backend: StoreBackend;
+  name: string;
+}
+
+/** Downloads `file` from `source` into the new file `dest` (which must not exist). Returns the resumes used. */
 export async function downloadVerified(
-  blob: BlobClient,
+  source: DownloadSource,
   file: ModelFile,
   etag: string,
   dest: string,
@@ -115,11 +122,11 @@ export async function downloadVerified(
     await once(out, "open");
     while (offset < file.size) {
       try {
-        offset = await streamRange(blob, file, etag, offset, sink, hash, opts);
+        offset = await streamRange(source, file, etag, offset, sink, hash, opts);
       } catch (e) {
         if (sink.failure) throw sink.failure;
         if (opts.signal?.aborted) throw new StoreError(`download of ${file.path} cancelled`);
-        if (isConditionFailure(e)) {
+        if (e instanceof EtagChanged) {
           throw new StoreError(`${file.path} changed in the store while it was being downloaded (its ETag no longer matches); fetch again`);
         }
         if (!(e instanceof Resumable)) throw e;
@@ -161,7 +168,7 @@ export async function downloadVerified(
  * streams (and idle timeouts) are thrown as resumable, carrying the offset reached.
  */
 async function streamRange(
-  blob: BlobClient,
+  source: DownloadSource,
   file: ModelFile,
   etag: string,
   offset: number,
@@ -185,21 +192,17 @@ async function streamRange(
     Math.max(10, Math.min(1000, opts.idleTimeoutMs / 4)),
   );
   try {
-    let body: NodeJS.ReadableStream;
+    let body: AsyncIterable<Uint8Array>;
     try {
-      const res = await blob.download(offset, file.size - offset, {
-        abortSignal: attempt.signal,
-        conditions: { ifMatch: etag },
-        maxRetryRequests: 0, // resuming is ours (see the file comment)
-      });
-      body = res.readableStreamBody!;
+      body = await source.backend.readRange(source.name, { offset, count: file.size - offset, etag, signal: attempt.signal });
     } catch (e) {
       // Request-level faults were already retried by the pipeline; only our idle timeout resumes.
       if (attempt.signal.reason instanceof IdleTimeout && !opts.signal?.aborted) throw new Resumable(attempt.signal.reason, offset);
       throw e;
     }
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      for await (const bytes of body) {
+        const chunk = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         touch();
         if (offset + chunk.length > file.size)
           throw new StoreError(`${file.path}: the store sent more bytes than model.json lists (${file.size})`);

@@ -8,14 +8,21 @@ export class StoreError extends Error {
   override name = "StoreError";
 }
 
-/** What was being done, to name it in the message: e.g. { action: "list versions", container, account }. */
-export interface ErrorContext {
-  action: string;
+/** Where the store is, for messages: never a URL with a query, never a secret. */
+export interface StoreLocation {
+  /** What the service calls the place: a Blob "container" or an S3 "bucket". */
+  noun: "container" | "bucket";
+  /** Its name. */
   container: string;
-  /** Human description of the endpoint (account name or URL host), never a URL with a query. */
+  /** The endpoint, e.g. https://acct.blob.core.windows.net or https://s3.eu-west-1.amazonaws.com. */
   endpoint: string;
-  /** Human description of the credential in use, e.g. "account key (AZURE_STORAGE_KEY)". */
+  /** The credential in use, by kind and by the flags or variables that chose it. */
   credential: string;
+}
+
+/** What was being done, and where, to name it in the message: e.g. { action: "list versions", container, endpoint, credential }. */
+export interface ErrorContext extends StoreLocation {
+  action: string;
 }
 
 interface AzureLikeError {
@@ -25,7 +32,7 @@ interface AzureLikeError {
   code?: string;
 }
 
-const NETWORK_CODES = new Set([
+export const NETWORK_CODES: ReadonlySet<string> = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
   "ENOTFOUND",

@@ -115,7 +115,7 @@ export async function fetchModel(
       }
       const progress = (opts.progress ?? noProgress)("download", file.path, file.size);
       result.resumes += await store.call(`download ${blobName}`, () =>
-        downloadVerified(store.blob(blobName), file, etag, dest, {
+        downloadVerified({ backend: store.backend, name: blobName }, file, etag, dest, {
           ...(opts.download ?? DEFAULT_DOWNLOAD),
           ...(opts.signal ? { signal: opts.signal } : {}),
           onBytes: (n) => {
@@ -203,11 +203,11 @@ async function readSignature(store: ModelStore, model: ResolvedModel, signal?: A
       `${model.name} ${model.version}: ${SIGNATURE_NAME} is ${humanBytes(sig.size)}, not a signature model/sign_model.py wrote`,
     );
   }
-  return store.call(`download ${sig.blobName}`, () =>
-    store
-      .blob(sig.blobName)
-      .downloadToBuffer(0, sig.size || undefined, { conditions: { ifMatch: sig.etag }, ...(signal ? { abortSignal: signal } : {}) }),
+  const read = await store.call(`download ${sig.blobName}`, () =>
+    store.backend.readSmall(sig.blobName, { maxBytes: MAX_SIGNATURE_BYTES, etag: sig.etag, ...(signal ? { signal } : {}) }),
   );
+  if (!read) throw new StoreError(`${sig.blobName} went away while it was being read; fetch again`);
+  return read.bytes;
 }
 
 /** The target's model.json and model.sig are byte-identical and every listed file verifies. */

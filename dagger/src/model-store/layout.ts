@@ -14,7 +14,7 @@ import { MANIFEST_NAME } from "./manifest.js";
 export const DEFAULT_CONTAINER = "models";
 export const DEFAULT_MODEL_NAME = "digits-classifier";
 
-/** Azure Blob Storage's limit on a blob name (characters). */
+/** Azure Blob Storage's limit on a blob name (characters), S3's on a key (bytes of UTF-8). */
 export const MAX_BLOB_NAME_LENGTH = 1024;
 
 const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;

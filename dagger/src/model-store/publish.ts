@@ -6,8 +6,8 @@
 import { createHash } from "node:crypto";
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
-import { BlockBlobClient } from "@azure/storage-blob";
-import { isAlreadyExists, StoreError } from "./errors.js";
+import type { StoreBackend } from "./backend.js";
+import { StoreError } from "./errors.js";
 import { fileBlobName, manifestBlobName, MAX_BLOB_NAME_LENGTH, modelPrefix } from "./layout.js";
 import { hashFile } from "./local-files.js";
 import {
@@ -129,10 +129,13 @@ export async function publishModel(store: ModelStore, local: LocalModel, opts: P
       `${MANIFEST_NAME} says version ${version} but ${opts.version} was asked for; re-run model/train.py with --version ${opts.version} (or drop the version argument)`,
     );
   }
-  const tooLong = local.manifest.files.map((f) => fileBlobName(name, version, f.path)).filter((b) => b.length > MAX_BLOB_NAME_LENGTH);
+  // Blob Storage counts characters, S3 bytes of UTF-8: the byte count holds for both.
+  const tooLong = local.manifest.files
+    .map((f) => fileBlobName(name, version, f.path))
+    .filter((b) => Buffer.byteLength(b) > MAX_BLOB_NAME_LENGTH);
   if (tooLong.length > 0) {
     throw new StoreError(
-      `${tooLong[0]} is over Azure's ${MAX_BLOB_NAME_LENGTH}-character blob name limit; use shorter file paths. Nothing was uploaded`,
+      `${tooLong[0]} is over the ${MAX_BLOB_NAME_LENGTH}-byte object name limit (Blob Storage and S3); use shorter file paths. Nothing was uploaded`,
     );
   }
   await refuseExistingVersion(store, name, version);
@@ -149,48 +152,37 @@ export async function publishModel(store: ModelStore, local: LocalModel, opts: P
   const files = [...local.manifest.files].sort((a, b) => (a.path < b.path ? -1 : 1));
   for (const f of files) {
     const blobName = fileBlobName(name, version, f.path);
-    const client = store.connection.container.getBlockBlobClient(blobName);
-    const uploaded = await store.call(`upload ${blobName}`, () => uploadCreateOnly(client, join(local.dir, f.path), f, opts));
+    const uploaded = await store.call(`upload ${blobName}`, () =>
+      uploadCreateOnly(store.backend, blobName, join(local.dir, f.path), f, opts),
+    );
     if (uploaded) result.uploadedBytes += f.size;
     else result.reusedFiles++;
   }
   if (local.signature) await uploadSignature(store, name, version, local.signature, opts.signal); // before model.json: part of the version
   const manifestName = manifestBlobName(name, version);
-  await store.call(`publish ${manifestName}`, async () => {
-    try {
-      await store.connection.container.getBlockBlobClient(manifestName).upload(local.manifestBytes, local.manifestBytes.length, {
-        conditions: { ifNoneMatch: "*" },
-        blobHTTPHeaders: { blobContentType: "application/json" },
-        metadata: { sha256: local.manifestSha256 },
-        ...(opts.signal ? { abortSignal: opts.signal } : {}),
-      });
-    } catch (e) {
-      if (!isAlreadyExists(e)) throw e;
-      throw new StoreError(
-        `${name} ${version} was published by someone else while this upload ran; versions are immutable: publish a new version`,
-      );
-    }
-  });
+  const created = await store.call(`publish ${manifestName}`, () =>
+    store.backend.createOnly(manifestName, local.manifestBytes, {
+      contentType: "application/json",
+      metadata: { sha256: local.manifestSha256 },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    }),
+  );
+  if (!created) {
+    throw new StoreError(
+      `${name} ${version} was published by someone else while this upload ran; versions are immutable: publish a new version`,
+    );
+  }
   return result;
 }
 
 /** Uploads model.sig create-only; the same bytes already there (a re-run) are fine, others are an error. */
 async function uploadSignature(store: ModelStore, name: string, version: string, signature: Buffer, signal?: AbortSignal): Promise<void> {
   const blobName = fileBlobName(name, version, SIGNATURE_NAME);
-  const client = store.connection.container.getBlockBlobClient(blobName);
   await store.call(`upload ${blobName}`, async () => {
-    try {
-      await client.upload(signature, signature.length, {
-        conditions: { ifNoneMatch: "*" },
-        blobHTTPHeaders: { blobContentType: "application/json" },
-        ...(signal ? { abortSignal: signal } : {}),
-      });
-      return;
-    } catch (e) {
-      if (!isAlreadyExists(e)) throw e;
-    }
-    const there = await client.downloadToBuffer(0, MAX_SIGNATURE_BYTES);
-    if (!there.equals(signature)) {
+    const created = await store.backend.createOnly(blobName, signature, { contentType: "application/json", ...(signal ? { signal } : {}) });
+    if (created) return;
+    const there = (await store.backend.readSmall(blobName, { maxBytes: MAX_SIGNATURE_BYTES, ...(signal ? { signal } : {}) }))?.bytes;
+    if (!there?.equals(signature)) {
       throw new StoreError(
         `${blobName} already exists with another signature: another publish of this version is running or stopped half-way; publish a new version`,
       );
@@ -198,11 +190,11 @@ async function uploadSignature(store: ModelStore, name: string, version: string,
   });
 }
 
-/** sha256 of a blob's bytes, streamed, pinned to `etag` (a blob replaced meanwhile fails the read). */
-async function hashBlob(client: BlockBlobClient, etag: string, signal?: AbortSignal): Promise<string> {
-  const res = await client.download(0, undefined, { conditions: { ifMatch: etag }, ...(signal ? { abortSignal: signal } : {}) });
+/** sha256 of an object's `size` bytes, streamed, pinned to `etag` (one replaced meanwhile fails the read). */
+async function hashObject(backend: StoreBackend, name: string, size: number, etag: string, signal?: AbortSignal): Promise<string> {
+  const body = await backend.readRange(name, { offset: 0, count: size, etag, ...(signal ? { signal } : {}) });
   const hash = createHash("sha256");
-  for await (const chunk of res.readableStreamBody as AsyncIterable<Buffer>) hash.update(chunk);
+  for await (const chunk of body) hash.update(chunk);
   return hash.digest("hex");
 }
 
@@ -213,47 +205,51 @@ async function refuseExistingVersion(store: ModelStore, name: string, version: s
   if (published) {
     const when = published.lastModified ? ` on ${published.lastModified.toISOString()}` : "";
     throw new StoreError(
-      `${name} ${version} already exists in container "${store.containerName}" (published${when}); versions are immutable: publish a new version`,
+      `${name} ${version} already exists in ${store.place} (published${when}); versions are immutable: publish a new version`,
     );
   }
   const mine = parseSemver(version)!; // the manifest was validated
   const same = versions.find((v) => v.version !== version && v.files.has(MANIFEST_NAME) && samePrecedence(v.semver, mine));
   if (same) {
     throw new StoreError(
-      `${name} ${version} is the same version as ${same.version} already in container "${store.containerName}" (build metadata does not order versions); ` +
+      `${name} ${version} is the same version as ${same.version} already in ${store.place} (build metadata does not order versions); ` +
         `publish a new version such as ${suggestNextVersion(same.version)}`,
     );
   }
 }
 
 /**
- * Uploads one file unless a blob with that name exists. Returns false when the existing blob
+ * Uploads one file unless an object with that name exists. Returns false when the existing one
  * holds the same content (an earlier, interrupted attempt), throws when it differs. Its
  * metadata proves nothing (anyone who can write can set it): the bytes are read back and hashed,
  * a cost paid only when re-running a publish that stopped half-way.
  */
-async function uploadCreateOnly(client: BlockBlobClient, path: string, f: ModelFile, opts: PublishOptions): Promise<boolean> {
+async function uploadCreateOnly(backend: StoreBackend, name: string, path: string, f: ModelFile, opts: PublishOptions): Promise<boolean> {
   const progress = (opts.progress ?? noProgress)("upload", f.path, f.size);
-  try {
-    await client.uploadFile(path, {
-      onProgress: (e) => progress.at(e.loadedBytes),
-      blockSize: opts.blockSize ?? 8 * 1024 * 1024,
-      maxSingleShotSize: opts.blockSize ?? 8 * 1024 * 1024,
-      concurrency: opts.concurrency ?? 4,
-      conditions: { ifNoneMatch: "*" },
-      metadata: { sha256: f.sha256 },
-      blobHTTPHeaders: { blobContentType: "application/octet-stream" },
-      ...(opts.signal ? { abortSignal: opts.signal } : {}),
-    });
+  const created = await backend.uploadFileCreateOnly(name, path, f.size, {
+    onProgress: (loaded) => progress.at(loaded),
+    partSize: opts.blockSize ?? 8 * 1024 * 1024,
+    concurrency: opts.concurrency ?? 4,
+    metadata: { sha256: f.sha256 },
+    contentType: "application/octet-stream",
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  if (created) {
     progress.done();
     return true;
-  } catch (e) {
-    if (!isAlreadyExists(e)) throw e;
   }
-  const props = await client.getProperties(opts.signal ? { abortSignal: opts.signal } : {});
-  if (props.contentLength === f.size && (await hashBlob(client, props.etag!, opts.signal)) === f.sha256) return false;
+  const there = await backend.head(name, opts.signal);
+  if (there && there.size === f.size && (await hashObject(backend, name, f.size, there.etag, opts.signal)) === f.sha256) return false;
   throw new StoreError(
-    `${client.name} already exists with different content: another publish of this version is running or stopped half-way. ` +
-      `If none is running, delete the leftovers (az storage blob delete-batch --source <container> --pattern "${client.name.replace(/[^/]*$/, "")}*") or publish a new version`,
+    `${name} already exists with different content: another publish of this version is running or stopped half-way. ` +
+      `If none is running, delete the leftovers (${leftoversCommand(backend, name.replace(/[^/]*$/, ""))}) or publish a new version`,
   );
+}
+
+/** The command that deletes what a half-way publish left under `prefix`. */
+function leftoversCommand(backend: StoreBackend, prefix: string): string {
+  const { noun, container } = backend.location;
+  return noun === "bucket"
+    ? `aws s3 rm s3://${container}/${prefix} --recursive`
+    : `az storage blob delete-batch --source ${container} --pattern "${prefix}*"`;
 }

@@ -3,15 +3,15 @@
  * apart lets store.ts build "@alias" and "latest skips yanked" on aliases.ts and yank.ts without
  * an import cycle.
  */
-import type { BlobClient } from "@azure/storage-blob";
-import type { Connection } from "./connect.js";
+import type { StoreBackend } from "./backend.js";
 import type { BlobEntry, VersionSelector } from "./versions.js";
 
 export interface RecordStore {
-  readonly connection: Connection;
+  readonly backend: StoreBackend;
   readonly containerName: string;
+  /** `container "models"` or `bucket "models"`, for messages. */
+  readonly place: string;
   readonly log: (line: string) => void;
-  blob(name: string): BlobClient;
   call<T>(action: string, fn: () => Promise<T>): Promise<T>;
   listBlobs(prefix: string): Promise<BlobEntry[]>;
   /** The complete version a selector picks, with its yank when it has one. */

@@ -4,7 +4,7 @@
  * first write. Of two people moving one record at once, exactly one write lands; the other gets
  * a RecordConflict and nothing of it is stored.
  */
-import { isAlreadyExists, isConditionFailure, StoreError } from "./errors.js";
+import { StoreError } from "./errors.js";
 import { recordBody } from "./record-fields.js";
 import type { RecordStore } from "./record-store.js";
 
@@ -46,17 +46,7 @@ export async function readRecordOrInvalid<T>(
   blobName: string,
   parse: (json: unknown, origin: string) => T,
 ): Promise<RecordRead<T> | undefined> {
-  const got = await store.call(`read ${blobName}`, async () => {
-    try {
-      const res = await store.blob(blobName).download(0, MAX_RECORD_BYTES + 1);
-      const chunks: Buffer[] = [];
-      for await (const c of res.readableStreamBody as AsyncIterable<Buffer>) chunks.push(c);
-      return { bytes: Buffer.concat(chunks), etag: res.etag ?? "", size: res.contentLength ?? 0 };
-    } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
-      throw e;
-    }
-  });
+  const got = await store.call(`read ${blobName}`, () => store.backend.readSmall(blobName, { maxBytes: MAX_RECORD_BYTES }));
   if (!got) return undefined;
   const invalid = (why: string) => ({ invalid: why, etag: got.etag });
   if (got.bytes.length > MAX_RECORD_BYTES) {
@@ -82,15 +72,9 @@ export async function writeRecord(store: RecordStore, blobName: string, value: u
   if (body.length > MAX_RECORD_BYTES) {
     throw new StoreError(`${blobName} would be ${body.length} bytes, over the ${MAX_RECORD_BYTES} a record may hold; nothing was written`);
   }
-  await store.call(`write ${blobName}`, async () => {
-    try {
-      await store.connection.container.getBlockBlobClient(blobName).upload(body, body.length, {
-        conditions: etag === undefined ? { ifNoneMatch: "*" } : { ifMatch: etag },
-        blobHTTPHeaders: { blobContentType: "application/json" },
-      });
-    } catch (e) {
-      if (isConditionFailure(e) || isAlreadyExists(e)) throw new RecordConflict(`${blobName} changed while this change was being made`);
-      throw e;
-    }
+  const landed = await store.call(`write ${blobName}`, () => {
+    const opts = { contentType: "application/json" };
+    return etag === undefined ? store.backend.createOnly(blobName, body, opts) : store.backend.replaceIfMatch(blobName, body, etag, opts);
   });
+  if (!landed) throw new RecordConflict(`${blobName} changed while this change was being made`);
 }

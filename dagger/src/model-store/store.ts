@@ -1,11 +1,11 @@
 /**
- * The model store over one Blob container: list versions with their status and resolve a
- * selector to one complete version. Fetch and publish build on it (fetch.ts, publish.ts).
+ * The model store over one Blob container or S3 bucket (a StoreBackend, backend.ts): list
+ * versions with their status and resolve a selector to one complete version. Fetch and publish
+ * build on it (fetch.ts, publish.ts).
  */
 import { createHash } from "node:crypto";
-import { BlobClient } from "@azure/storage-blob";
-import { Connection } from "./connect.js";
-import { explainAzureError, StoreError } from "./errors.js";
+import type { StoreBackend } from "./backend.js";
+import { StoreError } from "./errors.js";
 import { aliasesPrefix, modelPrefix, versionPrefix, yankBlobName } from "./layout.js";
 import { shown } from "./printable.js";
 import { MANIFEST_NAME, MAX_MANIFEST_BYTES, ModelFile, ModelManifest, SIGNATURE_NAME } from "./manifest.js";
@@ -72,42 +72,35 @@ export type Log = (line: string) => void;
 
 export class ModelStore {
   constructor(
-    readonly connection: Connection,
+    readonly backend: StoreBackend,
     readonly log: Log = () => {},
   ) {}
 
   get containerName(): string {
-    return this.connection.context.container;
+    return this.backend.location.container;
   }
 
-  blob(name: string): BlobClient {
-    return this.connection.container.getBlobClient(name);
+  /** The container or bucket, for messages: `container "models"`, `bucket "models"`. */
+  get place(): string {
+    return `${this.backend.location.noun} "${this.containerName}"`;
   }
 
-  /** Runs an Azure call, turning its failure into a StoreError that says what was being done. */
+  get endpoint(): string {
+    return this.backend.location.endpoint;
+  }
+
+  /** Runs a call to the service, turning its failure into a StoreError that says what was being done. */
   async call<T>(action: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (e) {
-      throw explainAzureError(e, { action, ...this.connection.context });
+      throw this.backend.explain(e, action);
     }
   }
 
-  /** Every blob under `prefix`, with size and ETag. */
+  /** Every object under `prefix`, with size and ETag. */
   async listBlobs(prefix: string): Promise<BlobEntry[]> {
-    return this.call(`list ${prefix}`, async () => {
-      const out: BlobEntry[] = [];
-      for await (const b of this.connection.container.listBlobsFlat({ prefix })) {
-        out.push({
-          name: b.name,
-          size: b.properties.contentLength ?? 0,
-          etag: b.properties.etag ?? "",
-          ...(b.properties.lastModified ? { lastModified: b.properties.lastModified } : {}),
-          ...(b.properties.createdOn ? { createdOn: b.properties.createdOn } : {}),
-        });
-      }
-      return out;
-    });
+    return this.call(`list ${prefix}`, () => this.backend.list(prefix));
   }
 
   /** Every version of `name` with its status, highest first, and every alias that is set or invalid, by name. */
@@ -151,7 +144,7 @@ export class ModelStore {
     const blobs = await this.listBlobs(modelPrefix(name));
     const marked = new Set(blobs.map((b) => b.name));
     const { versions } = groupVersions(name, blobs);
-    const where = `in container "${this.containerName}" at ${this.connection.context.endpoint}`;
+    const where = `in ${this.place} at ${this.endpoint}`;
     if (versions.length === 0) throw new StoreError(`no versions of model "${name}" ${where}`);
     const tried = candidates(versions, selector);
     if (tried.length === 0) {
@@ -218,9 +211,11 @@ export class ModelStore {
     if (entry.size > MAX_MANIFEST_BYTES) {
       return { status: { state: "invalid", reason: `${MANIFEST_NAME} is ${entry.size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit` } };
     }
-    const bytes = await this.call(`read ${versionPrefix(name, listing.version)}${MANIFEST_NAME}`, () =>
-      this.blob(entry.name).downloadToBuffer(0, entry.size || undefined, { conditions: { ifMatch: entry.etag } }),
+    const read = await this.call(`read ${versionPrefix(name, listing.version)}${MANIFEST_NAME}`, () =>
+      this.backend.readSmall(entry.name, { maxBytes: MAX_MANIFEST_BYTES, etag: entry.etag }),
     );
+    if (!read) throw new StoreError(`${entry.name} went away while it was being read; run again`);
+    const bytes = read.bytes;
     return { status: versionStatus(name, listing, bytes), bytes };
   }
 }
