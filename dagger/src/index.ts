@@ -31,6 +31,7 @@ import {
 } from "./pipeline/release-control.js";
 import { checkDnsLabel, checkRegion } from "./kubernetes/dns-label.js";
 import { CiResult, ciResult } from "./pipeline/ci-result.js";
+import { PublishResult, publishResult } from "./pipeline/publish-result.js";
 import { markServingModel, servingAlias } from "./pipeline/serving-alias.js";
 import { ReleaseResult, releaseResult } from "./pipeline/release-result.js";
 import { DeploymentStatus, readDeploymentStatus } from "./kubernetes/deployment-status.js";
@@ -326,7 +327,7 @@ export class AiAppPipeline {
   }
 
   /**
-   * Test, build and push the image to with-registry's registry under its revision, model-version and channel tags; returns registry/repository@sha256:... .
+   * Test, build and push the image to with-registry's registry under its revision, model-version and channel tags; returns what was pushed (publish ... image prints the digest reference, json every field).
    *
    * @param channel Branch whose moving tag this push updates: main, or refs/heads/feature/x which becomes feature-x.
    * @param model Model directory holding model.json and the files it lists (default: the latest release in with-store's store; one of the two is required).
@@ -334,7 +335,7 @@ export class AiAppPipeline {
    * @param force Move the channel tag even when the image it points at was built from a newer commit (by the images' created labels, the commit time --created); without it that is refused.
    */
   @func({ cache: "never" })
-  async publish(channel: string, model?: Directory, publicKey?: File, force = false): Promise<string> {
+  async publish(channel: string, model?: Directory, publicKey?: File, force = false): Promise<PublishResult> {
     const registry = this.registryTarget();
     await this.checkTokens(TOKEN_USES.publish(!model && this.store !== undefined));
     const published = await publishFromSources({
@@ -347,7 +348,7 @@ export class AiAppPipeline {
       ...(model ? { model } : {}),
       ...(this.store ? { store: this.storeTarget() } : {}),
     });
-    return published.reference;
+    return publishResult(published, channel, this.revision);
   }
 
   /**
@@ -391,7 +392,7 @@ export class AiAppPipeline {
   }
 
   /**
-   * Deploy an image to with-cluster's cluster with kubectl: validate, server-side apply, wait for the rollout, roll back and fail if it does not complete.
+   * Deploy one image by digest straight to with-cluster's cluster, for a first install or debugging: validate, server-side apply, wait for the rollout, roll back and fail if it does not complete. Not a release: no release ledger entry, no smoke test, no canary; for those use release (rollback goes back).
    *
    * @param image Image as a digest reference, registry/repository@sha256:<digest> (what publish prints).
    * @param timeout How long the rollout may take before it is rolled back, as a duration (90s, 5m, 1h).
