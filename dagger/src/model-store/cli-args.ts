@@ -26,6 +26,8 @@ export interface CliOptions {
   name: string;
   /** Undefined for publish means "the manifest's version". */
   version?: string;
+  /** publish --model-name: must equal the manifest's name. */
+  expectName?: string;
   prerelease: boolean;
   dir?: string;
   /** publish: create the container when missing (a fresh Azurite, a new store). */
@@ -140,54 +142,154 @@ const FLAG_HINTS: Record<string, string> = {
   "--profile": "use --s3-profile NAME",
 };
 
-const COMMAND_HELP: Record<Command, { synopsis: string; summary: string; notes?: string }> = {
+/** One flag of one command as its --help shows it; `value` names what follows the flag. */
+interface FlagDoc {
+  flag: string;
+  value?: string;
+  text: string;
+}
+
+const MODEL_NAME: FlagDoc = {
+  flag: "--model-name",
+  value: "NAME",
+  text: `the model, the folder under the container (default ${DEFAULT_MODEL_NAME})`,
+};
+const SELECTOR: FlagDoc = {
+  flag: "--model-version",
+  value: "V",
+  text: "which version (default latest: the highest complete, not-yanked release); also an exact X.Y.Z, or @ALIAS (e.g. @champion: the version that alias points at)",
+};
+const PRERELEASE: FlagDoc = { flag: "--prerelease", text: "let latest pick prereleases (e.g. 1.4.0-rc.1) too" };
+const EXPECT: FlagDoc = {
+  flag: "--expect-manifest-sha256",
+  value: "HEX",
+  text: "refuse, before anything is written, a version whose model.json has another sha256 (it changed since it was resolved)",
+};
+const PROGRESS: FlagDoc = { flag: "--progress", text: "report file, bytes and rate on stderr (default: only when stderr is a terminal)" };
+const JSON_OUT: FlagDoc = { flag: "--json", text: "print one JSON document on stdout instead of text" };
+const BY: FlagDoc = { flag: "--by", value: "WHO", text: "who makes the change, kept in its history (default $USER)" };
+const EXACT = (what: string): FlagDoc => ({ flag: "--model-version", value: "X.Y.Z", text: `the exact version ${what} (required)` });
+
+const COMMAND_HELP: Record<Command, { synopsis: string; summary: string; flags: FlagDoc[]; notes?: string }> = {
   publish: {
-    synopsis: "publish --dir DIR [--model-version X.Y.Z] [--signing-key KEY.pem] [--create-container] [--progress] [--json]",
+    synopsis:
+      "publish --dir DIR [--model-name NAME] [--model-version X.Y.Z] [--signing-key KEY.pem] [--create-container] [--progress] [--json]",
     summary: "upload a model directory (model.json + files) as a new version",
+    flags: [
+      { flag: "--dir", value: "DIR", text: "the model directory: model.json and every file it lists (required)" },
+      {
+        flag: "--model-name",
+        value: "NAME",
+        text: "must equal the name in model.json, a guard against the wrong directory (default: model.json's)",
+      },
+      {
+        flag: "--model-version",
+        value: "X.Y.Z",
+        text: "must equal the version in model.json, a guard against the wrong build (default: model.json's)",
+      },
+      {
+        flag: "--signing-key",
+        value: "KEY.pem",
+        text: "sign the directory first (model/sign_model.py: OpenSSF model-signing, an EC private key in PEM)",
+      },
+      { flag: "--create-container", text: "create the container when it is missing (a fresh Azurite, a new store)" },
+      PROGRESS,
+      JSON_OUT,
+    ],
     notes:
-      "--model-version, when given, must equal the version in model.json; --create-container makes a missing container.\n" +
-      "--signing-key signs the directory with model/sign_model.py (OpenSSF model-signing, an EC private key in PEM);\n" +
-      "the signature (model.sig) is uploaded before model.json. A model.sig already in DIR is uploaded as it is.",
+      "The files go first and model.json last, so a half-uploaded version is never complete; an existing version is never overwritten.\n" +
+      "With --signing-key the signature (model.sig) is uploaded before model.json. A model.sig already in DIR is uploaded as it is.",
   },
   list: {
     synopsis: "list [--model-name NAME] [--json]",
-    summary: "list versions: complete, incomplete (no model.json yet) or invalid",
+    summary: "list versions: complete, incomplete (no model.json yet) or invalid, with aliases, yanks and which one is latest",
+    flags: [MODEL_NAME, JSON_OUT],
   },
   resolve: {
-    synopsis: "resolve [--model-name NAME] [--model-version V] [--prerelease] [--json]",
+    synopsis: "resolve [--model-name NAME] [--model-version V] [--prerelease] [--expect-manifest-sha256 HEX] [--json]",
     summary: "show which version a fetch would take",
+    flags: [MODEL_NAME, SELECTOR, PRERELEASE, EXPECT, JSON_OUT],
   },
   alias: {
     synopsis: "alias set ALIAS --model-version X.Y.Z | alias rm ALIAS [--model-name NAME] [--by WHO] [--json]",
     summary: "point an alias (champion, production) at a complete version, or remove it",
+    flags: [EXACT("the alias points at from now on (alias set only)"), MODEL_NAME, BY, JSON_OUT],
     notes:
       "An alias points only at a complete, not-yanked version; select it with --model-version @ALIAS. Every move is a\n" +
-      "conditional write kept in the alias's history (who: --by, default $USER); a concurrent move makes this one fail, changing nothing.",
+      "conditional write kept in the alias's history; a concurrent move makes this one fail, changing nothing.",
   },
   yank: {
     synopsis: "yank --model-version X.Y.Z --reason TEXT [--model-name NAME] [--by WHO] [--json]",
     summary: "withdraw a version: latest skips it, a pin still fetches it with a warning",
-    notes: "Nothing is deleted; unyank puts it back. Aliases pointing at it keep working, with the warning.",
+    flags: [
+      EXACT("to withdraw"),
+      { flag: "--reason", value: "TEXT", text: "why, shown to everyone who still fetches it (required)" },
+      MODEL_NAME,
+      BY,
+      JSON_OUT,
+    ],
+    notes: "Nothing is deleted; unyank puts it back. An alias pointing at it refuses to resolve until it is moved or the version unyanked.",
   },
   unyank: {
     synopsis: "unyank --model-version X.Y.Z [--model-name NAME] [--by WHO] [--json]",
     summary: "put a yanked version back in use",
+    flags: [EXACT("to put back"), MODEL_NAME, BY, JSON_OUT],
   },
   fetch: {
     synopsis:
       "fetch --out DIR [--model-name NAME] [--model-version V] [--prerelease] [--cache-dir DIR | --no-cache]\n" +
       "        [--max-file-size SIZE] [--expect-manifest-sha256 HEX] [--public-key KEY.pub] [--progress] [--json]",
     summary: "download, verify every sha256, then move into DIR",
-    notes:
-      `--max-file-size refuses, before downloading, any model file larger than SIZE (e.g. 8GiB, 500MB);\n` +
-      `default $${MAX_FILE_SIZE_ENV}, else ${DEFAULT_MAX_FILE_BYTES / 1024 ** 3}GiB. fetch only replaces a directory it wrote itself.\n` +
-      "--public-key makes the signature mandatory: an unsigned version, another signer or a changed file is refused, nothing kept.",
+    flags: [
+      { flag: "--out", value: "DIR", text: "where the verified model goes (required); fetch only replaces a directory it wrote itself" },
+      MODEL_NAME,
+      SELECTOR,
+      PRERELEASE,
+      {
+        flag: "--cache-dir",
+        value: "DIR",
+        text: "content cache, so an unchanged file is not downloaded again (default $MODEL_STORE_CACHE_DIR, else ~/.cache/ai-app-pipeline/models)",
+      },
+      { flag: "--no-cache", text: "use no content cache" },
+      {
+        flag: "--max-file-size",
+        value: "SIZE",
+        text: `refuse, before downloading, any model file larger than SIZE, e.g. 8GiB, 500MB (default $${MAX_FILE_SIZE_ENV}, else ${DEFAULT_MAX_FILE_BYTES / 1024 ** 3}GiB)`,
+      },
+      EXPECT,
+      {
+        flag: "--public-key",
+        value: "KEY.pub",
+        text: "make the signature mandatory: an unsigned version, another signer or a changed file is refused, nothing kept",
+      },
+      PROGRESS,
+      JSON_OUT,
+    ],
   },
 };
 
-const COMMON_NOTES = `--model-name defaults to ${DEFAULT_MODEL_NAME}; --model-version defaults to "latest" (highest complete, not-yanked release);
-@ALIAS (e.g. @champion) selects the version an alias points at.
---progress reports bytes and rate on stderr (on by default when stderr is a terminal); stdout holds only the result.`;
+/** The flags `cmd` takes besides the store options, with their old spellings (still taken, not shown). */
+function commandFlags(cmd: Command): Set<string> {
+  const flags = new Set(COMMAND_HELP[cmd].flags.map((f) => f.flag.slice(2)));
+  if (flags.has("model-name")) flags.add("name");
+  if (flags.has("model-version")) flags.add("version");
+  return flags;
+}
+
+/** The commands that take `flag` (without its dashes), for "only applies to" messages. */
+function commandsTaking(flag: string): string {
+  const names = COMMANDS.filter((c) => commandFlags(c).has(flag));
+  return names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` : (names[0] ?? "no command");
+}
+
+function flagLines(flags: FlagDoc[]): string {
+  return flags
+    .map((f) => {
+      const left = `  ${f.flag}${f.value ? ` ${f.value}` : ""}`;
+      return left.length < 30 ? `${left.padEnd(30)}${f.text}` : `${left}\n${" ".repeat(30)}${f.text}`;
+    })
+    .join("\n");
+}
 
 const STORE_OPTIONS = `Store options:
   --container NAME            blob container (default ${DEFAULT_CONTAINER})
@@ -232,16 +334,15 @@ In this repository: ./scripts/${PROGRAM}.mjs <command> or npm run -s model -- <c
 Commands:
 ${COMMANDS.map((c) => `  ${column(COMMAND_HELP[c].synopsis, COMMAND_HELP[c].summary)}`).join("\n")}
 
-${COMMON_NOTES}
-${COMMAND_HELP.fetch.notes}
-Run ${PROGRAM} <command> --help for one command.
+Run ${PROGRAM} <command> --help for one command's options and their defaults.
 
 ${STORE_OPTIONS}`;
 
-/** One command's usage with the store options: what `fetch --help` prints. */
+/** One command's usage: its own options with their defaults, then the store options. What `fetch --help` prints. */
 export function commandUsage(cmd: Command): string {
   const h = COMMAND_HELP[cmd];
-  return `Usage: ${PROGRAM} ${h.synopsis}\n\n${h.summary}.\n${h.notes ? `${h.notes}\n` : ""}${COMMON_NOTES}\n\n${STORE_OPTIONS}`;
+  const summary = `${h.summary[0]!.toUpperCase()}${h.summary.slice(1)}.`;
+  return `Usage: ${PROGRAM} ${h.synopsis}\n\n${summary}\n${h.notes ? `${h.notes}\n` : ""}\nOptions:\n${flagLines(h.flags)}\n\n${STORE_OPTIONS}`;
 }
 
 /** A usage error: the one relevant line, then where to find the rest. */
@@ -344,6 +445,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     const hint = unknown ? FLAG_HINTS[unknown] : undefined;
     throw usage(hint ? `${unknown}: ${hint}` : (e as Error).message.replace(/\. To specify .*$/s, ""), cmd);
   }
+  const own = commandFlags(cmd);
+  for (const key of Object.keys(values)) {
+    if (!own.has(key) && !STORE_FLAGS.has(key)) throw usage(`--${key} only applies to ${commandsTaking(key)} (not ${cmd})`, cmd);
+  }
   const [action, alias, ...extra] = cmd === "alias" ? positionals : [];
   if (cmd === "alias") {
     if (action !== "set" && action !== "rm")
@@ -353,9 +458,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
   } else if (positionals.length > 0) throw usage(`unexpected argument ${JSON.stringify(positionals[0])}`, cmd);
   if (cmd === "publish" && !values.dir) throw usage("publish needs --dir DIR (the model directory holding model.json)", cmd);
   if (cmd === "fetch" && !values.out) throw usage("fetch needs --out DIR (where the verified model goes)", cmd);
-  if (cmd !== "publish" && values["create-container"]) throw usage("--create-container only applies to publish", cmd);
   if (values["no-cache"] && values["cache-dir"]) throw usage("give --cache-dir or --no-cache, not both", cmd);
-  if (cmd !== "fetch" && values["max-file-size"] !== undefined) throw usage("--max-file-size only applies to fetch", cmd);
   const maxFileBytes =
     cmd === "fetch"
       ? (sizeSetting(values["max-file-size"], "--max-file-size") ?? sizeSetting(nonEmpty(env[MAX_FILE_SIZE_ENV]), MAX_FILE_SIZE_ENV))
@@ -371,10 +474,6 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
   }
   if (cmd === "yank" && !values.reason?.trim())
     throw usage('yank needs --reason TEXT (why it is withdrawn, e.g. --reason "accuracy regression")', cmd);
-  if (cmd !== "yank" && values.reason !== undefined) throw usage("--reason only applies to yank", cmd);
-  if (cmd !== "publish" && values["signing-key"] !== undefined) throw usage("--signing-key only applies to publish", cmd);
-  if (cmd !== "fetch" && values["public-key"] !== undefined) throw usage("--public-key only applies to fetch", cmd);
-  if (!changes && values.by !== undefined) throw usage("--by only applies to alias, yank and unyank", cmd);
   const by = changes ? (values.by ?? nonEmpty(env.USER) ?? nonEmpty(env.LOGNAME)) : undefined;
   if (changes && !by) throw usage("say who makes this change: --by NAME (recorded in its history; $USER is used when set)", cmd);
 
@@ -404,6 +503,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     command: cmd,
     name: name ?? DEFAULT_MODEL_NAME,
     ...(version !== undefined ? { version } : {}),
+    ...(cmd === "publish" ? opt("expectName", name) : {}),
     prerelease: values.prerelease ?? false,
     ...opt("dir", values.dir),
     createContainer: values["create-container"] ?? false,
@@ -430,6 +530,27 @@ function aliased(value: string | undefined, old: string | undefined, flag: strin
   if (value !== undefined && old !== undefined) throw usage(`${flag} given twice (${oldFlag} is its old spelling)`, cmd);
   return value ?? old;
 }
+
+/** The flags that say which store and how to sign in to it: every command takes them. */
+const STORE_FLAGS = new Set([
+  "container",
+  "account",
+  "account-url",
+  "az-login",
+  "tenant-id",
+  "client-id",
+  "service-connection-id",
+  "managed-identity",
+  "authority-host",
+  "s3-bucket",
+  "s3-region",
+  "s3-endpoint",
+  "s3-path-style",
+  "s3-profile",
+  "s3-role-arn",
+  "s3-role-session-name",
+  "s3-default-chain",
+]);
 
 function parseFlags(args: string[]) {
   return parseArgs({

@@ -77,6 +77,11 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
   if (opts.command === "publish") {
     // Local checks first: a bad directory fails before any credential or network use.
     const read = await readLocalModel(opts.dir!);
+    if (opts.expectName !== undefined && opts.expectName !== read.manifest.name) {
+      throw new StoreError(
+        `${opts.dir}/model.json names model "${read.manifest.name}" but --model-name ${opts.expectName} was asked for; publish the right directory (or drop --model-name)`,
+      );
+    }
     const local = opts.signingKey ? { ...read, signature: await signDirectory(read.dir, opts.signingKey, env) } : read;
     const store = await open(opts, env, "write", log);
     if (opts.createContainer) await store.call(`create the ${store.backend.location.noun}`, () => store.backend.createContainerIfMissing());
