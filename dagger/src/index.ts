@@ -202,6 +202,53 @@ export class AiAppPipeline {
   }
 
   /**
+   * Configure the model store as an Amazon S3 bucket (or an S3-compatible store's), with the same contract as on Blob Storage, for the functions that follow: publish-model, fetch-model, model-versions, set-alias, remove-alias, yank, unyank, publish, ci; and --mark-alias of release, promote, rollback.
+   *
+   * @param bucket S3 bucket holding the models (<model-name>/<version>/ in it).
+   * @param region The bucket's region, e.g. eu-west-1 (required).
+   * @param endpoint An S3-compatible store's endpoint, e.g. https://minio.example.com:9000 (path-style addressing); Amazon S3's own when omitted.
+   * @param pathStyle Path-style addressing (endpoint/bucket/key) with Amazon S3's endpoint too.
+   * @param accessKeyId Access key id, as a secret (e.g. env://AWS_ACCESS_KEY_ID), with --secret-access-key.
+   * @param secretAccessKey Secret access key, as a secret (e.g. env://AWS_SECRET_ACCESS_KEY).
+   * @param sessionToken Session token of temporary keys (aws configure export-credentials, SSO), as a secret.
+   * @param roleArn IAM role to assume with --web-identity-token (AssumeRoleWithWebIdentity), e.g. arn:aws:iam::123456789012:role/model-store-ci.
+   * @param webIdentityToken The CI system's OIDC token for --role-arn (GitHub Actions' ID token, Azure DevOps' idToken), as a secret.
+   * @param roleSessionName Session name of the assumed role, shown in CloudTrail (default ai-app-pipeline-model-store).
+   * @param defaultChain Sign in with whatever the AWS SDK's default chain finds inside the step's container (an instance or task role where the engine runs on AWS).
+   */
+  @func({ cache: "session" }) // holds session-bound Secret ids: docs/engine-notes.md section 13
+  withAwsStore(
+    bucket: string,
+    region: string,
+    endpoint?: string,
+    pathStyle = false,
+    accessKeyId?: Secret,
+    secretAccessKey?: Secret,
+    sessionToken?: Secret,
+    roleArn?: string,
+    webIdentityToken?: Secret,
+    roleSessionName?: string,
+    defaultChain = false,
+  ): AiAppPipeline {
+    const settings = Object.assign(new ModelStoreSettings(), {
+      s3Bucket: bucket,
+      s3Region: region,
+      s3Endpoint: endpoint,
+      s3PathStyle: pathStyle,
+      awsAccessKeyId: accessKeyId,
+      awsSecretAccessKey: secretAccessKey,
+      awsSessionToken: sessionToken,
+      s3RoleArn: roleArn,
+      s3WebIdentityToken: webIdentityToken,
+      s3RoleSessionName: roleSessionName,
+      s3DefaultChain: defaultChain,
+    });
+    storeTarget(settings); // checked now, where the user typed them
+    this.store = settings;
+    return this;
+  }
+
+  /**
    * Publish a model directory to the Blob model store as a new, immutable version (files first, model.json last).
    *
    * @param model Model directory holding model.json and every file it lists (e.g. ./model/out from model/train.py).
@@ -632,7 +679,7 @@ export class AiAppPipeline {
   private storeTarget(): StoreTarget {
     if (!this.store) {
       throw new Error(
-        "no model store configured: start the call with with-store, e.g. dagger call with-store --account NAME --sas-token env://AZURE_STORAGE_SAS_TOKEN model-versions",
+        "no model store configured: start the call with with-store (Blob Storage) or with-aws-store, e.g. dagger call with-store --account NAME --sas-token env://AZURE_STORAGE_SAS_TOKEN model-versions",
       );
     }
     return storeTarget(restoreStoreSettings(this.store));

@@ -189,6 +189,59 @@ test("secrets enter only as secret variables; no plaintext in any query but setS
   );
 });
 
+test("with-aws-store: fetch-model, model-versions, publish-model and set-alias on an S3 bucket; keys only as AWS_* secret variables, no plaintext outside setSecret", async () => {
+  const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYsecretPLAINTEXT";
+  const ID = "AKIAIDPLAINTEXT0000";
+  const s3 = (p: AiAppPipeline) =>
+    p.withAwsStore("ml-models", "eu-west-1", undefined, false, dag.setSecret("aws-id", ID), dag.setSecret("aws-key", SECRET));
+  const { engine, error } = await recordGraph(
+    async () => {
+      const p = pipeline();
+      await (await s3(p).fetchModel("digits-classifier", "latest", false)).id();
+      await s3(p).modelVersions("digits-classifier");
+      await s3(p).publishModel(contextDir("/model/out"), "1.4.0");
+      await s3(p).setAlias("champion", "1.4.0", "digits-classifier", "alice");
+    },
+    { respond },
+  );
+  assert.is(error, undefined, String(error));
+  for (const cmd of ["resolve", "fetch", "list", "publish", "alias"]) {
+    const [exec] = execsOf(engine, cmd);
+    assert.ok(exec, `${cmd} ran`);
+    const secretVars = exec!.prefix.filter((o) => o.field === "withSecretVariable").map((o) => o.args.name);
+    assert.equal(secretVars, ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"], cmd);
+    const args = argv(exec!.op);
+    assert.ok(args.join(" ").includes("--s3-bucket ml-models --s3-region eu-west-1"), `${cmd}: ${args.join(" ")}`);
+    assert.not.ok(args.includes("--container") || args.includes("--account"), `${cmd}: no Blob flag`);
+    assert.not.ok(
+      args.some((a) => a.includes(SECRET) || a.includes(ID)),
+      `${cmd} argv holds a key`,
+    );
+    // What the container runs is what the CLI accepts: the S3 store its flags describe.
+    const parsed = parseCli(args.slice(CLI.length), { AWS_ACCESS_KEY_ID: ID, AWS_SECRET_ACCESS_KEY: SECRET, USER: "x" });
+    assert.equal([parsed.s3?.bucket, parsed.s3?.region], ["ml-models", "eu-west-1"], cmd);
+  }
+  const [publish] = execsOf(engine, "publish");
+  assert.not.ok(argv(publish!.op).includes("--create-container"), "an S3 bucket is made by its owner, not by publish");
+  const leaks = queriesOutsideSetSecret(engine).filter((q) => q.includes(SECRET) || q.includes(ID));
+  assert.equal(leaks, [], "plaintext secret outside setSecret");
+});
+
+test("with-aws-store checks its arguments where they are typed: a missing sign-in, a bad region, Blob's and S3's stores one at a time", async () => {
+  const p = pipeline();
+  assert.throws(() => p.withAwsStore("ml-models", "eu-west-1"), /no S3 sign-in given: give --access-key-id and --secret-access-key/);
+  assert.throws(
+    () => p.withAwsStore("ml-models", "europe", undefined, false, undefined, undefined, undefined, undefined, undefined, undefined, true),
+    /--region "europe" is not an AWS region/,
+  );
+  const m = await introspectModule();
+  const f = m.main.functions.withAwsStore!;
+  assert.is(f.returnType, "AiAppPipeline", "with-aws-store chains");
+  for (const s of ["accessKeyId", "secretAccessKey", "sessionToken", "webIdentityToken"])
+    assert.is(f.args[s]?.type, "Secret", `${s} must be a Secret`);
+  assert.is(f.args.region?.defaultValue, undefined, "the region is required");
+});
+
 test("the fetched Directory is what build mounts at /models", async () => {
   const { engine, error, result } = await recordGraph(
     async () => {

@@ -1,5 +1,5 @@
 /**
- * The builders (with-store, with-registry, with-cluster) return the pipeline object with Secret and
+ * The builders (with-store, with-aws-store, with-registry, with-cluster) return the pipeline object with Secret and
  * Service ids in its undeclared fields. The engine passes those through as stored (core/object.go
  * `unknownModuleObjectValueToSDKInput`) and they name results of the session that made them, so a
  * builder result must never come from another session's cache: each builder registers the
@@ -10,7 +10,7 @@ import * as assert from "uvu/assert";
 import { introspectModule } from "../support/introspect.js";
 import { callThroughEntrypoint } from "../support/session.js";
 
-const BUILDERS = ["withStore", "withRegistry", "withCluster"];
+const BUILDERS = ["withStore", "withAwsStore", "withRegistry", "withCluster"];
 
 test("every function that returns the pipeline object is a builder, and each is cache: session", async () => {
   const m = await introspectModule();

@@ -33,6 +33,7 @@ const EXPECTED = [
   "test-container",
   "train-sample-model",
   "unyank",
+  "with-aws-store",
   "with-cluster",
   "with-registry",
   "with-store",
@@ -113,6 +114,7 @@ test("each builder's description names every function that reads what it configu
   const source = readFileSync(join(MODULE_SRC, "index.ts"), "utf8");
   const readers: Record<string, RegExp> = {
     withStore: /this\.storeTarget(IfAny)?\(/,
+    withAwsStore: /this\.storeTarget(IfAny)?\(/,
     withRegistry: /this\.registryTarget\(/,
     withCluster: /this\.(clusterTarget|controlInputs)\(/,
   };

@@ -16,7 +16,10 @@ import { CredentialError } from "../credentials/auth-mode.js";
 import type { RetryTuning } from "./connect.js";
 import { DEFAULT_RETRY } from "./connect.js";
 import { S3Backend } from "./s3-backend.js";
+import { bucketProblem, endpointProblem, MODE_TITLES, regionProblem, selectS3Auth } from "./s3-settings.js";
 import type { S3AuthInput, S3AuthMode, S3Labels } from "./s3-settings.js";
+
+export { bucketProblem, endpointProblem, regionProblem, selectS3Auth };
 
 export interface S3Config {
   bucket: string;
@@ -27,92 +30,6 @@ export interface S3Config {
   pathStyle?: boolean;
   auth: S3AuthInput;
   retry?: RetryTuning;
-}
-
-const MODE_TITLES: Record<S3AuthMode, string> = {
-  "static-keys": "AWS access keys",
-  profile: "AWS profile",
-  "web-identity": "AWS web identity (AssumeRoleWithWebIdentity)",
-  "default-chain": "the AWS SDK's default credential chain",
-};
-
-/** The one sign-in the fields describe; a CredentialError naming what is missing or conflicting. */
-export function selectS3Auth(auth: S3AuthInput, labels: S3Labels): S3AuthMode {
-  const given = (k: keyof S3AuthInput) => auth[k] !== undefined && auth[k] !== false && auth[k] !== "";
-  const modes: S3AuthMode[] = [];
-  if (given("accessKeyId") || given("secretAccessKey") || given("sessionToken")) modes.push("static-keys");
-  if (given("profile")) modes.push("profile");
-  if (given("roleArn") || given("webIdentityToken") || given("webIdentityTokenFile")) modes.push("web-identity");
-  if (given("defaultChain")) modes.push("default-chain");
-  const name = (k: keyof S3AuthInput) => labels[k];
-  if (modes.length === 0) {
-    throw new CredentialError(
-      `no S3 sign-in given: give ${name("accessKeyId")} and ${name("secretAccessKey")}, ${name("profile")}, ` +
-        `${name("roleArn")} with ${name("webIdentityToken")} (or ${name("webIdentityTokenFile")}), or ${name("defaultChain")}`,
-    );
-  }
-  if (modes.length > 1) {
-    throw new CredentialError(`give one S3 sign-in, not several: ${modes.map((m) => MODE_TITLES[m]).join(" and ")} were both given`);
-  }
-  const mode = modes[0]!;
-  if (mode === "static-keys") {
-    if (!given("accessKeyId")) throw new CredentialError(`${name("secretAccessKey")} needs ${name("accessKeyId")}`);
-    if (!given("secretAccessKey")) throw new CredentialError(`${name("accessKeyId")} needs ${name("secretAccessKey")}`);
-  }
-  if (mode === "web-identity") {
-    if (!given("roleArn")) throw new CredentialError(`a web identity token needs the role to assume: ${name("roleArn")}`);
-    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(auth.roleArn!)) {
-      throw new CredentialError(`${name("roleArn")} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)`);
-    }
-    if (given("webIdentityToken") === given("webIdentityTokenFile")) {
-      throw new CredentialError(`${name("roleArn")} needs exactly one of ${name("webIdentityToken")} and ${name("webIdentityTokenFile")}`);
-    }
-  }
-  if (given("roleSessionName") && mode !== "web-identity") {
-    throw new CredentialError(`${name("roleSessionName")} only applies with ${name("roleArn")}`);
-  }
-  return mode;
-}
-
-/** AWS regions as AWS names them (us-east-1, eu-west-1, us-gov-west-1, cn-north-1...). */
-const AWS_REGION = /^[a-z]{2}(-(gov|iso[a-z]?))?-[a-z]+-\d{1,2}$/;
-/** An S3-compatible store names its region as it likes (MinIO us-east-1, Garage "garage"): any plain token. */
-const OTHER_REGION = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-
-export function regionProblem(region: string, customEndpoint: boolean, label: string): string | undefined {
-  if (!region) return `${label} is required: the bucket's AWS region, e.g. eu-west-1 (aws s3api get-bucket-location --bucket NAME)`;
-  if (customEndpoint ? OTHER_REGION.test(region) : AWS_REGION.test(region)) return undefined;
-  return customEndpoint
-    ? `${label} ${JSON.stringify(region)} is not a region name (letters, digits, dashes; e.g. us-east-1)`
-    : `${label} ${JSON.stringify(region)} is not an AWS region (e.g. eu-west-1, us-east-1, us-gov-west-1)`;
-}
-
-/** S3's bucket naming rules (general purpose buckets), checked before any request for a clearer error. */
-export function bucketProblem(bucket: string, label: string): string | undefined {
-  if (
-    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) &&
-    !bucket.includes("..") &&
-    !/^\d+\.\d+\.\d+\.\d+$/.test(bucket) &&
-    !/^xn--|^sthree-|-s3alias$|--ol-s3$/.test(bucket)
-  ) {
-    return undefined;
-  }
-  return `${label} ${JSON.stringify(bucket)} is not a valid S3 bucket name: 3-63 lowercase letters, digits, dots and dashes, starting and ending with a letter or digit`;
-}
-
-/** The endpoint as a URL, or why it is not usable (no credentials, query or fragment in it). */
-export function endpointProblem(endpoint: string, label: string): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(endpoint);
-  } catch {
-    return `${label} ${JSON.stringify(endpoint)} is not a URL (e.g. https://minio.example.com:9000)`;
-  }
-  if (u.protocol !== "https:" && u.protocol !== "http:") return `${label} must be an http:// or https:// URL`;
-  if (u.username || u.password || u.search || u.hash) {
-    return `${label} must be a plain endpoint URL: no user, password, query or fragment (credentials go in their own arguments)`;
-  }
-  return undefined;
 }
 
 /** The credential as messages name it: its kind and the fields that chose it, never a secret's value. */

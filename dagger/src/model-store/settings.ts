@@ -2,7 +2,7 @@
 import { object, Secret, Service } from "@dagger.io/dagger";
 import { restoredSecret, restoredService } from "../shared/object-state.js";
 
-/** Where and how to reach the model store: Azure Blob Storage with one auth mode, or an Azurite service. */
+/** Where and how to reach the model store: Azure Blob Storage with one auth mode, an Azurite service, or an S3 bucket (with-aws-store). */
 @object()
 export class ModelStoreSettings {
   container?: string;
@@ -21,6 +21,18 @@ export class ModelStoreSettings {
   managedIdentity?: boolean;
   entraToken?: Secret;
   storeService?: Service;
+  /** Set by with-aws-store: the store is this S3 bucket, and the fields above are unused. */
+  s3Bucket?: string;
+  s3Region?: string;
+  s3Endpoint?: string;
+  s3PathStyle?: boolean;
+  awsAccessKeyId?: Secret;
+  awsSecretAccessKey?: Secret;
+  awsSessionToken?: Secret;
+  s3RoleArn?: string;
+  s3WebIdentityToken?: Secret;
+  s3RoleSessionName?: string;
+  s3DefaultChain?: boolean;
 }
 
 type SecretField = {
@@ -40,6 +52,10 @@ const SECRET_FIELDS = Object.keys({
   federatedToken: true,
   systemAccessToken: true,
   entraToken: true,
+  awsAccessKeyId: true,
+  awsSecretAccessKey: true,
+  awsSessionToken: true,
+  s3WebIdentityToken: true,
 } satisfies Record<SecretField, true>) as SecretField[];
 
 /** The settings as typed objects again after a chained call (see shared/object-state.ts). */

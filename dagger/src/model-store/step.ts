@@ -16,6 +16,7 @@ import { OIDC_REQUEST_URI_ENV, SECRET_ENV, SecretField } from "../credentials/en
 import { IMAGES } from "../images.js";
 import { AZURITE_ACCOUNT, AZURITE_BLOB_PORT, AZURITE_KEY } from "./azurite-dev.js";
 import { DEFAULT_CONTAINER } from "./layout.js";
+import { bucketProblem, endpointProblem, regionProblem, S3_SECRET_ENV, S3Labels, selectS3Auth } from "./s3-settings.js";
 import { ModelStoreSettings } from "./settings.js";
 import { YankInfo, yankWarning } from "./yank.js";
 
@@ -63,9 +64,57 @@ export const FETCH_OUT = "/model";
 const BLOB_CACHE = "/var/cache/model-store";
 const NONCE_ENV = "MODEL_STORE_CALL_ID";
 
+/** How with-aws-store's users spell each S3 field, for the shared checks' messages. */
+export const DAGGER_S3_LABELS: S3Labels & { bucket: string; region: string; endpoint: string } = {
+  bucket: "--bucket",
+  region: "--region",
+  endpoint: "--endpoint",
+  accessKeyId: "--access-key-id",
+  secretAccessKey: "--secret-access-key",
+  sessionToken: "--session-token",
+  // A profile lives in ~/.aws, which a container does not have: the command line's sign-in only.
+  profile: "",
+  roleArn: "--role-arn",
+  webIdentityToken: "--web-identity-token",
+  webIdentityTokenFile: "--web-identity-token",
+  roleSessionName: "--role-session-name",
+  defaultChain: "--default-chain",
+};
+
 /** Checks the arguments (same rules and messages as the CLI) and maps them onto a container. */
 export function storeTarget(args: StoreArgs): StoreTarget {
-  const { storeService, container: containerArg, ...azure } = args;
+  const {
+    s3Bucket,
+    s3Region,
+    s3Endpoint,
+    s3PathStyle,
+    awsAccessKeyId,
+    awsSecretAccessKey,
+    awsSessionToken,
+    s3RoleArn,
+    s3WebIdentityToken,
+    s3RoleSessionName,
+    s3DefaultChain,
+    ...blob
+  } = args;
+  if (s3Bucket !== undefined) {
+    return s3Target({
+      bucket: s3Bucket,
+      region: s3Region ?? "",
+      ...(s3Endpoint ? { endpoint: s3Endpoint } : {}),
+      pathStyle: s3PathStyle ?? false,
+      secrets: {
+        ...(awsAccessKeyId ? { accessKeyId: awsAccessKeyId } : {}),
+        ...(awsSecretAccessKey ? { secretAccessKey: awsSecretAccessKey } : {}),
+        ...(awsSessionToken ? { sessionToken: awsSessionToken } : {}),
+        ...(s3WebIdentityToken ? { webIdentityToken: s3WebIdentityToken } : {}),
+      },
+      ...(s3RoleArn ? { roleArn: s3RoleArn } : {}),
+      ...(s3RoleSessionName ? { roleSessionName: s3RoleSessionName } : {}),
+      defaultChain: s3DefaultChain ?? false,
+    });
+  }
+  const { storeService, container: containerArg, ...azure } = blob;
   const container = containerArg || DEFAULT_CONTAINER;
   if (storeService) {
     const extra = (Object.keys(azure) as (keyof typeof azure)[]).filter((k) => isGiven(azure[k]));
@@ -95,6 +144,59 @@ export function storeTarget(args: StoreArgs): StoreTarget {
     ],
     secrets,
     env: args.oidcRequestUri ? [{ name: OIDC_REQUEST_URI_ENV, value: args.oidcRequestUri }] : [],
+  };
+}
+
+interface S3Args {
+  bucket: string;
+  region: string;
+  endpoint?: string;
+  pathStyle: boolean;
+  secrets: Partial<Record<keyof typeof S3_SECRET_ENV, Secret>>;
+  roleArn?: string;
+  roleSessionName?: string;
+  defaultChain: boolean;
+}
+
+/**
+ * An S3 bucket as the store: everything checked here as the CLI checks it (region, bucket name,
+ * endpoint, one sign-in), non-secret settings as --s3-* flags, each secret as the AWS_* variable
+ * the CLI reads. A named profile is not offered: ~/.aws is not in the container.
+ */
+function s3Target(a: S3Args): StoreTarget {
+  const L = DAGGER_S3_LABELS;
+  const problem =
+    bucketProblem(a.bucket, L.bucket) ??
+    (a.endpoint ? endpointProblem(a.endpoint, L.endpoint) : undefined) ??
+    regionProblem(a.region, a.endpoint !== undefined, L.region);
+  if (problem) throw new Error(problem);
+  selectS3Auth(
+    {
+      ...Object.fromEntries(Object.keys(a.secrets).map((k) => [k, "(secret)"])),
+      ...(a.roleArn ? { roleArn: a.roleArn } : {}),
+      ...(a.roleSessionName ? { roleSessionName: a.roleSessionName } : {}),
+      ...(a.defaultChain ? { defaultChain: true } : {}),
+    },
+    L,
+  );
+  const flag = (name: string, v: string | undefined) => (v ? [name, v] : []);
+  return {
+    flags: [
+      "--s3-bucket",
+      a.bucket,
+      "--s3-region",
+      a.region,
+      ...flag("--s3-endpoint", a.endpoint),
+      ...(a.pathStyle ? ["--s3-path-style"] : []),
+      ...flag("--s3-role-arn", a.roleArn),
+      ...flag("--s3-role-session-name", a.roleSessionName),
+      ...(a.defaultChain ? ["--s3-default-chain"] : []),
+    ],
+    secrets: (Object.keys(S3_SECRET_ENV) as (keyof typeof S3_SECRET_ENV)[]).flatMap((k) => {
+      const secret = a.secrets[k];
+      return secret ? [{ env: S3_SECRET_ENV[k], secret }] : [];
+    }),
+    env: [],
   };
 }
 
