@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { azCommandsIn, azProblems, azShellOf, readAzTable } from "../support/az-commands.js";
 import { checkDaggerCall, findDaggerCalls, shellWords } from "../support/dagger-call.js";
 import { introspectModule } from "../support/introspect.js";
 import { ROOT } from "../support/session.js";
@@ -370,6 +371,12 @@ async function daggerCallsExist(md: string): Promise<string[]> {
   return findDaggerCalls(bashBlocks(md).join("\n")).flatMap((c) => checkDaggerCall(c, mod));
 }
 
+/** Every az command of a file (Markdown: its bash blocks and the commands its prose writes out) checked against the recorded table. */
+function azCommandsKnown(file: string, text: string): string[] {
+  const table = readAzTable();
+  return azCommandsIn(azShellOf(file, text)).flatMap((words) => azProblems(words, table));
+}
+
 const bash = (...lines: string[]) => "```bash\n" + lines.join("\n") + "\n```\n";
 const guide = () => read(GUIDE);
 const pipeline = () => read("azure-pipelines.yml");
@@ -386,6 +393,17 @@ test("azure-setup: the guide passes every check", async () => {
   assert.equal(variablesSetBeforeUse(cmds), []);
   assert.equal(variableGroupMatchesPipeline(cmds, pipeline()), []);
   assert.equal(await daggerCallsExist(guide()), []);
+  assert.equal(azCommandsKnown(GUIDE, guide()), [], "every az command and option is one the CLI has");
+});
+
+test("azure-setup: every az command the guide and the pipelines run is in the recorded az CLI command table, with options it has", () => {
+  const table = readAzTable();
+  assert.ok(table.recordedWith["azure-cli"] && table.recordedWith["azure-devops"], "recorded from the CLI and its azure-devops extension");
+  assert.ok(azCommandsIn(azShellOf(GUIDE, guide())).length > 30, "the guide's az commands are found");
+  for (const f of ["azure-pipelines.yml", ".github/workflows/pipeline.yml"]) {
+    assert.ok(azCommandsIn(azShellOf(f, read(f))).length > 0, f);
+    assert.equal(azCommandsKnown(f, read(f)), [], f);
+  }
 });
 
 test("azure-setup: the steps come in the issue's order", () => {
@@ -436,6 +454,21 @@ test("azure-setup: the Azure pipeline files point to the guide, not to a README 
 });
 
 // ---- each check objects to a broken copy ----
+
+test("azure-setup: an az command or option the CLI does not have is caught", () => {
+  const broken = bash(
+    "az aks create -g ai-app -n a --enable-aad --enable-azure-rbac --disable-local-accounts --no-such-option x",
+    "az pipelines environment create --name ai-app-production",
+    'X=$(az role assignment list --assignee "$ME" --query id -o tsv)',
+  );
+  assert.equal(azCommandsKnown(GUIDE, broken), [
+    "az aks create: no option --no-such-option",
+    "az pipelines environment create: not a command in the recorded table (test/fixtures/az-commands.json; record it with scripts/record-az-commands.ts)",
+    "az role assignment list: not a command in the recorded table (test/fixtures/az-commands.json; record it with scripts/record-az-commands.ts)",
+  ]);
+  const prose = 'Run `az group delete --name "$RG" --yes-please` to remove it all.';
+  assert.equal(azCommandsKnown(GUIDE, prose), ["az group delete: no option --yes-please"], "a command the prose writes out counts too");
+});
 
 test("azure-setup: a resource group used before az group create is caught", () => {
   const broken = bash(
