@@ -242,13 +242,15 @@ function containerAfterItsRole(cmds: Command[]): string[] {
   return problems;
 }
 
-/** The cluster takes Entra ID sign-in and Azure RBAC, and the pipeline's Writer role is namespace-scoped. */
+/** The cluster takes Entra ID sign-in and Azure RBAC only (no local accounts), and the pipeline's Writer role is namespace-scoped. */
 function aksWithEntraAndAzureRbac(cmds: Command[]): string[] {
   const problems: string[] = [];
   for (const c of cmds) {
     if (isAz(c, "aks", "create")) {
       const missing = ["--enable-aad", "--enable-azure-rbac"].filter((f) => !has(c, f));
       if (missing.length) problems.push(`${c.text}: needs ${missing.join(" and ")} (the RBAC roles and Entra tokens mean nothing without)`);
+      if (!has(c, "--disable-local-accounts"))
+        problems.push(`${c.text}: needs --disable-local-accounts (else the cluster's admin certificate bypasses Entra ID and Azure RBAC)`);
     }
     if (isAz(c, "role", "assignment", "create") && flag(c, "--role") === "Azure Kubernetes Service RBAC Writer") {
       if (!/\/namespaces\/[^/]+$/.test(flag(c, "--scope") ?? ""))
@@ -377,6 +379,73 @@ function azCommandsKnown(file: string, text: string): string[] {
   return azCommandsIn(azShellOf(file, text)).flatMap((words) => azProblems(words, table));
 }
 
+/** The roles each identity is granted, by the identity the assignee's value comes from. */
+function rolesOf(cmds: Command[], identity: string): string[] {
+  return cmds
+    .filter((c) => isAz(c, "role", "assignment", "create"))
+    .filter((c) => new RegExp(`az identity show .*--name "?${identity}"?\\s`).test(flag(c, "--assignee-object-id") ?? ""))
+    .map((c) => `${flag(c, "--role")} @ ${scopeKind(flag(c, "--scope") ?? "")}`)
+    .sort();
+}
+/** What a role's scope is, in words: container, storage account, registry, cluster, namespace. */
+function scopeKind(scope: string): string {
+  if (/\/containers\//.test(scope)) return "container";
+  if (/\/namespaces\//.test(scope)) return "namespace";
+  if (/az storage account show/.test(scope)) return "storage account";
+  if (/az acr show/.test(scope)) return "registry";
+  if (/az aks show/.test(scope)) return "cluster";
+  return scope;
+}
+
+/**
+ * The environments the guide creates (a jq-written body naming it, POSTed to distributedtask
+ * environments, its id kept in a variable) and the checks it puts on them (a jq-written body
+ * with a check type and `--arg env "$ID_VARIABLE"`, POSTed to PipelinesChecks configurations).
+ */
+function environmentsAndChecks(cmds: Command[]): Map<string, string[]> {
+  const bodies = new Map<string, Command>(); // file -> the jq command that wrote it
+  for (const c of cmds) {
+    const to = c.words.indexOf(">");
+    if (c.words[0] === "jq" && to > 0) bodies.set(c.words[to + 1]!, c);
+  }
+  const posted = (c: Command, area: string, resource: string) =>
+    isAz(c, "devops", "invoke") && flag(c, "--area") === area && flag(c, "--resource") === resource && flag(c, "--http-method") === "POST";
+  const nameIn = (file: string) => /name: "([^"]+)"/.exec(bodies.get(file)?.text ?? "")?.[1] ?? `? (${file})`;
+  const found = new Map<string, string[]>();
+  for (const c of cmds) {
+    if (posted(c, "distributedtask", "environments"))
+      found.set(nameIn(flag(c, "--in-file") ?? ""), found.get(nameIn(flag(c, "--in-file") ?? "")) ?? []);
+    if (posted(c, "PipelinesChecks", "configurations")) {
+      const body = bodies.get(flag(c, "--in-file") ?? "");
+      const type = /name: "(ExclusiveLock|Approval)"/.exec(body?.text ?? "")?.[1] ?? "?";
+      // --arg env "$X_ENV_ID": X_ENV_ID holds the id the environment's POST returned; its body names the environment
+      const argAt = body?.words.findIndex((w, i) => w === "--arg" && body.words[i + 1] === "env") ?? -1;
+      const envFile = /--in-file (\S+)/.exec(argAt >= 0 ? body!.words[argAt + 2]! : "")?.[1] ?? "";
+      const env = nameIn(envFile);
+      found.set(env, [...(found.get(env) ?? []), type]);
+    }
+  }
+  return found;
+}
+
+/** The environment names azure-pipelines.yml's deployment jobs use, by what their stages do. */
+function pipelineEnvironments(yml: string): { lock: string[]; approval: string[] } {
+  const p = parse(yml) as { stages: { stage: string; jobs: { environment?: string }[] }[] };
+  const envs = (pred: (s: string) => boolean) => [
+    ...new Set(p.stages.filter((s) => pred(s.stage)).flatMap((s) => s.jobs.map((j) => j.environment ?? ""))),
+  ];
+  return { lock: envs((s) => ["release", "canary", "promote", "abort", "rollback"].includes(s)), approval: envs((s) => s === "approve") };
+}
+
+/** The repository variables the guide sets with gh variable set, and those the workflow reads. */
+function githubVariables(md: string, workflow: string): { set: string[]; read: string[] } {
+  const set = commandsOf(md)
+    .filter((c) => c.words[0] === "gh" && c.words[1] === "variable" && c.words[2] === "set")
+    .map((c) => c.words[3]!);
+  const read = [...new Set([...workflow.matchAll(/\bvars\.([A-Z_]+)/g)].map((m) => m[1]!))];
+  return { set: set.sort(), read: read.sort() };
+}
+
 const bash = (...lines: string[]) => "```bash\n" + lines.join("\n") + "\n```\n";
 const guide = () => read(GUIDE);
 const pipeline = () => read("azure-pipelines.yml");
@@ -399,7 +468,8 @@ test("azure-setup: the guide passes every check", async () => {
 test("azure-setup: every az command the guide and the pipelines run is in the recorded az CLI command table, with options it has", () => {
   const table = readAzTable();
   assert.ok(table.recordedWith["azure-cli"] && table.recordedWith["azure-devops"], "recorded from the CLI and its azure-devops extension");
-  assert.ok(azCommandsIn(azShellOf(GUIDE, guide())).length > 30, "the guide's az commands are found");
+  const guideCommands = azCommandsIn(azShellOf(GUIDE, guide()));
+  assert.ok(guideCommands.length > 50, `${guideCommands.length} az commands in the guide`);
   for (const f of ["azure-pipelines.yml", ".github/workflows/pipeline.yml"]) {
     assert.ok(azCommandsIn(azShellOf(f, read(f))).length > 0, f);
     assert.equal(azCommandsKnown(f, read(f)), [], f);
@@ -418,6 +488,9 @@ test("azure-setup: the steps come in the issue's order", () => {
     first("identity", "federated-credential", "create"),
     first("pipelines", "variable-group", "create"),
     first("repos", "policy", "build", "create"),
+    first("devops", "invoke"),
+    first("pipelines", "run"),
+    first("role", "assignment", "delete"),
   ];
   assert.ok(!order.includes(-1), `every step is there: ${order.join(", ")}`);
   assert.equal(
@@ -426,25 +499,73 @@ test("azure-setup: the steps come in the issue's order", () => {
   );
 });
 
-test("azure-setup: the roles the pipeline files name are granted to the pipeline's identity", () => {
+test("azure-setup: two identities, each with only its roles: build pushes and reads models, release changes the namespace, reads images and moves the production alias", () => {
   const cmds = commandsOf(guide());
-  const granted = cmds
-    .filter((c) => isAz(c, "role", "assignment", "create") && (flag(c, "--assignee-object-id") ?? "").includes("az identity show"))
-    .map((c) => flag(c, "--role"));
-  for (const role of [
-    "Storage Blob Data Reader",
-    "AcrPush",
-    "Azure Kubernetes Service RBAC Writer",
-    "Azure Kubernetes Service Cluster User Role",
-  ])
-    assert.ok(granted.includes(role), `${role} for the pipeline`);
+  assert.equal(rolesOf(cmds, "ai-app-build"), ["AcrPush @ registry", "Storage Blob Data Reader @ container"]);
+  assert.equal(rolesOf(cmds, "ai-app-release"), [
+    "AcrPull @ registry",
+    "Azure Kubernetes Service Cluster User Role @ cluster",
+    "Azure Kubernetes Service RBAC Writer @ namespace",
+    "Storage Blob Data Contributor @ container",
+  ]);
   // the names the pipeline file relies on
   const p = parse(pipeline()) as Pipeline;
-  const connection = p.variables.find((v) => v.name === "serviceConnection")?.value ?? "";
-  assert.ok(guide().includes("`" + connection + "`"), `the guide names the service connection ${connection}`);
+  for (const name of ["buildConnection", "releaseConnection"]) {
+    const connection = p.variables.find((v) => v.name === name)?.value ?? "";
+    assert.ok(connection && guide().includes("`" + connection + "`"), `the guide names the service connection ${connection} (${name})`);
+  }
+  const credentials = cmds.filter((c) => isAz(c, "identity", "federated-credential", "create")).map((c) => flag(c, "--identity-name"));
+  assert.equal(credentials.slice(0, 2), ["ai-app-build", "ai-app-release"], "one Azure DevOps federated credential per identity");
   const policy = cmds.find((c) => isAz(c, "repos", "policy", "build", "create"))!;
   assert.is(flag(policy, "--branch"), "main");
   assert.is(flag(policy, "--blocking"), "true");
+});
+
+test("azure-setup: the guide creates the environments azure-pipelines.yml uses, the lock on the one the cluster stages use and the approval on the approve stage's", () => {
+  const envs = pipelineEnvironments(pipeline());
+  assert.equal([envs.lock, envs.approval], [["ai-app-production"], ["ai-app-approval"]]);
+  const found = environmentsAndChecks(commandsOf(guide()));
+  assert.equal(Object.fromEntries(found), { "ai-app-production": ["ExclusiveLock"], "ai-app-approval": ["Approval"] });
+});
+
+test("azure-setup: GitHub Actions: the build trusts main, the release the production environment; the guide sets exactly the variables the workflow reads", () => {
+  const cmds = commandsOf(guide());
+  const github = cmds.filter(
+    (c) => isAz(c, "identity", "federated-credential", "create") && flag(c, "--issuer") === "https://token.actions.githubusercontent.com",
+  );
+  assert.equal(
+    github.map((c) => [flag(c, "--identity-name"), flag(c, "--subject")]),
+    [
+      ["ai-app-build", "repo:my-org/ai-app:ref:refs/heads/main"],
+      ["ai-app-release", "repo:my-org/ai-app:environment:ai-app-production"],
+    ],
+  );
+  const wf = read(".github/workflows/pipeline.yml");
+  assert.match(wf, /environment: ai-app-production/);
+  const { set, read: readVars } = githubVariables(guide(), wf);
+  assert.equal(
+    set,
+    readVars.filter((v) => v !== "MODEL_PUBLIC_KEY"),
+    "the guide sets every variable the workflow reads (the public key once models are signed)",
+  );
+  assert.match(guide(), /gh variable set MODEL_PUBLIC_KEY/);
+});
+
+test("azure-setup: the cluster's local accounts are off, and your temporary cluster-admin grant is taken back after its last use", () => {
+  const cmds = commandsOf(guide());
+  const granted = cmds.findIndex(
+    (c) => isAz(c, "role", "assignment", "create") && flag(c, "--role") === "Azure Kubernetes Service RBAC Cluster Admin",
+  );
+  const revoked = cmds.findIndex(
+    (c) =>
+      isAz(c, "role", "assignment", "delete") &&
+      flag(c, "--role") === "Azure Kubernetes Service RBAC Cluster Admin" &&
+      (flag(c, "--assignee") ?? "").includes("az ad signed-in-user show") &&
+      (flag(c, "--scope") ?? "").includes("az aks show"),
+  );
+  assert.ok(granted >= 0 && revoked > granted, `granted at ${granted}, revoked at ${revoked}`);
+  const lastUse = Math.max(...cmds.map((c, i) => (/^(kubectl|dagger)$/.test(c.words[0] ?? "") && c.text.includes("kubeconfig") ? i : -1)));
+  assert.ok(revoked > lastUse, "revoked after the last command that uses your cluster rights");
 });
 
 test("azure-setup: the Azure pipeline files point to the guide, not to a README section", () => {
@@ -468,6 +589,21 @@ test("azure-setup: an az command or option the CLI does not have is caught", () 
   ]);
   const prose = 'Run `az group delete --name "$RG" --yes-please` to remove it all.';
   assert.equal(azCommandsKnown(GUIDE, prose), ["az group delete: no option --yes-please"], "a command the prose writes out counts too");
+});
+
+test("azure-setup: an identity with a role it does not need, or a check on the wrong environment, is caught", () => {
+  const extra = guide().replace(
+    'az role assignment create --assignee-object-id "$RELEASE_PRINCIPAL_ID" --assignee-principal-type ServicePrincipal \\\n  --role AcrPull --scope "$ACR_ID"',
+    'az role assignment create --assignee-object-id "$RELEASE_PRINCIPAL_ID" --assignee-principal-type ServicePrincipal \\\n  --role AcrPush --scope "$ACR_ID"',
+  );
+  assert.ok(extra !== guide(), "the guide grants the release AcrPull as this test expects");
+  assert.ok(rolesOf(commandsOf(extra), "ai-app-release").includes("AcrPush @ registry"));
+  const swapped = guide().replace('jq -n --arg env "$PRODUCTION_ENV_ID"', 'jq -n --arg env "$APPROVAL_ENV_ID"');
+  assert.ok(swapped !== guide());
+  assert.equal(Object.fromEntries(environmentsAndChecks(commandsOf(swapped))), {
+    "ai-app-production": [],
+    "ai-app-approval": ["ExclusiveLock", "Approval"],
+  });
 });
 
 test("azure-setup: a resource group used before az group create is caught", () => {
@@ -516,6 +652,7 @@ test("azure-setup: az aks create without Entra ID and Azure RBAC is caught", () 
   assert.match(aksWithEntraAndAzureRbac(commandsOf(old)).join("\n"), /needs --enable-aad and --enable-azure-rbac/);
   const halfway = bash("az aks create -g ai-app -n myaks --enable-aad --generate-ssh-keys");
   assert.match(aksWithEntraAndAzureRbac(commandsOf(halfway)).join("\n"), /needs --enable-azure-rbac/);
+  assert.match(aksWithEntraAndAzureRbac(commandsOf(halfway)).join("\n"), /needs --disable-local-accounts/);
   const clusterWide = bash(
     'az role assignment create --assignee-object-id x --role "Azure Kubernetes Service RBAC Writer" --scope "$(az aks show -g g -n a --query id -o tsv)"',
   );

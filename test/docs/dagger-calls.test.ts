@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { checkDaggerCall, findDaggerCalls, markdownCode, shellWords } from "../support/dagger-call.js";
+import { checkDaggerCall, findDaggerCalls, markdownCode, shellWords, withArraysExpanded } from "../support/dagger-call.js";
 import { parse } from "../support/yaml.js";
 import { introspectModule } from "../support/introspect.js";
 import { ROOT } from "../support/session.js";
@@ -22,7 +22,8 @@ function shellCode(file: string, text: string): string {
     }
   };
   walk(parse(text));
-  return scripts.join("\n");
+  // a call's optional flags kept in a bash array ("${KEY_ARGS[@]}") are checked as if all given
+  return withArraysExpanded(scripts.join("\n"));
 }
 
 function docs(): { file: string; text: string }[] {
@@ -47,6 +48,11 @@ test("the checker itself rejects unknown functions, flags and missing required f
   assert.ok(checkDaggerCall("dagger call ci no-such-field", mod).length > 0);
   assert.ok(checkDaggerCall("dagger call with-cluster --kubeconfig file://k release --dry-run no-such-field", mod).length > 0);
   assert.equal(findDaggerCalls("dagger call ci json > ci.json"), ["dagger call ci json"]);
+  assert.equal(
+    withArraysExpanded('K=()\nif x; then K=(--public-key "$(k.path)"); fi\ndagger call ci "${K[@]}" json'),
+    'K=()\nif x; then K=(--public-key "$(k.path)"); fi\ndagger call ci --public-key "$(k.path)" json',
+  );
+  assert.throws(() => withArraysExpanded('dagger call ci "${NEVER_SET[@]}"'), /never sets/);
   assert.equal(shellWords(`dagger call --revision "$(git rev-parse HEAD)" test`), [
     "dagger",
     "call",

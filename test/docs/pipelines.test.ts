@@ -1,10 +1,12 @@
 /**
  * azure-pipelines.yml and the GitHub workflow: triggers and schedule as intended, one dagger call
  * per stage/job, the pinned Dagger version, and every secret handed to Dagger as env://NAME.
- * Which stages run for each build reason is computed with Azure's rules for stage dependencies
- * and conditions; the pull-request stage holds no Azure rights; the Dagger CLI is installed
- * only after its checksum verifies (the Azure template is run against a stand-in download);
- * every GitHub action is pinned by commit.
+ * Which stages (jobs) run for each build reason (event), manual action and outcome is computed
+ * with Azure's rules for stage dependencies and conditions and GitHub's for `needs` and `if`;
+ * the stages that change the cluster share one lock and the approval holds none; the build and
+ * release identities are separate; the pull-request stage holds no Azure rights; the Dagger CLI
+ * is installed only after its checksum verifies (the Azure template is run against a stand-in
+ * download); every GitHub action is pinned by commit.
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -12,7 +14,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { checkDaggerCall, findDaggerCalls, UsedArg } from "../support/dagger-call.js";
+import { checkDaggerCall, findDaggerCalls, UsedArg, withArraysExpanded } from "../support/dagger-call.js";
 import { introspectModule } from "../support/introspect.js";
 import { ROOT } from "../support/session.js";
 import { tempDir } from "../support/temp.js";
@@ -22,7 +24,12 @@ const read = (f: string) => readFileSync(join(ROOT, f), "utf8");
 const engineVersion = (JSON.parse(read("dagger.json")) as { engineVersion: string }).engineVersion.replace(/^v/, "");
 
 interface Step {
+  id?: string;
+  name?: string;
+  checkout?: string;
   task?: string;
+  condition?: string;
+  env?: Record<string, string>;
   inputs?: Record<string, unknown>;
   bash?: string;
   script?: string;
@@ -36,6 +43,7 @@ interface Job {
   /** A deployment job: its steps run after the environment's approvals and checks. */
   deployment?: string;
   environment?: string;
+  variables?: Record<string, string>;
   steps?: Step[];
   strategy?: { runOnce?: { deploy?: { steps?: Step[] } } };
 }
@@ -50,13 +58,18 @@ interface Stage {
 /** A job's steps, a deployment job's included. */
 const stepsOf = (j: Job): Step[] => j.steps ?? j.strategy?.runOnce?.deploy?.steps ?? [];
 interface AzurePipeline {
+  lockBehavior?: string;
   trigger: { branches: { include: string[] } };
   pr: { branches: { include: string[] } };
   schedules: { cron: string; always: boolean; branches: { include: string[] } }[];
   variables: { name?: string; value?: string; group?: string }[];
-  parameters?: { name: string; type: string; default: unknown }[];
+  parameters?: { name: string; type: string; default: unknown; values?: string[] }[];
   stages: Stage[];
 }
+
+/** A stage's (or job's) scripts, bash arrays expanded. */
+const scriptOf = (steps: Step[]) =>
+  withArraysExpanded(steps.map((s) => String(s.inputs?.inlineScript ?? s.bash ?? s.script ?? s.run ?? "")).join("\n"));
 
 /** Checks one script's dagger calls; returns the args they pass. */
 async function callsIn(script: string): Promise<{ calls: string[]; args: UsedArg[] }> {
@@ -92,29 +105,32 @@ test("azure-pipelines.yml: triggers, PRs and a nightly schedule that always runs
   for (const s of p.stages.filter((s) => s.stage !== "release")) assert.not.match(s.condition ?? "", /'Schedule'\)$/);
 });
 
-test("azure-pipelines.yml: each stage runs exactly one valid dagger call, secrets as env://", async () => {
+test("azure-pipelines.yml: each stage runs exactly one valid dagger call (the approval none), secrets as env://", async () => {
   const p = parse(read("azure-pipelines.yml")) as AzurePipeline;
-  const expected: Record<string, string> = {
+  const expected: Record<string, string | undefined> = {
     pr: "ci",
     ci: "ci",
     release: "release",
     canary: "release",
+    approve: undefined,
     promote: "promote",
     abort: "abort",
+    rollback: "rollback",
   };
   assert.equal(
     p.stages.map((s) => s.stage),
     Object.keys(expected),
   );
   for (const stage of p.stages) {
-    const scripts = stage.jobs.flatMap(stepsOf).map((s) => String(s.inputs?.inlineScript ?? s.bash ?? s.script ?? ""));
-    const { calls, args } = await callsIn(scripts.join("\n"));
+    const { calls, args } = await callsIn(scriptOf(stage.jobs.flatMap(stepsOf)));
+    const fn = expected[stage.stage];
+    if (!fn) {
+      assert.equal(calls, [], `stage ${stage.stage} runs no dagger call`);
+      continue;
+    }
     assert.is(calls.length, 1, `stage ${stage.stage} should run one dagger call`);
-    assert.match(calls[0]!, new RegExp(`\\s${expected[stage.stage]}(\\s|$)`), `stage ${stage.stage} calls ${expected[stage.stage]}`);
+    assert.match(calls[0]!, new RegExp(`\\s${fn}(\\s|$)`), `stage ${stage.stage} calls ${fn}`);
     assert.equal(secretsNotFromEnv(args), [], `stage ${stage.stage}: secrets must be env://NAME`);
-    if (stage.stage === "pr") continue; // no Azure access at all: see below
-    const cli = stage.jobs.flatMap(stepsOf).find((s) => s.task === "AzureCLI@2");
-    assert.is(cli?.inputs?.addSpnToEnvironment, true, `stage ${stage.stage} gets the federated token from AzureCLI@2`);
   }
 });
 
@@ -226,57 +242,145 @@ test("azure-pipelines.yml: each build reason runs its own stage, whatever the ot
     PullRequest: ["pr"],
     IndividualCI: ["ci"],
     BatchedCI: ["ci"],
-    Manual: ["ci"],
+    Manual: ["ci"], // the default action: build, as a commit does
     Schedule: ["release"],
   };
   for (const [reason, stages] of Object.entries(expected)) assert.equal(stagesRun(p, reason), stages, `Build.Reason ${reason}`);
-  const gated: Record<string, string[]> = { promote: ["canary"], abort: ["canary", "promote"] };
+  const gated: Record<string, string[]> = {
+    release: ["ci"],
+    approve: ["canary"],
+    promote: ["canary", "approve"],
+    abort: ["canary", "promote"],
+  };
   for (const stage of p.stages) {
     assert.equal(stage.dependsOn, gated[stage.stage] ?? [], `stage ${stage.stage} declares what it depends on`);
   }
 });
 
-test("azure-pipelines.yml: the canary is opt-in (a manual run with the canary parameter), then promote after approval, abort without it", () => {
+test("azure-pipelines.yml: day 2 as manual runs: the action parameter runs release, ship-model, canary, promote, abort or rollback, and nothing else", () => {
   const p = parse(read("azure-pipelines.yml")) as AzurePipeline;
-  const parameter = p.parameters?.find((x) => x.name === "canary");
-  assert.equal([parameter?.type, parameter?.default], ["boolean", false], "off unless ticked when queuing the run");
-  assert.equal(stagesRun(p, "Manual", { canary: true }), ["canary", "promote"], "approved: canary, then promote; no publish, no abort");
-  assert.equal(stagesRun(p, "Manual", { canary: true }, ["promote"]), ["canary", "promote", "abort"], "promote rejected or failed: abort");
-  assert.equal(stagesRun(p, "Manual", { canary: true }, ["canary"]), ["canary"], "a canary that failed removed itself: nothing more");
+  const action = p.parameters?.find((x) => x.name === "action");
+  assert.equal([action?.type, action?.default], ["string", "build"], "a manual run builds unless told otherwise");
+  assert.equal(action?.values, ["build", "release", "ship-model", "canary", "promote", "abort", "rollback"]);
+  const run = (a: string, failing: string[] = []) => stagesRun(p, "Manual", { action: a }, failing);
+  assert.equal(run("build"), ["ci"]);
+  assert.equal(run("release"), ["release"], "release now");
+  assert.equal(run("ship-model"), ["ci", "release"], "build main with the chosen model, then release it");
+  assert.equal(run("ship-model", ["ci"]), ["ci"], "a failed build releases nothing");
+  assert.equal(run("canary"), ["canary", "approve", "promote"], "approved: canary, approval, promote; no abort");
+  assert.equal(run("canary", ["approve"]), ["canary", "approve", "abort"], "approval rejected or timed out: abort");
+  assert.equal(run("canary", ["promote"]), ["canary", "approve", "promote", "abort"], "promote failed: abort");
+  assert.equal(run("canary", ["canary"]), ["canary"], "a canary that failed removed itself: nothing more");
+  assert.equal(run("promote"), ["approve", "promote"], "a paused canary promoted by its release id, after the approval");
+  assert.equal(run("promote", ["approve"]), ["approve"], "rejected: nothing changes");
+  assert.equal(run("abort"), ["abort"]);
+  assert.equal(run("rollback"), ["rollback"]);
   for (const reason of ["IndividualCI", "Schedule", "PullRequest"]) {
-    assert.not.ok(stagesRun(p, reason, { canary: true }).includes("canary"), `${reason}: the canary runs on manual runs only`);
+    for (const a of ["canary", "promote", "abort", "rollback", "ship-model"]) {
+      assert.not.ok(
+        stagesRun(p, reason, { action: a }).some((st) => ["canary", "approve", "promote", "abort", "rollback"].includes(st)),
+        `${reason} with action ${a}: day-2 stages run on manual runs only`,
+      );
+    }
   }
-  const promote = p.stages.find((s) => s.stage === "promote")!;
-  assert.equal(
-    promote.jobs.map((j) => [j.deployment, j.environment]),
-    [["promote", "ai-app-production"]],
-    "a deployment job bound to the environment whose approvals gate it",
-  );
-  const canary = p.stages
-    .find((s) => s.stage === "canary")!
+  // What each run acts on, from its parameters (through the environment, never pasted into the script).
+  const param = (name: string) => p.parameters?.find((x) => x.name === name);
+  assert.equal([param("image")?.default, param("releaseId")?.default, param("modelVersion")?.default], ["last-good", "none", "@champion"]);
+  const rollback = p.stages
+    .find((st) => st.stage === "rollback")!
     .jobs.flatMap(stepsOf)
-    .map((s) => String(s.inputs?.inlineScript ?? ""))
-    .join("\n");
-  assert.match(canary, /release --tag main --strategy canary .*--pause json/);
-  // promote and abort finish only the release the canary stage started: its id, passed on as an output variable
-  const step = p.stages.find((s) => s.stage === "canary")!.jobs.flatMap(stepsOf)[1] as Step & { name?: string };
-  assert.match(canary, /##vso\[task\.setvariable variable=releaseId;isOutput=true\]\$\(jq -r \.releaseId /);
-  for (const name of ["promote", "abort"]) {
-    const stage = p.stages.find((s) => s.stage === name)!;
-    const job = stage.jobs[0] as Job & { variables?: Record<string, string> };
-    assert.is(
-      job.variables?.releaseId,
-      `$[ stageDependencies.canary.canary.outputs['${step.name}.releaseId'] ]`,
-      `${name} reads the canary's id`,
-    );
-    assert.match(
-      stepsOf(job)
-        .map((s) => String(s.inputs?.inlineScript ?? ""))
-        .join("\n"),
-      `${name} --release-id "$(releaseId)"`,
-    );
-  }
+    .find((st) => st.task === "AzureCLI@2")!;
+  assert.is(rollback.env?.ROLLBACK_IMAGE, "${{ parameters.image }}");
+  assert.match(scriptOf([rollback]), /IMAGE_ARGS=\(--image "\$ROLLBACK_IMAGE"\)/);
+  const ci = p.stages
+    .find((st) => st.stage === "ci")!
+    .jobs.flatMap(stepsOf)
+    .find((st) => st.task === "AzureCLI@2")!;
+  assert.equal([ci.env?.RUN_ACTION, ci.env?.SHIP_MODEL_VERSION], ["${{ parameters.action }}", "${{ parameters.modelVersion }}"]);
+  for (const st of p.stages)
+    assert.not.match(scriptOf(st.jobs.flatMap(stepsOf)), /\$\{\{\s*parameters/, `stage ${st.stage}: no parameter pasted into a script`);
   assert.throws(() => evaluate("eq('${{ parameters.nope }}', 'true')", {}, true), /unknown parameter nope/);
+});
+
+test("azure-pipelines.yml: promote and abort finish the release the canary stage started (its output variable), or the one a manual run names", () => {
+  const p = parse(read("azure-pipelines.yml")) as AzurePipeline;
+  const canary = p.stages.find((st) => st.stage === "canary")!;
+  const [job] = canary.jobs;
+  const step = stepsOf(job!).find((st) => st.task === "AzureCLI@2")!;
+  assert.match(findDaggerCalls(scriptOf([step]))[0] ?? "", /release --channel main --strategy canary .*--pause .*json/);
+  assert.match(scriptOf([step]), /##vso\[task\.setvariable variable=releaseId;isOutput=true\]\$\(jq -r \.releaseId /);
+  // A runOnce deployment job's output is named <job>.<step>.<variable> (Azure's deployment-jobs docs).
+  const output = `stageDependencies.canary.${job!.deployment}.outputs['${job!.deployment}.${step.name}.releaseId']`;
+  for (const name of ["promote", "abort"]) {
+    const stage = p.stages.find((st) => st.stage === name)!;
+    const j = stage.jobs[0]!;
+    assert.is(
+      j.variables?.releaseId,
+      `$[ coalesce(${output}, '\${{ parameters.releaseId }}') ]`,
+      `${name} reads the canary's id, else the run's`,
+    );
+    assert.match(scriptOf(stepsOf(j)), `${name} --release-id "$(releaseId)"`);
+  }
+});
+
+// ---- one change to the cluster at a time; the approval holds no lock ----------------------------
+
+/** Whether a stage's (or job's) dagger call reaches the cluster. */
+const changesCluster = (steps: Step[]) => /\swith-cluster\s/.test(scriptOf(steps));
+
+test("azure-pipelines.yml: every stage that changes the cluster is a deployment job on ai-app-production (the lock), runs queue in order; the approval is its own stage on ai-app-approval, with no lock, rights or call", async () => {
+  const p = parse(read("azure-pipelines.yml")) as AzurePipeline;
+  assert.is(p.lockBehavior, "sequential", "waiting runs queue in order: the default, runLatest, would cancel a queued rollback");
+  const cluster = p.stages.filter((st) => changesCluster(st.jobs.flatMap(stepsOf))).map((st) => st.stage);
+  assert.equal(cluster, ["release", "canary", "promote", "abort", "rollback"]);
+  for (const st of p.stages) {
+    const envs = st.jobs.map((j) => j.environment);
+    if (cluster.includes(st.stage)) {
+      assert.equal(
+        st.jobs.map((j) => [Boolean(j.deployment), j.environment]),
+        [[true, "ai-app-production"]],
+        `stage ${st.stage}: one deployment job on the locked environment`,
+      );
+    } else assert.not.ok(envs.includes("ai-app-production"), `stage ${st.stage} takes no lock`);
+  }
+  const approve = p.stages.find((st) => st.stage === "approve")!;
+  assert.equal(
+    approve.jobs.map((j) => [Boolean(j.deployment), j.environment]),
+    [[true, "ai-app-approval"]],
+  );
+  assert.not.match(
+    JSON.stringify(approve),
+    /Connection|AzureCLI|group|dagger|TOKEN/,
+    "the approval stage holds no rights and runs nothing",
+  );
+  assert.is(stepsOf(approve.jobs[0]!)[0]?.checkout, "none");
+  // Checks apply to every resource a stage uses: no stage that changes the cluster uses the approval environment.
+  for (const st of p.stages.filter((x) => cluster.includes(x.stage))) assert.not.match(JSON.stringify(st), /ai-app-approval/);
+  // The nightly run never reaches the approval environment.
+  const environmentsOf = (stages: string[]) =>
+    p.stages.filter((st) => stages.includes(st.stage)).flatMap((st) => st.jobs.map((j) => j.environment));
+  assert.not.ok(environmentsOf(stagesRun(p, "Schedule")).includes("ai-app-approval"));
+  assert.not.ok(environmentsOf(stagesRun(p, "Manual", { action: "release" })).includes("ai-app-approval"));
+});
+
+test("azure-pipelines.yml: two identities: ci builds with the build connection (no cluster), the cluster stages release with the release connection; no ID token in any step", () => {
+  const p = parse(read("azure-pipelines.yml")) as AzurePipeline;
+  const own = Object.fromEntries(p.variables.filter((v) => v.name).map((v) => [v.name, v.value]));
+  assert.equal([own.buildConnection, own.releaseConnection], ["ai-app-build", "ai-app-release"]);
+  for (const st of p.stages) {
+    const used = st.jobs
+      .flatMap(stepsOf)
+      .filter((x) => x.task === "AzureCLI@2")
+      .map((x) => x.inputs?.azureSubscription);
+    const want = st.stage === "ci" ? ["$(buildConnection)"] : changesCluster(st.jobs.flatMap(stepsOf)) ? ["$(releaseConnection)"] : [];
+    assert.equal(used, want, `stage ${st.stage}`);
+    for (const step of st.jobs.flatMap(stepsOf))
+      assert.is(
+        step.inputs?.addSpnToEnvironment,
+        undefined,
+        `stage ${st.stage}: no service principal id or ID token put in the step's environment`,
+      );
+  }
 });
 
 test("azure-pipelines.yml: the pull-request stage runs the embedded default with no Azure rights", async () => {
@@ -305,18 +409,109 @@ test("azure-pipelines.yml: the pull-request stage runs the embedded default with
   );
   // The variable group and the service connection belong to the stages that publish and deploy.
   assert.not.match(JSON.stringify(p.variables), /group/, "the variable group is not pipeline-wide");
-  for (const s of p.stages.filter((s) => s.stage !== "pr"))
+  for (const s of p.stages.filter((s) => s.stage !== "pr" && s.stage !== "approve"))
     assert.match(JSON.stringify(s.variables ?? []), /ai-app-pipeline/, `stage ${s.stage} has the group`);
+});
+
+// ---- what the calls carry: the public name, the model, the tokens (both pipelines) ---------------
+
+/** Every dagger call of each stage (Azure) or job (GitHub), bash arrays expanded. */
+function allCalls(): { where: string; call: string }[] {
+  const p = parse(read("azure-pipelines.yml")) as AzurePipeline;
+  const wf = parse(read(".github/workflows/pipeline.yml")) as Workflow;
+  return [
+    ...p.stages.flatMap((st) => findDaggerCalls(scriptOf(st.jobs.flatMap(stepsOf))).map((call) => ({ where: `stage ${st.stage}`, call }))),
+    ...Object.entries(wf.jobs).flatMap(([name, j]) => findDaggerCalls(scriptOf(j.steps)).map((call) => ({ where: `job ${name}`, call }))),
+  ];
+}
+const isAzure = (where: string) => where.startsWith("stage ");
+
+test("the public DNS name: every release, promote and rollback passes --dns-label and --region from the variable group (GitHub: repository variables)", () => {
+  const calls = allCalls().filter((c) => /\s(release|promote|rollback)\s/.test(c.call) && !/\sci\s/.test(c.call));
+  assert.ok(calls.length >= 8, calls.map((c) => c.where).join());
+  for (const { where, call } of calls) {
+    const [label, region] = isAzure(where)
+      ? ['"$(DNS_LABEL)"', '"$(AKS_REGION)"']
+      : ['"${{ vars.DNS_LABEL }}"', '"${{ vars.AKS_REGION }}"'];
+    assert.ok(call.includes(`--dns-label ${label}`) && call.includes(`--region ${region}`), `${where}: ${call}`);
+  }
+});
+
+test("which model ships: ci builds MODEL_VERSION (or the ship-model run's version), with --public-key when signatures are required; what serves is marked production", () => {
+  for (const { where, call } of allCalls()) {
+    if (/\sci\s(--channel|json)/.test(call) && call.includes("with-registry")) {
+      assert.match(call, /--model-version "\$(MODEL|MODEL_VERSION)"/, `${where}: the model is chosen, not "latest"`);
+      assert.match(call, /--public-key "/, `${where}: the signature required when a key is configured`);
+    }
+    if (/\s(release --channel main (?!--strategy canary)|promote|rollback)/.test(call)) {
+      assert.match(call, /--mark-alias production/, `${where}: the store says which model serves`);
+      assert.match(call, /with-store .*--entra-token env:\/\/STORE_TOKEN/, `${where}: --mark-alias needs the store`);
+    }
+  }
+  // Azure: MODEL_VERSION from the variable group, the key from the secure file, downloaded only when required.
+  const p = parse(read("azure-pipelines.yml")) as AzurePipeline;
+  const ci = p.stages.find((st) => st.stage === "ci")!.jobs.flatMap(stepsOf);
+  const key = ci.find((st) => st.task === "DownloadSecureFile@1");
+  assert.equal(
+    [key?.name, key?.inputs?.secureFile, key?.condition],
+    ["modelKey", "model-signing.pub", "eq(variables['REQUIRE_MODEL_SIGNATURE'], 'true')"],
+  );
+  const script = String(ci.find((st) => st.task === "AzureCLI@2")?.inputs?.inlineScript);
+  assert.match(script, 'MODEL="$(MODEL_VERSION)"');
+  assert.match(script, 'if [ "$RUN_ACTION" = ship-model ]; then MODEL="$SHIP_MODEL_VERSION"; fi');
+  assert.match(script, 'if [ "$(REQUIRE_MODEL_SIGNATURE)" = true ]; then KEY_ARGS=(--public-key "$(modelKey.secureFilePath)"); fi');
+  // GitHub: MODEL_VERSION from the repository variables (or the ship-model input); the key from MODEL_PUBLIC_KEY.
+  const wf = parse(read(".github/workflows/pipeline.yml")) as Workflow;
+  const step = wf.jobs.ci!.steps.find((st) => st.id === "result")!;
+  assert.is(
+    step.env?.MODEL_VERSION,
+    "${{ github.event_name == 'workflow_dispatch' && inputs.action == 'ship-model' && inputs.model-version || vars.MODEL_VERSION }}",
+  );
+  assert.is(step.env?.MODEL_PUBLIC_KEY, "${{ vars.MODEL_PUBLIC_KEY }}");
+  assert.match(String(step.run), 'if [ -n "$MODEL_PUBLIC_KEY" ]; then');
+});
+
+test("token lifetimes: the store signs in with a storage access token from az account get-access-token (about an hour), never the pipeline's 10-minute ID token", () => {
+  for (const f of ["azure-pipelines.yml", ".github/workflows/pipeline.yml"]) {
+    assert.not.match(
+      read(f),
+      /idToken|--federated-token|ACTIONS_ID_TOKEN_REQUEST|addSpnToEnvironment/,
+      `${f}: no ID token handed to Dagger`,
+    );
+  }
+  const store = allCalls().filter((c) => c.call.includes("with-store"));
+  assert.ok(store.length >= 8);
+  for (const { where, call } of store) assert.match(call, /with-store .*--entra-token env:\/\/STORE_TOKEN/, where);
+  for (const f of ["azure-pipelines.yml", ".github/workflows/pipeline.yml"]) {
+    const lines = read(f)
+      .split("\n")
+      .filter((l) => /STORE_TOKEN="\$\(/.test(l));
+    assert.ok(lines.length > 0, f);
+    for (const l of lines)
+      assert.match(l, 'STORE_TOKEN="$(az account get-access-token --resource https://storage.azure.com --query accessToken -o tsv)"');
+  }
 });
 
 // ---- the GitHub workflow: pinned actions, least privilege --------------------------------------
 
+interface GitHubJob {
+  if?: string;
+  needs?: string[];
+  environment?: string;
+  concurrency?: { group: string; "cancel-in-progress": boolean };
+  permissions?: Record<string, string>;
+  outputs?: Record<string, string>;
+  steps: Step[];
+}
 interface Workflow {
-  on: Record<string, unknown>;
+  on: Record<string, unknown> & { workflow_dispatch?: { inputs: Record<string, { type: string; default: string; options?: string[] }> } };
   env: Record<string, string>;
   permissions?: Record<string, string>;
-  jobs: Record<string, { if?: string; permissions?: Record<string, string>; steps: Step[] }>;
+  jobs: Record<string, GitHubJob>;
 }
+
+/** The one job that only waits for the approval: it checks out nothing, installs nothing, holds nothing. */
+const GATE = "approve";
 
 test("the GitHub workflow: every action pinned by a full commit sha, Dagger installed by its official action", () => {
   const wf = parse(read(".github/workflows/pipeline.yml")) as Workflow;
@@ -329,7 +524,7 @@ test("the GitHub workflow: every action pinned by a full commit sha, Dagger inst
     .filter((l) => /uses:/.test(l))) {
     assert.match(line, /@[0-9a-f]{40} # v\d+\.\d+\.\d+$/, `${line.trim()} names its tag`);
   }
-  for (const [name, job] of Object.entries(wf.jobs)) {
+  for (const [name, job] of Object.entries(wf.jobs).filter(([n]) => n !== GATE)) {
     const install = job.steps.find((s) => s.uses?.startsWith("dagger/dagger-for-github@"));
     assert.ok(install, `job ${name} installs Dagger with dagger/dagger-for-github`);
     assert.is(install!.with?.version, "${{ env.DAGGER_VERSION }}", `job ${name} installs the pinned version`);
@@ -349,10 +544,11 @@ test("the GitHub workflow: the pull-request job gets a read-only token and no cl
     "no Azure login",
   );
   assert.not.match(JSON.stringify(job.steps), /vars\.|secrets\.|ACTIONS_ID_TOKEN/, "no repository variables, secrets or OIDC");
-  for (const [name, j] of Object.entries(wf.jobs).filter(([, j]) => j !== job)) {
+  for (const [name, j] of Object.entries(wf.jobs).filter(([n, j]) => j !== job && n !== GATE)) {
     assert.is(j.permissions?.["id-token"], "write", `job ${name} asks for its OIDC token itself`);
   }
-  for (const [name, j] of Object.entries(wf.jobs)) {
+  assert.equal(wf.jobs[GATE]!.permissions, {}, "the approval job holds no token at all");
+  for (const [name, j] of Object.entries(wf.jobs).filter(([n]) => n !== GATE)) {
     const checkout = j.steps.find((s) => s.uses?.startsWith("actions/checkout@"));
     assert.is(checkout?.with?.["persist-credentials"], false, `job ${name} leaves no token in .git for the module's code to read`);
   }
@@ -458,8 +654,8 @@ test("the GitHub workflow runs the same functions, secrets as env://", async () 
   assert.ok(wf.on.schedule && wf.on.push && wf.on.pull_request);
   assert.is(wf.env.DAGGER_VERSION, engineVersion);
   for (const [name, job] of Object.entries(wf.jobs)) {
-    const { calls, args } = await callsIn(job.steps.map((s) => s.run ?? "").join("\n"));
-    assert.is(calls.length, 1, `job ${name} runs one dagger call`);
+    const { calls, args } = await callsIn(scriptOf(job.steps));
+    assert.is(calls.length, name === GATE ? 0 : 1, `job ${name} runs ${name === GATE ? "no" : "one"} dagger call`);
     assert.equal(secretsNotFromEnv(args), [], `job ${name}: secrets must be env://NAME`);
   }
 });
@@ -471,6 +667,196 @@ test("the secret check itself catches a plain value", async () => {
     args.push(a),
   );
   assert.equal(secretsNotFromEnv(args), ["--kubeconfig file:./kc"]);
+});
+
+// ---- the GitHub workflow's jobs, by GitHub's rules for `needs` and `if` ----------------------------
+
+/**
+ * Evaluates a GitHub Actions `if:` expression for the operators and functions this workflow uses:
+ * ==, != (strings compared case-insensitively), &&, || (each returning an operand, as GitHub
+ * does), !, parentheses, 'strings', contexts (github.event_name, inputs.X, needs.J.result,
+ * needs.J.outputs.X, vars.X) and the status functions always(), success(), failure(),
+ * cancelled(). Without a status function GitHub puts success() && in front: a job whose needs did
+ * not all succeed (a skipped one included) is skipped. Anything else is an error, never a guess.
+ */
+function evaluateIf(expr: string, context: Record<string, unknown>, needs: Record<string, string>): unknown {
+  const status = /\b(always|success|failure|cancelled)\(\)/.test(expr);
+  const text = status ? expr : `success() && (${expr})`;
+  const tokens = text.match(/'(?:[^']|'')*'|[A-Za-z_][\w.-]*|==|!=|&&|\|\||!|\(|\)/g) ?? [];
+  let i = 0;
+  const peek = () => tokens[i];
+  const next = () => tokens[i++] ?? "";
+  const truthy = (v: unknown) => v !== null && v !== undefined && v !== false && v !== "" && v !== 0;
+  const primary = (): unknown => {
+    const t = next();
+    if (t === "(") {
+      const v = or();
+      if (next() !== ")") throw new Error(`unbalanced parentheses in ${expr}`);
+      return v;
+    }
+    if (t === "!") return !truthy(primary());
+    if (t.startsWith("'")) return t.slice(1, -1).replace(/''/g, "'");
+    if (peek() === "(") {
+      next();
+      if (next() !== ")") throw new Error(`unsupported call ${t}(...) in ${expr}`);
+      const results = Object.values(needs);
+      switch (t) {
+        case "always":
+          return true;
+        case "success":
+          return results.every((r) => r === "success");
+        case "failure":
+          return results.some((r) => r === "failure");
+        case "cancelled":
+          return false;
+        default:
+          throw new Error(`unsupported function ${t} in ${expr}`);
+      }
+    }
+    if (!/^(github|inputs|needs|vars)\./.test(t)) throw new Error(`unsupported term ${t} in ${expr}`);
+    return (
+      t.split(".").reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), context) ?? null
+    );
+  };
+  const comparison = (): unknown => {
+    const left = primary();
+    const op = peek();
+    if (op !== "==" && op !== "!=") return left;
+    next();
+    const right = primary();
+    const same = String(left ?? "").toLowerCase() === String(right ?? "").toLowerCase() && (left === null) === (right === null);
+    return op === "==" ? same : !same;
+  };
+  const and = (): unknown => {
+    let v = comparison();
+    while (peek() === "&&") {
+      next();
+      const r = comparison();
+      v = truthy(v) ? r : v;
+    }
+    return v;
+  };
+  const or = (): unknown => {
+    let v = and();
+    while (peek() === "||") {
+      next();
+      const r = and();
+      v = truthy(v) ? v : r;
+    }
+    return v;
+  };
+  const v = or();
+  if (i !== tokens.length) throw new Error(`unexpected ${tokens[i]} in ${expr}`);
+  return v;
+}
+
+/**
+ * The jobs that run for one event (with workflow_dispatch inputs, defaults from the file), in the
+ * file's order (each job's needs come before it). A job that runs succeeds unless `failing` names it.
+ */
+function jobsRun(wf: Workflow, event: string, inputs: Record<string, string> = {}, failing: string[] = []): string[] {
+  const defaults = Object.fromEntries(Object.entries(wf.on.workflow_dispatch?.inputs ?? {}).map(([k, v]) => [k, v.default]));
+  const context = {
+    github: { event_name: event },
+    inputs: event === "workflow_dispatch" ? { ...defaults, ...inputs } : {},
+    needs: {} as Record<string, { result: string; outputs: Record<string, string> }>,
+    vars: {},
+  };
+  const result = new Map<string, string>();
+  for (const [name, job] of Object.entries(wf.jobs)) {
+    for (const n of job.needs ?? []) if (!result.has(n)) throw new Error(`job ${name} needs ${n}, which comes later`);
+    const needs = Object.fromEntries((job.needs ?? []).map((n) => [n, result.get(n)!]));
+    context.needs = Object.fromEntries(Object.entries(needs).map(([n, r]) => [n, { result: r, outputs: {} }]));
+    const runs = Boolean(evaluateIf(job.if ?? "success()", context, needs));
+    result.set(name, !runs ? "skipped" : failing.includes(name) ? "failure" : "success");
+  }
+  return [...result].filter(([, r]) => r !== "skipped").map(([n]) => n);
+}
+
+test("the GitHub condition evaluator follows GitHub's rules (implicit success(), || and && return operands)", () => {
+  const wf = (jobs: Record<string, Partial<GitHubJob>>) => ({ on: {}, env: {}, jobs }) as unknown as Workflow;
+  const two = wf({ a: { if: "github.event_name == 'push'" }, b: { needs: ["a"], if: "github.event_name == 'schedule'" } });
+  assert.equal(jobsRun(two, "schedule"), [], "b needs a, which was skipped: without always() b is skipped too");
+  const always = wf({ a: { if: "github.event_name == 'push'" }, b: { needs: ["a"], if: "always() && github.event_name == 'schedule'" } });
+  assert.equal(jobsRun(always, "schedule"), ["b"]);
+  assert.is(evaluateIf("always() && (inputs.x || 'fallback')", { inputs: {} }, {}), "fallback");
+  assert.is(evaluateIf("always() && inputs.a == 'SHIP'", { inputs: { a: "ship" } }, {}), true, "case-insensitive");
+  assert.throws(() => evaluateIf("contains(github.ref, 'main')", {}, {}), /unsupported/);
+});
+
+test("the GitHub workflow: each event runs its own jobs; day 2 as workflow_dispatch runs, as in Azure DevOps", () => {
+  const wf = parse(read(".github/workflows/pipeline.yml")) as Workflow;
+  const inputs = wf.on.workflow_dispatch?.inputs ?? {};
+  assert.equal(inputs.action?.options, ["build", "release", "ship-model", "canary", "promote", "abort", "rollback"]);
+  assert.equal(
+    [inputs.action?.default, inputs["model-version"]?.default, inputs.image?.default, inputs["release-id"]?.default],
+    ["build", "@champion", "", ""],
+  );
+  assert.equal(jobsRun(wf, "pull_request"), ["embedded"]);
+  assert.equal(jobsRun(wf, "push"), ["ci"]);
+  assert.equal(jobsRun(wf, "schedule"), ["release"]);
+  const run = (action: string, failing: string[] = []) => jobsRun(wf, "workflow_dispatch", { action }, failing);
+  assert.equal(run("build"), ["ci"]);
+  assert.equal(run("release"), ["release"]);
+  assert.equal(run("ship-model"), ["ci", "release"]);
+  assert.equal(run("ship-model", ["ci"]), ["ci"]);
+  assert.equal(run("canary"), ["canary", "approve", "promote"]);
+  assert.equal(run("canary", ["approve"]), ["canary", "approve", "abort"], "rejected: abort");
+  assert.equal(run("canary", ["promote"]), ["canary", "approve", "promote", "abort"]);
+  assert.equal(run("canary", ["canary"]), ["canary"]);
+  assert.equal(run("promote"), ["approve", "promote"]);
+  assert.equal(run("abort"), ["abort"]);
+  assert.equal(run("rollback"), ["rollback"]);
+  // promote and abort finish the canary this run started, else the one the run names
+  for (const name of ["promote", "abort"]) {
+    const step = wf.jobs[name]!.steps.find((st) => st.run?.includes("dagger call"))!;
+    assert.is(step.env?.RELEASE_ID, "${{ needs.canary.outputs.release-id || inputs.release-id }}", name);
+    assert.match(String(step.run), `${name} --release-id "$RELEASE_ID"`);
+  }
+  assert.is(wf.jobs.canary!.outputs?.["release-id"], "${{ steps.canary.outputs.release-id }}");
+  assert.is(wf.jobs.rollback!.steps.find((st) => st.run?.includes("dagger call"))!.env?.ROLLBACK_IMAGE, "${{ inputs.image }}");
+});
+
+test("the GitHub workflow: the jobs that change the cluster run one at a time (concurrency, never cancelled) in the environment ai-app-production with the release identity; the approval is its own job", () => {
+  const wf = parse(read(".github/workflows/pipeline.yml")) as Workflow;
+  const cluster = Object.entries(wf.jobs)
+    .filter(([, j]) => changesCluster(j.steps))
+    .map(([n]) => n);
+  assert.equal(cluster, ["release", "canary", "promote", "abort", "rollback"]);
+  const clientOf = (j: GitHubJob) => j.steps.find((st) => st.uses?.startsWith("azure/login@"))?.with?.["client-id"];
+  for (const name of cluster) {
+    const j = wf.jobs[name]!;
+    assert.is(j.environment, "ai-app-production", name);
+    assert.equal(j.concurrency, { group: "ai-app-production", "cancel-in-progress": false }, `${name}: queued, never cancelled`);
+    assert.is(clientOf(j), "${{ vars.AZURE_RELEASE_CLIENT_ID }}", name);
+  }
+  const ci = wf.jobs.ci!;
+  assert.is(clientOf(ci), "${{ vars.AZURE_BUILD_CLIENT_ID }}", "ci builds with the build identity");
+  assert.equal(ci.concurrency, { group: "ci-${{ github.ref }}", "cancel-in-progress": true }, "a newer commit supersedes an older run");
+  assert.is(ci.environment, undefined, "ci's OIDC subject stays the main branch");
+  const gate = wf.jobs[GATE]!;
+  assert.equal([gate.environment, gate.concurrency, gate.needs], ["ai-app-approval", undefined, ["canary"]]);
+  assert.not.ok(
+    gate.steps.some((st) => st.uses),
+    "the approval job checks out nothing and logs in nowhere",
+  );
+  for (const name of ["schedule", "push"]) assert.not.ok(jobsRun(wf, name).includes(GATE), `${name}: never waits on the approval`);
+});
+
+// ---- docs/ci.md says what the files do ----------------------------------------------------------
+
+const NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"];
+
+test("docs/ci.md counts and describes every stage of azure-pipelines.yml, and its Day 2 section has a manual run for every action", () => {
+  const doc = read("docs/ci.md");
+  const p = parse(read("azure-pipelines.yml")) as AzurePipeline;
+  const said = /`azure-pipelines\.yml` has (\w+) stages/.exec(doc)?.[1];
+  assert.is(said, NUMBERS[p.stages.length], `docs/ci.md says ${said} stages; the file has ${p.stages.length}`);
+  for (const st of p.stages) assert.match(doc, `- **${st.stage}** (`, `docs/ci.md describes stage ${st.stage}`);
+  const day2 = doc.slice(doc.indexOf("## Day 2"));
+  assert.ok(doc.includes("## Day 2"), "a Day 2 section");
+  for (const action of p.parameters!.find((x) => x.name === "action")!.values!.filter((a) => a !== "build"))
+    assert.match(day2, `\`action=${action}\``, `Day 2: the manual run for ${action}`);
 });
 
 test.run();

@@ -68,6 +68,27 @@ export function markdownCode(text: string): string {
   return blocks.join("\n");
 }
 
+/**
+ * A script with each `"${NAME[@]}"` replaced by every word the script may put in the bash array
+ * NAME (`NAME=(...)`, `NAME+=(...)`): the call as it is with all its optional flags, which must
+ * all be valid.
+ */
+export function withArraysExpanded(script: string): string {
+  const arrays = new Map<string, string[]>();
+  for (const m of script.matchAll(/\b([A-Za-z_]\w*)\+?=\(/g)) {
+    // the words up to the parenthesis that closes this one ($(...) inside counts)
+    let depth = 1;
+    let i = m.index + m[0].length;
+    for (; i < script.length && depth > 0; i++) depth += script[i] === "(" ? 1 : script[i] === ")" ? -1 : 0;
+    arrays.set(m[1]!, [...(arrays.get(m[1]!) ?? []), script.slice(m.index + m[0].length, i - 1).trim()]);
+  }
+  return script.replace(/"\$\{([A-Za-z_]\w*)\[@\]\}"/g, (all, name: string) => {
+    const words = arrays.get(name)?.filter(Boolean);
+    if (!words) throw new Error(`${all} expands an array the script never sets`);
+    return words.join(" ");
+  });
+}
+
 /** Every `dagger call ...` command in `text` (shell code), with line continuations joined. */
 export function findDaggerCalls(text: string): string[] {
   const joined = text.replace(/\\\r?\n\s*/g, " ");
