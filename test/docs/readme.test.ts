@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { introspectModule } from "../support/introspect.js";
 import { ROOT } from "../support/session.js";
 
 const read = (f: string) => readFileSync(join(ROOT, f), "utf8");
@@ -86,6 +87,46 @@ test("README reads as a newcomer's path: what it is, status, use it (Dagger only
 test("README's engine version is dagger.json's", () => {
   const engine = (JSON.parse(read("dagger.json")) as { engineVersion: string }).engineVersion.replace(/^v/, "");
   assert.ok(read("README.md").includes(`DAGGER_VERSION=${engine}`));
+});
+
+test("README's builder rows name every function that reads the builder, as the builder's own description does", async () => {
+  const f = (await introspectModule()).main.functions;
+  const names = (text: string) =>
+    Object.values(f)
+      .map((fn) => fn.cliName)
+      .filter((n) => !n.startsWith("with-") && new RegExp(`(?<![\\w-])${n}(?![\\w-])`).test(text))
+      .sort();
+  for (const builder of ["with-registry", "with-cluster"]) {
+    const row = read("README.md")
+      .split("\n")
+      .find((l) => l.startsWith(`| \`${builder}\` |`));
+    assert.ok(row, `README has a row for ${builder}`);
+    const listed = [
+      ...row!
+        .split(" for ")
+        .at(-1)!
+        .matchAll(/`([a-z-]+)`/g),
+    ]
+      .map((m) => m[1]!)
+      .sort();
+    const described = names(Object.values(f).find((fn) => fn.cliName === builder)!.description);
+    assert.equal(listed, described, `README's ${builder} row`);
+  }
+});
+
+test("README's sample ci summary states no test count (a number that went stale: it said 89 while the suite ran 144)", () => {
+  const sample = /^tests: .*$/m.exec(read("README.md"))?.[0] ?? "";
+  assert.ok(sample, "the sample summary has its tests line");
+  assert.not.match(sample, /\d+ passed/, sample);
+});
+
+test("engine notes say which Dagger source was read for the pinned engine, and why that one", () => {
+  const engine = (JSON.parse(read("dagger.json")) as { engineVersion: string }).engineVersion.replace(/^v/, "");
+  const head = read("docs/engine-notes.md").split("## Summary")[0]!;
+  assert.match(head, `v${engine}`, "names the version the project pins");
+  assert.match(head, /v0\.21\.8/, "names the source that was read");
+  assert.match(head, /stamped v0\.21\.9/, "and that the engine run here is that source, stamped with the pinned version");
+  assert.match(head, /not available/, "and why not v0.21.9's own source");
 });
 
 test.run();
