@@ -132,7 +132,7 @@ test("an alias record naming another alias: resolve and fetch fail closed naming
 
 test("usage errors name what is missing (exit 2, nothing changed)", async () => {
   const cases: [string[], RegExp][] = [
-    [["alias"], /alias needs set or rm/],
+    [["alias"], /alias needs set, rm or history/],
     [["alias", "set"], /alias set needs the alias name/],
     [["alias", "set", "champion"], /alias set needs --model-version X\.Y\.Z, an exact version/],
     [["alias", "set", "champion", "--model-version", "latest"], /an exact version \(not latest or an alias\)/],

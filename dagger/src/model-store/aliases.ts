@@ -7,6 +7,7 @@
  * resolves nothing, list shows it, and setting or removing the alias replaces it.
  */
 import { StoreError } from "./errors.js";
+import { CLI_HINTS, Hints } from "./hints.js";
 import { aliasBlobName, aliasesPrefix } from "./layout.js";
 import { shown } from "./printable.js";
 import { MAX_RECORD_BYTES, readRecord, readRecordOrInvalid, RecordConflict, RecordRead, Versioned, writeRecord } from "./records.js";
@@ -83,6 +84,24 @@ function readAliasRecord(store: RecordStore, name: string, alias: string): Promi
   return readRecordOrInvalid(store, aliasBlobName(name, alias), aliasParser(alias));
 }
 
+/** An alias's record as `alias history` shows it: the version it points at now (null: removed) and every move, oldest first. */
+export interface AliasHistory {
+  name: string;
+  alias: string;
+  version: string | null;
+  history: AliasMove[];
+}
+
+/** `alias`'s history; a StoreError when it was never set (nothing to show) or its record is invalid. */
+export async function aliasHistory(store: RecordStore, name: string, alias: string): Promise<AliasHistory> {
+  const a = checkAliasName(alias);
+  const record = await readAliasRecord(store, name, a);
+  if (record?.invalid !== undefined)
+    throw new StoreError(`alias @${a} of "${name}" is invalid: ${invalidAlias(a, record.invalid, store.hints ?? CLI_HINTS)}`);
+  if (!record) throw new StoreError(`model "${name}" has no alias @${a} in ${store.place} (never set, so no history)`);
+  return { name, alias: a, version: record.value.version, history: record.value.history };
+}
+
 /** `alias`'s record; an invalid one is a StoreError. */
 export async function readAlias(store: RecordStore, name: string, alias: string): Promise<Versioned<AliasRecord> | undefined> {
   const a = checkAliasName(alias);
@@ -90,15 +109,20 @@ export async function readAlias(store: RecordStore, name: string, alias: string)
 }
 
 /** Why `alias`'s record is invalid, and what to do about it. */
-function invalidAlias(alias: string, problem: string): string {
-  return `${problem}; set it again (alias set ${alias} --model-version X.Y.Z) or remove it (alias rm ${alias})`;
+function invalidAlias(alias: string, problem: string, hints: Hints): string {
+  return `${problem}; set it again (${hints.setAlias(alias)}) or remove it (${hints.removeAlias(alias)})`;
 }
 
 /** What resolving an alias whose version is yanked says (after "alias @A of M"), and what to do. */
-export function yankedTarget(alias: string, version: string, y: { reason: string; by: string; at: string }): string {
+export function yankedTarget(
+  alias: string,
+  version: string,
+  y: { reason: string; by: string; at: string },
+  hints: Hints = CLI_HINTS,
+): string {
   return (
     `points at ${version}, which is yanked (${shown(y.reason)}, by ${shown(y.by)} at ${shown(y.at)}); ` +
-    `an alias resolves only to a version in use: move it (alias set ${alias} --model-version X.Y.Z) or unyank ${version}`
+    `an alias resolves only to a version in use: move it (${hints.setAlias(alias)}) or unyank ${version}`
   );
 }
 
@@ -106,13 +130,13 @@ export function yankedTarget(alias: string, version: string, y: { reason: string
 export async function aliasTarget(store: RecordStore, name: string, alias: string): Promise<string> {
   const record = await readAliasRecord(store, name, checkAliasName(alias));
   if (record?.invalid !== undefined)
-    throw new StoreError(`alias @${alias} of "${name}" is invalid: ${invalidAlias(alias, record.invalid)}`);
+    throw new StoreError(`alias @${alias} of "${name}" is invalid: ${invalidAlias(alias, record.invalid, store.hints ?? CLI_HINTS)}`);
   if (record?.value.version) return record.value.version;
   const others = (await listAliases(store, name)).map((a) => `@${a.alias} -> ${a.version}`);
   throw new StoreError(
     `model "${name}" has no alias @${alias}${record ? " (it was removed)" : ""} in ${store.place}; ` +
       (others.length ? `its aliases: ${others.join(", ")}` : "it has no aliases") +
-      `; set one with: alias set ${alias} --model-version X.Y.Z`,
+      `; set one with: ${(store.hints ?? CLI_HINTS).setAlias(alias)}`,
   );
 }
 
@@ -134,7 +158,8 @@ export async function aliasRecords(store: RecordStore, name: string): Promise<Al
       continue;
     }
     const record = await readAliasRecord(store, name, alias);
-    if (record?.invalid !== undefined) out.push({ alias, version: null, invalid: invalidAlias(alias, record.invalid) });
+    if (record?.invalid !== undefined)
+      out.push({ alias, version: null, invalid: invalidAlias(alias, record.invalid, store.hints ?? CLI_HINTS) });
     else if (record) out.push({ alias, version: record.value.version });
   }
   return out.sort((a, b) => (a.alias < b.alias ? -1 : 1));
@@ -185,7 +210,7 @@ export async function setAlias(
   if (now) {
     throw new StoreError(
       `@${a} of "${name}" now points at ${target.version}, but ${target.version} was yanked while this change was being made (${shown(now.reason)}, by ${shown(now.by)}): ` +
-        `@${a} refuses to resolve until it is moved (alias set ${a} --model-version X.Y.Z) or ${target.version} is unyanked`,
+        `@${a} refuses to resolve until it is moved (${(store.hints ?? CLI_HINTS).setAlias(a)}) or ${target.version} is unyanked`,
     );
   }
   return change;

@@ -41,7 +41,9 @@ export interface CliOptions {
   progress: boolean;
   expectManifestSha256?: string;
   /** alias: what to do with which alias. */
-  aliasAction?: "set" | "rm";
+  aliasAction?: "set" | "rm" | "history";
+  /** list: a column per metric model.json records. */
+  metrics: boolean;
   alias?: string;
   /** publish: sign the directory with this private key (PEM file) first. */
   signingKey?: string;
@@ -201,9 +203,16 @@ const COMMAND_HELP: Record<Command, { synopsis: string; summary: string; flags: 
       "With --signing-key the signature (model.sig) is uploaded before model.json. A model.sig already in DIR is uploaded as it is.",
   },
   list: {
-    synopsis: "list [--model-name NAME] [--json]",
+    synopsis: "list [--model-name NAME] [--metrics] [--json]",
     summary: "list versions: complete, incomplete (no model.json yet) or invalid, with aliases, yanks and which one is latest",
-    flags: [MODEL_NAME, JSON_OUT],
+    flags: [
+      MODEL_NAME,
+      {
+        flag: "--metrics",
+        text: "add a column per metric the versions' model.json record (e.g. heldout_accuracy); --json always has them",
+      },
+      JSON_OUT,
+    ],
   },
   resolve: {
     synopsis: "resolve [--model-name NAME] [--model-version V] [--prerelease] [--expect-manifest-sha256 HEX] [--json]",
@@ -211,9 +220,9 @@ const COMMAND_HELP: Record<Command, { synopsis: string; summary: string; flags: 
     flags: [MODEL_NAME, SELECTOR, PRERELEASE, EXPECT, JSON_OUT],
   },
   alias: {
-    synopsis: "alias set ALIAS --model-version X.Y.Z | alias rm ALIAS [--model-name NAME] [--by WHO] [--json]",
-    summary: "point an alias (champion, production) at a complete version, or remove it",
-    flags: [EXACT("the alias points at from now on (alias set only)"), MODEL_NAME, BY, JSON_OUT],
+    synopsis: "alias set ALIAS --model-version X.Y.Z | alias rm ALIAS | alias history ALIAS [--model-name NAME] [--by WHO] [--json]",
+    summary: "point an alias (champion, production) at a complete version, remove it, or show who moved it when",
+    flags: [EXACT("the alias points at from now on (alias set only)"), MODEL_NAME, { ...BY, text: `${BY.text} (set and rm)` }, JSON_OUT],
     notes:
       "An alias points only at a complete, not-yanked version; select it with --model-version @ALIAS. Every move is a\n" +
       "conditional write kept in the alias's history; a concurrent move makes this one fail, changing nothing.",
@@ -451,8 +460,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
   }
   const [action, alias, ...extra] = cmd === "alias" ? positionals : [];
   if (cmd === "alias") {
-    if (action !== "set" && action !== "rm")
-      throw usage("alias needs set or rm: alias set ALIAS --model-version X.Y.Z, alias rm ALIAS", cmd);
+    if (action !== "set" && action !== "rm" && action !== "history")
+      throw usage("alias needs set, rm or history: alias set ALIAS --model-version X.Y.Z, alias rm ALIAS, alias history ALIAS", cmd);
     if (!alias) throw usage(`alias ${action} needs the alias name, e.g. alias ${action} champion`, cmd);
     if (extra.length > 0) throw usage(`unexpected argument ${JSON.stringify(extra[0])}`, cmd);
   } else if (positionals.length > 0) throw usage(`unexpected argument ${JSON.stringify(positionals[0])}`, cmd);
@@ -467,7 +476,11 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
   if (sha !== undefined && !/^[0-9a-f]{64}$/.test(sha)) throw usage("--expect-manifest-sha256 must be 64 lowercase hex characters", cmd);
   const name = aliased(values["model-name"], values.name, "--model-name", "--name", cmd);
   const givenVersion = aliased(values["model-version"], values.version, "--model-version", "--version", cmd);
-  const changes = cmd === "alias" || cmd === "yank" || cmd === "unyank";
+  if (action === "history") {
+    if (givenVersion !== undefined) throw usage("alias history takes no --model-version: it shows every version the alias pointed at", cmd);
+    if (values.by !== undefined) throw usage("alias history takes no --by: it changes nothing", cmd);
+  }
+  const changes = (cmd === "alias" && action !== "history") || cmd === "yank" || cmd === "unyank";
   if (changes && action === "rm" && givenVersion !== undefined) throw usage("alias rm takes no --model-version", cmd);
   if (changes && action !== "rm" && (givenVersion === undefined || !isExact(givenVersion))) {
     throw usage(`${cmd}${action ? ` ${action}` : ""} needs --model-version X.Y.Z, an exact version (not latest or an alias)`, cmd);
@@ -513,7 +526,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     json: values.json ?? false,
     progress: values.progress ?? false,
     ...opt("expectManifestSha256", sha),
-    ...(cmd === "alias" ? { aliasAction: action as "set" | "rm", alias: alias! } : {}),
+    ...(cmd === "alias" ? { aliasAction: action as "set" | "rm" | "history", alias: alias! } : {}),
+    metrics: values.metrics ?? false,
     ...opt("reason", values.reason),
     ...opt("signingKey", values["signing-key"]),
     ...opt("publicKey", values["public-key"]),
@@ -570,6 +584,7 @@ function parseFlags(args: string[]) {
       "no-cache": { type: "boolean" },
       "max-file-size": { type: "string" },
       json: { type: "boolean" },
+      metrics: { type: "boolean" },
       progress: { type: "boolean" },
       "expect-manifest-sha256": { type: "string" },
       reason: { type: "string" },

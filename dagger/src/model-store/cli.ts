@@ -14,13 +14,15 @@ import { connect, retryFromEnv } from "./connect.js";
 import { S3_SECRET_ENV } from "./s3-settings.js";
 import { StoreError } from "./errors.js";
 import { fetchModel } from "./fetch.js";
-import { shown, terminalSafe } from "./printable.js";
+import { terminalSafe } from "./printable.js";
 import { noProgress, progressReporter, ProgressReporter } from "./progress.js";
 import { humanBytes } from "./sizes.js";
 import { publishModel, readLocalModel } from "./publish.js";
-import { AliasReport, ModelStore, VersionReport } from "./store.js";
+import { ModelStore } from "./store.js";
 import { parseSelector } from "./versions.js";
-import { AliasChange, removeAlias, setAlias } from "./aliases.js";
+import { AliasChange, aliasHistory, AliasHistory, removeAlias, setAlias } from "./aliases.js";
+import { hintsFor } from "./hints.js";
+import { listingJson, listingTable } from "./listing.js";
 import { signDirectory, verifierFor } from "./local-signing.js";
 import { unyankVersion, YankChange, yankVersion, yankWarning } from "./yank.js";
 
@@ -36,9 +38,6 @@ const processIo: Io = {
   err: (t) => process.stderr.write(t),
   errIsTerminal: process.stderr.isTTY === true,
 };
-
-/** Longest state reason the list table shows (the whole reason is in --json). */
-const MAX_REASON = 100;
 
 /** Runs one command; resolves to the exit code (0 ok, 1 failed, 2 usage). */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, rawIo: Io = processIo, signal?: AbortSignal): Promise<number> {
@@ -99,6 +98,12 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
     );
     return;
   }
+  if (opts.command === "alias" && opts.aliasAction === "history") {
+    const store = await open(opts, env, "read", log);
+    const history = await aliasHistory(store, opts.name, opts.alias!);
+    io.out(opts.json ? JSON.stringify(history) + "\n" : historyText(history));
+    return;
+  }
   if (opts.command === "alias" || opts.command === "yank" || opts.command === "unyank") {
     const store = await open(opts, env, "write", log);
     const by = opts.by!;
@@ -117,7 +122,7 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
     io.out(opts.json ? JSON.stringify(change) + "\n" : yankLine(change));
     if (change.yanked && change.aliases.length) {
       const aliases = change.aliases.map((a) => `@${a}`).join(", ");
-      log(`note: ${aliases} point(s) at it and refuse(s) to resolve until moved (alias set ALIAS --model-version X.Y.Z) or it is unyanked`);
+      log(`note: ${aliases} point(s) at it and refuse(s) to resolve until moved (${store.hints.setAlias("ALIAS")}) or it is unyanked`);
     }
     return;
   }
@@ -125,7 +130,8 @@ async function run(opts: CliOptions, io: Io, env: NodeJS.ProcessEnv, signal?: Ab
   const store = await open(opts, env, "read", log);
   if (opts.command === "list") {
     const listing = await store.listVersions(opts.name);
-    io.out(opts.json ? JSON.stringify(listJson(opts, listing)) + "\n" : listTable(opts, store, listing));
+    const doc = listingJson(opts.name, { container: opts.container, place: store.place, endpoint: store.endpoint }, listing);
+    io.out(opts.json ? JSON.stringify(doc) + "\n" : listingTable(doc, { metrics: opts.metrics }));
     return;
   }
   const model = await store.resolve(opts.name, selector);
@@ -173,7 +179,7 @@ async function open(opts: CliOptions, env: NodeJS.ProcessEnv, access: "read" | "
       { bucket, region, ...(endpoint ? { endpoint } : {}), ...(pathStyle ? { pathStyle } : {}), auth, retry: retryFromEnv(env) },
       S3_CLI_LABELS,
     );
-    return new ModelStore(s3.backend, log);
+    return new ModelStore(s3.backend, log, hintsFor(env));
   }
   const conn = connect(
     {
@@ -185,12 +191,16 @@ async function open(opts: CliOptions, env: NodeJS.ProcessEnv, access: "read" | "
     CLI_LABELS,
     access,
   );
-  return new ModelStore(new BlobBackend(conn), log);
+  return new ModelStore(new BlobBackend(conn), log, hintsFor(env));
 }
 
-/** The version "latest" would pick: the first complete, not-yanked release in highest-first order. */
-function latestOf(versions: VersionReport[]): string | undefined {
-  return versions.find((v) => v.status.state === "complete" && !v.prerelease && !v.yanked)?.version;
+/** An alias's moves for people: what it points at now, then each move, newest first. */
+function historyText(h: AliasHistory): string {
+  const now = h.version === null ? "removed" : `points at ${h.version}`;
+  const moves = [...h.history].reverse();
+  const by = Math.max(...moves.map((m) => m.by.length));
+  const lines = moves.map((m) => `  ${m.at}  ${m.by.padEnd(by)}  ${m.from ?? "(not set)"} -> ${m.to ?? "(removed)"}`);
+  return `@${h.alias} of ${h.name}: ${now}; ${moves.length} move${moves.length === 1 ? "" : "s"}, newest first\n${lines.join("\n")}\n`;
 }
 
 function aliasLine(c: AliasChange): string {
@@ -206,89 +216,6 @@ function yankLine(c: YankChange): string {
   return c.yanked
     ? `yanked ${c.name} ${c.version}: latest skips it, aliases pointing at it refuse it, exact pins still fetch it with a warning\n`
     : `unyanked ${c.name} ${c.version}\n`;
-}
-
-interface Listing {
-  versions: VersionReport[];
-  ignored: string[];
-  aliases: AliasReport[];
-}
-
-function listJson(opts: CliOptions, { versions, ignored, aliases }: Listing) {
-  const latest = latestOf(versions);
-  return {
-    name: opts.name,
-    container: opts.container,
-    latest: latest ?? null,
-    versions: versions.map((v) => ({
-      version: v.version,
-      complete: v.status.state === "complete",
-      state: v.status.state,
-      prerelease: v.prerelease,
-      ...(v.status.state !== "complete" ? { reason: v.status.reason } : {}),
-      files: v.fileCount,
-      bytes: v.totalBytes,
-      ...(v.lastModified ? { published: v.lastModified.toISOString() } : {}),
-      aliases: v.aliases,
-      ...(v.yanked ? { yanked: v.yanked } : {}),
-    })),
-    aliases,
-    ignored,
-  };
-}
-
-function listTable(opts: CliOptions, store: ModelStore, { versions, ignored, aliases }: Listing): string {
-  const head = `${opts.name} in ${store.place} at ${store.endpoint}`;
-  // An alias that does not resolve is shown with what resolving it would say: never hidden.
-  const broken = aliases.filter((a) => !a.resolves);
-  const notes = broken.length
-    ? `aliases that do not resolve:\n${broken.map((a) => `  @${a.alias} ${a.reason?.replace(/\s*\n\s*/g, " ")}\n`).join("")}`
-    : "";
-  if (versions.length === 0) return `${head}: no versions\n${notes}`;
-  const latest = latestOf(versions);
-  const rows = versions.map((v) => [
-    v.version,
-    v.status.state === "complete"
-      ? [
-          "complete",
-          v.prerelease ? "prerelease" : "",
-          v.version === latest ? "latest" : "",
-          ...v.aliases.map((a) => `@${a}`),
-          v.yanked ? `yanked: ${tableReason(v.yanked.reason)}` : "",
-        ]
-          .filter(Boolean)
-          .join(", ")
-      : `${v.status.state}: ${tableReason(v.status.reason)}`,
-    String(v.fileCount),
-    humanBytes(v.totalBytes),
-    v.lastModified?.toISOString() ?? "-",
-  ]);
-  const table = [["VERSION", "STATUS", "FILES", "SIZE", "PUBLISHED"], ...rows];
-  const width = (i: number) => Math.max(...table.map((r) => r[i]!.length));
-  // The status column can be long (reasons); it goes last so the table stays aligned.
-  const lines = table.map((r) =>
-    [r[0]!.padEnd(width(0)), r[2]!.padStart(width(2)), r[3]!.padStart(width(3)), r[4]!.padEnd(width(4)), r[1]!].join("  ").trimEnd(),
-  );
-  const extra = ignored.length ? `ignored (not semantic versions): ${ignored.map(shown).join(", ")}\n` : "";
-  return `${head}\n${lines.map((l) => `  ${l}`).join("\n")}\n${notes}${extra}`;
-}
-
-/**
- * A state reason for one table cell: on one line, a list of problems ("X is invalid:" then
- * "- ..." lines) shown as its first problem and a count, cut to MAX_REASON characters.
- */
-function tableReason(reason: string): string {
-  const lines = reason
-    .split(/\r\n|\r|\n/)
-    .map((l) => l.trim())
-    .filter(Boolean);
-  const items = lines.slice(1).filter((l) => l.startsWith("- "));
-  const isList = lines.length > 1 && lines[0]!.endsWith(":") && items.length === lines.length - 1;
-  const text = isList ? items[0]!.slice(2) : lines.join(" ");
-  const more = isList ? items.length - 1 : 0;
-  const cut = text.length > MAX_REASON;
-  const shownText = cut ? `${text.slice(0, MAX_REASON).trimEnd()}...` : text;
-  return more > 0 || cut ? `${shownText} (${more > 0 ? `+${more} more, ` : ""}see --json)` : shownText;
 }
 
 /** Runs the command for this process: argv, environment, stdio, Ctrl-C; sets the exit code. */

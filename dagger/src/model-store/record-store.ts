@@ -4,6 +4,7 @@
  * an import cycle.
  */
 import type { StoreBackend } from "./backend.js";
+import type { Hints } from "./hints.js";
 import type { BlobEntry, VersionSelector } from "./versions.js";
 
 export interface RecordStore {
@@ -12,6 +13,8 @@ export interface RecordStore {
   /** `container "models"` or `bucket "models"`, for messages. */
   readonly place: string;
   readonly log: (line: string) => void;
+  /** How messages name the commands to run (the CLI's words when absent). */
+  readonly hints?: Hints;
   call<T>(action: string, fn: () => Promise<T>): Promise<T>;
   listBlobs(prefix: string): Promise<BlobEntry[]>;
   /** The complete version a selector picks, with its yank when it has one. */

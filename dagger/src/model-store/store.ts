@@ -23,6 +23,7 @@ import {
 } from "./versions.js";
 import { AliasEntry, aliasRecords, aliasTarget, yankedTarget } from "./aliases.js";
 import { readYank, YankInfo } from "./yank.js";
+import { CLI_HINTS, Hints } from "./hints.js";
 
 export interface ResolvedFile {
   file: ModelFile;
@@ -74,6 +75,8 @@ export class ModelStore {
   constructor(
     readonly backend: StoreBackend,
     readonly log: Log = () => {},
+    /** How messages name the commands to run: the CLI's words, or the Dagger module's (hints.ts). */
+    readonly hints: Hints = CLI_HINTS,
   ) {}
 
   get containerName(): string {
@@ -125,7 +128,7 @@ export class ModelStore {
         aliases: aliases.filter((a) => a.version === listing.version).map((a) => a.alias),
       };
     });
-    return { versions: reports, ignored, aliases: records.flatMap((a) => aliasReport(a, reports)) };
+    return { versions: reports, ignored, aliases: records.flatMap((a) => aliasReport(a, reports, this.hints)) };
   }
 
   /**
@@ -138,7 +141,8 @@ export class ModelStore {
     if (selector.kind === "alias") {
       const alias = selector.alias;
       const model = await this.resolve(name, { kind: "exact", version: await aliasTarget(this, name, alias) });
-      if (model.yanked) throw new StoreError(`alias @${alias} of "${name}" ${yankedTarget(alias, model.version, model.yanked)}`);
+      if (model.yanked)
+        throw new StoreError(`alias @${alias} of "${name}" ${yankedTarget(alias, model.version, model.yanked, this.hints)}`);
       return { ...model, alias };
     }
     const blobs = await this.listBlobs(modelPrefix(name));
@@ -225,17 +229,17 @@ export class ModelStore {
  * record, or a version that is gone, not complete or yanked, does not resolve. A removed alias is
  * not shown.
  */
-function aliasReport(a: AliasEntry, versions: readonly VersionReport[]): AliasReport[] {
+function aliasReport(a: AliasEntry, versions: readonly VersionReport[], hints: Hints): AliasReport[] {
   if (a.invalid !== undefined) return [{ alias: a.alias, version: null, resolves: false, reason: `is invalid: ${a.invalid}` }];
   if (a.version === null) return [];
   const v = versions.find((r) => r.version === a.version);
-  const move = `move it (alias set ${a.alias} --model-version X.Y.Z)`;
+  const move = `move it (${hints.setAlias(a.alias)})`;
   const reason = !v
     ? `points at ${a.version}, which the store does not have; ${move}`
     : v.status.state !== "complete"
       ? `points at ${a.version}, which is ${v.status.state} (${v.status.reason}); ${move}`
       : v.yanked
-        ? yankedTarget(a.alias, a.version, v.yanked)
+        ? yankedTarget(a.alias, a.version, v.yanked, hints)
         : undefined;
   return [{ alias: a.alias, version: a.version, resolves: reason === undefined, ...(reason ? { reason } : {}) }];
 }
