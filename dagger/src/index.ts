@@ -16,6 +16,7 @@ import {
   storeTarget,
 } from "./model-store/step.js";
 import { ModelStoreSettings, restoreStoreSettings } from "./model-store/settings.js";
+import { ModelVersions } from "./model-store/model-versions.js";
 import { signModelDirectory, withVerifiedSignature } from "./model-store/signing.js";
 import { DEFAULT_MODEL_NAME } from "./model-store/layout.js";
 import { runCi } from "./pipeline/ci.js";
@@ -277,12 +278,12 @@ export class AiAppPipeline {
   }
 
   /**
-   * List the versions of a model in the Blob model store with their state (complete, incomplete or invalid), their aliases, which are yanked and which one is latest.
+   * List the versions of a model in the model store with their state (complete, incomplete or invalid), their aliases, which are yanked, which one is latest and the metrics model.json records; read it with model-versions summary, latest or json.
    *
    * @param modelName Model name (the folder under the container).
    */
   @func({ cache: "never" })
-  async modelVersions(modelName = DEFAULT_MODEL_NAME): Promise<string> {
+  async modelVersions(modelName = DEFAULT_MODEL_NAME): Promise<ModelVersions> {
     return listModelVersions(this.storeTarget(), modelName);
   }
 

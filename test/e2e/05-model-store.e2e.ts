@@ -87,7 +87,7 @@ test("publishing a version again is refused and changes nothing", async () => {
 });
 
 test("model-versions lists both, 1.1.0 latest", async () => {
-  const r = await ok([...STORE, "model-versions"], "model-versions");
+  const r = await ok([...STORE, "model-versions", "summary"], "model-versions");
   console.log(r.stdout.replace(/^/gm, "      "));
   assert.match(r.stdout, /1\.0\.0/);
   assert.match(r.stdout, /1\.1\.0[^\n]*latest|latest[^\n]*1\.1\.0/i);
@@ -125,7 +125,7 @@ test("yank 1.1.0: latest becomes 1.0.0; model-versions shows it yanked; an exact
   const latest = join(dir, "fetched-after-yank");
   await ok([...STORE, "fetch-model", "--public-key", signer.pub, "export", "--path", latest], "fetch-after-yank");
   assert.is(fetchedVersion(latest), "1.0.0");
-  const versions = await ok([...STORE, "model-versions"], "model-versions-after-yank");
+  const versions = await ok([...STORE, "model-versions", "summary"], "model-versions-after-yank");
   assert.match(versions.stdout, /1\.1\.0[^\n]*yank/i);
   const pinned = join(dir, "fetched-pinned");
   await ok(

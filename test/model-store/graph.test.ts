@@ -35,6 +35,17 @@ const MODEL_JSON = JSON.stringify({
   ...MODEL_JSON_FIELDS,
 });
 const modelJson = modelJsonReads(MODEL_JSON);
+/** What the CLI's list --json prints. */
+const LISTING = {
+  name: "digits-classifier",
+  container: "models",
+  place: 'container "models"',
+  endpoint: "http://store:10000/devstoreaccount1",
+  latest: "1.4.0",
+  versions: [{ version: "1.4.0", complete: true, state: "complete", prerelease: false, files: 1, bytes: 4, aliases: [] }],
+  aliases: [],
+  ignored: [],
+};
 
 const argv = (op: Op) => (op.args.args as string[] | undefined) ?? [];
 const cliCommand = (chain: Op[]) => {
@@ -48,7 +59,7 @@ function respond(chain: Op[]): unknown {
   if (leaf.field === "stdout") {
     const cmd = cliCommand(chain);
     if (cmd === "resolve") return RESOLVED + "\n";
-    if (cmd === "list") return 'digits-classifier in container "models"\n  1.4.0  1  4 B  -  complete, latest\n';
+    if (cmd === "list") return JSON.stringify(LISTING) + "\n";
     if (cmd === "publish") return 'published digits-classifier 1.4.0 to container "models"\n';
   }
   const manifest = modelJson(chain);
@@ -332,20 +343,20 @@ test("arguments that do not form one credential fail before any container runs, 
   assert.match(both.error?.message ?? "", /--store-service \(Azurite\) replaces the Azure storage arguments; remove --account/);
 });
 
-test("publish-model and models return the command's output", async () => {
+test("publish-model returns the command's output, model-versions the listing as an object", async () => {
   const { result, engine, error } = await recordGraph(
     async () => {
       const p = pipeline();
       return [
         await p.withStore(...withKey()).publishModel(contextDir("/model/out"), "1.4.0"),
         await p.withStore(...withKey()).modelVersions("digits-classifier"),
-      ];
+      ] as const;
     },
     { respond },
   );
   assert.is(error, undefined, String(error));
-  assert.match(result![0]!, /^published digits-classifier 1.4.0/);
-  assert.match(result![1]!, /complete, latest/);
+  assert.match(result![0], /^published digits-classifier 1.4.0/);
+  assert.match(result![1].summary, /complete, latest/);
   const [pub] = execsOf(engine, "publish");
   assert.ok(
     argv(pub!.op).join(" ").includes("publish --dir /in/model --model-version 1.4.0 --progress --container models --account acct01"),

@@ -133,9 +133,9 @@ test("each builder's description names every function that reads what it configu
   }
 });
 
-test("ci, publish, release and status return objects whose fields are documented, with a summary for people and json for scripts", async () => {
+test("ci, publish, release, status and model-versions return objects whose fields are documented, with a summary for people and json for scripts", async () => {
   const m = await introspectModule();
-  for (const fn of ["ci", "publish", "release", "status"]) {
+  for (const fn of ["ci", "publish", "release", "status", "modelVersions"]) {
     const type = m.main.functions[fn]!.returnType;
     const obj = m.objects[type];
     assert.ok(obj, `${fn} returns a module object (got ${type})`);

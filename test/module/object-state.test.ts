@@ -57,6 +57,17 @@ for (const field of [
   });
 }
 
+const EMPTY_LISTING = {
+  name: "digits-classifier",
+  container: "models",
+  place: 'container "models"',
+  endpoint: "http://store:10000/devstoreaccount1",
+  latest: null,
+  versions: [],
+  aliases: [],
+  ignored: [],
+};
+
 for (const [label, store, loader] of [
   ["a Secret", { container: "models", account: "acct01", accountKey: KEY_ID }, "loadSecretFromID"],
   ["a Service", { container: "models", storeService: SERVICE_ID }, "loadServiceFromID"],
@@ -69,6 +80,8 @@ for (const [label, store, loader] of [
         parent: { source: contextDirectoryId("/"), revision: "dev", created: "", sourceUrl: "", store },
         inputArgs: { modelName: "digits-classifier" },
       },
+      // The CLI's list --json, which model-versions reads into its object.
+      respond: (chain) => (chain.at(-1)?.field === "stdout" ? JSON.stringify(EMPTY_LISTING) : undefined),
     });
     assert.is(run.error, undefined, run.output);
     assert.is(run.exitCode, 0, run.output);

@@ -19,6 +19,8 @@ import { DEFAULT_CONTAINER } from "./layout.js";
 import { bucketProblem, endpointProblem, regionProblem, S3_SECRET_ENV, S3Labels, selectS3Auth } from "./s3-settings.js";
 import { ModelStoreSettings } from "./settings.js";
 import { YankInfo, yankWarning } from "./yank.js";
+import { CALLER_ENV } from "./hints.js";
+import { ModelVersions, modelVersions } from "./model-versions.js";
 
 /** Store arguments as the Dagger functions take them (with-store): secrets as Secrets, or an Azurite service. */
 export type StoreArgs = ModelStoreSettings;
@@ -224,7 +226,8 @@ export function modelStoreCli(): Container {
     .withDirectory(CLI_DIR, src, { include: ["package.json", "package-lock.json"] })
     .withExec(["npm", "ci", "--omit=dev", "--no-audit", "--no-fund"])
     .withDirectory(`${CLI_DIR}/src`, src.directory("src"), { include: ["model-store/**", "credentials/**"] })
-    .withExec(TRANSPILE);
+    .withExec(TRANSPILE)
+    .withEnvVariable(CALLER_ENV, "dagger"); // its hints name the module's functions (set-alias --alias ...): hints.ts
 }
 
 /**
@@ -346,9 +349,11 @@ export async function publishModelDirectory(target: StoreTarget, model: Director
   return (await runCli(ctr, args, "publish")).trim();
 }
 
-/** The versions of `name` with complete/incomplete status, as a table. */
-export async function listModelVersions(target: StoreTarget, name: string): Promise<string> {
-  return runCli(uncached(withStore(modelStoreCli(), target)), ["list", "--model-name", name, ...target.flags], "list");
+/** The versions of `name` with their states, aliases, yanks and metrics: one `list --json`, read into an object. */
+export async function listModelVersions(target: StoreTarget, name: string): Promise<ModelVersions> {
+  return modelVersions(
+    await runCli(uncached(withStore(modelStoreCli(), target)), ["list", "--model-name", name, "--json", ...target.flags], "list"),
+  );
 }
 
 /**
