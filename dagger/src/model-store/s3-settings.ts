@@ -132,3 +132,17 @@ export function endpointProblem(endpoint: string, label: string): string | undef
   }
   return undefined;
 }
+
+/**
+ * The IAM actions the store needs on its bucket, by what its user does (docs/s3-setup.md's policies
+ * are checked against these). Reading: ListObjectsV2 (s3:ListBucket, on the bucket), GetObject and
+ * HeadObject (s3:GetObject). Publishing, aliases and yank marks add PutObject, CreateMultipartUpload,
+ * UploadPart and CompleteMultipartUpload (s3:PutObject; AWS also wants s3:GetObject for If-Match
+ * writes) and AbortMultipartUpload when a large upload fails (s3:AbortMultipartUpload). Nothing
+ * is ever deleted and no bucket is made (--create-container is for test servers): no
+ * s3:DeleteObject, no s3:CreateBucket.
+ */
+export const S3_POLICY_ACTIONS = {
+  read: ["s3:GetObject", "s3:ListBucket"],
+  write: ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+} as const;
