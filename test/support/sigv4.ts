@@ -24,28 +24,27 @@ const hex = (data: string) => createHash("sha256").update(data, "utf8").digest("
 /** RFC 3986 encoding, as SigV4 wants it (encodeURIComponent leaves !'()* alone). */
 const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
-/** `method` on `url` (path-style: http://host:port/bucket/key), signed for service s3; resolves with the server's answer. */
-export function signedS3Request(
+/** The headers of `method` on `url` with a `payloadLength`-byte body, signed for service s3 (Authorization included). */
+export function signS3Request(
   creds: RawS3Credentials,
   method: string,
   url: string,
   headers: Record<string, string> = {},
-  body?: Buffer | string,
+  payloadLength = 0,
   now = new Date(),
-): Promise<RawResponse> {
+): Record<string, string> {
   const u = new URL(url);
   const amzDate = now
     .toISOString()
     .replace(/[-:]/g, "")
     .replace(/\.\d{3}/, "");
   const day = amzDate.slice(0, 8);
-  const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
   const all: Record<string, string> = {
     ...Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v.trim()])),
     host: u.host,
     "x-amz-date": amzDate,
     "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
-    "content-length": String(payload.length),
+    "content-length": String(payloadLength),
   };
   const names = Object.keys(all).sort();
   const canonicalPath = u.pathname
@@ -70,6 +69,21 @@ export function signedS3Request(
   const key = hmac(hmac(hmac(hmac(`AWS4${creds.secretAccessKey}`, day), creds.region), "s3"), "aws4_request");
   const signature = createHmac("sha256", key).update(toSign, "utf8").digest("hex");
   all.authorization = `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${names.join(";")}, Signature=${signature}`;
+  return all;
+}
+
+/** `method` on `url` (path-style: http://host:port/bucket/key), signed for service s3; resolves with the server's answer. */
+export function signedS3Request(
+  creds: RawS3Credentials,
+  method: string,
+  url: string,
+  headers: Record<string, string> = {},
+  body?: Buffer | string,
+  now = new Date(),
+): Promise<RawResponse> {
+  const u = new URL(url);
+  const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
+  const all = signS3Request(creds, method, url, headers, payload.length, now);
   return new Promise((resolve, reject) => {
     const req = request(u, { method, headers: all, agent: false }, (res) => {
       const chunks: Buffer[] = [];
