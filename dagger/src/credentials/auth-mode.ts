@@ -73,6 +73,19 @@ export class CredentialError extends Error {
   override name = "CredentialError";
 }
 
+/** No sign-in at all: the message lists every way in, one per line. */
+export class NoCredentialsError extends CredentialError {
+  override name = "NoCredentialsError";
+  constructor(readonly ways: readonly string[]) {
+    super(`no storage credentials given; give exactly one of:\n${ways.map((w) => `  - ${w}`).join("\n")}`);
+  }
+
+  /** The same error naming more ways in that the caller has (another kind of store, a test service). */
+  also(more: readonly string[]): NoCredentialsError {
+    return new NoCredentialsError([...this.ways, ...more]);
+  }
+}
+
 /** A requirement: one field, or any one of several. */
 type Need = AuthField | readonly AuthField[];
 
@@ -147,10 +160,7 @@ export function selectAuth(input: AuthInput<unknown>, labels: FieldLabels): Auth
   const chosen = (Object.keys(RULES) as AuthMode[]).filter((m) => RULES[m].triggers.some(given));
   if (chosen.length === 0) {
     const offered = (Object.keys(RULES) as AuthMode[]).filter((m) => RULES[m].triggers.some((f) => labels[f] !== undefined));
-    throw new CredentialError(
-      "no storage credentials given; give exactly one of:\n" +
-        offered.map((m) => `  - ${RULES[m].title}: ${describeNeeds(m, labels)}`).join("\n"),
-    );
+    throw new NoCredentialsError(offered.map((m) => `${RULES[m].title}: ${describeNeeds(m, labels)}`));
   }
   if (chosen.length > 1) {
     const parts = chosen.map((m) => `${RULES[m].title} (${list(RULES[m].triggers.filter(given))})`);

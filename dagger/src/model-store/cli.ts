@@ -5,13 +5,13 @@
  * Errors are one clear line on stderr with a non-zero exit; secrets are redacted from anything printed.
  */
 import { pathToFileURL } from "node:url";
-import { CredentialError } from "../credentials/auth-mode.js";
+import { CredentialError, NoCredentialsError } from "../credentials/auth-mode.js";
 import { SECRET_ENV } from "../credentials/env.js";
 import { redact } from "../credentials/redact.js";
 import { CLI_LABELS, CliOptions, HelpRequest, parseCli, S3_CLI_LABELS, UsageError } from "./cli-args.js";
 import { BlobBackend } from "./blob-backend.js";
 import { connect, retryFromEnv } from "./connect.js";
-import { S3_SECRET_ENV } from "./s3-settings.js";
+import { S3_SECRET_ENV, S3_TOKEN_FILE_ENV } from "./s3-settings.js";
 import { StoreError } from "./errors.js";
 import { fetchModel } from "./fetch.js";
 import { terminalSafe } from "./printable.js";
@@ -25,6 +25,11 @@ import { hintsFor } from "./hints.js";
 import { listingJson, listingTable } from "./listing.js";
 import { signDirectory, verifierFor } from "./local-signing.js";
 import { unyankVersion, YankChange, yankVersion, yankWarning } from "./yank.js";
+
+/** The way in besides a Blob container's sign-ins, for the message when none is given. */
+const S3_WAY_IN =
+  `an S3 bucket instead of a Blob container: --s3-bucket NAME --s3-region REGION with ${S3_SECRET_ENV.accessKeyId} and ${S3_SECRET_ENV.secretAccessKey}, ` +
+  `--s3-profile NAME, --s3-role-arn ARN (a web identity token in ${S3_TOKEN_FILE_ENV}) or --s3-default-chain`;
 
 export interface Io {
   out: (text: string) => void;
@@ -181,17 +186,17 @@ async function open(opts: CliOptions, env: NodeJS.ProcessEnv, access: "read" | "
     );
     return new ModelStore(s3.backend, log, hintsFor(env));
   }
-  const conn = connect(
-    {
-      container: opts.container,
-      auth: opts.auth,
-      retry: retryFromEnv(env),
-      ...(opts.authorityHost ? { authorityHost: opts.authorityHost } : {}),
-    },
-    CLI_LABELS,
-    access,
-  );
-  return new ModelStore(new BlobBackend(conn), log, hintsFor(env));
+  const config = {
+    container: opts.container,
+    auth: opts.auth,
+    retry: retryFromEnv(env),
+    ...(opts.authorityHost ? { authorityHost: opts.authorityHost } : {}),
+  };
+  try {
+    return new ModelStore(new BlobBackend(connect(config, CLI_LABELS, access)), log, hintsFor(env));
+  } catch (e) {
+    throw e instanceof NoCredentialsError ? e.also([S3_WAY_IN]) : e;
+  }
 }
 
 /** An alias's moves for people: what it points at now, then each move, newest first. */

@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import { Container, dag, Directory, Secret, Service } from "@dagger.io/dagger";
 import { execErrorStderr } from "../shared/runtime-compat.js";
-import { AuthInput, FieldLabels, isGiven, selectAuth } from "../credentials/auth-mode.js";
+import { AuthInput, FieldLabels, isGiven, NoCredentialsError, selectAuth } from "../credentials/auth-mode.js";
 import { OIDC_REQUEST_URI_ENV, SECRET_ENV, SecretField } from "../credentials/env.js";
 import { IMAGES } from "../images.js";
 import { AZURITE_ACCOUNT, AZURITE_BLOB_PORT, AZURITE_KEY } from "./azurite-dev.js";
@@ -44,6 +44,12 @@ export const DAGGER_LABELS: FieldLabels = {
   systemAccessToken: "--system-access-token",
   entraToken: "--entra-token",
 };
+
+/** The ways in besides with-store's sign-ins, for the message when none is given. */
+const OTHER_WAYS_IN = [
+  "an Azurite service instead of Azure: --store-service (e.g. tcp://localhost:10000; its development account)",
+  "an S3 bucket instead of Blob Storage: with-aws-store in place of with-store (dagger call with-aws-store --help)",
+];
 
 /** Everything a container needs to reach one store. */
 export interface StoreTarget {
@@ -127,7 +133,11 @@ export function storeTarget(args: StoreArgs): StoreTarget {
     }
     return azuriteTarget(storeService, container);
   }
-  selectAuth(azure as AuthInput<unknown>, DAGGER_LABELS);
+  try {
+    selectAuth(azure as AuthInput<unknown>, DAGGER_LABELS);
+  } catch (e) {
+    throw e instanceof NoCredentialsError ? e.also(OTHER_WAYS_IN) : e;
+  }
   const flag = (name: string, v: string | undefined) => (v ? [name, v] : []);
   const secrets = (Object.keys(SECRET_ENV) as SecretField[]).flatMap((f) => {
     const secret = azure[f];
