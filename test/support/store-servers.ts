@@ -10,7 +10,7 @@ import { CLI_LABELS, S3_CLI_LABELS } from "../../dagger/src/model-store/cli-args
 import { connect, RetryTuning } from "../../dagger/src/model-store/connect.js";
 import { connectS3 } from "../../dagger/src/model-store/s3-connect.js";
 import { ModelStore } from "../../dagger/src/model-store/store.js";
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from "./aws.js";
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "./aws.js";
 import { Azurite, startAzurite } from "./azurite.js";
 import { S3Server, startS3Server } from "./s3-server.js";
 
@@ -46,6 +46,8 @@ export interface StoreServer {
   remove(name: string): Promise<void>;
   /** The bytes of `name`, or undefined when there is none. */
   read(name: string, container?: string): Promise<Buffer | undefined>;
+  /** When `name` was last written, as the service says. */
+  lastModified(name: string): Promise<Date>;
   /** The store command's flags for this server (through `viaPort` when given). */
   cliFlags(viaPort?: number): string[];
   /** The store command's environment (its secrets) for this server. */
@@ -95,6 +97,7 @@ async function startBlob(): Promise<StoreServer> {
       const blob = container(c).getBlobClient(name);
       return (await blob.exists()) ? blob.downloadToBuffer() : undefined;
     },
+    lastModified: async (name) => (await container().getBlobClient(name).getProperties()).lastModified!,
     cliFlags: (viaPort) => ["--account-url", url(viaPort)],
     cliEnv: () => ({ AZURE_STORAGE_KEY: az.key }),
     stop: () => az.stop(),
@@ -149,6 +152,7 @@ async function startS3(): Promise<StoreServer> {
         throw e;
       }
     },
+    lastModified: async (name) => (await admin.send(new HeadObjectCommand({ Bucket: CONTAINER, Key: name }))).LastModified!,
     cliFlags: (viaPort) => ["--s3-bucket", CONTAINER, "--s3-region", s3.region, "--s3-endpoint", endpoint(viaPort)],
     cliEnv: () => ({ AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }),
     stop: async () => {
