@@ -414,7 +414,7 @@ export class AiAppPipeline {
   /**
    * Render k8s/ for an image: image by digest, namespace, revision and model annotations; validated, for review or GitOps.
    *
-   * @param image Image as a digest reference, registry/repository@sha256:<digest> (what publish prints); its model labels are read from the registry.
+   * @param image Image as a digest reference, registry/repository@sha256:<digest> (what publish ... image prints); its model labels are read from the registry.
    * @param namespace Namespace set on every object.
    * @param replicas Replica count of the Deployment (default: the 2 in k8s/deployment.yaml).
    */
@@ -427,7 +427,7 @@ export class AiAppPipeline {
   /**
    * Show what deploying an image to with-cluster's cluster would change (kubectl diff, server-side); returns the diff or says there is none.
    *
-   * @param image Image as a digest reference, registry/repository@sha256:<digest> (what publish prints).
+   * @param image Image as a digest reference, registry/repository@sha256:<digest> (what publish ... image prints).
    * @param replicas Replica count of the Deployment (default: the 2 in k8s/deployment.yaml).
    */
   @func({ cache: "never" })
@@ -442,7 +442,7 @@ export class AiAppPipeline {
   /**
    * Deploy one image by digest straight to with-cluster's cluster, for a first install or debugging: validate, server-side apply, wait for the rollout, roll back and fail if it does not complete. Not a release: no release ledger entry, no smoke test, no canary; for those use release (rollback goes back).
    *
-   * @param image Image as a digest reference, registry/repository@sha256:<digest> (what publish prints).
+   * @param image Image as a digest reference, registry/repository@sha256:<digest> (what publish ... image prints).
    * @param timeout How long the rollout may take before it is rolled back, as a duration (90s, 5m, 1h).
    * @param replicas Replica count of the Deployment (default: the 2 in k8s/deployment.yaml).
    * @param forceConflicts Take over fields that another field manager (kubectl edit, kubectl scale) changed, instead of failing.
