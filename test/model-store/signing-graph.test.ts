@@ -23,6 +23,7 @@ import { contextDir, execArgv, lastExec, modelJsonReads, queriesOutsideSetSecret
 import { introspectModule } from "../support/introspect.js";
 import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 import { recordGraph } from "../support/session.js";
+import { RunningRegistry, startRegistry } from "../support/registry.js";
 import { dag, ExecError } from "../support/sdk.js";
 
 const REVISION = "0123456789abcdef0123456789abcdef01234567";
@@ -40,6 +41,15 @@ const MODEL_JSON = JSON.stringify({
 const modelJson = modelJsonReads(MODEL_JSON);
 const RESOLVED = JSON.stringify({ name: "digits-classifier", version: "1.4.0", manifestSha256: "d".repeat(64) });
 const REGISTRY = "myacr.azurecr.io";
+/**
+ * A real registry (Debian's docker-registry on 127.0.0.1) for the calls that reach the push: just
+ * before the channel tag moves, publish asks the registry what it points at now.
+ */
+let local: RunningRegistry | undefined;
+const localRegistry = async () => (local ??= await startRegistry()).address;
+test.after(async () => {
+  await local?.stop();
+});
 
 const argv = execArgv;
 /** sign_model.py's subcommand when `op` runs it in the signing container. */
@@ -199,8 +209,9 @@ test("fetch-model --public-key: the returned directory is the verify step's outp
 });
 
 test("ci --public-key: verified before the model check and the build, the image built from the verified directory and labelled with its signer", async () => {
+  const address = await localRegistry();
   const { engine, error, result } = await recordGraph(
-    () => withStore().withRegistry(REGISTRY, "ai-app").ci("main", undefined, "digits-classifier", "latest", false, publicKey()),
+    () => withStore().withRegistry(address, "ai-app").ci("main", undefined, "digits-classifier", "latest", false, publicKey()),
     { respond: responder() },
   );
   assert.is(error, undefined, String(error));
@@ -226,8 +237,9 @@ test("ci --public-key: verified before the model check and the build, the image 
 });
 
 test("publish --public-key with --model: the given directory is verified, and the image built from the verified one", async () => {
+  const address = await localRegistry();
   const { engine, error } = await recordGraph(
-    () => withStore().withRegistry(REGISTRY, "ai-app").publish("main", contextDir("/model/out"), publicKey()),
+    () => withStore().withRegistry(address, "ai-app").publish("main", contextDir("/model/out"), publicKey()),
     { respond: responder() },
   );
   assert.is(error, undefined, String(error));
@@ -242,12 +254,10 @@ test("publish --public-key with --model: the given directory is verified, and th
 });
 
 test("without --public-key nothing is verified and no signer label is written", async () => {
-  const { engine, error } = await recordGraph(
-    () => withStore().withRegistry(REGISTRY, "ai-app").publish("main", contextDir("/model/out")),
-    {
-      respond: responder(),
-    },
-  );
+  const address = await localRegistry();
+  const { engine, error } = await recordGraph(() => withStore().withRegistry(address, "ai-app").publish("main", contextDir("/model/out")), {
+    respond: responder(),
+  });
   assert.is(error, undefined, String(error));
   assert.is(signingExecs(engine, "verify").length, 0);
   for (const p of engine.find("publish")) {
