@@ -17,6 +17,7 @@ const steps = [
     cmd: ["depcruise", "--config", ".dependency-cruiser.cjs", "dagger/src"],
     kind: "check",
   },
+  { name: "layering (no cycle between capability folders)", cmd: ["tsx", "scripts/folder-cycles.ts"], kind: "check" },
   { name: "Python lint (ruff, ruff.toml)", cmd: [".venv/bin/ruff", "check", "--no-cache"], kind: "check" },
   // uvu's closing "Duration:" line: the process must end soon after it (see run()).
   { name: "TypeScript tests (uvu)", cmd: ["uvu", "-r", "tsx", "test", "\\.test\\.ts$"], kind: "uvu", doneWhen: /^\s*Duration:/m },

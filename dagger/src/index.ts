@@ -2,7 +2,7 @@ import { argument, check, Container, Directory, File, func, object, Secret, Serv
 import { up } from "./shared/runtime-compat.js";
 import { RegistrySettings, registrySettings, RegistryTarget, registryTarget } from "./registry/settings.js";
 import { ClusterSettings, ClusterTarget, clusterTarget, kubectlOptions } from "./kubernetes/settings.js";
-import { BuildOptions, buildImage } from "./build/image.js";
+import { BuildOptions, buildImage } from "./app-image/image.js";
 import { resolveTagDigest } from "./registry/push.js";
 import { publishFromSources, UNSET_REVISION } from "./pipeline/publish.js";
 import {
@@ -36,8 +36,8 @@ import { PublishResult, publishResult } from "./pipeline/publish-result.js";
 import { markServingModel, servingAlias } from "./pipeline/serving-alias.js";
 import { ReleaseResult, releaseResult } from "./pipeline/release-result.js";
 import { DeploymentStatus, readDeploymentStatus } from "./kubernetes/deployment-status.js";
-import { appTestContainer, runAppTests } from "./build/test.js";
-import { SAMPLE_MODEL_VERSION, trainedSampleModel } from "./build/train.js";
+import { appTestContainer, runAppTests } from "./app-image/test.js";
+import { SAMPLE_MODEL_VERSION, trainedSampleModel } from "./app-image/train.js";
 import { deployImage, diffImage, registryImageMetadata, renderForImage } from "./kubernetes/deploy.js";
 import { checkTokens, TOKEN_USES, TokenUse } from "./pipeline/token-check.js";
 

@@ -15,7 +15,7 @@ import { both, callLine, dagger, engineEnv, tail } from "../support/dagger-cli.j
 import { copiedLayerKind, ImageManifest, OciReader } from "../support/oci-read.js";
 import { tempDir } from "../support/temp.js";
 import { ROOT } from "../support/session.js";
-import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
+import { IMAGE_LABELS } from "../../dagger/src/app-image/labels.js";
 import { APP_DIR, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { modelDigest, parseManifest } from "../../dagger/src/model-store/manifest.js";
 import { buildTags } from "../../dagger/src/registry/names.js";

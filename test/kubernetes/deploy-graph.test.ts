@@ -12,7 +12,7 @@ import { parseAllDocuments } from "yaml";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { IMAGES } from "../../dagger/src/images.js";
 import { PATHS, TOKEN_USER } from "../../dagger/src/kubernetes/commands.js";
-import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
+import { IMAGE_LABELS } from "../../dagger/src/app-image/labels.js";
 import { deployImage, serviceGet } from "../../dagger/src/kubernetes/deploy.js";
 import { validateManifests } from "../../dagger/src/kubernetes/validate.js";
 import { FakeEngine, Op } from "../support/fake-engine.js";

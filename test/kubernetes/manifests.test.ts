@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { parse, parseAllDocuments } from "yaml";
 import { documentText, formatViolation, ManifestFile, yaml11Mismatches } from "../../dagger/src/kubernetes/documents.js";
 import { digestRefProblem, parseImageRef } from "../../dagger/src/registry/names.js";
-import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
+import { IMAGE_LABELS } from "../../dagger/src/app-image/labels.js";
 import {
   ANNOTATIONS,
   imageMetadataFromLabels,
@@ -16,7 +16,7 @@ import {
   RenderError,
 } from "../../dagger/src/kubernetes/render.js";
 import { validateManifests } from "../../dagger/src/kubernetes/validate.js";
-import { imageLabels } from "../../dagger/src/build/image.js";
+import { imageLabels } from "../../dagger/src/app-image/image.js";
 import { APP_PORT, APP_UID } from "../../dagger/src/images.js";
 import { DIGEST, IMAGE, MODEL, REVISION, renderShipped as render, shippedManifests } from "../support/kubernetes.js";
 

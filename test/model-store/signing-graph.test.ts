@@ -9,7 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AiAppPipeline } from "../../dagger/src/index.js";
 import { IMAGES } from "../../dagger/src/images.js";
-import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
+import { IMAGE_LABELS } from "../../dagger/src/app-image/labels.js";
 import { CLI, FETCH_OUT } from "../../dagger/src/model-store/step.js";
 import {
   explainSigningFailure,

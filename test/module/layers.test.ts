@@ -37,7 +37,7 @@ test("a capability importing the pipeline is refused", () => {
 
 test("a shared helper importing a capability, and the cycle it closes, are refused", () => {
   const dir = copyOfModule();
-  appendFileSync(join(dir, "dagger/src/shared/exec.ts"), '\nimport "../build/test.js";\n');
+  appendFileSync(join(dir, "dagger/src/shared/exec.ts"), '\nimport "../app-image/test.js";\n');
   const r = cruise(dir);
   assert.is.not(r.status, 0);
   assert.match(r.stdout, "shared-helpers-stay-at-the-bottom");

@@ -28,7 +28,7 @@ import { pushImage } from "../support/oci-push.js";
 import { RunningRegistry, startRegistry } from "../support/registry.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
 import { execFailure } from "../support/exec-errors.js";
-import { APP_TEST_COMMAND } from "../../dagger/src/build/test.js";
+import { APP_TEST_COMMAND } from "../../dagger/src/app-image/test.js";
 import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 
 const REVISION = "0123456789abcdef0123456789abcdef01234567";

@@ -11,7 +11,7 @@ import { UNSET_REVISION } from "../../dagger/src/pipeline/publish.js";
 import { PublishResult } from "../../dagger/src/pipeline/publish-result.js";
 import { APP_UID, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
 import { ACR_REFRESH_TOKEN_USER } from "../../dagger/src/registry/client.js";
-import { APP_PERMISSIONS, LAYER_MTIME, MODEL_PERMISSIONS } from "../../dagger/src/build/image.js";
+import { APP_PERMISSIONS, LAYER_MTIME, MODEL_PERMISSIONS } from "../../dagger/src/app-image/image.js";
 import { FakeEngine, Op } from "../support/fake-engine.js";
 import {
   contextDir,
@@ -30,7 +30,7 @@ import { RunningRegistry, startRegistry } from "../support/registry.js";
 import { dag } from "../support/sdk.js";
 import { contextDirectoryId, recordGraph } from "../support/session.js";
 import { execFailure } from "../support/exec-errors.js";
-import { APP_TEST_COMMAND } from "../../dagger/src/build/test.js";
+import { APP_TEST_COMMAND } from "../../dagger/src/app-image/test.js";
 
 const REVISION = "0123456789abcdef0123456789abcdef01234567";
 const CREATED = "2025-01-31T12:00:00Z";

@@ -18,7 +18,7 @@ import {
   registryBaseUrl,
   revisionTag,
 } from "../../dagger/src/registry/names.js";
-import { checkCreated } from "../../dagger/src/build/image.js";
+import { checkCreated } from "../../dagger/src/app-image/image.js";
 import { fakeEntraToken } from "../support/fake-acr.js";
 
 const throwsName = (fn: () => unknown, re: RegExp) => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Directory, dag } from "./sdk.js";
 import { ROOT } from "./session.js";
 import { CLI } from "../../dagger/src/model-store/step.js";
-import { IMAGE_LABELS } from "../../dagger/src/build/labels.js";
+import { IMAGE_LABELS } from "../../dagger/src/app-image/labels.js";
 import { FakeEngine, Op, contextDirectoryId } from "./fake-engine.js";
 
 /** A Directory that the fake engine resolves as a context directory at `path`. */

@@ -6,7 +6,7 @@
 import { Container, dag, Directory, Secret } from "@dagger.io/dagger";
 import { isManifestFileName, ManifestFile, parseManifests } from "./documents.js";
 import { requireDigestRef } from "../registry/names.js";
-import { IMAGE_LABELS } from "../build/labels.js";
+import { IMAGE_LABELS } from "../app-image/labels.js";
 import { ImageMetadata, imageMetadataFromLabels, renderManifests, RenderError } from "./render.js";
 import { assertValidManifests } from "./validate.js";
 import { ExecSession } from "../shared/exec.js";

@@ -12,7 +12,7 @@
  */
 import { Container, Directory, File, Secret } from "@dagger.io/dagger";
 import { execErrorStderr } from "../shared/runtime-compat.js";
-import { pythonWithPipCache, withRequirements } from "../build/python.js";
+import { pythonWithPipCache, withRequirements } from "../shared/python.js";
 
 /** The pinned library and its dependencies (model/requirements-signing.txt), installed before the script is copied. */
 export const SIGNING_REQUIREMENTS = "requirements-signing.txt";

@@ -7,7 +7,7 @@
  * registry API (tag -> digest), its labels read by the engine, as release reads them.
  */
 import { Container } from "@dagger.io/dagger";
-import { IMAGE_LABELS } from "../build/labels.js";
+import { IMAGE_LABELS } from "../app-image/labels.js";
 import { RegistryCredentials, resolveDigest } from "../registry/client.js";
 import { HttpOptions, RegistryError } from "../registry/http.js";
 

@@ -11,15 +11,15 @@ import { LOCAL_REGISTRY, pushTarballTags, registryService } from "../registry/em
 import { modelDigest } from "../model-store/manifest.js";
 import { RegistryTarget } from "../registry/settings.js";
 import { buildTags } from "../registry/names.js";
-import { BuildOptions, runtimeImage, verifyModelDirectory } from "../build/image.js";
+import { BuildOptions, runtimeImage, verifyModelDirectory } from "../app-image/image.js";
 import { azuriteTarget, fetchModelDirectory, publishModelDirectory, StoreTarget } from "../model-store/step.js";
 import { checkPushTo, modelToBuild, publishImage } from "./publish.js";
 import { kubectlContainer } from "../kubernetes/kubectl.js";
 import { kubectlOptions } from "../kubernetes/settings.js";
 import { ExecSession } from "../shared/exec.js";
 import { DEFAULT_CLUSTER_WAIT, waitForCluster, WaitOptions } from "../kubernetes/cluster-ready.js";
-import { runAppTests } from "../build/test.js";
-import { SAMPLE_MODEL_VERSION, trainedSampleModel } from "../build/train.js";
+import { runAppTests } from "../app-image/test.js";
+import { SAMPLE_MODEL_VERSION, trainedSampleModel } from "../app-image/train.js";
 import { localCluster } from "../kubernetes/k3s.js";
 import { CiReport } from "./report.js";
 import { appServiceUrl } from "../kubernetes/smoke.js";

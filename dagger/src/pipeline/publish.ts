@@ -3,8 +3,8 @@
  * pushed under its tags and returned by digest.
  */
 import { Container, dag, Directory, File, Secret } from "@dagger.io/dagger";
-import { BuildOptions, checkCreated, runtimeImage, verifyModelDirectory } from "../build/image.js";
-import { runAppTests } from "../build/test.js";
+import { BuildOptions, checkCreated, runtimeImage, verifyModelDirectory } from "../app-image/image.js";
+import { runAppTests } from "../app-image/test.js";
 import { RegistryAuth } from "../registry/auth.js";
 import { HttpOptions } from "../registry/http.js";
 import { buildTags, channelTag, checkRepository, parseRegistry, revisionTag } from "../registry/names.js";

@@ -1,7 +1,8 @@
 /** The app's pytest suite in a container, exactly as CI runs it. */
 import { Container, Directory } from "@dagger.io/dagger";
 import { exitOfFailedExec, joinedOutput, tail } from "../shared/exec.js";
-import { APP_SCHEMA_PATH, modelSchema, pythonWithPipCache, withRequirements } from "./python.js";
+import { APP_SCHEMA_PATH, modelSchema } from "./model-schema.js";
+import { pythonWithPipCache, withRequirements } from "../shared/python.js";
 
 export const APP_TEST_COMMAND = ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"];
 

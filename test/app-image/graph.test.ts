@@ -20,7 +20,7 @@ import {
 import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 import { callThroughEntrypoint, contextDirectoryId, recordGraph } from "../support/session.js";
 import { execFailure } from "../support/exec-errors.js";
-import { APP_TEST_COMMAND } from "../../dagger/src/build/test.js";
+import { APP_TEST_COMMAND } from "../../dagger/src/app-image/test.js";
 
 const SHA = "b".repeat(64);
 const MANIFEST = JSON.stringify({

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { pytestSummary } from "../../dagger/src/build/test.js";
+import { pytestSummary } from "../../dagger/src/app-image/test.js";
 import { tail } from "../../dagger/src/shared/exec.js";
 
 test("picks pytest's closing line", () => {

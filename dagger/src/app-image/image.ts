@@ -4,7 +4,8 @@ import { APP_DIR, APP_PORT, APP_UID, IMAGES, MODEL_DIR } from "../images.js";
 import { checksumList, MANIFEST_NAME, ModelManifest, modelDigest, parseManifest } from "../model-store/manifest.js";
 import { execAllowingFailure, tail } from "../shared/exec.js";
 import { IMAGE_LABELS } from "./labels.js";
-import { APP_SCHEMA_PATH, modelSchema, pythonWithPipCache, withoutPipCache, withRequirements } from "./python.js";
+import { APP_SCHEMA_PATH, modelSchema } from "./model-schema.js";
+import { pythonWithPipCache, withoutPipCache, withRequirements } from "../shared/python.js";
 
 export const GUNICORN_COMMAND = ["gunicorn", "-c", "gunicorn.conf.py", "scoring:create_app()"];
 

@@ -1,6 +1,7 @@
 /** The data-science stream in miniature: train the sample digits model in a container. */
 import { Directory } from "@dagger.io/dagger";
-import { APP_SCHEMA_PATH, modelSchema, pythonWithPipCache, withRequirements } from "./python.js";
+import { APP_SCHEMA_PATH, modelSchema } from "./model-schema.js";
+import { pythonWithPipCache, withRequirements } from "../shared/python.js";
 
 /** The app's model.json checker (inside app/), which model/train.py loads by path. */
 const CONTRACT_PATH = "scoring/contract.py";

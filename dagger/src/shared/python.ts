@@ -1,7 +1,9 @@
-/** The pinned Python toolbox shared by the test, training and build steps. */
-import { Container, dag, Directory, File } from "@dagger.io/dagger";
+/**
+ * The pinned Python toolbox shared by the app's test, training and build steps and the model
+ * store's signing step (a shared helper, so that neither capability imports the other for it).
+ */
+import { Container, dag, Directory } from "@dagger.io/dagger";
 import { IMAGES } from "../images.js";
-import { SCHEMA_FILE_NAME } from "../model-store/schema.js";
 
 const PIP_CACHE = "/root/.cache/pip";
 
@@ -29,14 +31,3 @@ export function withRequirements(ctr: Container, dir: Directory, files: string[]
 export function withoutPipCache(ctr: Container): Container {
   return ctr.withoutMount(PIP_CACHE);
 }
-
-/**
- * model.json's JSON Schema, from this module's own source: the app and the trainer check models
- * by the rules this module's model store applies. app/scoring/contract.py reads it from beside
- * itself (APP_SCHEMA_PATH inside app/), where every Python step puts it.
- */
-export function modelSchema(): File {
-  return dag.currentModule().source().file(`src/model-store/${SCHEMA_FILE_NAME}`);
-}
-
-export const APP_SCHEMA_PATH = `scoring/${SCHEMA_FILE_NAME}`;
