@@ -2,7 +2,7 @@
  * The module's layering, checked by `npm run lint:layers` (part of `npm test`): data flows one
  * way, index.ts -> pipeline/ -> capabilities -> shared helpers, and nothing forms a cycle.
  */
-const CAPABILITIES = "^dagger/src/(model-store|registry|kubernetes|app-image)/";
+const CAPABILITIES = "^dagger/src/(model-store|registry|kubernetes|release|app-image)/";
 const SHARED = "^dagger/src/(shared/|credentials/|images\\.ts)";
 
 module.exports = {

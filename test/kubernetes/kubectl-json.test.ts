@@ -6,9 +6,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { appContainer, kubectlGetItems } from "../../dagger/src/kubernetes/kubectl-json.js";
 import { parseStatus } from "../../dagger/src/kubernetes/status.js";
-import { parseLedgerRead } from "../../dagger/src/kubernetes/ledger.js";
-import { parseLiveCanary } from "../../dagger/src/kubernetes/release-steps.js";
-import { parseLeftovers, podHealth } from "../../dagger/src/kubernetes/canary.js";
+import { parseLedgerRead } from "../../dagger/src/release/ledger.js";
+import { parseLiveCanary } from "../../dagger/src/release/release-steps.js";
+import { parseLeftovers, podHealth } from "../../dagger/src/release/canary.js";
 
 const APP = "registry.example/ai-app@sha256:" + "a".repeat(64);
 const SIDECAR = { name: "log-shipper", image: "registry.example/shipper:1", ports: [{ name: "http", containerPort: 9000 }] };

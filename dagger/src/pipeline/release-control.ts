@@ -14,8 +14,8 @@ import {
   recordInLedger,
   RollbackError,
   rollbackRelease,
-} from "../kubernetes/release-steps.js";
-import { formatLedger } from "../kubernetes/ledger.js";
+} from "../release/release-steps.js";
+import { formatLedger } from "../release/ledger.js";
 import { ImageMetadata } from "../kubernetes/render.js";
 import { RegistryTarget } from "../registry/settings.js";
 import { registryLabelReader } from "./image-labels.js";

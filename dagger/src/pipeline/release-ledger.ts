@@ -1,8 +1,8 @@
 /** The ledger entries release, promote, abort and rollback write: one per attempt, updated by id. */
 import { randomUUID } from "node:crypto";
-import { Leftover } from "../kubernetes/canary.js";
+import { Leftover } from "../release/canary.js";
 import { ImageMetadata } from "../kubernetes/render.js";
-import { DEFAULT_LEDGER_SIZE, entryOfCanary, LedgerEntry, LedgerRead, Outcome, Strategy, upsertEntry } from "../kubernetes/ledger.js";
+import { DEFAULT_LEDGER_SIZE, entryOfCanary, LedgerEntry, LedgerRead, Outcome, Strategy, upsertEntry } from "../release/ledger.js";
 
 /** A new release id: 8 lowercase hex characters, usable as a label value. */
 export function newReleaseId(): string {

@@ -4,7 +4,7 @@
  * the public URL. Also the checks of release's options, made before anything runs.
  */
 import { formatReleaseReport, ReleaseReport } from "./report.js";
-import { analysisThresholds, AnalysisThresholds, checkPercent } from "../kubernetes/canary.js";
+import { analysisThresholds, AnalysisThresholds, checkPercent } from "../release/canary.js";
 import { durationSeconds, isGoDuration } from "../kubernetes/commands.js";
 import { azurePublicUrl, checkDnsLabel, checkRegion, dnsLabelToRender } from "../kubernetes/dns-label.js";
 

@@ -13,9 +13,9 @@ import { resolveTagDigest } from "../registry/push.js";
 import { registryLabelReader } from "./image-labels.js";
 import { ClusterAccess } from "../kubernetes/kubectl.js";
 import { appServiceUrl } from "../kubernetes/smoke.js";
-import { abortCanary, canaryRelease, publicAddressNow, readBeforeRelease, recordInLedger } from "../kubernetes/release-steps.js";
+import { abortCanary, canaryRelease, publicAddressNow, readBeforeRelease, recordInLedger } from "../release/release-steps.js";
 import { dnsLabelToRender } from "../kubernetes/dns-label.js";
-import { Outcome } from "../kubernetes/ledger.js";
+import { Outcome } from "../release/ledger.js";
 import { labelUrl, ReleaseOptions, ReleaseOutcomeReport } from "./release-report.js";
 import { ledgerChange, ledgerEntry, newReleaseId } from "./release-ledger.js";
 

@@ -5,8 +5,8 @@
  * canary pods alike; the canary's share is its share of the ready pods. Pure: text in, text out.
  */
 import { Document } from "yaml";
-import { documentText, ManifestFile, parseManifests, stringScalar } from "./documents.js";
-import { RenderError, setStringEntries } from "./render.js";
+import { documentText, ManifestFile, parseManifests, stringScalar } from "../kubernetes/documents.js";
+import { RenderError, setStringEntries } from "../kubernetes/render.js";
 
 /** The label that tells canary pods (and the canary Deployment) from stable ones. */
 export const TRACK_LABEL = "ai-app-pipeline/track";

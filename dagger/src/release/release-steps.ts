@@ -6,7 +6,7 @@
  */
 import { Container, Directory, Secret } from "@dagger.io/dagger";
 import { ExecSession } from "../shared/exec.js";
-import { ANNOTATIONS, ImageMetadata, imageMetadataFromLabels } from "./render.js";
+import { ANNOTATIONS, ImageMetadata, imageMetadataFromLabels } from "../kubernetes/render.js";
 import {
   accessOf,
   checkTimeout,
@@ -17,17 +17,17 @@ import {
   KubectlOptions,
   loadManifestFiles,
   renderForImage,
-} from "./deploy.js";
-import { kubectlContainer } from "./kubectl.js";
-import { DEFAULT_NAMESPACE, deploymentsBySelectorArgs, Target, targetFlags, targetOf } from "./commands.js";
+} from "../kubernetes/deploy.js";
+import { kubectlContainer } from "../kubernetes/kubectl.js";
+import { DEFAULT_NAMESPACE, deploymentsBySelectorArgs, Target, targetFlags, targetOf } from "../kubernetes/commands.js";
 import { AnalysisThresholds, CanaryOutcome, FinishOutcome, parseLeftovers, runAbort, runCanary, runPromote } from "./canary.js";
 import { CANARY_SELECTOR, canaryName, RELEASE_ID_LABEL, renderCanary } from "./canary-manifest.js";
-import { assertValidManifests } from "./validate.js";
-import { KubectlResult, kubectlSays } from "./decide.js";
-import { appServiceUrl, smokeTestArgs } from "./smoke.js";
-import { appObjects, AppObjects, getWithServiceArgs, parseStatus, statusArgs } from "./status.js";
-import { AZURE_DNS_LABEL_ANNOTATION, dnsLabelToRender } from "./dns-label.js";
-import { appContainer, kubectlGetItems, obj, str } from "./kubectl-json.js";
+import { assertValidManifests } from "../kubernetes/validate.js";
+import { KubectlResult, kubectlSays } from "../kubernetes/decide.js";
+import { appServiceUrl, smokeTestArgs } from "../kubernetes/smoke.js";
+import { appObjects, AppObjects, getWithServiceArgs, parseStatus, statusArgs } from "../kubernetes/status.js";
+import { AZURE_DNS_LABEL_ANNOTATION, dnsLabelToRender } from "../kubernetes/dns-label.js";
+import { appContainer, kubectlGetItems, obj, str } from "../kubernetes/kubectl-json.js";
 import {
   approvedCanary,
   chooseRollback,

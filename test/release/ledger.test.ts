@@ -19,7 +19,7 @@ import {
   runLedger,
   untrustedImage,
   upsertEntry,
-} from "../../dagger/src/kubernetes/ledger.js";
+} from "../../dagger/src/release/ledger.js";
 import { ledgerChange, ledgerEntry } from "../../dagger/src/pipeline/release-ledger.js";
 
 const img = (c: string) => `myacr.azurecr.io/ai-app@sha256:${c.repeat(64)}`;

@@ -27,12 +27,12 @@ import {
   rolloutStatusArgs,
   STEP_FILES,
   Target,
-} from "./commands.js";
-import { DeployOutcome, DeployPlan, KubectlResult, kubectlSays, runDeploy } from "./decide.js";
-import { diagnose } from "./diagnose.js";
+} from "../kubernetes/commands.js";
+import { DeployOutcome, DeployPlan, KubectlResult, kubectlSays, runDeploy } from "../kubernetes/decide.js";
+import { diagnose } from "../kubernetes/diagnose.js";
 import { CANARY_SELECTOR, RELEASE_ID_LABEL } from "./canary-manifest.js";
-import { judgeSmoke, SmokeVerdict } from "./smoke.js";
-import { appContainer, list, Obj, obj } from "./kubectl-json.js";
+import { judgeSmoke, SmokeVerdict } from "../kubernetes/smoke.js";
+import { appContainer, list, Obj, obj } from "../kubernetes/kubectl-json.js";
 import { approvedCanary } from "./ledger.js";
 
 export type CanaryStep =

@@ -10,9 +10,9 @@
  * so two releases writing at once both land, each entry once (entries are keyed by release id).
  * Also here: the rollback choice (the last good entry, or a given digest from the ledger).
  */
-import { createFileArgs, ledgerReadArgs, replaceFileArgs, STEP_FILES, Target } from "./commands.js";
-import { KubectlResult, kubectlSays } from "./decide.js";
-import { appContainer, kubectlGetItems, obj } from "./kubectl-json.js";
+import { createFileArgs, ledgerReadArgs, replaceFileArgs, STEP_FILES, Target } from "../kubernetes/commands.js";
+import { KubectlResult, kubectlSays } from "../kubernetes/decide.js";
+import { appContainer, kubectlGetItems, obj } from "../kubernetes/kubectl-json.js";
 
 export const LEDGER_KEY = "releases.json";
 export const DEFAULT_LEDGER_SIZE = 20;

@@ -15,9 +15,9 @@ import {
   runAbort,
   runCanary,
   runPromote,
-} from "../../dagger/src/kubernetes/canary.js";
+} from "../../dagger/src/release/canary.js";
 import { DeployPlan, KubectlResult } from "../../dagger/src/kubernetes/decide.js";
-import { renderCanary, RELEASE_ID_LABEL, TRACK_LABEL } from "../../dagger/src/kubernetes/canary-manifest.js";
+import { renderCanary, RELEASE_ID_LABEL, TRACK_LABEL } from "../../dagger/src/release/canary-manifest.js";
 import { parse } from "yaml";
 import { IMAGE as SHIPPED_IMAGE, renderShipped } from "../support/kubernetes.js";
 
