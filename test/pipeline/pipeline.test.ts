@@ -283,6 +283,29 @@ test("ci: a pull request build (store, no registry) publishes nothing", async ()
   assert.equal(result!.tags, []);
 });
 
+test("ci with with-aws-store: the model resolved and fetched from the S3 bucket, its keys only as AWS_* secret variables", async () => {
+  const SECRET = "aws-SECRET-plaintext-0123456789";
+  const { engine, error, result } = await recordGraph(
+    () =>
+      pipeline()
+        .withAwsStore("ml-models", "eu-west-1", undefined, false, dag.setSecret("aws-id", "AKIAEXAMPLE"), dag.setSecret("aws-key", SECRET))
+        .ci(),
+    { respond: responder() },
+  );
+  assert.is(error, undefined, String(error));
+  assert.is(engine.find("start").length, 0, "no Azurite: the store is the bucket");
+  for (const cmd of ["resolve", "fetch"]) {
+    const exec = engine.find("withExec").find((e) => isCli(cmd)([...e.prefix, e.op]));
+    assert.ok(exec, `${cmd} ran`);
+    const argv = argvOf(exec!.op);
+    assert.equal([flagValue(argv, "--s3-bucket"), flagValue(argv, "--s3-region")], ["ml-models", "eu-west-1"], cmd);
+    const secretVars = exec!.prefix.filter((o) => o.field === "withSecretVariable").map((o) => o.args.name);
+    assert.equal(secretVars, ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"], cmd);
+  }
+  for (const q of queriesOutsideSetSecret(engine)) assert.not.ok(q.includes(SECRET), "no plaintext secret outside setSecret");
+  assert.match(result!.summary, /^mode: configured/m);
+});
+
 test("ci publishing to a configured registry must name its channel and the real revision; nothing runs otherwise", async () => {
   const withAzure = (p: AiAppPipeline) =>
     p

@@ -5,6 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { aliasFix } from "../../dagger/src/pipeline/serving-alias.js";
+import { storeBuilder, storeTarget } from "../../dagger/src/model-store/step.js";
 
 const model = { name: "digits-classifier", version: "1.2.0" };
 
@@ -26,6 +27,21 @@ test("a yanked serving model: set-alias would be refused, so the hint is to unya
     assert.match(fix, "unyank --model-version 1.2.0 --model-name digits-classifier) and then run dagger call with-store ... set-alias");
     assert.not.match(fix, /^to fix the store: /);
   }
+});
+
+test("on an S3 bucket the fix names with-aws-store, the builder the store was configured with", () => {
+  assert.match(
+    aliasFix("production", model, "could not reach the store", "with-aws-store"),
+    /^to fix the store: dagger call with-aws-store \.\.\. set-alias/,
+  );
+  const yanked = aliasFix("production", model, "1.2.0 is yanked", "with-aws-store");
+  assert.match(yanked, "unyank it (dagger call with-aws-store ... unyank");
+  assert.not.match(yanked, /with-store/);
+});
+
+test("storeBuilder: which builder made a store target", () => {
+  assert.is(storeBuilder(storeTarget({ account: "acct01", accountKey: {} as never })), "with-store");
+  assert.is(storeBuilder(storeTarget({ s3Bucket: "ml-models", s3Region: "eu-west-1", s3DefaultChain: true })), "with-aws-store");
 });
 
 test.run();

@@ -212,6 +212,11 @@ function s3Target(a: S3Args): StoreTarget {
   };
 }
 
+/** The builder that configured `target`'s store, for messages that tell the user what to run: with-store or with-aws-store. */
+export function storeBuilder(target: StoreTarget): "with-store" | "with-aws-store" {
+  return target.flags.includes("--s3-bucket") ? "with-aws-store" : "with-store";
+}
+
 /** An Azurite service (blob port 10000) as the store, with its development account. */
 export function azuriteTarget(service: Service, container = DEFAULT_CONTAINER): StoreTarget {
   return {

@@ -5,7 +5,7 @@
  * that kept serving; a paused canary, an abort and a dry run leave it alone.
  */
 import { checkAliasName } from "../model-store/versions.js";
-import { moveAlias, StoreTarget } from "../model-store/step.js";
+import { moveAlias, storeBuilder, StoreTarget } from "../model-store/step.js";
 import { ReleaseOutcomeReport } from "./release-report.js";
 
 export interface ServingAlias {
@@ -52,7 +52,7 @@ export async function markServingModel(
     return { ...r, alias: moved || `@${mark.alias} -> ${r.model.name} ${r.model.version}` };
   } catch (e) {
     throw new Error(
-      `${r.action} of ${r.image} done (ledger: ${r.ledger}), but moving @${mark.alias} to ${r.model.name} ${r.model.version} failed: ${(e as Error).message}\n${aliasFix(mark.alias, r.model, (e as Error).message)}`,
+      `${r.action} of ${r.image} done (ledger: ${r.ledger}), but moving @${mark.alias} to ${r.model.name} ${r.model.version} failed: ${(e as Error).message}\n${aliasFix(mark.alias, r.model, (e as Error).message, storeBuilder(mark.store))}`,
       { cause: e },
     );
   }
@@ -63,11 +63,11 @@ export async function markServingModel(
  * serving is yanked, set-alias alone is refused (an alias never names a yanked version): the
  * choice is then to unyank it, or to release a model that is in use.
  */
-export function aliasFix(alias: string, model: { name: string; version: string }, failure: string): string {
-  const setAlias = `dagger call with-store ... set-alias --alias ${alias} --model-version ${model.version} --model-name ${model.name}`;
+export function aliasFix(alias: string, model: { name: string; version: string }, failure: string, builder = "with-store"): string {
+  const setAlias = `dagger call ${builder} ... set-alias --alias ${alias} --model-version ${model.version} --model-name ${model.name}`;
   if (!/\byanked\b/.test(failure)) return `to fix the store: ${setAlias}`;
   return (
     `the model now serving, ${model.name} ${model.version}, is yanked: release a model that is not yanked, ` +
-    `or, if it is fit to serve, unyank it (dagger call with-store ... unyank --model-version ${model.version} --model-name ${model.name}) and then run ${setAlias}`
+    `or, if it is fit to serve, unyank it (dagger call ${builder} ... unyank --model-version ${model.version} --model-name ${model.name}) and then run ${setAlias}`
   );
 }
