@@ -32,7 +32,8 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
-export async function startS3Server(): Promise<S3Server> {
+/** `host`: 127.0.0.1, or the host end of the engine harness's veth for the real-engine checks. */
+export async function startS3Server(host = "127.0.0.1"): Promise<S3Server> {
   if (!existsSync(VERSITYGW)) {
     throw new Error(`${VERSITYGW} is missing: run sh scripts/setup-versitygw.sh (npm install does it; it needs Go)`);
   }
@@ -47,7 +48,7 @@ export async function startS3Server(): Promise<S3Server> {
   };
   // Keys through the environment (versitygw reads ROOT_ACCESS_KEY_ID / ROOT_SECRET_ACCESS_KEY), never argv.
   // --keep-alive: AWS keeps connections open between requests, and so the SDK's agent reuses them.
-  const child = spawn(VERSITYGW, ["--region", S3_REGION, "--port", `127.0.0.1:${port}`, "--keep-alive", "--quiet", "posix", data], {
+  const child = spawn(VERSITYGW, ["--region", S3_REGION, "--port", `${host}:${port}`, "--keep-alive", "--quiet", "posix", data], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ROOT_ACCESS_KEY_ID: credentials.accessKeyId, ROOT_SECRET_ACCESS_KEY: credentials.secretAccessKey },
   });
@@ -55,12 +56,12 @@ export async function startS3Server(): Promise<S3Server> {
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${host}:${port}`;
   const raw = (method: string, path: string, headers: Record<string, string> = {}, body?: Buffer | string) =>
     signedS3Request(credentials, method, `${endpoint}${path}`, headers, body);
   await waitUntilServing(child, raw, () => out);
   return {
-    host: "127.0.0.1",
+    host,
     port,
     endpoint,
     region: S3_REGION,
