@@ -4,15 +4,15 @@
  * same version refused, model-versions, fetch-model with --public-key (and refused with another
  * key), set-alias and fetch by @alias, yank and what "latest" does then.
  */
-import { generateKeyPairSync, createHash } from "node:crypto";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { generateKeyPairSync } from "node:crypto";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { both, callLine, dagger, DaggerResult, tail } from "../support/dagger-cli.js";
 import { HostAzurite, startAzuriteAt } from "../support/azurite-at.js";
+import { fetchedVersion } from "../support/fetched-model.js";
 import { tempDir } from "../support/temp.js";
-import { parseManifest } from "../../dagger/src/model-store/manifest.js";
 
 const PORT = 10000;
 const STORE = ["call", "with-store", "--store-service", `tcp://127.0.0.1:${PORT}`];
@@ -40,20 +40,6 @@ function keyPair(name: string): { key: string; pub: string } {
   writeFileSync(key, privateKey.export({ type: "pkcs8", format: "pem" }));
   writeFileSync(pub, publicKey.export({ type: "spki", format: "pem" }));
   return { key, pub };
-}
-
-/** The version in a fetched directory, after checking every file against its model.json. */
-function fetchedVersion(path: string): string {
-  const m = parseManifest(readFileSync(join(path, "model.json")));
-  for (const f of m.files)
-    assert.is(
-      createHash("sha256")
-        .update(readFileSync(join(path, f.path)))
-        .digest("hex"),
-      f.sha256,
-      f.path,
-    );
-  return m.version;
 }
 
 const signer = keyPair("signer");

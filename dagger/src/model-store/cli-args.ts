@@ -381,18 +381,7 @@ function s3Settings(values: ReturnType<typeof parseFlags>["values"], env: NodeJS
     if (stray) throw usage(`--${stray} needs --s3-bucket NAME (the store is a Blob container otherwise)`, cmd);
     return undefined;
   }
-  const azureFlags = [
-    "container",
-    "account",
-    "account-url",
-    "az-login",
-    "tenant-id",
-    "client-id",
-    "service-connection-id",
-    "managed-identity",
-    "authority-host",
-  ] as const;
-  const azure = azureFlags.find((f) => values[f] !== undefined);
+  const azure = AZURE_STORE_FLAGS.find((f) => values[f] !== undefined);
   if (azure) throw usage(`--${azure} is for a Blob container; with --s3-bucket the store is an S3 bucket: give one or the other`, cmd);
   if (!values["s3-region"]) {
     throw usage(
@@ -545,8 +534,8 @@ function aliased(value: string | undefined, old: string | undefined, flag: strin
   return value ?? old;
 }
 
-/** The flags that say which store and how to sign in to it: every command takes them. */
-const STORE_FLAGS = new Set([
+/** The flags that name a Blob Storage store or a way to sign in to one. */
+const AZURE_STORE_FLAGS = [
   "container",
   "account",
   "account-url",
@@ -556,6 +545,11 @@ const STORE_FLAGS = new Set([
   "service-connection-id",
   "managed-identity",
   "authority-host",
+] as const;
+
+/** The flags that say which store and how to sign in to it: every command takes them. */
+const STORE_FLAGS = new Set([
+  ...AZURE_STORE_FLAGS,
   "s3-bucket",
   "s3-region",
   "s3-endpoint",
