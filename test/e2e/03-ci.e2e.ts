@@ -2,8 +2,8 @@
  * `dagger call ci` on the real engine. With no arguments (the embedded default) it must get through
  * test, the model's publish/fetch/verify in Azurite, the build and the push to its registry service,
  * and stop at k3s, for which no image exists here. The embedded registry is a service that is gone
- * when the call ends, so the pushed image is read back from a `ci` that pushes to the harness's
- * registry instead (with-registry ... ci --model): its tags, labels and model files.
+ * when the call ends, so the pushed image is read back from a `ci` that pushes to a TLS registry
+ * of the test's own instead (with-registry ... ci --model): its tags, labels and model files.
  */
 import { execFileSync } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
@@ -13,7 +13,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { both, callLine, dagger, engineEnv, tail } from "../support/dagger-cli.js";
 import { copiedLayerKind, ImageManifest, OciReader } from "../support/oci-read.js";
+import { RunningRegistry, startRegistry } from "../support/registry.js";
 import { tempDir } from "../support/temp.js";
+import { certSignedBy } from "../support/tls.js";
 import { ROOT } from "../support/session.js";
 import { IMAGE_LABELS } from "../../dagger/src/app-image/labels.js";
 import { APP_DIR, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
@@ -82,8 +84,28 @@ test(`dagger call ci (no arguments) passes test, model publish/fetch/verify, bui
   assert.equal(missing, [], `not seen in ci's output (log ${r.log})`);
 });
 
-test("with-registry (the harness's registry) ... ci --model: the pushed tags name one digest; labels hold the revision and the model's sha256; /models holds the model's files", async () => {
-  const { registry } = engineEnv();
+/**
+ * A TLS registry of its own on the veth's host end, its certificate from the harness's test CA
+ * (which the engine trusts): before moving the channel tag, ci asks the registry where it points
+ * with the module's own client, which speaks plain HTTP to loopback only.
+ */
+let tlsRegistry: RunningRegistry | undefined;
+let reading: { ca: string } | undefined;
+test.before(async () => {
+  const { env, hostIp } = engineEnv();
+  const caDir = env.AI_APP_ENGINE_TEST_CA;
+  if (!caDir)
+    throw new Error("the engine harness has no test CA (AI_APP_ENGINE_TEST_CA): restart it with .ci/engine/down && .ci/engine/up");
+  const tls = certSignedBy(caDir, hostIp);
+  tlsRegistry = await startRegistry({ host: hostIp, tls });
+  reading = { ca: tls.ca };
+});
+test.after(async () => {
+  await tlsRegistry?.stop();
+});
+
+test("with-registry (a TLS registry) ... ci --model: the pushed tags name one digest; labels hold the revision and the model's sha256; /models holds the model's files", async () => {
+  const registry = tlsRegistry!.address;
   const model = join(tempDir("e2e-model-"), "model");
   const trained = await dagger(["call", "train-sample-model", "export", "--path", model], { label: "train-sample-model-export" });
   console.log(`    ${callLine(trained)}`);
@@ -107,7 +129,7 @@ test("with-registry (the harness's registry) ... ci --model: the pushed tags nam
   const digest = m![3]!;
   pushed = { args: [revision, registry, repository, model], digest };
 
-  const reader = new OciReader(registry);
+  const reader = new OciReader(registry, reading);
   const listed = await reader.tags(repository);
   for (const tag of result.tags) {
     assert.ok(listed.includes(tag), `tag ${tag} not listed by the registry (${listed.length} tags)`);
@@ -159,7 +181,7 @@ test("the same ci again on this engine state, under a new channel tag: the same 
   assert.is(r.code, 0, tail(both(r), 40));
   const again = /@(sha256:[0-9a-f]{64})$/.exec(r.stdout.trim())?.[1];
   assert.ok(again, `ci printed no digest reference: ${r.stdout.trim()}`);
-  const reader = new OciReader(registry);
+  const reader = new OciReader(registry, reading);
   assert.is(await reader.tagDigest(repository, channel), again, "the new channel tag names another digest than ci printed");
 
   const [first, second] = [await reader.image(repository, pushed!.digest), await reader.image(repository, again!)];

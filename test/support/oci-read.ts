@@ -4,6 +4,7 @@
  * push left in a registry, from outside the engine that pushed it.
  */
 import { createHash } from "node:crypto";
+import { httpsRequest } from "./https-request.js";
 import { gunzipSync } from "node:zlib";
 import { APP_DIR, MODEL_DIR } from "../../dagger/src/images.js";
 
@@ -40,34 +41,56 @@ export interface ReadImage {
   config: ImageConfig;
 }
 
+interface Answer {
+  status: number;
+  ok: boolean;
+  header(name: string): string | undefined;
+  body: Buffer;
+}
+
 export class OciReader {
   constructor(
-    /** host:port, plain HTTP */
+    /** host:port: plain HTTP, or HTTPS trusting only `tls.ca` (a PEM file) when given */
     readonly registry: string,
+    private readonly tls?: { ca: string },
   ) {}
 
   private url(repo: string, kind: "manifests" | "blobs" | "tags", ref = ""): string {
-    return `http://${this.registry}/v2/${repo}/${kind}/${ref}`;
+    return `${this.tls ? "https" : "http"}://${this.registry}/v2/${repo}/${kind}/${ref}`;
+  }
+
+  /** One request: Node's fetch for plain HTTP, httpsRequest (which takes a CA) for HTTPS. */
+  private async call(url: string, method = "GET", headers: Record<string, string> = {}): Promise<Answer> {
+    if (this.tls) {
+      const r = await httpsRequest(url, { ca: this.tls.ca, method, headers });
+      const header = (name: string) => {
+        const v = r.headers[name.toLowerCase()];
+        return Array.isArray(v) ? v[0] : v;
+      };
+      return { status: r.status, ok: r.status >= 200 && r.status < 300, header, body: r.body };
+    }
+    const res = await fetch(url, { method, headers });
+    return { status: res.status, ok: res.ok, header: (n) => res.headers.get(n) ?? undefined, body: Buffer.from(await res.arrayBuffer()) };
   }
 
   /** The digest a tag names (Docker-Content-Digest of its manifest), or undefined when there is no such tag. */
   async tagDigest(repo: string, tag: string): Promise<string | undefined> {
-    const res = await fetch(this.url(repo, "manifests", tag), { method: "HEAD", headers: { accept: ACCEPT } });
+    const res = await this.call(this.url(repo, "manifests", tag), "HEAD", { accept: ACCEPT });
     if (res.status === 404) return undefined;
     if (!res.ok) throw new Error(`HEAD ${repo}:${tag}: HTTP ${res.status}`);
-    return res.headers.get("docker-content-digest") ?? undefined;
+    return res.header("docker-content-digest");
   }
 
   async tags(repo: string): Promise<string[]> {
-    const res = await fetch(this.url(repo, "tags", "list"));
+    const res = await this.call(this.url(repo, "tags", "list"));
     if (!res.ok) throw new Error(`GET ${repo} tags: HTTP ${res.status}`);
-    return ((await res.json()) as { tags?: string[] }).tags ?? [];
+    return (JSON.parse(res.body.toString("utf8")) as { tags?: string[] }).tags ?? [];
   }
 
   async blob(repo: string, digest: string): Promise<Buffer> {
-    const res = await fetch(this.url(repo, "blobs", digest));
+    const res = await this.call(this.url(repo, "blobs", digest));
     if (!res.ok) throw new Error(`GET blob ${repo}@${digest}: HTTP ${res.status}`);
-    const data = Buffer.from(await res.arrayBuffer());
+    const data = res.body;
     const got = `sha256:${createHash("sha256").update(data).digest("hex")}`;
     if (got !== digest) throw new Error(`blob ${digest} of ${repo} hashes to ${got}`);
     return data;
@@ -75,10 +98,10 @@ export class OciReader {
 
   /** The image a tag or digest names; an index is followed to its linux/amd64 (or only) manifest. */
   async image(repo: string, ref: string): Promise<ReadImage> {
-    const res = await fetch(this.url(repo, "manifests", ref), { headers: { accept: ACCEPT } });
+    const res = await this.call(this.url(repo, "manifests", ref), "GET", { accept: ACCEPT });
     if (!res.ok) throw new Error(`GET manifest ${repo}:${ref}: HTTP ${res.status}`);
-    const body = Buffer.from(await res.arrayBuffer());
-    const digest = res.headers.get("docker-content-digest") ?? `sha256:${createHash("sha256").update(body).digest("hex")}`;
+    const body = res.body;
+    const digest = res.header("docker-content-digest") ?? `sha256:${createHash("sha256").update(body).digest("hex")}`;
     let doc = JSON.parse(body.toString("utf8")) as ImageManifest & { manifests?: Descriptor[] };
     if (doc.manifests) {
       const pick =
@@ -92,9 +115,9 @@ export class OciReader {
   }
 
   private async blobOrManifest(repo: string, digest: string): Promise<Buffer> {
-    const res = await fetch(this.url(repo, "manifests", digest), { headers: { accept: ACCEPT } });
+    const res = await this.call(this.url(repo, "manifests", digest), "GET", { accept: ACCEPT });
     if (!res.ok) throw new Error(`GET manifest ${repo}@${digest}: HTTP ${res.status}`);
-    return Buffer.from(await res.arrayBuffer());
+    return res.body;
   }
 
   /** The entry paths (no leading slash) of one layer. */
