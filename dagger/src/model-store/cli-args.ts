@@ -366,18 +366,9 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
 
 /** The --s3-* flags and AWS_* secrets as S3 settings; undefined without --s3-bucket. */
 function s3Settings(values: ReturnType<typeof parseFlags>["values"], env: NodeJS.ProcessEnv, cmd: Command): S3CliSettings | undefined {
-  const s3Flags = [
-    "s3-region",
-    "s3-endpoint",
-    "s3-path-style",
-    "s3-profile",
-    "s3-role-arn",
-    "s3-role-session-name",
-    "s3-default-chain",
-  ] as const;
   const bucket = values["s3-bucket"];
   if (bucket === undefined) {
-    const stray = s3Flags.find((f) => values[f] !== undefined);
+    const stray = S3_SETTING_FLAGS.find((f) => values[f] !== undefined);
     if (stray) throw usage(`--${stray} needs --s3-bucket NAME (the store is a Blob container otherwise)`, cmd);
     return undefined;
   }
@@ -547,10 +538,8 @@ const AZURE_STORE_FLAGS = [
   "authority-host",
 ] as const;
 
-/** The flags that say which store and how to sign in to it: every command takes them. */
-const STORE_FLAGS = new Set([
-  ...AZURE_STORE_FLAGS,
-  "s3-bucket",
+/** The flags that say how to reach and sign in to an S3 bucket (besides --s3-bucket itself). */
+const S3_SETTING_FLAGS = [
   "s3-region",
   "s3-endpoint",
   "s3-path-style",
@@ -558,7 +547,10 @@ const STORE_FLAGS = new Set([
   "s3-role-arn",
   "s3-role-session-name",
   "s3-default-chain",
-]);
+] as const;
+
+/** The flags that say which store and how to sign in to it: every command takes them. */
+const STORE_FLAGS = new Set([...AZURE_STORE_FLAGS, "s3-bucket", ...S3_SETTING_FLAGS]);
 
 function parseFlags(args: string[]) {
   return parseArgs({
