@@ -19,6 +19,13 @@ export const IMAGES = {
    * binary at /regctl). Same version as the binary the tests drive (scripts/setup-regctl.sh).
    */
   regctl: "ghcr.io/regclient/regctl:v0.11.7",
+  /**
+   * Signs images and their attestations by digest, and verifies them before a deploy (cosign v2;
+   * the stand-in is built from the Go module proxy at this version).
+   */
+  cosign: "ghcr.io/sigstore/cosign/cosign:v2.6.5",
+  /** The image's SBOM (CycloneDX) and the optional vulnerability gate. */
+  trivy: "aquasec/trivy:0.74.0",
   /** Embedded default: single-node Kubernetes. */
   k3s: "rancher/k3s:v1.32.4-k3s1",
 } as const;
