@@ -16,7 +16,7 @@ import { AZ_TABLE, AzTable, azCommandsIn, azPath, azShellOf } from "../test/supp
 import { ROOT } from "../test/support/session.js";
 
 const AZ = process.env.AZ ?? "az";
-const SOURCES = ["docs/azure-setup.md", "azure-pipelines.yml", ".github/workflows/pipeline.yml"];
+const SOURCES = ["docs/azure-setup.md", "docs/in-cluster-verification.md", "azure-pipelines.yml", ".github/workflows/pipeline.yml"];
 
 function az(args: string[]): string {
   return execFileSync(AZ, args, { encoding: "utf8", env: { ...process.env, AZURE_CORE_COLLECT_TELEMETRY: "false" } });
