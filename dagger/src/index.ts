@@ -40,6 +40,16 @@ import { appTestContainer, runAppTests } from "./app-image/test.js";
 import { SAMPLE_MODEL_VERSION, trainedSampleModel } from "./app-image/train.js";
 import { deployImage, diffImage, registryImageMetadata, renderForImage } from "./kubernetes/deploy.js";
 import { checkTokens, TOKEN_USES, TokenUse } from "./pipeline/token-check.js";
+import {
+  ImagePolicySettings,
+  imagePolicySettings,
+  ImageSigningSettings,
+  imageSigningSettings,
+  policyTarget,
+  signingTarget,
+} from "./supply-chain/settings.js";
+import { imageVerifier, signatureLine, supplyChainOptions } from "./supply-chain/step.js";
+import { ImageVerifier } from "./release/release-steps.js";
 
 /** Paths never sent to the engine with the source directory: the same list as dagger.json's include exclusions (a test holds them together), plus .git. */
 const SOURCE_IGNORE = [
@@ -72,6 +82,8 @@ export class AiAppPipeline {
   store?: ModelStoreSettings;
   registry?: RegistrySettings;
   cluster?: ClusterSettings;
+  signing?: ImageSigningSettings;
+  policy?: ImagePolicySettings;
 
   /**
    * @param source The repository: the app, the model code and the Kubernetes manifests (defaults to this repository).
@@ -375,6 +387,47 @@ export class AiAppPipeline {
   }
 
   /**
+   * Sign what the functions that follow push, by digest, with a cosign key pair: publish and ci sign the image and attach a signed SLSA provenance and a signed CycloneDX SBOM (cosign's OCI layout in the registry) before the channel tag moves. Needs the constructor's --source-url and --revision.
+   *
+   * @param signingKey The cosign private key (cosign generate-key-pair's cosign.key) as a secret, e.g. env://COSIGN_KEY or file://./cosign.key.
+   * @param signingPassword The private key's password as a secret (e.g. env://COSIGN_PASSWORD); omit for a key without one.
+   * @param builderId Who builds, for the provenance: a URI naming the CI pipeline (e.g. the Azure DevOps pipeline's URL); default urn:ai-app-pipeline:builder:dagger-call.
+   */
+  @func({ cache: "session" }) // holds session-bound Secret ids: docs/engine-notes.md section 13
+  withImageSigning(signingKey: Secret, signingPassword?: Secret, builderId = ""): AiAppPipeline {
+    this.signing = imageSigningSettings(signingKey, signingPassword, builderId);
+    return this;
+  }
+
+  /**
+   * Require a signature and provenance of every image the functions that follow deploy: release, promote, rollback and deploy verify the exact digest they apply (cosign signature by the key, SLSA provenance naming the repository) and refuse otherwise; status and verify-image report it.
+   *
+   * @param publicKey The cosign public key images must be signed with (cosign.pub, PEM), e.g. ./cosign.pub.
+   * @param sourceRepository The repository images must be built from, as their provenance names it (the constructor's --source-url at build time), e.g. https://github.com/org/ai-app.
+   */
+  @func({ cache: "session" }) // like every builder: the settings live for this session's calls
+  withImagePolicy(publicKey: File, sourceRepository: string): AiAppPipeline {
+    this.policy = imagePolicySettings(publicKey, sourceRepository);
+    return this;
+  }
+
+  /**
+   * Verify one image by digest against with-image-policy: its cosign signature by the policy's key and its signed SLSA provenance naming the policy's repository; returns who signed it and where it was built from, or fails with one line saying why not. Never cached.
+   *
+   * @param image Image as a digest reference, registry/repository@sha256:<digest> (what publish ... image prints); read with with-registry's sign-in when it is in that registry.
+   */
+  @func({ cache: "never" })
+  async verifyImage(image: string): Promise<string> {
+    const verify = this.verifier();
+    if (!verify) {
+      throw new Error(
+        "no image policy configured: start the call with with-image-policy, e.g. dagger call with-image-policy --public-key ./cosign.pub --source-repository https://github.com/org/ai-app verify-image --image ...",
+      );
+    }
+    return verify(image);
+  }
+
+  /**
    * Test, build and push the image to with-registry's registry under its revision, model-version and channel tags; returns what was pushed (publish ... image prints the digest reference, json every field).
    *
    * @param channel Branch whose moving tag this push updates: main, or refs/heads/feature/x which becomes feature-x.
@@ -385,6 +438,7 @@ export class AiAppPipeline {
   @func({ cache: "never" })
   async publish(channel: string, model?: Directory, publicKey?: File, force = false): Promise<PublishResult> {
     const registry = this.registryTarget();
+    const supplyChain = supplyChainOptions({ signing: this.signingTargetIfAny(), sourceUrl: this.sourceUrl });
     await this.checkTokens(TOKEN_USES.publish(!model && this.store !== undefined));
     const published = await publishFromSources({
       source: this.source,
@@ -393,6 +447,7 @@ export class AiAppPipeline {
       channel,
       publicKey,
       force,
+      supplyChain,
       ...(model ? { model } : {}),
       ...(this.store ? { store: this.storeTarget() } : {}),
     });
@@ -455,7 +510,9 @@ export class AiAppPipeline {
     await this.checkTokens(TOKEN_USES.deploy(timeout));
     const metadata = () => registryImageMetadata(image);
     const opts = { ...kubectlOptions(c), timeout, replicas, forceConflicts, metadata, ...label, keepDnsLabel: true };
-    return (await deployImage(c.access.kubeconfig, image, this.source.directory("k8s"), opts)).summary;
+    const verify = this.verifier();
+    const signature = verify ? `\nsignature: ${await verify(image)}` : "";
+    return (await deployImage(c.access.kubeconfig, image, this.source.directory("k8s"), opts)).summary + signature;
   }
 
   /**
@@ -468,6 +525,8 @@ export class AiAppPipeline {
    * @param prerelease Let "latest" pick prereleases (e.g. 1.4.0-rc.1) too.
    * @param publicKey The model signer's public key (PEM, e.g. ./model-signing.pub): the model's signature is verified before anything is built, and the image labelled with its signer.
    * @param force Move the channel tag even when the image it points at was built from a newer commit (by the images' created labels, the commit time --created); without it that is refused.
+   * @param failOnSeverity Vulnerability gate: scan the built image with Trivy before anything is pushed and fail on a vulnerability of this severity or above (low, medium, high, critical); off when not given.
+   * @param vulnerabilityDb The gate's database as a directory laid out like Trivy's cache (db/trivy.db, db/metadata.json), e.g. an offline mirror; default: Trivy downloads its own.
    */
   @func({ cache: "never" })
   async ci(
@@ -478,7 +537,15 @@ export class AiAppPipeline {
     prerelease = false,
     publicKey?: File,
     force = false,
+    failOnSeverity?: string,
+    vulnerabilityDb?: Directory,
   ): Promise<CiResult> {
+    const supplyChain = supplyChainOptions({
+      signing: this.signingTargetIfAny(),
+      sourceUrl: this.sourceUrl,
+      failOnSeverity,
+      vulnerabilityDb,
+    });
     await this.checkTokens(TOKEN_USES.ci(!model));
     const report = await runCi({
       source: this.source,
@@ -490,6 +557,7 @@ export class AiAppPipeline {
       ...(channel ? { channel } : {}),
       ...(publicKey ? { publicKey } : {}),
       ...(model ? { model } : {}),
+      ...(supplyChain ? { supplyChain } : {}),
       ...(this.store ? { store: this.storeTarget() } : {}),
       ...(this.registry ? { registry: this.registryTarget() } : {}),
     });
@@ -546,8 +614,10 @@ export class AiAppPipeline {
     });
     const c = this.clusterTarget();
     await this.checkTokens(TOKEN_USES.release(timeout, options, Boolean(markAlias), dryRun));
+    const verify = this.verifier();
     const report = await runRelease({
       ...this.registryTarget(),
+      ...(verify ? { verify } : {}),
       channel,
       timeout,
       dryRun,
@@ -631,7 +701,8 @@ export class AiAppPipeline {
     const c = this.clusterTarget();
     const where = region ? { region: checkRegion(region) } : {};
     await this.checkTokens(TOKEN_USES.status());
-    return readDeploymentStatus(c.access.kubeconfig, this.source.directory("k8s"), { ...kubectlOptions(c), ...where });
+    const checkSignature = signatureLine(this.verifier());
+    return readDeploymentStatus(c.access.kubeconfig, this.source.directory("k8s"), { ...kubectlOptions(c), ...where, checkSignature });
   }
 
   /** Refuses, before anything runs, a configured token that would not last what `use` does (pipeline/token-check.ts). */
@@ -651,7 +722,18 @@ export class AiAppPipeline {
       manifests: this.source.directory("k8s"),
       kubectl: { ...kubectlOptions(c), ...label },
       ...(region ? { region: checkRegion(region) } : {}),
+      verify: this.verifier(),
     };
+  }
+
+  /** with-image-policy's check, with with-registry's sign-in for images of that registry; undefined without a policy. */
+  private verifier(): ImageVerifier | undefined {
+    if (!this.policy) return undefined;
+    return imageVerifier(policyTarget(this.policy), this.registry ? this.registryTarget() : undefined);
+  }
+
+  private signingTargetIfAny() {
+    return this.signing ? signingTarget(this.signing) : undefined;
   }
 
   private registryTarget(): RegistryTarget {

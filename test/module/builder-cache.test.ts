@@ -10,7 +10,7 @@ import * as assert from "uvu/assert";
 import { introspectModule } from "../support/introspect.js";
 import { callThroughEntrypoint } from "../support/session.js";
 
-const BUILDERS = ["withStore", "withAwsStore", "withRegistry", "withCluster"];
+const BUILDERS = ["withStore", "withAwsStore", "withRegistry", "withCluster", "withImageSigning", "withImagePolicy"];
 
 test("every function that returns the pipeline object is a builder, and each is cache: session", async () => {
   const m = await introspectModule();

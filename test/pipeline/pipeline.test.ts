@@ -160,6 +160,8 @@ test("ci with no Azure arguments: Azurite, registry and k3s started; sample mode
     modelSigner: "",
     image: digestRef,
     tags: result!.tags,
+    signature: "",
+    vulnerabilities: "",
     deployed: result!.deployed,
     smoke: result!.smoke,
   });

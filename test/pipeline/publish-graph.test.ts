@@ -114,6 +114,7 @@ test("publish with --username/--password: tests first, three tags, one digest re
     modelVersion: "1.4.0",
     modelSha256: MODEL_SHA,
     modelSigner: "",
+    signature: "",
   };
   assert.equal({ ...r, summary: "", json: "" }, { ...facts, summary: "", json: "" }, "every field, as the image's labels and tags say");
   assert.equal(JSON.parse(r.json), facts, "json: the same facts for the next CI step");

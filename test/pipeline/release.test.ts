@@ -116,6 +116,7 @@ test("release returns an object: the digest, the channel, the model and revision
     url: "",
     address: "none (no service/ai-app)",
     alias: "",
+    signature: "",
   });
   assert.match(r.releaseId, /^[0-9a-f]{8}$/);
   // After the deploy: the attempt recorded in the ledger (read it, then create it, as nothing was there), and the address read.

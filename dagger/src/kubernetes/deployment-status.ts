@@ -50,6 +50,8 @@ export class DeploymentStatus {
   @func() url = "";
   /** The Service's Azure DNS label (service.beta.kubernetes.io/azure-dns-label-name); "" when it has none. */
   @func() dnsLabel = "";
+  /** Whether the running digest is signed and its provenance names the repository (with-image-policy): "verified: ...", "NOT verified: ..." or "not checked ...". */
+  @func() signature = "";
   /** All of the above for people, a few lines. */
   @func() summary = "";
   /** All of the above as one JSON object, for scripts that need several fields from one call. */
@@ -77,6 +79,7 @@ export function deploymentStatus(r: StatusReport, context?: string): DeploymentS
     address: r.address,
     url: r.url,
     dnsLabel: r.dnsLabel ?? "",
+    signature: r.signature ?? "",
   };
   return Object.assign(new DeploymentStatus(), facts, { summary: formatStatus(r, context), json: JSON.stringify(facts) });
 }
@@ -89,7 +92,11 @@ export function deploymentStatus(r: StatusReport, context?: string): DeploymentS
 export async function readDeploymentStatus(
   kubeconfig: Secret,
   manifests: Directory,
-  opts: Pick<KubectlOptions, "namespace" | "context" | "token" | "services"> & { region?: string } = {},
+  opts: Pick<KubectlOptions, "namespace" | "context" | "token" | "services"> & {
+    region?: string;
+    /** Says whether the running image is signed (never throws): with-image-policy's check. */
+    checkSignature?: (image: string) => Promise<string>;
+  } = {},
 ): Promise<DeploymentStatus> {
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   const objects = appObjects(await loadManifestFiles(manifests));
@@ -102,5 +109,7 @@ export async function readDeploymentStatus(
         kubectlSays(result),
     );
   }
-  return deploymentStatus(parseStatus(result.stdout, objects, namespace, opts.region), opts.context);
+  const status = parseStatus(result.stdout, objects, namespace, opts.region);
+  if (status.deployed && status.image && opts.checkSignature) status.signature = await opts.checkSignature(status.image);
+  return deploymentStatus(status, opts.context);
 }

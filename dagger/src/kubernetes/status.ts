@@ -49,6 +49,8 @@ export interface StatusReport {
   url: string;
   /** The Service's Azure DNS label (service.beta.kubernetes.io/azure-dns-label-name), when it has one. */
   dnsLabel?: string;
+  /** Whether the running digest is signed (with-image-policy), in one line. */
+  signature?: string;
 }
 
 /** One `kubectl get` of `refs` and the app's Service (when k8s/ has one) as JSON, absent ones left out (exit 0). */
@@ -238,5 +240,6 @@ export function formatStatus(r: StatusReport, context?: string): string {
     `revision: ${r.revision ?? "unknown"}${r.deploymentRevision ? ` (deployment revision ${r.deploymentRevision})` : ""}`,
     `replicas: ${n.ready}/${n.desired} ready, ${n.updated} updated, ${n.available} available`,
     `address: ${r.url || r.address}`,
+    ...(r.signature ? [`signature: ${r.signature}`] : []),
   ].join("\n");
 }

@@ -24,6 +24,10 @@ export class CiResult {
   @func() image = "";
   /** The tags pushed, all naming that digest: revision, model-<version> and the channel. */
   @func() tags: string[] = [];
+  /** The signature and attestations on the pushed digest (with-image-signing): signer, SBOM contents, time taken; "" when not signed. */
+  @func() signature = "";
+  /** The vulnerability gate's verdict (--fail-on-severity); "" when the gate was off. */
+  @func() vulnerabilities = "";
   /** Embedded default only: the deploy's outcome in one line. */
   @func() deployed = "";
   /** Embedded default only: the smoke test's verdict. */
@@ -45,6 +49,8 @@ export function ciResult(r: CiReport): CiResult {
     modelSigner: r.model.signer ?? "",
     image: r.image ?? "",
     tags: r.tags ?? [],
+    signature: r.signature ?? "",
+    vulnerabilities: r.vulnerabilities ?? "",
     deployed: r.deployed ?? "",
     smoke: r.smoke ?? "",
   };

@@ -13,7 +13,8 @@ import { RegistryTarget } from "../registry/settings.js";
 import { buildTags } from "../registry/names.js";
 import { BuildOptions, runtimeImage, verifyModelDirectory } from "../app-image/image.js";
 import { azuriteTarget, fetchModelDirectory, publishModelDirectory, StoreTarget } from "../model-store/step.js";
-import { checkPushTo, modelToBuild, publishImage } from "./publish.js";
+import { checkPushTo, modelToBuild, publishImage, SupplyChainOptions } from "./publish.js";
+import { vulnerabilityGate } from "../supply-chain/vuln-gate.js";
 import { kubectlContainer } from "../kubernetes/kubectl.js";
 import { kubectlOptions } from "../kubernetes/settings.js";
 import { ExecSession } from "../shared/exec.js";
@@ -47,6 +48,8 @@ export interface CiInputs {
   channel?: string;
   /** Move the channel tag even to an image older than the one it points at. */
   force?: boolean;
+  /** Vulnerability gate before the push, signing and attestations after it (configured mode). */
+  supplyChain?: SupplyChainOptions;
   /** How long the embedded default waits for its k3s to take work (tests shorten it). */
   clusterWait?: WaitOptions;
 }
@@ -65,6 +68,8 @@ export async function runCi(i: CiInputs): Promise<CiReport> {
       ...(i.modelVersion !== "latest" ? ["--model-version"] : []),
       ...(i.prerelease ? ["--prerelease"] : []),
       ...(i.publicKey ? ["--public-key"] : []),
+      ...(i.supplyChain?.signing ? ["with-image-signing"] : []),
+      ...(i.supplyChain?.gate ? ["--fail-on-severity"] : []),
     ];
     if (ignored.length) {
       throw new Error(
@@ -94,11 +99,28 @@ async function configuredCi(i: CiInputs): Promise<CiReport> {
   const manifest = await verifyModelDirectory(model);
   const modelInfo = { name: manifest.name, version: manifest.version, sha256: modelDigest(manifest), ...(signer ? { signer } : {}) };
   if (!i.registry) {
-    await runtimeImage(i.source, model, manifest, build).sync(); // build only (pull requests)
-    return { mode: "configured", tests, model: modelInfo };
+    const built = runtimeImage(i.source, model, manifest, build);
+    await built.sync(); // build only (pull requests)
+    const gate = i.supplyChain?.gate;
+    const vulnerabilities = gate ? await vulnerabilityGate(built, gate.threshold, gate.database) : "";
+    return { mode: "configured", tests, model: modelInfo, ...(vulnerabilities ? { vulnerabilities } : {}) };
   }
-  const published = await publishImage(i.source, model, { ...i.registry, channel: i.channel!, build, ...(i.force ? { force: true } : {}) });
-  return { mode: "configured", tests, model: modelInfo, image: published.reference, tags: published.tags };
+  const published = await publishImage(i.source, model, {
+    ...i.registry,
+    channel: i.channel!,
+    build,
+    ...(i.force ? { force: true } : {}),
+    ...(i.supplyChain ? { supplyChain: i.supplyChain } : {}),
+  });
+  return {
+    mode: "configured",
+    tests,
+    model: modelInfo,
+    image: published.reference,
+    tags: published.tags,
+    ...(published.signature ? { signature: published.signature } : {}),
+    ...(published.vulnerabilities ? { vulnerabilities: published.vulnerabilities } : {}),
+  };
 }
 
 async function embeddedCi(i: CiInputs): Promise<CiReport> {

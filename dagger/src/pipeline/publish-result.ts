@@ -30,6 +30,8 @@ export class PublishResult {
   @func() modelSha256 = "";
   /** Who signed the model ("key sha256:<fingerprint>") when publish --public-key verified it; "" otherwise. */
   @func() modelSigner = "";
+  /** The signature and attestations on the digest (with-image-signing): signer, SBOM contents, time taken; "" when not signed. */
+  @func() signature = "";
   /** All of the above for people, a few lines. */
   @func() summary = "";
   /** All of the above as one JSON object, for scripts that need several fields from one run. */
@@ -49,12 +51,14 @@ export function publishResult(p: PublishedImage, channel: string, revision: stri
     modelVersion: p.model.version,
     modelSha256: p.model.sha256,
     modelSigner: p.model.signer ?? "",
+    signature: p.signature,
   };
   const summary = [
     `tests: ${facts.tests}`,
     `model: ${facts.modelName} ${facts.modelVersion} sha256:${facts.modelSha256}${facts.modelSigner ? `, signed by ${facts.modelSigner}` : ""}`,
     `image: ${facts.image}`,
     `tags: ${facts.tags.join(", ")}`,
+    ...(facts.signature ? [`signature: ${facts.signature}`] : []),
   ].join("\n");
   return Object.assign(new PublishResult(), facts, { summary, json: JSON.stringify(facts) });
 }

@@ -15,6 +15,9 @@ import { fetchModelDirectory, StoreTarget } from "../model-store/step.js";
 import { withVerifiedSignature } from "../model-store/signing.js";
 import { DEFAULT_MODEL_NAME } from "../model-store/layout.js";
 import { ChannelMoveRefused, channelMoveRefusal, readChannelImage } from "./channel-guard.js";
+import { SigningTarget } from "../supply-chain/settings.js";
+import { describeSigned, signPublishedImage } from "../supply-chain/sign.js";
+import { Severity, vulnerabilityGate } from "../supply-chain/vuln-gate.js";
 
 export interface PublishTarget {
   /** `host[:port]`, e.g. myacr.azurecr.io. */
@@ -32,6 +35,15 @@ export interface ImagePublishOptions extends PublishTarget {
   http?: HttpOptions;
   /** Move the channel tag even to an image older than the one it points at (channel-guard.ts). */
   force?: boolean;
+  supplyChain?: SupplyChainOptions;
+}
+
+/** Issue-24 steps around a push: a vulnerability gate before it, signing before the channel moves. */
+export interface SupplyChainOptions {
+  /** Sign the pushed digest and attest its SLSA provenance and SBOM (with-image-signing). */
+  signing?: SigningTarget | undefined;
+  /** Fail before anything is pushed when the image has a vulnerability at or above this severity. */
+  gate?: { threshold: Severity; database?: Directory | undefined } | undefined;
 }
 
 /** Everything checkable without the engine: registry, repository, the revision and channel tags, created. */
@@ -48,6 +60,10 @@ export interface PublishedImage extends Published {
   /** pytest's summary line. */
   tests: string;
   model: { name: string; version: string; sha256: string; signer?: string };
+  /** The signature and attestations on the digest ("" when not signed). */
+  signature: string;
+  /** The vulnerability gate's verdict ("" when the gate was off). */
+  vulnerabilities: string;
 }
 
 /**
@@ -62,27 +78,47 @@ export async function publishImage(source: Directory, model: Directory, opts: Im
     revision: opts.build.revision,
     ...(opts.build.created !== undefined ? { created: opts.build.created } : {}),
   });
+  const startedOn = new Date().toISOString();
   const { login, credentials } = await registryAccess(opts.registry, opts.auth, opts.http);
   const tests = await runAppTests(source);
   const manifest = await verifyModelDirectory(model);
   const tags = buildTags({ revision: opts.build.revision, modelVersion: manifest.version, channel: opts.channel });
   // The full image address (not the bare host): the engine derives the registry host from it the same way for any host form.
   const withLogin = (c: Container) => (login ? c.withRegistryAuth(`${opts.registry}/${opts.repository}`, login.username, login.secret) : c);
-  const image = withLogin(runtimeImage(source, model, manifest, opts.build));
+  const built = runtimeImage(source, model, manifest, opts.build);
+  const gate = opts.supplyChain?.gate;
+  const vulnerabilities = gate ? await vulnerabilityGate(built, gate.threshold, gate.database) : "";
+  const image = withLogin(built);
   const channel = channelTag(opts.channel);
-  const pushed = await pushTags(image, opts, tags, async (tag) => {
+  const signer = opts.build.modelSigner;
+  const modelInfo = { name: manifest.name, version: manifest.version, sha256: modelDigest(manifest), ...(signer ? { signer } : {}) };
+  let signature = "";
+  const pushed = await pushTags(image, opts, tags, async (tag, digestSoFar) => {
     if (tag !== channel) return;
+    const signing = opts.supplyChain?.signing;
+    if (signing) {
+      // Signed before the channel moves: a failed signing leaves the channel on the image it had.
+      if (!digestSoFar) throw new Error(`the channel tag ${tag} is the first tag pushed, so there is no digest to sign before it moves`);
+      const signed = await signPublishedImage({
+        reference: `${opts.registry}/${opts.repository}@${digestSoFar}`,
+        image: built,
+        manifest,
+        model: modelInfo,
+        signing,
+        sourceUrl: opts.build.sourceUrl ?? "",
+        revision: opts.build.revision,
+        channel: tag,
+        startedOn,
+        ...(login ? { login: { registry: opts.registry, ...login } } : {}),
+      });
+      signature = describeSigned(signed);
+    }
     const now = await readChannelImage({ ...opts, tag }, credentials, withLogin(dag.container()), opts.http);
     const next = { revision: opts.build.revision, ...(opts.build.created ? { created: opts.build.created } : {}) };
     const refusal = channelMoveRefusal(channel, now, next, opts.force ?? false);
     if (refusal) throw new ChannelMoveRefused(refusal);
   });
-  const signer = opts.build.modelSigner;
-  return {
-    ...pushed,
-    tests,
-    model: { name: manifest.name, version: manifest.version, sha256: modelDigest(manifest), ...(signer ? { signer } : {}) },
-  };
+  return { ...pushed, tests, model: modelInfo, signature, vulnerabilities };
 }
 
 /** The constructor's revision when none is given: fine for local builds, never pushed to a remote registry. */
@@ -158,11 +194,18 @@ export interface PublishSources extends Omit<ModelSource, "selector"> {
   channel?: string | undefined;
   /** Move the channel tag even to an older commit's image. */
   force?: boolean;
+  supplyChain?: SupplyChainOptions | undefined;
 }
 
 /** `publish`: refuse an incomplete push before anything runs, then take the store's latest (or --model) and push. */
 export async function publishFromSources(p: PublishSources): Promise<PublishedImage> {
   checkPushTo(p.registry, p, p.channel);
   const { model, build } = await modelToBuild({ ...p, selector: { name: DEFAULT_MODEL_NAME, version: "latest", prerelease: false } });
-  return publishImage(p.source, model, { ...p.registry, channel: p.channel!, build, ...(p.force ? { force: true } : {}) });
+  return publishImage(p.source, model, {
+    ...p.registry,
+    channel: p.channel!,
+    build,
+    ...(p.force ? { force: true } : {}),
+    ...(p.supplyChain ? { supplyChain: p.supplyChain } : {}),
+  });
 }

@@ -12,6 +12,7 @@ import {
   publicAddressNow,
   readLedger,
   recordInLedger,
+  ImageVerifier,
   RollbackError,
   rollbackRelease,
 } from "../release/release-steps.js";
@@ -27,6 +28,8 @@ export interface ControlInputs {
   manifests: Directory;
   kubectl: KubectlOptions;
   region?: string;
+  /** with-image-policy: verifies an image before it is applied. */
+  verify?: ImageVerifier | undefined;
 }
 
 function report(
@@ -54,7 +57,7 @@ const regionOf = (i: ControlInputs) => (i.region ? { region: i.region } : {});
 
 /** Promote the paused canary of release `releaseId` (or that digest); its ledger entry becomes succeeded (or failed). Throws when the promote fails or is refused. */
 export async function runPromoteRelease(i: ControlInputs & { timeout: string; releaseId: string }): Promise<ReleaseOutcomeReport> {
-  const p = await promoteCanary(i.kubeconfig, i.manifests, { ...i.kubectl, timeout: i.timeout, releaseId: i.releaseId });
+  const p = await promoteCanary(i.kubeconfig, i.manifests, { ...i.kubectl, timeout: i.timeout, releaseId: i.releaseId, verify: i.verify });
   const entry = ledgerEntry(
     p.canary.releaseId,
     "canary",
@@ -71,6 +74,7 @@ export async function runPromoteRelease(i: ControlInputs & { timeout: string; re
     deployed: p.outcome.message.split("\n")[0]!,
     canary: p.outcome.message,
     ledger,
+    ...(p.signature ? { signature: p.signature } : {}),
     ...(await publicAddressNow(i.kubeconfig, i.manifests, { ...i.kubectl, ...regionOf(i) })),
   });
 }
@@ -115,7 +119,12 @@ export async function runRollbackRelease(
       ...i.kubectl,
       timeout: i.timeout,
       ...(i.image ? { digest: i.image } : {}),
-      trust: { registry: i.registry.registry, repository: i.registry.repository, readLabels: await registryLabelReader(i.registry) },
+      trust: {
+        registry: i.registry.registry,
+        repository: i.registry.repository,
+        readLabels: await registryLabelReader(i.registry),
+        verify: i.verify,
+      },
       smokeRunId: id,
     });
     const metadata = entryMetadata(r.entry);
@@ -138,6 +147,7 @@ export async function runRollbackRelease(
       deployed: `${detail}: ${r.deploy.outcome.message}`,
       smoke: r.deploy.outcome.smoke ?? "not run",
       ledger,
+      ...(r.signature ? { signature: r.signature } : {}),
       ...(await publicAddressNow(i.kubeconfig, i.manifests, { ...i.kubectl, ...regionOf(i) })),
     });
   } catch (e) {

@@ -26,6 +26,8 @@ export interface ReleaseOutcomeReport extends ReleaseReport {
   address: string;
   /** --mark-alias: the store's alias moved to the serving model, as the store reported it. */
   alias?: string;
+  /** with-image-policy: the image's verified signature and provenance, in one line. */
+  signature?: string;
 }
 
 export function formatOutcomeReport(r: ReleaseOutcomeReport): string {
@@ -37,6 +39,7 @@ export function formatOutcomeReport(r: ReleaseOutcomeReport): string {
     ...(r.ledger ? [`ledger: ${r.ledger}`] : []),
     ...(r.url || r.address ? [`url: ${r.url || r.address}`] : []),
     ...(r.alias ? [`model alias: ${r.alias}`] : []),
+    ...(r.signature ? [`signature: ${r.signature}`] : []),
   ].join("\n");
 }
 

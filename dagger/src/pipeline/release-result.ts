@@ -41,6 +41,8 @@ export class ReleaseResult {
   @func() address = "";
   /** --mark-alias: the model store's alias moved to the model now serving; "" when not asked. */
   @func() alias = "";
+  /** with-image-policy: who signed the image and where its provenance says it was built from; "" without a policy. */
+  @func() signature = "";
   /** True when nothing was changed (release --dry-run). */
   @func() dryRun = false;
   /** Dry run: what the release would change (kubectl diff --server-side), or a line saying nothing; "" otherwise. */
@@ -70,6 +72,7 @@ export function releaseResult(r: ReleaseOutcomeReport): ReleaseResult {
     url: r.url,
     address: r.address,
     alias: r.alias ?? "",
+    signature: r.signature ?? "",
     dryRun: r.dryRun,
     diff: r.diff ?? "",
   };

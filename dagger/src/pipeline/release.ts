@@ -10,6 +10,7 @@ import { DeployError, deployImage, diffImage } from "../kubernetes/deploy.js";
 import { kubectlOptions } from "../kubernetes/settings.js";
 import { RegistryAuth } from "../registry/auth.js";
 import { resolveTagDigest } from "../registry/push.js";
+import { ImageVerifier } from "../release/release-steps.js";
 import { registryLabelReader } from "./image-labels.js";
 import { ClusterAccess } from "../kubernetes/kubectl.js";
 import { appServiceUrl } from "../kubernetes/smoke.js";
@@ -30,6 +31,8 @@ export interface ReleaseInputs {
   namespace: string;
   context?: string;
   timeout: string;
+  /** with-image-policy: verifies the resolved digest before anything is applied (or diffed); returns the line to report. */
+  verify?: ImageVerifier;
   /** Resolve, render, validate and diff (server-side) only: nothing is applied. */
   dryRun?: boolean;
   /** Strategy, canary thresholds and the DNS label, checked by releaseOptions. */
@@ -39,6 +42,7 @@ export interface ReleaseInputs {
 export async function runRelease(r: ReleaseInputs): Promise<ReleaseOutcomeReport> {
   const options: ReleaseOptions = r.options ?? { strategy: "rolling" };
   const image = await resolveTagDigest({ registry: r.registry, repository: r.repository, tag: r.channel }, r.auth);
+  const signature = r.verify ? await r.verify(image) : undefined;
   const metadata = await (await registryLabelReader(r))(image);
   const cluster = kubectlOptions({ access: r.access, namespace: r.namespace, ...(r.context ? { context: r.context } : {}) });
   const resolved = {
@@ -48,6 +52,7 @@ export async function runRelease(r: ReleaseInputs): Promise<ReleaseOutcomeReport
     ...(metadata.revision ? { revision: metadata.revision } : {}),
     action: "release" as const,
     strategy: options.strategy,
+    ...(signature ? { signature } : {}),
   };
   if (r.dryRun) {
     // What a release would apply, the Service's DNS label kept as a release keeps it.

@@ -8,6 +8,10 @@ export interface CiReport {
   /** The pushed image by digest; absent when nothing was published (e.g. pull requests). */
   image?: string;
   tags?: string[];
+  /** The signature and attestations on the pushed digest (with-image-signing). */
+  signature?: string;
+  /** The vulnerability gate's verdict (--fail-on-severity). */
+  vulnerabilities?: string;
   /** Embedded default only: the deploy summary and the smoke test's verdict. */
   deployed?: string;
   smoke?: string;
@@ -21,6 +25,8 @@ export function formatCiReport(r: CiReport): string {
     `image: ${r.image ?? "not published (no with-registry configured)"}`,
   ];
   if (r.tags) lines.push(`tags: ${r.tags.join(", ")}`);
+  if (r.vulnerabilities) lines.push(`vulnerabilities: ${r.vulnerabilities}`);
+  if (r.signature) lines.push(`signature: ${r.signature}`);
   if (r.deployed) lines.push(`deploy: ${r.deployed}`);
   if (r.smoke) lines.push(`smoke test: ${r.smoke}`);
   return lines.join("\n");

@@ -92,18 +92,19 @@ const DIGEST_SUFFIX = /@(sha256:[0-9a-f]{64})$/;
 
 /**
  * Pushes `image` (over HTTPS: see push-tarball.ts for a plain-HTTP registry service) under every
- * tag, in order; all must land on one digest. `before` runs just before each tag is pushed and
- * may refuse it by throwing (the tags pushed until then stay).
+ * tag, in order; all must land on one digest. `before` runs just before each tag is pushed, with
+ * the digest the earlier tags landed on (undefined for the first), and may refuse it by throwing
+ * (the tags pushed until then stay).
  */
 export async function pushTags(
   image: Container,
   target: { registry: string; repository: string },
   tags: string[],
-  before: (tag: string) => Promise<void> = async () => undefined,
+  before: (tag: string, digestSoFar: string | undefined) => Promise<void> = async () => undefined,
 ): Promise<Published> {
   const digests = new Set<string>();
   for (const tag of tags) {
-    await before(tag);
+    await before(tag, [...digests][0]);
     const address = `${target.registry}/${target.repository}:${checkTag(tag)}`;
     const pushed = await image.publish(address);
     const digest = DIGEST_SUFFIX.exec(pushed)?.[1];

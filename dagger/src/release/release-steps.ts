@@ -178,6 +178,8 @@ export interface PromoteReport {
   canary: LiveCanary;
   outcome: FinishOutcome;
   summary: string;
+  /** The canary image's verified signature (with-image-policy). */
+  signature?: string;
 }
 
 /**
@@ -188,7 +190,7 @@ export interface PromoteReport {
 export async function promoteCanary(
   kubeconfig: Secret,
   manifests: Directory,
-  opts: KubectlOptions & { timeout: string; releaseId: string },
+  opts: KubectlOptions & { timeout: string; releaseId: string; verify?: ImageVerifier | undefined },
 ): Promise<PromoteReport> {
   const timeout = checkTimeout(opts.timeout);
   const { objects, namespace, target } = await appTarget(manifests, opts);
@@ -218,6 +220,7 @@ export async function promoteCanary(
   }
   const approved = approvedCanary(live.canary, entries, opts.releaseId, true);
   if ("error" in approved) throw new Error(`promote refused: ${approved.error}`);
+  const signature = opts.verify ? await opts.verify(live.canary.image) : undefined;
   const dnsLabel = dnsLabelToRender({ dnsLabel: opts.dnsLabel }, live.dnsLabel);
   const rendered = await renderForImage(manifests, live.canary.image, {
     ...opts,
@@ -236,6 +239,7 @@ export async function promoteCanary(
     canary: live.canary,
     outcome,
     summary: `${outcome.message}\n\n${commandLines([...reader.commands, ...session.commands])}`,
+    ...(signature ? { signature } : {}),
   };
 }
 
@@ -347,6 +351,8 @@ export interface RollbackReport {
   /** The image running before the rollback. */
   from: string;
   deploy: DeployReport;
+  /** The image's verified signature (with-image-policy). */
+  signature?: string;
 }
 
 /** The model and revision a ledger entry recorded, read as the image's labels are. */
@@ -359,11 +365,15 @@ export function entryMetadata(e: LedgerEntry): ImageMetadata {
   });
 }
 
-/** Where rollback may go and how it checks an image: the configured registry and repository, and its labels as read there. */
+/** Checks an image's signature and provenance before it is applied (with-image-policy); returns the line to report, throws to refuse. */
+export type ImageVerifier = (image: string) => Promise<string>;
+
+/** Where rollback may go and how it checks an image: the configured registry and repository, its labels as read there, and its signature. */
 export interface RollbackTrust {
   registry: string;
   repository: string;
   readLabels: (image: string) => Promise<ImageMetadata>;
+  verify?: ImageVerifier | undefined;
 }
 
 /** How an image's labels differ from what its ledger entry recorded ("" when they agree). */
@@ -406,6 +416,7 @@ export async function rollbackRelease(
         "so the entry was not written by this pipeline for this image; nothing was changed. Check the ledger (releases), or roll back with --image to a release you trust",
     );
   }
+  const signature = opts.trust.verify ? await opts.trust.verify(e.image) : undefined;
   const dnsLabel = dnsLabelToRender({ dnsLabel: opts.dnsLabel }, read.dnsLabel);
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   try {
@@ -416,7 +427,7 @@ export async function rollbackRelease(
       smoke: { url: appServiceUrl(namespace), ...(metadata.model ? { modelSha256: metadata.model.sha256 } : {}), runId: opts.smokeRunId },
       ...(dnsLabel ? { dnsLabel } : {}),
     });
-    return { entry: e, from: read.image, skipped: choice.skipped, deploy };
+    return { entry: e, from: read.image, skipped: choice.skipped, deploy, ...(signature ? { signature } : {}) };
   } catch (err) {
     throw err instanceof DeployError ? new RollbackError(e, err) : err;
   }
