@@ -99,9 +99,12 @@ export function sbomSummary(sbom: string): { os: number; python: number; modelFi
   };
 }
 
-/** The SBOM of `image` with the model added, as a file for `cosign attest --type cyclonedx`. */
-export async function imageSbom(image: Container, manifest: Pick<ModelManifest, "name" | "version" | "files">): Promise<File> {
+/** The SBOM of `image` with the model added: its text, and a file for `cosign attest --type cyclonedx`. */
+export async function imageSbom(
+  image: Container,
+  manifest: Pick<ModelManifest, "name" | "version" | "files">,
+): Promise<{ file: File; text: string }> {
   const ran = trivyWithImage(image).withExec(sbomArgs());
-  const raw = await ran.file(SBOM_OUTPUT).contents();
-  return dag.directory().withNewFile("sbom.cdx.json", withModelComponents(raw, manifest)).file("sbom.cdx.json");
+  const text = withModelComponents(await ran.file(SBOM_OUTPUT).contents(), manifest);
+  return { file: dag.directory().withNewFile("sbom.cdx.json", text).file("sbom.cdx.json"), text };
 }

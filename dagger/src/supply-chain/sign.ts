@@ -65,8 +65,7 @@ export async function signPublishedImage(i: SignInputs): Promise<SignedImage> {
     );
   }
   const sbomStart = Date.now();
-  const sbom = await imageSbom(i.image, i.manifest);
-  const sbomText = await sbom.contents();
+  const { file: sbom, text: sbomText } = await imageSbom(i.image, i.manifest);
   const sbomSeconds = (Date.now() - sbomStart) / 1000;
 
   const signStart = Date.now();
