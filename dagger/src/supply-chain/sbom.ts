@@ -13,7 +13,14 @@ export const SBOM_OUTPUT = "/work/sbom.cdx.json";
 /** Trivy's cache: the SBOM needs no vulnerability database, so nothing is downloaded into it. */
 export const TRIVY_CACHE = "/work/trivy-cache";
 
-/** trivy's argv for a CycloneDX SBOM of an image tarball, without a vulnerability scan (no database, no network). */
+/** No call home from trivy: no check for a newer release, no usage report. */
+export const TRIVY_QUIET = ["--skip-version-check", "--disable-telemetry", "--quiet"];
+
+/**
+ * trivy's argv for a CycloneDX SBOM of an image tarball. `--format cyclonedx` turns scanning off
+ * unless `--scanners vuln` asks for it, and with scanning off no database is needed, so
+ * `--skip-db-update` is allowed on an empty cache (with scanning on, trivy refuses it there).
+ */
 export function sbomArgs(): string[] {
   return [
     "trivy",
@@ -24,14 +31,11 @@ export function sbomArgs(): string[] {
     "cyclonedx",
     "--output",
     SBOM_OUTPUT,
-    "--scanners",
-    "vuln",
-    "--list-all-pkgs",
     "--skip-db-update",
     "--offline-scan",
     "--cache-dir",
     TRIVY_CACHE,
-    "--quiet",
+    ...TRIVY_QUIET,
   ];
 }
 
