@@ -1,6 +1,6 @@
 // Everything the tests need beside the top-level node_modules (npm runs this as postinstall):
-// the module's own packages (dagger/), the Python virtualenv, kubectl, regctl and versitygw (the S3
-// server of the model store's S3 tests). The steps are
+// the module's own packages (dagger/), the Python virtualenv, kubectl, regctl, versitygw (the S3
+// server of the model store's S3 tests), cosign and trivy. The steps are
 // independent, so they run side by side: npm mostly writes files, pip mostly downloads and
 // unpacks, Go compiles. Each step's output is printed when it ends, with its time; if any step
 // failed, the setup exits 1 once the others have ended.
@@ -29,9 +29,14 @@ const steps = [
     after: () => writeFileSync(STAMP, lockHash()),
   },
   { name: "Python virtualenv (.venv)", cmd: ["sh", "scripts/setup-python.sh"] },
+  // One after another: each Go build keeps both cores busy (trivy's about 5 min on a cold build cache).
   {
-    name: "kubectl, regctl and versitygw (.tools/bin)",
-    cmd: ["sh", "-c", "sh scripts/setup-kubectl.sh && sh scripts/setup-regctl.sh && sh scripts/setup-versitygw.sh"],
+    name: "kubectl, regctl, versitygw, cosign and trivy (.tools/bin)",
+    cmd: [
+      "sh",
+      "-c",
+      "sh scripts/setup-kubectl.sh && sh scripts/setup-regctl.sh && sh scripts/setup-versitygw.sh && sh scripts/setup-cosign.sh && sh scripts/setup-trivy.sh",
+    ],
   },
 ];
 

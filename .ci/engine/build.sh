@@ -461,6 +461,55 @@ image_regctl() { # ref version
     --layer "$(L "regctl-$2")=regctl $2" --env PATH=/ --env HOME=/home/appuser --user appuser --entrypoint '["/regctl"]'
 }
 
+# cosign and trivy: the binaries the unit tests drive (scripts/setup-cosign.sh, setup-trivy.sh,
+# run by npm install before the harness), built from the Go module proxy at images.ts's versions;
+# reused here rather than built twice (trivy takes minutes of both cores).
+tool_bin() { # name setup-script
+  local bin=$REPO/.tools/bin/$1
+  [ -x "$bin" ] || die "$bin missing (sh scripts/$2; npm install runs it)"
+  printf '%s\n' "$bin"
+}
+
+# cosign: upstream is ko's binary on distroless static, user nonroot (65532), no shell. Here: the
+# Debian base (the engine's CA installer needs /bin/sh and update-ca-certificates) + a layer with
+# /usr/local/bin/cosign and that user, HOME its home.
+image_cosign() { # ref version (tag, with its v)
+  local d=$KEYDIR/tmp/cosign bin have
+  bin=$(tool_bin cosign setup-cosign.sh)
+  fresh "$d"
+  have=$(HOME=$d "$bin" version --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["gitVersion"])')
+  [ "$have" = "$2" ] || die "$bin says it is cosign $have, images.ts pins $2 (sh scripts/setup-cosign.sh)"
+  mkdir -p "$d/l/etc" "$d/l/home/nonroot" "$d/l/usr/local/bin"
+  install -m755 "$bin" "$d/l/usr/local/bin/cosign"
+  cp "$BASE/etc/passwd" "$BASE/etc/group" "$d/l/etc/"
+  printf 'nonroot:x:65532:65532:nonroot:/home/nonroot:/usr/sbin/nologin\n' >> "$d/l/etc/passwd"
+  printf 'nonroot:x:65532:\n' >> "$d/l/etc/group"
+  chown 65532:65532 "$d/l/home/nonroot"
+  layer "cosign-$2" "$d/l"
+  rm -rf "$d"
+  standin "$1" "Debian $SUITE + cosign $2 built here from the Go module proxy (scripts/setup-cosign.sh) at /usr/local/bin/cosign, user nonroot 65532 as upstream; not the distroless image" \
+    --layer "$(L base)=debootstrap $SUITE minbase" --layer "$(L "cosign-$2")=cosign $2, user nonroot" \
+    --env "$SYS_PATH" --env HOME=/home/nonroot --user 65532 --workdir /home/nonroot --entrypoint '["cosign"]'
+}
+
+# trivy: upstream is Alpine + ca-certificates + git + the binary at /usr/local/bin/trivy and the
+# report templates in /contrib, run as root. Here: the Debian base + the binary, built the way
+# upstream's release is (GOEXPERIMENT=jsonv2, the version stamped in with -X); no templates, no git.
+image_trivy() { # ref version (tag: no v; the module's version has one)
+  local d=$KEYDIR/tmp/trivy bin have
+  bin=$(tool_bin trivy setup-trivy.sh)
+  fresh "$d"
+  have=$(HOME=$d "$bin" --version | awk '$1 == "Version:" { print $2; exit }')
+  [ "$have" = "$2" ] || die "$bin says it is trivy $have, images.ts pins $2 (sh scripts/setup-trivy.sh)"
+  mkdir -p "$d/l/usr/local/bin"
+  install -m755 "$bin" "$d/l/usr/local/bin/trivy"
+  layer "trivy-$2" "$d/l"
+  rm -rf "$d"
+  standin "$1" "Debian $SUITE + trivy $2 built here as upstream's release is (GOEXPERIMENT=jsonv2) from the Go module proxy (scripts/setup-trivy.sh) at /usr/local/bin/trivy, root; not the Alpine image, no git, no /contrib templates" \
+    --layer "$(L base)=debootstrap $SUITE minbase" --layer "$(L "trivy-$2")=trivy $2" \
+    --env "$SYS_PATH" --env HOME=/root --entrypoint '["trivy"]'
+}
+
 image_kubectl() { # ref version
   local d=$KEYDIR/tmp/kubectl bin=$REPO/.tools/bin/kubectl have
   [ -x "$bin" ] || die "$bin missing (scripts/setup-kubectl.sh)"
@@ -498,6 +547,8 @@ build_image() { # domain/path ref tag
     mcr.microsoft.com/azure-storage/azurite) image_azurite "$2" "$version" ;;
     ghcr.io/regclient/regctl) image_regctl "$2" "$3" ;;
     registry.k8s.io/kubectl) image_kubectl "$2" "$3" ;;
+    ghcr.io/sigstore/cosign/cosign) image_cosign "$2" "$3" ;;
+    docker.io/aquasec/trivy) image_trivy "$2" "$3" ;;
     *) die "images.ts names $2 and the harness has no stand-in for it: add one to .ci/engine/build.sh" ;;
   esac
 }
