@@ -5,7 +5,7 @@
 #   TRIVY=/path/to/trivy bash scripts/trivy-fixture-db/check.sh
 #
 # Builds the DB from test/fixtures/vulndb/advisories.json (scripts/build-trivy-fixture-db.sh),
-# a small image tarball laid out as Dagger's Container.asTarball() writes it (make-test-image.py:
+# a small image tarball laid out as Dagger's Container.asTarball() writes it, unpacked (make-test-image.py:
 # Debian bookworm dpkg packages + the app's pip pins), and asserts that trivy finds exactly the
 # fixture ids expected: per severity threshold, with --ignore-unfixed, from the CycloneDX SBOM as
 # from the tarball, and that a missing or too-old DB is refused. Ends with "N passed, N failed".
@@ -19,6 +19,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bash "$REPO/scripts/build-trivy-fixture-db.sh" "$tmp/cache" >/dev/null
 python3 "$REPO/scripts/trivy-fixture-db/make-test-image.py" "$tmp/image.tar" >/dev/null
+# Unpacked, as the pipeline does before trivy (dagger/src/supply-chain/sbom.ts, unpackImageArgs).
+mkdir "$tmp/image" && tar -xf "$tmp/image.tar" -C "$tmp/image"
 
 # No network at all: no DB download, no version check, no telemetry.
 OFFLINE=(--skip-db-update --skip-java-db-update --offline-scan --skip-version-check --disable-telemetry --no-progress --quiet)
@@ -71,7 +73,7 @@ CVE-0000-0005 libssl3 3.0.20-1~deb12u2 LOW
 CVE-0000-0005 openssl 3.0.20-1~deb12u2 LOW"
 GATE="CVE-0000-0001 zlib1g 1:1.2.13.dfsg-1 CRITICAL
 CVE-0000-0002 flask $flask HIGH"
-IMAGE=(image --input "$tmp/image.tar" --cache-dir "$tmp/cache" "${OFFLINE[@]}" --scanners vuln)
+IMAGE=(image --input "$tmp/image" --cache-dir "$tmp/cache" "${OFFLINE[@]}" --scanners vuln)
 
 expect "every fixture advisory that applies (not CVE-0000-0004: gunicorn not < 22)" 0 "$ALL" -- "${IMAGE[@]}"
 expect "gate CRITICAL,HIGH fails with exit 1" 1 "$GATE" -- "${IMAGE[@]}" --severity CRITICAL,HIGH --exit-code 1
@@ -86,12 +88,12 @@ f["advisories"] = [a for a in f["advisories"] if a["id"] in ("CVE-0000-0003", "C
 json.dump(f, open(sys.argv[2], "w"))' "$REPO/test/fixtures/vulndb/advisories.json" "$tmp/below-gate.json"
 bash "$REPO/scripts/build-trivy-fixture-db.sh" "$tmp/below-gate-cache" "$tmp/below-gate.json" >/dev/null
 expect "nothing at the threshold: exit 0 despite --exit-code 1" 0 "" -- \
-  image --input "$tmp/image.tar" --cache-dir "$tmp/below-gate-cache" "${OFFLINE[@]}" --scanners vuln \
+  image --input "$tmp/image" --cache-dir "$tmp/below-gate-cache" "${OFFLINE[@]}" --scanners vuln \
   --severity CRITICAL,HIGH --exit-code 1
 
 # The SBOM: no DB at all (an empty cache dir), then scanned against the fixture DB.
 rc=0
-"$TRIVY" image --input "$tmp/image.tar" --cache-dir "$tmp/empty-cache" "${OFFLINE[@]}" --format cyclonedx \
+"$TRIVY" image --input "$tmp/image" --cache-dir "$tmp/empty-cache" "${OFFLINE[@]}" --format cyclonedx \
   --output "$tmp/sbom.cdx.json" 2>"$tmp/err" || rc=$?
 purls=$(python3 -c '
 import json, sys
@@ -108,10 +110,15 @@ expect "trivy sbom: the same findings as the tarball" 0 "$ALL" -- "${SBOM[@]}"
 expect "trivy sbom: the same gate" 1 "$GATE" -- "${SBOM[@]}" --severity CRITICAL,HIGH --exit-code 1
 
 refused "no DB in the cache dir" "cannot be specified on the first run" -- \
-  image --input "$tmp/image.tar" --cache-dir "$tmp/empty-cache" "${OFFLINE[@]}" --scanners vuln
+  image --input "$tmp/image" --cache-dir "$tmp/empty-cache" "${OFFLINE[@]}" --scanners vuln
 TRIVY_FIXTURE_DB_FLAGS="-schema-version 1" bash "$REPO/scripts/build-trivy-fixture-db.sh" "$tmp/old-cache" >/dev/null
 refused "a DB of an older schema" "old DB schema" -- \
-  image --input "$tmp/image.tar" --cache-dir "$tmp/old-cache" "${OFFLINE[@]}" --scanners vuln
+  image --input "$tmp/image" --cache-dir "$tmp/old-cache" "${OFFLINE[@]}" --scanners vuln
+
+# The tar itself: trivy reads it through manifest.json and takes the first (uncompressed) layer's
+# compression for the gzipped one after it.
+refused "the tarball with mixed layer compression, read as a tar" "failed to extract the archive" -- \
+  image --input "$tmp/image.tar" --cache-dir "$tmp/cache" "${OFFLINE[@]}"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

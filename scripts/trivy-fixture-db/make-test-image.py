@@ -5,7 +5,9 @@
 
 The tar holds an OCI image layout (oci-layout; index.json with one entry, the image manifest, no
 ref.name annotation; blobs/sha256/...) and a Docker-style manifest.json with empty RepoTags, as
-Dagger writes it. Two gzipped layers, deterministic (mtime 0, owner 0):
+Dagger writes it. Two layers, deterministic (mtime 0, owner 0), the first uncompressed and the
+second gzipped, as asTarball wrote the app image on the engine (the base image's layers as pulled,
+uncompressed from the harness's registry; the layers built on it gzipped):
   1. Debian bookworm: etc/os-release, etc/debian_version and a dpkg status file listing a few
      packages every bookworm image has, at bookworm versions (libc6, zlib1g, libssl3, ...);
   2. Python: usr/local/lib/python3.11/site-packages/NAME-VERSION.dist-info/METADATA (+ RECORD)
@@ -25,6 +27,7 @@ import tarfile
 MT_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MT_CONFIG = "application/vnd.oci.image.config.v1+json"
 MT_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+MT_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 MT_INDEX = "application/vnd.oci.image.index.v1+json"
 
 SITE_PACKAGES = "usr/local/lib/python3.11/site-packages"
@@ -130,10 +133,13 @@ def main():
         return {"digest": "sha256:" + d, "size": len(b)}
 
     layers, diff_ids = [], []
-    for files in (debian, python):
+    for files, gzipped in ((debian, False), (python, True)):
         raw = layer_tar(files)
         diff_ids.append("sha256:" + sha256(raw))
-        layers.append({"mediaType": MT_LAYER_GZIP, **put(gzip.compress(raw, mtime=0))})
+        if gzipped:
+            layers.append({"mediaType": MT_LAYER_GZIP, **put(gzip.compress(raw, mtime=0))})
+        else:
+            layers.append({"mediaType": MT_LAYER_TAR, **put(raw)})
     config = {
         "architecture": "amd64",
         "os": "linux",

@@ -9,6 +9,8 @@ import { IMAGES, MODEL_DIR } from "../images.js";
 import { ModelManifest } from "../model-store/manifest.js";
 
 export const SBOM_IMAGE_TAR = "/work/image.tar";
+/** The tarball unpacked: an OCI image layout directory, which trivy reads layer by layer by media type. */
+export const SBOM_IMAGE_DIR = "/work/image";
 export const SBOM_OUTPUT = "/work/sbom.cdx.json";
 /** Trivy's cache: the SBOM needs no vulnerability database, so nothing is downloaded into it. */
 export const TRIVY_CACHE = "/work/trivy-cache";
@@ -26,7 +28,7 @@ export function sbomArgs(): string[] {
     "trivy",
     "image",
     "--input",
-    SBOM_IMAGE_TAR,
+    SBOM_IMAGE_DIR,
     "--format",
     "cyclonedx",
     "--output",
@@ -39,13 +41,26 @@ export function sbomArgs(): string[] {
   ];
 }
 
-/** The trivy container with `image` as a tarball (Dagger's OCI layout export). */
+/**
+ * Unpacks the tarball. Trivy reads a tar through its Docker `manifest.json`, and that reader
+ * (go-containerregistry's tarball) takes the first layer's compression for every layer; asTarball
+ * keeps each layer as it is, so a base image pulled with uncompressed layers under gzip layers of
+ * our own fails ("failed to extract the archive: unexpected EOF"). The OCI layout in the same
+ * tar gives each layer's media type.
+ */
+export function unpackImageArgs(): string[] {
+  return ["tar", "-xf", SBOM_IMAGE_TAR, "-C", SBOM_IMAGE_DIR];
+}
+
+/** The trivy container with `image` unpacked from Dagger's OCI tarball export. */
 export function trivyWithImage(image: Container): Container {
   return dag
     .container()
     .from(IMAGES.trivy)
     .withUser("0:0")
     .withMountedFile(SBOM_IMAGE_TAR, image.asTarball())
+    .withDirectory(SBOM_IMAGE_DIR, dag.directory())
+    .withExec(unpackImageArgs())
     .withDirectory(TRIVY_CACHE, dag.directory())
     .withWorkdir("/work");
 }

@@ -5,7 +5,7 @@
  * offline mirror; the tests build one from a fixture).
  */
 import { Container, Directory } from "@dagger.io/dagger";
-import { SBOM_IMAGE_TAR, TRIVY_CACHE, TRIVY_QUIET, trivyWithImage } from "./sbom.js";
+import { SBOM_IMAGE_DIR, TRIVY_CACHE, TRIVY_QUIET, trivyWithImage } from "./sbom.js";
 import { ExecSession, joinedOutput, tail } from "../shared/exec.js";
 
 export const SEVERITIES = ["LOW", "MEDIUM", "HIGH", "CRITICAL"] as const;
@@ -31,7 +31,7 @@ export function scanArgs(threshold: Severity, offlineDb: boolean): string[] {
     "trivy",
     "image",
     "--input",
-    SBOM_IMAGE_TAR,
+    SBOM_IMAGE_DIR,
     "--scanners",
     "vuln",
     "--severity",
