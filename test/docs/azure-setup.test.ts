@@ -315,11 +315,21 @@ interface Pipeline {
   stages: { stage: string; variables?: { group?: string }[]; jobs: unknown[] }[];
 }
 
-/** Variable group name -> the macros $(NAME) its stages read that the pipeline does not define itself. */
-function groupVariables(yml: string): Map<string, Set<string>> {
+/** What the stages that use a variable group read from it. */
+interface GroupReads {
+  /** Macros $(NAME) in scripts and inputs: the group must define them. */
+  plain: Set<string>;
+  /** Macros mapped into a step's env (Azure hands secret variables to a script only that way): secret variables, never created in plain text. */
+  secret: Set<string>;
+  /** Environment variables a script reads with a default, ${NAME:-...}, that nothing in the stage sets: switches the group may set (Azure maps non-secret variables into the environment). */
+  optional: Set<string>;
+}
+
+/** Variable group name -> what its stages read that the pipeline does not define itself. */
+function groupVariables(yml: string): Map<string, GroupReads> {
   const p = parse(yml) as Pipeline;
   const own = new Set(p.variables.map((v) => v.name));
-  const groups = new Map<string, Set<string>>();
+  const groups = new Map<string, GroupReads>();
   const strings = (v: unknown): string[] =>
     typeof v === "string"
       ? [v]
@@ -336,23 +346,42 @@ function groupVariables(yml: string): Map<string, Set<string>> {
         return v && typeof v === "object" && !Array.isArray(v) ? Object.keys(v) : [];
       }),
     );
+  const steps = (v: unknown): { env?: Record<string, string> }[] =>
+    Array.isArray(v)
+      ? v.flatMap(steps)
+      : v && typeof v === "object"
+        ? [...("env" in v ? [v as { env?: Record<string, string> }] : []), ...Object.values(v).flatMap(steps)]
+        : [];
+  const macros = (text: string) => [...text.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_.]*)\)/g)].map((m) => m[1]!);
   for (const s of p.stages) {
     const jobOwn = jobVariables(s.jobs);
+    const fromGroup = (name: string) => !name.includes(".") && !own.has(name) && !jobOwn.has(name);
+    const envValues = steps(s.jobs).flatMap((st) => Object.values(st.env ?? {}).map(String));
+    const envNames = new Set(steps(s.jobs).flatMap((st) => Object.keys(st.env ?? {})));
+    const texts = strings(s.jobs);
     for (const g of (s.variables ?? []).map((v) => v.group).filter((g): g is string => !!g)) {
-      const names = groups.get(g) ?? new Set<string>();
-      for (const text of strings(s.jobs))
-        for (const m of text.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_.]*)\)/g))
-          if (!m[1]!.includes(".") && !own.has(m[1]) && !jobOwn.has(m[1]!)) names.add(m[1]!);
-      groups.set(g, names);
+      const reads = groups.get(g) ?? { plain: new Set<string>(), secret: new Set<string>(), optional: new Set<string>() };
+      for (const name of envValues.flatMap(macros).filter(fromGroup)) reads.secret.add(name);
+      for (const name of texts.flatMap(macros).filter(fromGroup)) if (!reads.secret.has(name)) reads.plain.add(name);
+      for (const text of texts.map((t) => t.replace(/^\s*#.*$/gm, "")))
+        for (const m of text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*):-/g)) {
+          const assigned = new RegExp(`(^|[\\s;(])(export\\s+)?${m[1]}=`, "m").test(text);
+          if (!assigned && !envNames.has(m[1]!)) reads.optional.add(m[1]!);
+        }
+      groups.set(g, reads);
     }
   }
   return groups;
 }
 
-/** The guide creates each variable group the pipeline uses, with exactly the variables it reads. */
-function variableGroupMatchesPipeline(cmds: Command[], yml: string): string[] {
+/**
+ * The guide creates each variable group the pipeline uses with exactly the variables it reads (the
+ * optional switches it may leave out), never a secret one in plain text, and names each secret
+ * variable the stages map, saying it is secret.
+ */
+function variableGroupMatchesPipeline(cmds: Command[], yml: string, md = ""): string[] {
   const problems: string[] = [];
-  for (const [group, wanted] of groupVariables(yml)) {
+  for (const [group, { plain, secret, optional }] of groupVariables(yml)) {
     const c = cmds.find((c) => isAz(c, "pipelines", "variable-group", "create") && flag(c, "--name") === group);
     if (!c) {
       problems.push(`no az pipelines variable-group create --name ${group}`);
@@ -361,8 +390,14 @@ function variableGroupMatchesPipeline(cmds: Command[], yml: string): string[] {
     const i = c.words.indexOf("--variables");
     const given = new Set<string>();
     for (let j = i + 1; i >= 0 && j < c.words.length && !c.words[j]!.startsWith("--"); j++) given.add(c.words[j]!.split("=")[0]!);
-    for (const v of wanted) if (!given.has(v)) problems.push(`variable group ${group}: missing ${v}, which azure-pipelines.yml reads`);
-    for (const v of given) if (!wanted.has(v)) problems.push(`variable group ${group}: ${v} is not read by azure-pipelines.yml`);
+    for (const v of plain) if (!given.has(v)) problems.push(`variable group ${group}: missing ${v}, which azure-pipelines.yml reads`);
+    for (const v of given) {
+      if (secret.has(v)) problems.push(`variable group ${group}: ${v} is a secret variable, created here in plain text`);
+      else if (!plain.has(v) && !optional.has(v)) problems.push(`variable group ${group}: ${v} is not read by azure-pipelines.yml`);
+    }
+    for (const v of secret)
+      if (!new RegExp(`\`${v}\`[\\s\\S]{0,200}\\bsecret`).test(md))
+        problems.push(`variable group ${group}: the guide never says to add the secret variable ${v}`);
   }
   return problems;
 }
@@ -460,7 +495,7 @@ test("azure-setup: the guide passes every check", async () => {
   assert.equal(aksWithEntraAndAzureRbac(cmds), []);
   assert.equal(userDelegationSasWithinSevenDays(cmds), []);
   assert.equal(variablesSetBeforeUse(cmds), []);
-  assert.equal(variableGroupMatchesPipeline(cmds, pipeline()), []);
+  assert.equal(variableGroupMatchesPipeline(cmds, pipeline(), guide()), []);
   assert.equal(await daggerCallsExist(guide()), []);
   assert.equal(azCommandsKnown(GUIDE, guide()), [], "every az command and option is one the CLI has");
 });
@@ -549,6 +584,13 @@ test("azure-setup: GitHub Actions: the build trusts main, the release the produc
     "the guide sets every variable the workflow reads (the public key once models are signed)",
   );
   assert.match(guide(), /gh variable set MODEL_PUBLIC_KEY/);
+  const secretsSet = commandsOf(guide())
+    .filter((c) => c.words[0] === "gh" && c.words[1] === "secret" && c.words[2] === "set")
+    .map((c) => c.words[3]!)
+    .sort();
+  const secretsRead = [...new Set([...wf.matchAll(/\bsecrets\.([A-Z_]+)/g)].map((m) => m[1]!))].sort();
+  assert.ok(secretsRead.length > 0, "the workflow reads the signing key from its secrets");
+  assert.equal(secretsSet, secretsRead, "the guide stores every secret the workflow reads");
 });
 
 test("azure-setup: the cluster's local accounts are off, and your temporary cluster-admin grant is taken back after its last use", () => {
@@ -691,13 +733,25 @@ test("azure-setup: a variable used before it is set, or set twice, is caught", (
 test("azure-setup: a variable group missing a variable azure-pipelines.yml reads is caught", () => {
   const withoutOne = guide().replace(' AKS_NAMESPACE="$NAMESPACE"', "");
   assert.ok(withoutOne !== guide(), "the guide sets AKS_NAMESPACE as expected by this test");
-  assert.equal(variableGroupMatchesPipeline(commandsOf(withoutOne), pipeline()), [
+  assert.equal(variableGroupMatchesPipeline(commandsOf(withoutOne), pipeline(), guide()), [
     "variable group ai-app-pipeline: missing AKS_NAMESPACE, which azure-pipelines.yml reads",
   ]);
   const extra = guide().replace("--variables \\", "--variables ACR_PASSWORD=x \\");
   assert.ok(extra !== guide(), "the guide's --variables ends its line as expected by this test");
   assert.match(variableGroupMatchesPipeline(commandsOf(extra), pipeline()).join("\n"), /ACR_PASSWORD is not read/);
   assert.match(variableGroupMatchesPipeline([], pipeline()).join("\n"), /no az pipelines variable-group create --name ai-app-pipeline/);
+  const plainSecret = guide().replace("--variables \\", "--variables COSIGN_PASSWORD=x \\");
+  assert.match(
+    variableGroupMatchesPipeline(commandsOf(plainSecret), pipeline(), guide()).join("\n"),
+    /COSIGN_PASSWORD is a secret variable, created here in plain text/,
+  );
+  const unsaid = guide().replaceAll("`COSIGN_KEY`", "the key");
+  assert.ok(unsaid !== guide(), "the guide names the secret variable COSIGN_KEY");
+  assert.equal(variableGroupMatchesPipeline(commandsOf(unsaid), pipeline(), unsaid), [
+    "variable group ai-app-pipeline: the guide never says to add the secret variable COSIGN_KEY",
+  ]);
+  const unknownSwitch = guide().replace("--variables \\", "--variables SIGN_EVERYTHING=true \\");
+  assert.match(variableGroupMatchesPipeline(commandsOf(unknownSwitch), pipeline(), guide()).join("\n"), /SIGN_EVERYTHING is not read/);
 });
 
 test("azure-setup: a dagger call with an unknown function or flag is caught", async () => {

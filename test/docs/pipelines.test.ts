@@ -14,6 +14,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { commandLine, runCiScript, ScriptRun, STAND_IN_TOKEN } from "../support/ci-script.js";
 import { checkDaggerCall, findDaggerCalls, UsedArg, withArraysExpanded } from "../support/dagger-call.js";
 import { introspectModule } from "../support/introspect.js";
 import { ROOT } from "../support/session.js";
@@ -675,7 +676,7 @@ test("the secret check itself catches a plain value", async () => {
  * Evaluates a GitHub Actions `if:` expression for the operators and functions this workflow uses:
  * ==, != (strings compared case-insensitively), &&, || (each returning an operand, as GitHub
  * does), !, parentheses, 'strings', contexts (github.event_name, inputs.X, needs.J.result,
- * needs.J.outputs.X, vars.X) and the status functions always(), success(), failure(),
+ * needs.J.outputs.X, vars.X, secrets.X) and the status functions always(), success(), failure(),
  * cancelled(). Without a status function GitHub puts success() && in front: a job whose needs did
  * not all succeed (a skipped one included) is skipped. Anything else is an error, never a guess.
  */
@@ -713,7 +714,7 @@ function evaluateIf(expr: string, context: Record<string, unknown>, needs: Recor
           throw new Error(`unsupported function ${t} in ${expr}`);
       }
     }
-    if (!/^(github|inputs|needs|vars)\./.test(t)) throw new Error(`unsupported term ${t} in ${expr}`);
+    if (!/^(github|inputs|needs|vars|secrets)\./.test(t)) throw new Error(`unsupported term ${t} in ${expr}`);
     return (
       t.split(".").reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), context) ?? null
     );
@@ -841,6 +842,334 @@ test("the GitHub workflow: the jobs that change the cluster run one at a time (c
     "the approval job checks out nothing and logs in nowhere",
   );
   for (const name of ["schedule", "push"]) assert.not.ok(jobsRun(wf, name).includes(GATE), `${name}: never waits on the approval`);
+});
+
+// ---- opt-in image signing and policy: each stage's script run with stand-ins ------------------
+
+/** A run's settings: the switches (group or repository variables), the secrets, the checkout's files. */
+interface Scenario {
+  switches?: Record<string, string>;
+  secrets?: Record<string, string>;
+  /** Files in the working directory (the checkout), e.g. cosign.pub. */
+  files?: Record<string, string>;
+}
+
+const REPO_URI = "https://dev.azure.com/contoso/ai/_git/ai-app";
+/** Azure's predefined variables and the group's, as a run of main sees them (stand-in values). */
+const AZURE_VARIABLES: Record<string, string> = {
+  "Build.SourceVersion": "0123456789abcdef0123456789abcdef01234567",
+  "Build.SourceBranch": "refs/heads/main",
+  "Build.Repository.Uri": REPO_URI,
+  "System.CollectionUri": "https://dev.azure.com/contoso/",
+  "System.TeamProjectId": "3f2c7e4a-0000-4000-8000-000000000001",
+  "System.DefinitionId": "7",
+  "modelKey.secureFilePath": "/agent/_temp/model-signing.pub",
+  releaseId: "stand-in-release",
+  STORAGE_ACCOUNT: "aiappmodels",
+  MODEL_CONTAINER: "models",
+  ACR_NAME: "aiappregistry",
+  AKS_RESOURCE_GROUP: "ai-app",
+  AKS_CLUSTER: "ai-app-aks",
+  AKS_NAMESPACE: "ai-app",
+  AKS_REGION: "westeurope",
+  DNS_LABEL: "ai-app-4821",
+  MODEL_VERSION: "@champion",
+  REQUIRE_MODEL_SIGNATURE: "false",
+};
+
+/**
+ * Runs an Azure stage's script steps as the agent would: template expressions (parameters) and
+ * $(macros) expanded first; in a script, an unknown macro is an error of the pipeline; in a step's
+ * env it stays as written (Azure leaves an undefined variable's macro alone). Non-secret variables
+ * are also in the environment, named as Azure names them (upper case, . as _); secret ones only
+ * where a step's env maps them.
+ */
+function runAzureStage(p: AzurePipeline, stageName: string, s: Scenario = {}): ScriptRun {
+  const stage = p.stages.find((st) => st.stage === stageName)!;
+  const temp = tempDir("azure-agent-temp-");
+  const plain: Record<string, string> = { ...AZURE_VARIABLES, "Agent.TempDirectory": temp, ...s.switches };
+  const all: Record<string, string> = { ...plain, ...s.secrets };
+  const params = Object.fromEntries((p.parameters ?? []).map((x) => [x.name, String(x.default)]));
+  const template = (t: string) => t.replace(/\$\{\{\s*parameters\.(\w+)\s*\}\}/g, (_m, n: string) => params[n]!);
+  const macro = (t: string, strict: boolean) =>
+    t.replace(/\$\(([A-Za-z_][A-Za-z0-9_.]*)\)/g, (m, n: string) => {
+      if (n in all) return all[n]!;
+      if (strict) throw new Error(`stage ${stageName} reads $(${n}), which no variable defines`);
+      return m;
+    });
+  // (a comment may name a variable of another step or stage)
+  const macros = (t: string, strict: boolean) =>
+    t
+      .split("\n")
+      .map((line) => macro(line, strict && !/^\s*#/.test(line)))
+      .join("\n");
+  const env = Object.fromEntries(Object.entries(plain).map(([k, v]) => [k.toUpperCase().replace(/\./g, "_"), v]));
+  const runs = stage.jobs
+    .flatMap(stepsOf)
+    .filter((st) => st.inputs?.inlineScript ?? st.bash)
+    .map((st) => {
+      const stepEnv = Object.fromEntries(Object.entries(st.env ?? {}).map(([k, v]) => [k, macros(template(String(v)), false)]));
+      return runCiScript(macros(template(String(st.inputs?.inlineScript ?? st.bash)), true), { ...env, ...stepEnv }, s.files);
+    });
+  return {
+    status: runs.find((r) => r.status !== 0)?.status ?? 0,
+    output: runs.map((r) => r.output).join("\n"),
+    calls: runs.flatMap((r) => r.calls),
+  };
+}
+
+/** GitHub's default environment for a run of main in contoso/ai-app. */
+const GITHUB_ENV = {
+  GITHUB_SHA: "0123456789abcdef0123456789abcdef01234567",
+  GITHUB_REF: "refs/heads/main",
+  GITHUB_SERVER_URL: "https://github.com",
+  GITHUB_REPOSITORY: "contoso/ai-app",
+  GITHUB_WORKFLOW_REF: "contoso/ai-app/.github/workflows/pipeline.yml@refs/heads/main",
+};
+
+const GITHUB_VARIABLES = [
+  "STORAGE_ACCOUNT",
+  "MODEL_CONTAINER",
+  "ACR_NAME",
+  "AKS_RESOURCE_GROUP",
+  "AKS_CLUSTER",
+  "AKS_NAMESPACE",
+  "AKS_REGION",
+  "DNS_LABEL",
+  "MODEL_VERSION",
+];
+
+/** Runs a GitHub job's run steps as the runner would: ${{ expressions }} expanded first (an unset variable or secret is empty). */
+function runGitHubJob(wf: Workflow, jobName: string, s: Scenario = {}): ScriptRun {
+  const job = wf.jobs[jobName]!;
+  const temp = tempDir("runner-temp-");
+  const context = {
+    github: { event_name: "push" },
+    inputs: {},
+    needs: { canary: { result: "success", outputs: { "release-id": "stand-in-release" } } },
+    // the repository variables azure-setup.md step 9 sets, as the group has them; the switches only when set
+    vars: { ...Object.fromEntries(GITHUB_VARIABLES.map((v) => [v, AZURE_VARIABLES[v]])), ...s.switches },
+    secrets: { ...s.secrets },
+  };
+  const expand = (t: string) =>
+    t.replace(/\$\{\{\s*(.*?)\s*\}\}/g, (_m, e: string) => (e.startsWith("env.") ? "" : String(evaluateIf(e, context, {}) ?? "")));
+  const runs = job.steps
+    .filter((st) => st.run)
+    .map((st) => {
+      const stepEnv = Object.fromEntries(Object.entries(st.env ?? {}).map(([k, v]) => [k, expand(String(v))]));
+      const env = { ...GITHUB_ENV, RUNNER_TEMP: temp, GITHUB_OUTPUT: join(temp, "output"), ...stepEnv };
+      return runCiScript(expand(String(st.run)), env, s.files);
+    });
+  return {
+    status: runs.find((r) => r.status !== 0)?.status ?? 0,
+    output: runs.map((r) => r.output).join("\n"),
+    calls: runs.flatMap((r) => r.calls),
+  };
+}
+
+/** The secrets' stand-in values: the key pair's private half (as cosign writes it) and its password. */
+const PEM =
+  "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nc3RhbmQtaW4ga2V5IGZvciB0aGUgcGlwZWxpbmUgdGVzdHM=\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n";
+const PASSWORD = "stand-in password, not an argument";
+/** Azure keeps the key base64 on one line (a variable holds one line); GitHub's secret holds it as is. */
+const azureSecrets = { COSIGN_KEY: Buffer.from(PEM).toString("base64"), COSIGN_PASSWORD: PASSWORD };
+const githubSecrets = { COSIGN_KEY: PEM, COSIGN_PASSWORD: PASSWORD };
+
+/** The one dagger call of a run, checked against the module: its problems and the flags it passes. */
+async function theCall(
+  run: ScriptRun,
+  where: string,
+): Promise<{ problems: string[]; args: UsedArg[]; argv: string[]; secrets: Record<string, string> }> {
+  if (run.status !== 0 || run.calls.length !== 1)
+    return {
+      problems: [`${where}: ran ${run.calls.length} dagger calls, exit ${run.status}: ${run.output.trim()}`],
+      args: [],
+      argv: [],
+      secrets: {},
+    };
+  const [call] = run.calls;
+  const args: UsedArg[] = [];
+  const problems = checkDaggerCall(commandLine(call!.argv), await introspectModule(), (a) => args.push(a)).map((x) => `${where}: ${x}`);
+  problems.push(...secretsNotFromEnv(args).map((x) => `${where}: a secret not from env: ${x}`));
+  return { problems, args, argv: call!.argv, secrets: call!.secrets };
+}
+
+const flagOf = (args: UsedArg[], fn: string, flag: string) => args.find((a) => a.fn === fn && a.flag === flag)?.value;
+
+/**
+ * What a build run must show: signing off (no with-image-signing, no gate), or on (with-image-signing
+ * before ci, its key and password as env:// secrets that hold the key pair's own values, a builder
+ * URI; the gate at `severity`); and never the key or password as an argument.
+ */
+async function signingProblems(run: ScriptRun, where: string, want: { sign: boolean; severity?: string }): Promise<string[]> {
+  const { problems, args, argv, secrets } = await theCall(run, where);
+  if (argv.length === 0) return problems;
+  const signs = argv.indexOf("with-image-signing");
+  if (!want.sign && signs >= 0) problems.push(`${where}: signs with signing off`);
+  if (want.sign) {
+    if (signs < 0 || signs > argv.indexOf("ci")) problems.push(`${where}: no with-image-signing before ci`);
+    // (Azure's decoding in $(...) drops the key's final newline, which PEM readers do not need)
+    if (flagOf(args, "with-image-signing", "signing-key") !== "env://COSIGN_KEY" || secrets.COSIGN_KEY?.trimEnd() !== PEM.trimEnd())
+      problems.push(`${where}: the key is not env://COSIGN_KEY holding cosign.key`);
+    if (flagOf(args, "with-image-signing", "signing-password") !== "env://COSIGN_PASSWORD" || secrets.COSIGN_PASSWORD !== PASSWORD)
+      problems.push(`${where}: the password is not env://COSIGN_PASSWORD holding it`);
+    if (!/^https:\/\/\S+$/.test(String(flagOf(args, "with-image-signing", "builder-id")))) problems.push(`${where}: no builder URI`);
+  }
+  const severity = flagOf(args, "ci", "fail-on-severity");
+  if (severity !== want.severity) problems.push(`${where}: --fail-on-severity ${String(severity)}, expected ${String(want.severity)}`);
+  const leaked = [PEM, ...PEM.split("\n").filter((l) => l.length > 20), azureSecrets.COSIGN_KEY, PASSWORD];
+  if (argv.some((w) => leaked.some((x) => w.includes(x)))) problems.push(`${where}: the key or its password is an argument`);
+  if (argv.includes("with-image-policy")) problems.push(`${where}: a build verifies nothing it deploys`);
+  return problems;
+}
+
+/** What a deploying run must show: no policy, or with-image-policy with cosign.pub and `repository`, and the registry's sign-in for the verification. */
+async function policyProblems(run: ScriptRun, where: string, want: { policy: boolean; repository?: string }): Promise<string[]> {
+  const { problems, args, argv, secrets } = await theCall(run, where);
+  if (argv.length === 0) return problems;
+  const has = argv.includes("with-image-policy");
+  if (has !== want.policy) problems.push(`${where}: with-image-policy ${has ? "with the policy off" : "missing"}`);
+  if (want.policy) {
+    if (flagOf(args, "with-image-policy", "public-key") !== "./cosign.pub") problems.push(`${where}: not the committed cosign.pub`);
+    const repo = flagOf(args, "with-image-policy", "source-repository");
+    if (repo !== want.repository) problems.push(`${where}: --source-repository ${String(repo)}, expected ${want.repository}`);
+    if (flagOf(args, "with-registry", "entra-token") !== "env://ACR_TOKEN" || secrets.ACR_TOKEN !== STAND_IN_TOKEN)
+      problems.push(`${where}: the verification reads the registry without its sign-in`);
+  }
+  if (argv.includes("with-image-signing")) problems.push(`${where}: a deploy signs nothing`);
+  return problems;
+}
+
+const azure = () => parse(read("azure-pipelines.yml")) as AzurePipeline;
+const github = () => parse(read(".github/workflows/pipeline.yml")) as Workflow;
+const SIGNING_ON = { SIGN_IMAGES: "true", FAIL_ON_SEVERITY: "high" };
+const POLICY_ON = { REQUIRE_IMAGE_SIGNATURE: "true" };
+const PUBLIC_KEY = { "cosign.pub": "-----BEGIN PUBLIC KEY-----\nstand-in\n-----END PUBLIC KEY-----\n" };
+/** The stages (jobs) that apply an image, and so verify it under the policy. */
+const DEPLOYING = ["release", "canary", "promote", "rollback"];
+
+test("image signing is opt-in: off by default the build call signs nothing; with SIGN_IMAGES=true it signs with env:// secrets (key and password never arguments) and FAIL_ON_SEVERITY adds the gate", async () => {
+  const builds: [string, (s: Scenario) => ScriptRun, Record<string, string>][] = [
+    ["stage ci", (s) => runAzureStage(azure(), "ci", s), azureSecrets],
+    ["job ci", (s) => runGitHubJob(github(), "ci", s), githubSecrets],
+  ];
+  for (const [where, run, secrets] of builds) {
+    assert.equal(await signingProblems(run({}), `${where} (default)`, { sign: false }), []);
+    assert.equal(await signingProblems(run({ secrets }), `${where} (secrets set, switch off)`, { sign: false }), []);
+    assert.equal(
+      await signingProblems(run({ switches: { FAIL_ON_SEVERITY: "critical" } }), `${where} (gate only)`, {
+        sign: false,
+        severity: "critical",
+      }),
+      [],
+    );
+    assert.equal(
+      await signingProblems(run({ switches: SIGNING_ON, secrets }), `${where} (signing on)`, { sign: true, severity: "high" }),
+      [],
+    );
+    assert.equal(
+      await signingProblems(run({ switches: { ...SIGNING_ON, ...POLICY_ON }, secrets, files: PUBLIC_KEY }), `${where} (policy on too)`, {
+        sign: true,
+        severity: "high",
+      }),
+      [],
+    );
+    const missing = run({ switches: SIGNING_ON });
+    assert.is.not(missing.status, 0, `${where}: SIGN_IMAGES=true without the key fails`);
+    assert.equal(missing.calls, [], `${where}: before any dagger call`);
+    assert.match(missing.output, /COSIGN_KEY/);
+  }
+  // The embedded default of pull requests never signs: no switch reaches it.
+  assert.equal(
+    await signingProblems(runAzureStage(azure(), "pr", { switches: SIGNING_ON, secrets: azureSecrets }), "stage pr", { sign: false }),
+    [],
+  );
+  assert.equal(
+    await signingProblems(runGitHubJob(github(), "embedded", { switches: SIGNING_ON, secrets: githubSecrets }), "job embedded", {
+      sign: false,
+    }),
+    [],
+  );
+});
+
+test("the image policy is opt-in: off by default; with REQUIRE_IMAGE_SIGNATURE=true release, canary, promote and rollback verify with cosign.pub, the repository ci names, and the registry's sign-in; abort applies nothing", async () => {
+  const pipelines: [string, (job: string, s: Scenario) => ScriptRun, Record<string, string>][] = [
+    ["stage", (job, s) => runAzureStage(azure(), job, s), azureSecrets],
+    ["job", (job, s) => runGitHubJob(github(), job, s), githubSecrets],
+  ];
+  for (const [kind, run, secrets] of pipelines) {
+    // What release requires is what ci wrote: its --source-url.
+    const built = await theCall(run("ci", { switches: SIGNING_ON, secrets }), `${kind} ci`);
+    const repository = String(flagOf(built.args, "(constructor)", "source-url"));
+    assert.match(repository, /^https:\/\//);
+    for (const job of DEPLOYING) {
+      const where = `${kind} ${job}`;
+      assert.equal(await policyProblems(run(job, {}), `${where} (default)`, { policy: false }), []);
+      assert.equal(
+        await policyProblems(run(job, { switches: SIGNING_ON, files: PUBLIC_KEY }), `${where} (signing only)`, { policy: false }),
+        [],
+      );
+      assert.equal(
+        await policyProblems(run(job, { switches: POLICY_ON, files: PUBLIC_KEY }), `${where} (policy on)`, { policy: true, repository }),
+        [],
+      );
+      const noKey = run(job, { switches: POLICY_ON });
+      assert.is.not(noKey.status, 0, `${where}: REQUIRE_IMAGE_SIGNATURE=true without cosign.pub fails`);
+      assert.equal(noKey.calls, [], `${where}: before any dagger call`);
+      assert.match(noKey.output, /cosign\.pub/);
+    }
+    const abort = await theCall(run("abort", { switches: POLICY_ON, files: PUBLIC_KEY }), `${kind} abort`);
+    assert.equal(abort.problems, []);
+    assert.not.ok(abort.argv.includes("with-image-policy"), "abort removes a canary and applies no image");
+  }
+});
+
+test("the signing and policy checks fail on a pipeline that gets it wrong", async () => {
+  const text = read("azure-pipelines.yml");
+  const broken = (from: string, to: string) => {
+    assert.ok(text.includes(from), `azure-pipelines.yml has ${from}`);
+    return parse(text.replaceAll(from, to)) as AzurePipeline;
+  };
+  // the key pasted in as an argument
+  const pasted = broken("--signing-key env://COSIGN_KEY", '--signing-key "$COSIGN_KEY"');
+  const leaks = await signingProblems(runAzureStage(pasted, "ci", { switches: SIGNING_ON, secrets: azureSecrets }), "pasted", {
+    sign: true,
+    severity: "high",
+  });
+  assert.ok(leaks.some((x) => /a secret not from env/.test(x)) && leaks.some((x) => /is an argument/.test(x)), leaks.join("\n"));
+  // a switch that is on unless said otherwise
+  const inverted = broken('[ "${SIGN_IMAGES:-false}" = true ]', '[ "${SIGN_IMAGES:-true}" = true ]');
+  assert.match(
+    (await signingProblems(runAzureStage(inverted, "ci", { secrets: azureSecrets }), "inverted", { sign: false })).join("\n"),
+    /signs with signing off/,
+  );
+  // the policy naming another repository than the one ci writes into the provenance
+  const other = broken('--source-repository "$(Build.Repository.Uri)"', "--source-repository https://github.com/mallory/ai-app");
+  assert.match(
+    (
+      await policyProblems(runAzureStage(other, "release", { switches: POLICY_ON, files: PUBLIC_KEY }), "other", {
+        policy: true,
+        repository: REPO_URI,
+      })
+    ).join("\n"),
+    /--source-repository https:\/\/github\.com\/mallory\/ai-app, expected/,
+  );
+  // promote without the registry sign-in the verification needs
+  const noRegistry = parse(
+    text.replace(
+      /(- stage: promote[\s\S]*?)\n\s*with-registry --address "\$\(ACR_NAME\)\.azurecr\.io" --entra-token env:\/\/ACR_TOKEN \\/,
+      "$1",
+    ),
+  ) as AzurePipeline;
+  assert.match(
+    (
+      await policyProblems(runAzureStage(noRegistry, "promote", { switches: POLICY_ON, files: PUBLIC_KEY }), "promote", {
+        policy: true,
+        repository: REPO_URI,
+      })
+    ).join("\n"),
+    /without its sign-in/,
+  );
 });
 
 // ---- docs/ci.md says what the files do ----------------------------------------------------------
