@@ -76,7 +76,10 @@ test("the SBOM argv works on an empty cache, offline, and lists the dpkg and pip
   });
   const purls = (JSON.parse(sbom) as { components: { purl?: string }[] }).components.map((c) => c.purl ?? "");
   assert.ok(purls.includes(`pkg:pypi/flask@${flask}`), purls.join("\n"));
-  assert.ok(purls.some((p) => p.startsWith("pkg:deb/debian/zlib1g@")), purls.join("\n"));
+  assert.ok(
+    purls.some((p) => p.startsWith("pkg:deb/debian/zlib1g@")),
+    purls.join("\n"),
+  );
   const summary = sbomSummary(sbom);
   assert.ok(summary.os > 0 && summary.python > 0, JSON.stringify(summary));
   assert.is(summary.modelFiles, 1);
