@@ -12,22 +12,6 @@ cd "$(dirname "$0")/.."
 VERSION=v0.74.0
 SUM="h1:B2/h1Aehsq/zykg0jxpWUlOX7e3UXpbxjZZs/0vNlC4="
 MODULE=github.com/aquasecurity/trivy
-BIN=.tools/bin/trivy
-built_from() {
-  go version -m "$1" 2>/dev/null | awk -v m="$MODULE" '$1 == "mod" && $2 == m { print $3 " " $4 }'
-}
-if ! command -v go >/dev/null; then
-  echo "setup-trivy: Go is needed to build trivy $VERSION (Debian: apt-get install golang-go, or https://go.dev/dl)" >&2
-  exit 1
-fi
-if [ -x "$BIN" ] && [ "$(built_from "$BIN")" = "$VERSION $SUM" ]; then
-  exit 0
-fi
-mkdir -p .tools/bin
-GOBIN="$PWD/.tools/bin" CGO_ENABLED=0 GOEXPERIMENT=jsonv2 go install -trimpath \
-  -ldflags "-s -w -X $MODULE/pkg/version/app.ver=${VERSION#v}" "$MODULE/cmd/trivy@$VERSION"
-if [ "$(built_from "$BIN")" != "$VERSION $SUM" ]; then
-  echo "setup-trivy: $BIN is not built from $MODULE $VERSION $SUM (go version -m says: $(built_from "$BIN"))" >&2
-  exit 1
-fi
-echo "trivy ready: $BIN ($VERSION)"
+. scripts/go-tool.sh
+export GOEXPERIMENT=jsonv2
+go_tool trivy "$MODULE" cmd/trivy "$VERSION" "$SUM" -ldflags "-s -w -X $MODULE/pkg/version/app.ver=${VERSION#v}"

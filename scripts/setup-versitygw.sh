@@ -11,21 +11,5 @@ cd "$(dirname "$0")/.."
 VERSION=v1.8.0
 SUM="h1:au+wI+aybno/STsQiSm35Uu6Q6iK5MWReQxgO6SEMFc="
 MODULE=github.com/versity/versitygw
-BIN=.tools/bin/versitygw
-built_from() {
-  go version -m "$1" 2>/dev/null | awk -v m="$MODULE" '$1 == "mod" && $2 == m { print $3 " " $4 }'
-}
-if ! command -v go >/dev/null; then
-  echo "setup-versitygw: Go is needed to build versitygw $VERSION (Debian: apt-get install golang-go, or https://go.dev/dl)" >&2
-  exit 1
-fi
-if [ -x "$BIN" ] && [ "$(built_from "$BIN")" = "$VERSION $SUM" ]; then
-  exit 0
-fi
-mkdir -p .tools/bin
-GOBIN="$PWD/.tools/bin" CGO_ENABLED=0 go install -trimpath "$MODULE/cmd/versitygw@$VERSION"
-if [ "$(built_from "$BIN")" != "$VERSION $SUM" ]; then
-  echo "setup-versitygw: $BIN is not built from $MODULE $VERSION $SUM (go version -m says: $(built_from "$BIN"))" >&2
-  exit 1
-fi
-echo "versitygw ready: $BIN ($VERSION)"
+. scripts/go-tool.sh
+go_tool versitygw "$MODULE" cmd/versitygw "$VERSION" "$SUM"
