@@ -12,22 +12,15 @@
 import Ajv from "ajv";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { CrdFixture as WrittenFixture } from "../../scripts/crd-schema-fixture.js";
 import { ROOT } from "./session.js";
 
 export const CRD_FIXTURES = "test/fixtures/crds";
 
-export interface CrdFixture {
-  note: string;
-  source: { repository: string; tag: string; commit?: string; path: string; sha256: string };
-  crd: string;
-  group: string;
-  kind: string;
-  scope: string;
-  version: string;
-  openAPIV3Schema: Schema;
-}
-
 type Schema = { [key: string]: unknown };
+
+/** A fixture as scripts/crd-schema-fixture.ts writes it, its schema an object. */
+export type CrdFixture = Omit<WrittenFixture, "openAPIV3Schema"> & { openAPIV3Schema: Schema };
 
 export function readCrdFixtures(): CrdFixture[] {
   const dir = join(ROOT, CRD_FIXTURES);
