@@ -11,11 +11,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { both, callLine, dagger, engineEnv, tail } from "../support/dagger-cli.js";
+import { both, callLine, dagger, engineCert, tail } from "../support/dagger-cli.js";
 import { copiedLayerKind, ImageManifest, OciReader } from "../support/oci-read.js";
 import { RunningRegistry, startRegistry } from "../support/registry.js";
 import { tempDir } from "../support/temp.js";
-import { certSignedBy } from "../support/tls.js";
 import { ROOT } from "../support/session.js";
 import { IMAGE_LABELS } from "../../dagger/src/app-image/labels.js";
 import { APP_DIR, IMAGES, MODEL_DIR } from "../../dagger/src/images.js";
@@ -92,12 +91,8 @@ test(`dagger call ci (no arguments) passes test, model publish/fetch/verify, bui
 let tlsRegistry: RunningRegistry | undefined;
 let reading: { ca: string } | undefined;
 test.before(async () => {
-  const { env, hostIp } = engineEnv();
-  const caDir = env.AI_APP_ENGINE_TEST_CA;
-  if (!caDir)
-    throw new Error("the engine harness has no test CA (AI_APP_ENGINE_TEST_CA): restart it with .ci/engine/down && .ci/engine/up");
-  const tls = certSignedBy(caDir, hostIp);
-  tlsRegistry = await startRegistry({ host: hostIp, tls });
+  const tls = engineCert();
+  tlsRegistry = await startRegistry({ host: tls.hostIp, tls });
   reading = { ca: tls.ca };
 });
 test.after(async () => {

@@ -6,15 +6,14 @@
  * the tag back over the same TLS; without credentials it is refused with a clear line.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { both, callLine, dagger, DaggerResult, engineEnv, tail } from "../support/dagger-cli.js";
+import { both, callLine, dagger, DaggerResult, engineCert, tail } from "../support/dagger-cli.js";
 import { httpsRequest } from "../support/https-request.js";
 import { RunningRegistry, startRegistry } from "../support/registry.js";
 import { tempDir } from "../support/temp.js";
-import { certSignedBy } from "../support/tls.js";
 
 const USER = "e2e-pusher";
 const PASSWORD = randomBytes(18).toString("base64url");
@@ -45,14 +44,9 @@ const withRegistry = (auth: boolean): string[] => [
 ];
 
 test.before(async () => {
-  const { env, hostIp } = engineEnv();
-  const caDir = env.AI_APP_ENGINE_TEST_CA;
-  if (!caDir || !existsSync(join(caDir, "ca.key"))) {
-    throw new Error("the engine harness has no test CA (AI_APP_ENGINE_TEST_CA): restart it with .ci/engine/down && .ci/engine/up");
-  }
-  const tls = certSignedBy(caDir, hostIp);
+  const tls = engineCert();
   ca = tls.ca;
-  registry = await startRegistry({ host: hostIp, tls, users: { [USER]: PASSWORD } });
+  registry = await startRegistry({ host: tls.hostIp, tls, users: { [USER]: PASSWORD } });
   console.log(`    TLS registry with Basic auth at ${registry.url}`);
 });
 

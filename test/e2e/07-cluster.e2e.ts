@@ -10,11 +10,10 @@
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { both, callLine, dagger, DaggerResult, engineEnv, tail } from "../support/dagger-cli.js";
+import { both, callLine, dagger, DaggerResult, engineCert, tail } from "../support/dagger-cli.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { RunningRegistry, startRegistry } from "../support/registry.js";
 import { tempDir } from "../support/temp.js";
-import { certSignedBy } from "../support/tls.js";
 
 const NS = "e2e";
 const REPOSITORY = "e2e/cluster";
@@ -52,11 +51,9 @@ const stable = (): string | undefined => api!.state.deployment?.image;
 const canaries = (): string[] => Object.keys(api!.state.tracked ?? {});
 
 test.before(async () => {
-  const { env, hostIp } = engineEnv();
-  const caDir = env.AI_APP_ENGINE_TEST_CA;
-  if (!caDir)
-    throw new Error("the engine harness has no test CA (AI_APP_ENGINE_TEST_CA): restart it with .ci/engine/down && .ci/engine/up");
-  registry = await startRegistry({ host: hostIp, tls: certSignedBy(caDir, hostIp) });
+  const tls = engineCert();
+  const hostIp = tls.hostIp;
+  registry = await startRegistry({ host: hostIp, tls });
   api = await new FakeApiServer({
     namespace: NS,
     deployment: { name: "ai-app", revision: "1", image: OLD, rollout: "complete" },

@@ -13,10 +13,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { both, callLine, dagger, DaggerResult, engineEnv, tail } from "../support/dagger-cli.js";
+import { both, callLine, dagger, DaggerResult, engineCert, tail } from "../support/dagger-cli.js";
 import { RunningRegistry, startRegistry } from "../support/registry.js";
 import { tempDir } from "../support/temp.js";
-import { certSignedBy } from "../support/tls.js";
 import { ROOT } from "../support/session.js";
 import { modelDigest, parseManifest } from "../../dagger/src/model-store/manifest.js";
 import { SLSA_PROVENANCE_V1 } from "../../dagger/src/supply-chain/provenance.js";
@@ -106,13 +105,9 @@ const policy = (publicKey = join(dir, "cosign.pub"), repo = SOURCE_URL): string[
 ];
 
 test.before(async () => {
-  const { env, hostIp } = engineEnv();
-  const caDir = env.AI_APP_ENGINE_TEST_CA;
-  if (!caDir)
-    throw new Error("the engine harness has no test CA (AI_APP_ENGINE_TEST_CA): restart it with .ci/engine/down && .ci/engine/up");
-  const tls = certSignedBy(caDir, hostIp);
+  const tls = engineCert();
   ca = tls.ca;
-  registry = await startRegistry({ host: hostIp, tls, users: { [USER]: PASSWORD } });
+  registry = await startRegistry({ host: tls.hostIp, tls, users: { [USER]: PASSWORD } });
   mkdirSync(join(dir, "docker"), { recursive: true });
   const auth = Buffer.from(`${USER}:${PASSWORD}`).toString("base64");
   writeFileSync(join(dir, "docker/config.json"), JSON.stringify({ auths: { [registry.address]: { auth } } }));
@@ -327,23 +322,25 @@ test("the vulnerability gate: ci --fail-on-severity high with a database built f
   const db = join(dir, "vulndb");
   execFileSync("bash", [join(ROOT, "scripts/build-trivy-fixture-db.sh"), db], { stdio: "inherit" });
   const channel = `gated-${randomUUID().slice(0, 6)}`;
-  const r = await call(
-    [
-      ...head(),
-      ...withRegistry(),
-      "ci",
-      "--channel",
-      channel,
-      "--model",
-      model,
-      "--fail-on-severity",
-      "high",
-      "--vulnerability-db",
-      db,
-      "json",
-    ],
-    "supply-ci-gate",
-  );
+  const gated = (severity: string, database: string, label: string) =>
+    call(
+      [
+        ...head(),
+        ...withRegistry(),
+        "ci",
+        "--channel",
+        channel,
+        "--model",
+        model,
+        "--fail-on-severity",
+        severity,
+        "--vulnerability-db",
+        database,
+        "summary",
+      ],
+      label,
+    );
+  const r = await gated("high", db, "supply-ci-gate");
   assert.is.not(r.code, 0, `the gate passed: ${r.stdout}`);
   const out = both(r);
   assert.match(out, /vulnerability gate: \d+ vulnerabilit(y|ies) at HIGH or above in the image; nothing was pushed/);
@@ -355,23 +352,7 @@ test("the vulnerability gate: ci --fail-on-severity high with a database built f
   assert.not.ok(tags.includes(channel), "the gated ci moved its channel tag");
 
   mkdirSync(join(dir, "vulndb-none"), { recursive: true });
-  const pass = await call(
-    [
-      ...head(),
-      ...withRegistry(),
-      "ci",
-      "--channel",
-      channel,
-      "--model",
-      model,
-      "--fail-on-severity",
-      "critical",
-      "--vulnerability-db",
-      join(dir, "vulndb-none"),
-      "summary",
-    ],
-    "supply-ci-gate-missing-db",
-  );
+  const pass = await gated("critical", join(dir, "vulndb-none"), "supply-ci-gate-missing-db");
   assert.is.not(pass.code, 0, "a scan without a database passed");
   assert.match(both(pass), /the vulnerability scan could not run/);
 });

@@ -7,6 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "./session.js";
+import { certSignedBy, TlsFiles } from "./tls.js";
 
 /** Where .ci/engine/up writes the env lines (`AI_APP_ENGINE_RUN` overrides, as in .ci/engine/env). */
 export const ENGINE_RUN = process.env.AI_APP_ENGINE_RUN ?? "/run/ai-app-pipeline-engine";
@@ -50,6 +51,18 @@ export function engineEnv(): EngineEnv {
   Object.assign(env, { DO_NOT_TRACK: "1", NO_COLOR: "1", DAGGER_NO_NAG: "1", DAGGER_NO_UPDATE_CHECK: "1" });
   cachedEnv = { env, hostIp: env.AI_APP_ENGINE_HOST_IP ?? "10.200.0.1", registry: env.AI_APP_ENGINE_REGISTRY ?? "10.200.0.1:5000" };
   return cachedEnv;
+}
+
+/**
+ * A certificate for the engine's host address signed by the harness's test CA, which the engine
+ * and its containers trust: for servers the tests start on the veth (registries, API servers).
+ */
+export function engineCert(): TlsFiles & { dir: string; ca: string; hostIp: string } {
+  const { env, hostIp } = engineEnv();
+  const caDir = env.AI_APP_ENGINE_TEST_CA;
+  if (!caDir || !existsSync(join(caDir, "ca.key")))
+    throw new Error("the engine harness has no test CA (AI_APP_ENGINE_TEST_CA): restart it with .ci/engine/down && .ci/engine/up");
+  return { ...certSignedBy(caDir, hostIp), hostIp };
 }
 
 export interface DaggerResult {
