@@ -14,7 +14,7 @@ import { PREDICATE_DIR, SIGNING_KEY_PATH } from "../../dagger/src/supply-chain/c
 import { SBOM_OUTPUT } from "../../dagger/src/supply-chain/sbom.js";
 import { keyFingerprint } from "../../dagger/src/supply-chain/verify.js";
 import { FakeEngine, Op } from "../support/fake-engine.js";
-import { contextDir, execArgv, lastExec, modelJsonReads, runs } from "../support/graph.js";
+import { contextDir, execArgv, lastExec, modelJsonReads, publishReads, runs } from "../support/graph.js";
 import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 import { RunningRegistry, startRegistry } from "../support/registry.js";
 import { dag } from "../support/sdk.js";
@@ -35,6 +35,7 @@ const MANIFEST = JSON.stringify({
   ...MODEL_JSON_FIELDS,
 });
 const modelJson = modelJsonReads(MANIFEST);
+const publishAnswer = publishReads(DIGEST);
 const SBOM = JSON.stringify({
   bomFormat: "CycloneDX",
   components: [
@@ -65,13 +66,7 @@ function responder(a: Answers = {}) {
     if (leaf.field === "contents" && chain.some((o) => o.field === "file" && o.args.path === SBOM_OUTPUT)) return SBOM;
     if (leaf.field === "contents" && chain.some((o) => o.field === "file" && String(o.args.path).endsWith("cosign.pub"))) return PUBLIC_KEY;
     if (leaf.field === "imageRef") return BASE;
-    if (leaf.field === "combinedOutput") return "....\n4 passed in 0.1s\n";
-    if (leaf.field === "publish") return `${String(leaf.args.address)}@${DIGEST}`;
-    if (leaf.field === "plaintext") {
-      const set = chain.find((op) => op.field === "setSecret");
-      if (set) return String(set.args.plaintext);
-    }
-    return undefined;
+    return publishAnswer(chain);
   };
 }
 

@@ -76,6 +76,23 @@ export function modelJsonReads(manifest: string): (chain: Op[]) => string | unde
   };
 }
 
+/**
+ * What a publish needs answered beside the model: pytest's output (4 passed), each
+ * `Container.publish` as `<address>@digest`, and a `setSecret`'s plaintext read back.
+ */
+export function publishReads(digest: string): (chain: Op[]) => string | undefined {
+  return (chain) => {
+    const leaf = chain.at(-1)!;
+    if (leaf.field === "combinedOutput") return "....\n4 passed in 0.1s\n";
+    if (leaf.field === "publish") return `${String(leaf.args.address)}@${digest}`;
+    if (leaf.field === "plaintext") {
+      const set = chain.find((op) => op.field === "setSecret");
+      if (set) return String(set.args.plaintext);
+    }
+    return undefined;
+  };
+}
+
 export interface RootLayerCopy {
   path: string;
   owner: unknown;
