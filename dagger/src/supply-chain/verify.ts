@@ -4,7 +4,6 @@
  * is refused with one line naming the image, what failed and what to do.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { File } from "@dagger.io/dagger";
 import { ExecSession, joinedOutput } from "../shared/exec.js";
 import {
   attestationStatements,
@@ -111,9 +110,4 @@ export function provenanceOf(image: string, statements: unknown[], digest: strin
 export function describeVerified(v: VerifiedImage): string {
   const rev = v.provenance.revision ? ` at ${v.provenance.revision}` : "";
   return `signed by ${v.signer}; provenance: built from ${v.provenance.sourceUrl}${rev} by ${v.provenance.builderId}`;
-}
-
-/** The public key file's fingerprint, for messages that name the key without reading it twice. */
-export async function policyKeyFingerprint(publicKey: File): Promise<string> {
-  return keyFingerprint(await publicKey.contents());
 }
