@@ -7,6 +7,8 @@
  * it stores what kubectl applies and reports rollouts complete; what this shows is the module's
  * kubectl calls, files and decisions running in the engine's containers, not a cluster.
  */
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -14,6 +16,7 @@ import { both, callLine, dagger, DaggerResult, engineCert, tail } from "../suppo
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { RunningRegistry, startRegistry } from "../support/registry.js";
 import { tempDir } from "../support/temp.js";
+import { ROOT } from "../support/session.js";
 
 const NS = "e2e";
 const REPOSITORY = "e2e/cluster";
@@ -22,6 +25,7 @@ const dir = tempDir("e2e-cluster-");
 let api: FakeApiServer | undefined;
 let registry: RunningRegistry | undefined;
 let kubeconfig = "";
+let ca = "";
 const images: Record<string, string> = {};
 
 async function ok(args: string[], label: string): Promise<DaggerResult> {
@@ -53,6 +57,7 @@ const canaries = (): string[] => Object.keys(api!.state.tracked ?? {});
 test.before(async () => {
   const tls = engineCert();
   const hostIp = tls.hostIp;
+  ca = tls.ca;
   registry = await startRegistry({ host: hostIp, tls });
   api = await new FakeApiServer({
     namespace: NS,
@@ -146,6 +151,44 @@ test("releases and status: the ledger holds both, status reports the running dig
   assert.ok(seen.has(images["e2e-a"]!) && seen.has(images["e2e-b"]!), `the ledger lacks a release: ${h.stdout.trim()}`);
   const s = await ok([...withBoth(), "status", "json"], "status");
   assert.is((JSON.parse(s.stdout.trim()) as { image: string }).image, images["e2e-b"]);
+});
+
+test("status with with-image-policy reports the running digest unsigned, then signed once the host's cosign signed it with a provenance naming the repository", async () => {
+  // The host's cosign (the image's version) against the same TLS registry, with a key made here.
+  const cosign = (args: string[]) => {
+    const r = spawnSync(join(ROOT, ".tools/bin/cosign"), args, {
+      cwd: dir,
+      encoding: "utf8",
+      env: { ...process.env, COSIGN_PASSWORD: "", SSL_CERT_FILE: ca, HOME: dir },
+      timeout: 120_000,
+    });
+    assert.is(r.status, 0, `cosign ${args[0]}: ${r.stderr}`);
+  };
+  cosign(["generate-key-pair"]);
+  const repo = "https://github.com/contoso/ai-app";
+  const policy = ["with-image-policy", "--public-key", join(dir, "cosign.pub"), "--source-repository", repo];
+  const signature = async (label: string) =>
+    (JSON.parse((await ok([...withBoth(), ...policy, "status", "json"], label)).stdout.trim()) as { signature: string }).signature;
+
+  assert.match(
+    await signature("status-policy-unsigned"),
+    /^NOT verified: refusing \S+@sha256:[0-9a-f]{64}: no signature by key sha256:[0-9a-f]{64} verifies/,
+  );
+  const running = images["e2e-b"]!;
+  const predicate = join(dir, "provenance.json");
+  writeFileSync(
+    predicate,
+    JSON.stringify({
+      buildDefinition: { buildType: "urn:e2e", externalParameters: { source: { uri: repo, revision: "e2e-b" } } },
+      runDetails: { builder: { id: "urn:e2e:host-cosign" } },
+    }),
+  );
+  cosign(["sign", "--yes", "--key", "cosign.key", "--tlog-upload=false", running]);
+  cosign(["attest", "--yes", "--key", "cosign.key", "--tlog-upload=false", "--type", "slsaprovenance1", "--predicate", predicate, running]);
+  assert.match(
+    await signature("status-policy-signed"),
+    new RegExp(`^verified: signed by key sha256:[0-9a-f]{64}; provenance: built from ${repo} at e2e-b`),
+  );
 });
 
 test("rollback goes back to e2e-a (the newest good release not running; its labels read from the registry, smoke-tested); deploy puts e2e-b back", async () => {
