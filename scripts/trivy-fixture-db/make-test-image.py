@@ -153,7 +153,7 @@ def main():
     man = put(json.dumps(manifest, separators=(",", ":")).encode())
     index = {"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": [{"mediaType": MT_MANIFEST, **man}]}
     docker = [{"Config": "blobs/sha256/" + cfg["digest"][7:], "RepoTags": [],
-               "Layers": ["blobs/sha256/" + l["digest"][7:] for l in layers]}]
+               "Layers": ["blobs/sha256/" + layer["digest"][7:] for layer in layers]}]
 
     entries = [("oci-layout", json.dumps({"imageLayoutVersion": "1.0.0"}).encode()),
                ("index.json", json.dumps(index).encode()),

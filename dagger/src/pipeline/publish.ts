@@ -15,9 +15,9 @@ import { fetchModelDirectory, StoreTarget } from "../model-store/step.js";
 import { withVerifiedSignature } from "../model-store/signing.js";
 import { DEFAULT_MODEL_NAME } from "../model-store/layout.js";
 import { ChannelMoveRefused, channelMoveRefusal, readChannelImage } from "./channel-guard.js";
-import { SigningTarget } from "../supply-chain/settings.js";
 import { describeSigned, signPublishedImage } from "../supply-chain/sign.js";
-import { Severity, vulnerabilityGate } from "../supply-chain/vuln-gate.js";
+import { vulnerabilityGate } from "../supply-chain/vuln-gate.js";
+import { SupplyChainOptions } from "../supply-chain/step.js";
 
 export interface PublishTarget {
   /** `host[:port]`, e.g. myacr.azurecr.io. */
@@ -39,13 +39,6 @@ export interface ImagePublishOptions extends PublishTarget {
 }
 
 /** Issue-24 steps around a push: a vulnerability gate before it, signing before the channel moves. */
-export interface SupplyChainOptions {
-  /** Sign the pushed digest and attest its SLSA provenance and SBOM (with-image-signing). */
-  signing?: SigningTarget | undefined;
-  /** Fail before anything is pushed when the image has a vulnerability at or above this severity. */
-  gate?: { threshold: Severity; database?: Directory | undefined } | undefined;
-}
-
 /** Everything checkable without the engine: registry, repository, the revision and channel tags, created. */
 export function checkPublishTarget(target: PublishTarget & { revision: string; created?: string }): void {
   parseRegistry(target.registry);

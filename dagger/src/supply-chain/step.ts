@@ -7,10 +7,17 @@ import { Directory } from "@dagger.io/dagger";
 import { registryLogin } from "../registry/push.js";
 import { RegistryTarget } from "../registry/settings.js";
 import { ImageVerifier } from "../release/release-steps.js";
-import { SupplyChainOptions } from "../pipeline/publish.js";
 import { PolicyTarget, SigningTarget } from "./settings.js";
 import { describeVerified, ImageVerificationRefused, verifyImage } from "./verify.js";
-import { parseSeverity } from "./vuln-gate.js";
+import { parseSeverity, Severity } from "./vuln-gate.js";
+
+/** What publish and ci do around the push: sign and attest after it, scan before it. */
+export interface SupplyChainOptions {
+  /** Sign the pushed digest and attest its SLSA provenance and SBOM (with-image-signing). */
+  signing?: SigningTarget | undefined;
+  /** Fail before anything is pushed when the image has a vulnerability at or above this severity. */
+  gate?: { threshold: Severity; database?: Directory | undefined } | undefined;
+}
 
 /** The verifier the deploying functions call on the exact digest they apply. */
 export function imageVerifier(policy: PolicyTarget, registry?: RegistryTarget): ImageVerifier {
