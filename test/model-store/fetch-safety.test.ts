@@ -34,6 +34,7 @@ import {
 } from "../support/model-fixtures.js";
 import { MODEL_JSON_FIELDS } from "../support/model-json.js";
 import { BACKENDS } from "../support/store-servers.js";
+import { requireCacheRoom } from "../support/disk.js";
 
 const MiB = 1024 * 1024;
 const TiB = 1024 ** 4;
@@ -264,6 +265,7 @@ for (const kind of BACKENDS) {
     const resolved: ResolvedModel = await store.resolve("cached", latest);
     const onnx = resolved.manifest.files.find((f) => f.path === "model.onnx")!;
     const cache = join(root, "cache-copies");
+    requireCacheRoom(root);
     const first = join(root, "cached-a");
     await fetchModel(store, resolved, first, { cacheDir: cache });
     const entry = cachePath(cache, onnx.sha256);

@@ -20,6 +20,7 @@ import { connectS3 } from "../../dagger/src/model-store/s3-connect.js";
 import { ModelStore } from "../../dagger/src/model-store/store.js";
 import { parseSelector } from "../../dagger/src/model-store/versions.js";
 import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from "../support/azure.js";
+import { requireCacheRoom } from "../support/disk.js";
 import { rejectsWith } from "../support/expect.js";
 import { FaultProxy } from "../support/fault-proxy.js";
 import {
@@ -326,6 +327,7 @@ for (const kind of BACKENDS) {
     try {
       const counted = server.store({ viaPort: proxy.port });
       const cache = join(root, "cache");
+      requireCacheRoom(root);
       const target = outDir();
       const first = await fetchModel(counted, await counted.resolve("unchanged", latest), target, { cacheDir: cache });
       const total = 2_000_000 + JSON.stringify([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]).length;

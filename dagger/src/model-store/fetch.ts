@@ -25,7 +25,7 @@ const PATH_MAX = 4096;
 /** Copy errors that come from the destination's disk, not from the file being copied. */
 const WRITE_FAILURES = new Set(["ENOSPC", "EDQUOT", "EFBIG", "EIO", "EROFS"]);
 /** The cache is an optimisation: it never takes the last 5% of its file system. */
-const CACHE_FREE_RESERVE = 0.05;
+export const CACHE_FREE_RESERVE = 0.05;
 
 export interface FetchOptions {
   /** Content cache directory (files stored as sha256/<hex>); none when undefined. */
