@@ -38,7 +38,6 @@ export interface ImagePublishOptions extends PublishTarget {
   supplyChain?: SupplyChainOptions;
 }
 
-/** Issue-24 steps around a push: a vulnerability gate before it, signing before the channel moves. */
 /** Everything checkable without the engine: registry, repository, the revision and channel tags, created. */
 export function checkPublishTarget(target: PublishTarget & { revision: string; created?: string }): void {
   parseRegistry(target.registry);
